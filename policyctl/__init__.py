@@ -1,0 +1,3 @@
+"""policyctl: MCP tool-call policies as code."""
+
+__version__ = "0.1.0"

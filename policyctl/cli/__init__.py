@@ -1,0 +1,78 @@
+"""Command-line entry point.
+
+Each command lives in its own module (flags → one core call → reporter → exit code). Command modules
+import their core lazily inside the command function, so ``policyctl lint`` does not pay for the
+simulator, the MCP client or rich tables it never uses.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from policyctl import __version__
+from policyctl.cli import diff as _diff
+from policyctl.cli import explain as _explain
+from policyctl.cli import init as _init
+from policyctl.cli import lint as _lint
+from policyctl.cli import scan as _scan
+from policyctl.cli import simulate as _simulate
+from policyctl.cli.common import state
+from policyctl.exitcodes import ExitCode
+
+app = typer.Typer(
+    name="policyctl",
+    help="Lint, scaffold, simulate and diff MCP tool-call policies (PolicyLayer format).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"policyctl {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
+) -> None:
+    """Lint, scaffold, simulate and diff MCP tool-call policies (PolicyLayer format)."""
+    state.debug = debug or state.debug
+
+
+_lint.register(app)
+_init.register(app)
+_scan.register(app)
+_simulate.register(app)
+_explain.register(app)
+_diff.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; map every outcome to one of the four exit codes."""
+    if os.environ.get("POLICYCTL_DEBUG"):
+        state.debug = True
+    args = sys.argv[1:] if argv is None else argv
+    # --debug is also accepted after the command name (before a bare "--").
+    head = args[: args.index("--")] if "--" in args else args
+    if "--debug" in head[1:]:
+        state.debug = True
+        i = args.index("--debug")
+        args = args[:i] + args[i + 1:]
+    try:
+        code = app(args=args, prog_name="policyctl", standalone_mode=False)
+    except SystemExit as exc:  # typer.Exit inside standalone_mode=False surfaces here
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
+        code = state.handle_exception(exc)
+    if isinstance(code, int):
+        sys.exit(int(code))
+    sys.exit(int(ExitCode.OK))

@@ -1,0 +1,68 @@
+"""What every command shares: the error → exit-code mapping, output destinations, stderr messages."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+
+from policyctl.exitcodes import ExitCode
+
+
+@dataclass
+class _State:
+    debug: bool = False
+
+    def handle_exception(self, exc: BaseException) -> int:
+        """Turn any exception that escaped a command into an exit code and one clear message."""
+        from policyctl.errors import PolicyctlError
+
+        if isinstance(exc, PolicyctlError):
+            err(f"error: {exc.message}")
+            for line in exc.details:
+                err(line)
+            if self.debug:
+                traceback.print_exception(exc)
+            return int(ExitCode.USAGE)
+        if hasattr(exc, "exit_code") and hasattr(exc, "show"):  # click usage errors
+            exc.show()  # type: ignore[attr-defined]
+            return int(getattr(exc, "exit_code", ExitCode.USAGE))
+        if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        if type(exc).__name__ == "Abort" or isinstance(exc, KeyboardInterrupt):
+            err("aborted")
+            return 130
+        if isinstance(exc, BrokenPipeError):
+            return int(ExitCode.OK)
+        if self.debug:
+            traceback.print_exception(exc)
+        else:
+            err(f"internal error: {type(exc).__name__}: {exc}")
+            err("this is a bug in policyctl; please report it (run again with --debug for the traceback)")
+        return int(ExitCode.INTERNAL)
+
+
+state = _State()
+
+
+def err(message: str) -> None:
+    """A line for the user on stderr (never on stdout: stdout carries the payload)."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def emit(text: str, output: str | None, *, force: bool = True) -> None:
+    """Send a rendered payload to stdout or, atomically, to ``--output``.
+
+    Reports (lint, simulate, diff) overwrite their --output file as linters do; ``init`` passes
+    ``force`` from its own flag so a policy is never clobbered by accident.
+    """
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+        return
+    from policyctl.files import atomic_write_text
+
+    atomic_write_text(output, text if text.endswith("\n") or not text else text + "\n", force=force)

@@ -1,0 +1,12 @@
+"""`policyctl explain` (being built; see its issue)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("explain")
+    def explain() -> None:
+        """Not built yet."""
+        raise typer.Exit(3)

@@ -1,0 +1,12 @@
+"""`policyctl init` (being built; see its issue)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init_() -> None:
+        """Not built yet."""
+        raise typer.Exit(3)

@@ -1,0 +1,12 @@
+"""`policyctl lint` (being built; see its issue)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("lint")
+    def lint() -> None:
+        """Not built yet."""
+        raise typer.Exit(3)
