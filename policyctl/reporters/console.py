@@ -1,0 +1,60 @@
+"""Rich consoles configured the same way for every command.
+
+Colour follows rich's own rules (``NO_COLOR``, ``FORCE_COLOR``, and off when the stream is not a
+terminal). ``POLICYCTL_WIDTH`` pins the width, which the golden tests use.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _width() -> int | None:
+    raw = os.environ.get("POLICYCTL_WIDTH")
+    if raw and raw.isdigit():
+        return max(40, int(raw))
+    return None
+
+
+def stderr_console() -> "Console":
+    from rich.console import Console
+
+    return Console(file=sys.stderr, width=_width(), highlight=False, soft_wrap=False)
+
+
+def render(draw, *, color: bool | None = None) -> str:  # draw: Callable[[Console], None]
+    """Render with rich into a string destined for stdout (or --output).
+
+    Colour is used only when stdout is a terminal (and NO_COLOR is unset) and the text goes there.
+    """
+    from rich.console import Console
+
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    buf = io.StringIO()
+    width = _width() or (None if color else 100)
+    console = Console(
+        file=buf,
+        width=width,
+        force_terminal=bool(color),
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        soft_wrap=False,
+        emoji=False,
+    )
+    draw(console)
+    return buf.getvalue()
+
+
+def escape(text: object) -> str:
+    """Escape user text (policy content is full of ``[...]``) before rich markup sees it."""
+    from rich.markup import escape as _escape
+
+    return _escape(str(text))
