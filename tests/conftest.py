@@ -1,0 +1,50 @@
+"""Shared test settings: hypothesis profiles and a helper that runs the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CI: derandomized, so a run is reproducible from the commit alone.
+settings.register_profile(
+    "ci", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """A pinned environment for golden output: no colour, fixed width, no debug."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICYCTL_", "FORCE_COLOR"))}
+    env.update({"NO_COLOR": "1", "POLICYCTL_WIDTH": "100", "COLUMNS": "100", "PYTHONIOENCODING": "utf-8"})
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, input: str | bytes | None = None, cwd: Path | str | None = None,
+            env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m policyctl ARGS`` as a user would; returns text stdout/stderr and the exit code."""
+    data = input.decode() if isinstance(input, bytes) else input
+    return subprocess.run(
+        [sys.executable, "-m", "policyctl", *args],
+        input=data,
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env or cli_env(),
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli():
+    """The CLI runner as a fixture: ``cli("lint", path)``."""
+    return run_cli

@@ -1,0 +1,43 @@
+"""Global CLI contract (SPEC §5): version, help, python -m, exit code of usage errors."""
+
+from __future__ import annotations
+
+import re
+
+from policyctl import __version__
+from tests.conftest import run_cli
+
+
+def test_version_flag_prints_version_and_exits_zero():
+    r = run_cli("--version")
+    assert r.returncode == 0
+    assert r.stdout == f"policyctl {__version__}\n"
+    assert r.stderr == ""
+
+
+def test_help_lists_every_command():
+    r = run_cli("--help")
+    assert r.returncode == 0
+    for command in ("lint", "init", "scan", "simulate", "explain", "diff"):
+        assert re.search(rf"\b{command}\b", r.stdout), command
+
+
+def test_every_command_has_help():
+    for command in ("lint", "init", "scan", "simulate", "explain", "diff"):
+        r = run_cli(command, "--help")
+        assert r.returncode == 0, (command, r.stderr)
+        assert "Usage:" in r.stdout
+
+
+def test_unknown_command_is_a_usage_error():
+    r = run_cli("frobnicate")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "frobnicate" in r.stderr
+
+
+def test_unknown_flag_is_a_usage_error():
+    r = run_cli("lint", "--no-such-flag")
+    assert r.returncode == 2
+    assert "no-such-flag" in r.stderr.lower()
+    assert "Traceback" not in r.stderr
