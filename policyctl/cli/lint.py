@@ -1,12 +1,147 @@
-"""`policyctl lint` (being built; see its issue)."""
+"""`policyctl lint PATH...`: flags → linter → reporter → exit code.
+
+Pre-commit runs this on every commit, so start-up time is part of the product: nothing beyond typer
+is imported at module level, and the command imports only the core and the one reporter it needs.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, List, Optional
+
 import typer
+
+if TYPE_CHECKING:
+    from policyctl.diagnostics import LintReport
+    from policyctl.reporters.lint_formats import RuleMeta
+
+_FORMATS = ("text", "json", "sarif", "github", "junit")  # kept in step with reporters.lint_formats
+_FAIL_LEVELS = ("error", "warning")
+
+_HELP = """Check policy files against the JSON Schema and the semantic rules.
+
+PATH is a file, a directory (searched for *.policy.json|yaml|yml and policy.json|yaml|yml), or -
+for standard input. Exit status: 0 clean, 1 findings at or above the fail level, 2 usage error or
+unreadable input, 3 internal error.
+"""
+
+
+def split_codes(values: Optional[List[str]]) -> tuple[str, ...]:
+    """``--select PL101,PL102 --select PL2`` → ``("PL101", "PL102", "PL2")`` (order kept, no blanks)."""
+    out: list[str] = []
+    for value in values or ():
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return tuple(dict.fromkeys(out))
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("lint")
-    def lint() -> None:
-        """Not built yet."""
-        raise typer.Exit(3)
+    @app.command("lint", help=_HELP, no_args_is_help=True)
+    def lint(
+        paths: List[str] = typer.Argument(..., metavar="PATH...", show_default=False,
+                                          help="Policy files, directories, or - for stdin."),
+        fmt: str = typer.Option("text", "--format", "-f", metavar="text|json|sarif|github|junit",
+                                help="Output format."),
+        output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                             help="Write the report to FILE (atomically) instead of stdout."),
+        fail_level: Optional[str] = typer.Option(
+            None, "--fail-level", metavar="error|warning", show_default=False,
+            help="Lowest severity that makes the exit status 1 [default: error, or the config's]."),
+        tools: Optional[str] = typer.Option(
+            None, "--tools", metavar="SNAPSHOT",
+            help="Tool snapshot of the server (policyctl scan --format json); enables server-aware rules."),
+        config: Optional[str] = typer.Option(
+            None, "--config", metavar="FILE",
+            help="Configuration file [default: .policyctl.yaml or pyproject.toml [tool.policyctl], found upward]."),
+        select: Optional[List[str]] = typer.Option(
+            None, "--select", metavar="CODES",
+            help="Only report these rules (codes, code prefixes or names; comma-separated, repeatable)."),
+        ignore: Optional[List[str]] = typer.Option(
+            None, "--ignore", metavar="CODES",
+            help="Do not report these rules (comma-separated, repeatable)."),
+    ) -> None:
+        raise typer.Exit(run(paths, fmt=fmt, output=output, fail_level=fail_level, tools=tools,
+                             config=config, select=split_codes(select), ignore=split_codes(ignore)))
+
+
+def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Optional[str],
+        tools: Optional[str], config: Optional[str], select: tuple[str, ...],
+        ignore: tuple[str, ...]) -> int:
+    """The command's body, separate from typer so the flow reads top to bottom."""
+    from policyctl.errors import UsageError
+    from policyctl.exitcodes import for_findings
+
+    if fmt not in _FORMATS:
+        raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(_FORMATS)})")
+    if fail_level is not None and fail_level not in _FAIL_LEVELS:
+        raise UsageError(f"--fail-level: unknown level {fail_level!r} (choose error or warning)")
+    if output is not None and output != "-" and output in paths:
+        raise UsageError(f"--output {output}: refusing to overwrite a file that is being linted")
+
+    from policyctl.config import load_config
+    from policyctl.linter import lint as run_lint
+
+    cfg = load_config(config).with_cli(select=select, ignore=ignore, fail_level=fail_level)
+    snapshot = None
+    if tools is not None:
+        from policyctl.snapshots import load_snapshot
+
+        snapshot = load_snapshot(tools)
+
+    report = run_lint(paths, config=cfg, tools=snapshot)
+    level = cfg.fail_level
+    text = _render(fmt, report, fail_level=level, to_stdout=output is None or output == "-")
+
+    from policyctl.cli.common import emit
+
+    emit(text, output, force=True)
+    return int(for_findings(report.failed(level)))
+
+
+def _render(fmt: str, report: "LintReport", *, fail_level: str, to_stdout: bool) -> str:
+    from policyctl.reporters import lint_formats
+
+    options = lint_formats.RenderOptions(fail_level=fail_level, color=to_stdout and _color_wanted())
+    if fmt == "sarif":
+        from dataclasses import replace
+
+        from policyctl import __version__
+
+        options = replace(options, rules=_rule_metas(), tool_version=__version__,
+                          information_uri=_information_uri())
+    return lint_formats.render(fmt, report, options)
+
+
+def _color_wanted() -> bool:
+    """Colour on a terminal unless NO_COLOR is set (any non-empty value, per no-color.org)."""
+    import os
+    import sys
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _rule_metas() -> tuple["RuleMeta", ...]:
+    """Every registered rule, for SARIF's rule list."""
+    from policyctl.reporters.lint_formats import RuleMeta
+    from policyctl.rules import all_rules
+
+    return tuple(RuleMeta(code=r.code, name=r.name, summary=r.summary, severity=r.severity)
+                 for r in all_rules())
+
+
+def _information_uri() -> str:
+    """The project's home page from the installed metadata, else its package index page."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("policyctl").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in {"homepage", "home", "documentation", "source", "repository"}:
+            if url.strip().startswith("https://"):
+                return url.strip()
+    return "https://pypi.org/project/policyctl/"
