@@ -110,6 +110,11 @@ def eq_key(value: Any) -> str:
     return go_v(value)
 
 
+def _overlap_keys(keys: frozenset[str]) -> frozenset[str]:
+    """Keys that may ``eq`` each other: a numeric zero also equals the strings "0" and "-0"."""
+    return keys | {"0", "-0"} if "\x00zero" in keys else keys
+
+
 def _value_key(cond: Condition) -> Any:
     """The part of a condition's value that decides its truth, in a canonical form."""
     op, v = cond.op, cond.value
@@ -143,6 +148,18 @@ def _rule_data(rule: Rule) -> dict[str, Any]:
 
 def _limit_data(limit: Limit) -> dict[str, Any]:
     return limit.model_dump(mode="json")
+
+
+def _tool_data(entry: ToolPolicy) -> dict[str, Any]:
+    """A tool entry as plain data, leaving out empty lists (rules keep their ``conditions``)."""
+    data: dict[str, Any] = {}
+    if entry.require:
+        data["require"] = [_rule_data(r) for r in entry.require]
+    if entry.deny_if:
+        data["deny_if"] = [_rule_data(r) for r in entry.deny_if]
+    if entry.limits:
+        data["limits"] = [_limit_data(x) for x in entry.limits]
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +221,7 @@ def _implies(a: Condition, b: Condition) -> bool:
         if not pa and not pb:
             return kb <= ka
         if pa and not pb:  # found and in ka  ⇒  found and not in kb
-            return not (ka & kb)
+            return not (_overlap_keys(ka) & _overlap_keys(kb))
         return False  # "not in a finite set" never implies "in a finite set"
     return False
 
@@ -335,12 +352,10 @@ def _diff_tool(old: Policy, new: Policy, tool: str) -> Iterator[Change]:
     o, n = old.tools.get(tool), new.tools.get(tool)
     g_old, g_new = gate(old, tool), gate(new, tool)
     if o is None:
-        yield Change("tool-added", pointer("tools", tool), None, n.model_dump(mode="json", exclude_defaults=True),  # type: ignore[union-attr]
-                     _gate_effect(g_old, g_new))
+        yield Change("tool-added", pointer("tools", tool), None, _tool_data(n), _gate_effect(g_old, g_new))
         return
     if n is None:
-        yield Change("tool-removed", pointer("tools", tool), o.model_dump(mode="json", exclude_defaults=True),
-                     None, _gate_effect(g_old, g_new))
+        yield Change("tool-removed", pointer("tools", tool), _tool_data(o), None, _gate_effect(g_old, g_new))
         return
     if o == n:
         return
@@ -554,11 +569,18 @@ def _diff_limits(old: Sequence[Limit], new: Sequence[Limit], base: tuple[str, ..
     if len(same) > 1:
         order = [j for _, j in same]
         if order != sorted(order):
-            o_seq = [old[i].counter for i, _ in same]
-            n_seq = [new[j].counter for _, j in sorted(same, key=lambda p: p[1])]
-            if o_seq != n_seq:
-                yield Change("limits-reordered", pointer(*at), o_seq, n_seq,
+            # Observable through the reported counter; with a shared bucket, through decisions too.
+            o_lims = [old[i] for i, _ in same]
+            n_lims = [new[j] for _, j in sorted(same, key=lambda p: p[1])]
+            seen = (lambda x: x) if interact else (lambda x: x.counter)
+            if [seen(x) for x in o_lims] != [seen(x) for x in n_lims]:
+                yield Change("limits-reordered", pointer(*at), [_limit_label(x) for x in o_lims],
+                             [_limit_label(x) for x in n_lims],
                              _in_context("unknown" if interact else "neutral", ctx))
+
+
+def _limit_label(limit: Limit) -> str:
+    return f"{limit.counter} ({limit.max}/{limit.window})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""Structural diff: golden cases for every change kind and effect (tests/golden/diff/changes.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from policyctl.differ import CHANGE_KINDS, EFFECTS, Change, diff_policies, limit_effect, relation, summarize
+from policyctl.model import Condition, Limit, Policy
+
+CASES = yaml.safe_load((Path(__file__).parent / "golden" / "diff" / "changes.yaml").read_text("utf-8"))
+
+
+def policy(part: dict) -> Policy:
+    return Policy.from_data({"version": "1", "default": "deny", **part})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_golden_case(case: dict) -> None:
+    got = [c.to_dict() for c in diff_policies(policy(case["old"]), policy(case["new"]))]
+    assert got == case["changes"]
+
+
+def test_golden_cases_cover_every_kind_and_effect() -> None:
+    kinds = {ch["kind"] for case in CASES for ch in case["changes"]}
+    effects = {(ch["kind"], ch["effect"]) for case in CASES for ch in case["changes"]}
+    assert kinds == set(CHANGE_KINDS)
+    assert {e for _, e in effects} == set(EFFECTS)
+
+
+def test_every_change_is_inverted_by_swapping_versions() -> None:
+    # Swapping old and new flips loosened and tightened for the kinds whose effect is intrinsic.
+    flip = {"loosened": "tightened", "tightened": "loosened", "neutral": "neutral", "unknown": "unknown"}
+    for case in CASES:
+        fwd = diff_policies(policy(case["old"]), policy(case["new"]))
+        back = diff_policies(policy(case["new"]), policy(case["old"]))
+        assert len(fwd) == len(back), case["name"]
+        if case["name"].startswith(("changes inside a tool hidden", "an unconditional deny_if added",
+                                    "a duplicate deny_if", "a deny_if subsumed")):
+            continue  # context rules are deliberately asymmetric (judged in the new version)
+        assert sorted(flip[c.effect] for c in fwd) == sorted(c.effect for c in back), case["name"]
+
+
+def test_identical_policies_have_no_changes() -> None:
+    for case in CASES:
+        p = policy(case["new"])
+        assert diff_policies(p, p) == ()
+
+
+def test_summary_counts_every_effect() -> None:
+    changes = [Change("rule-added", "/x", None, {}, "tightened"), Change("rule-added", "/y", None, {}, "tightened"),
+               Change("hide-removed", "/hide/0", "a", None, "loosened")]
+    assert summarize(changes) == {"loosened": 1, "tightened": 2, "neutral": 0, "unknown": 0}
+
+
+@pytest.mark.parametrize(("old", "new", "effect"), [
+    ((3, "minute"), (4, "minute"), "loosened"),
+    ((4, "minute"), (3, "minute"), "tightened"),
+    ((30, "hour"), (30, "minute"), "loosened"),
+    ((30, "minute"), (30, "hour"), "tightened"),
+    ((1, "minute"), (60, "hour"), "loosened"),     # same rate, bigger bursts
+    ((60, "hour"), (1, "minute"), "tightened"),
+    ((60, "hour"), (2, "minute"), "loosened"),     # smaller bursts, higher rate: the rate decides
+    ((2, "minute"), (60, "hour"), "tightened"),
+    ((1440, "day"), (1, "minute"), "tightened"),
+    ((10, "minute"), (10, "minute"), "neutral"),
+])
+def test_limit_effect(old: tuple[int, str], new: tuple[int, str], effect: str) -> None:
+    a = Limit(counter="c", window=old[1], max=old[0], scope="grant")
+    b = Limit(counter="c", window=new[1], max=new[0], scope="grant")
+    assert limit_effect(a, b) == effect
+
+
+@pytest.mark.parametrize(("old", "new", "rel"), [
+    (("gt", 100), ("gt", 200), "narrower"),
+    (("gt", 100), ("gte", 100), "broader"),
+    (("gte", 100), ("gt", 100), "narrower"),
+    (("lt", 5), ("lte", 5), "broader"),
+    (("gt", 1), ("lt", 1), "unknown"),
+    (("in", ["a", "b"]), ("in", ["a"]), "narrower"),
+    (("in", ["a"]), ("not_in", ["b"]), "broader"),
+    (("in", [0]), ("not_in", ["0"]), "unknown"),   # the number 0 eq the string "0"
+    (("not_in", ["a"]), ("not_in", ["a", "b"]), "narrower"),
+    (("eq", 5), ("in", ["5", "6"]), "broader"),
+    (("eq", True), ("eq", "true"), "same"),
+    (("neq", "a"), ("not_in", ["a"]), "same"),
+    (("regex", "^a"), ("regex", "^ab"), "unknown"),
+    (("regex", "^a"), ("regex", "^a"), "same"),
+    (("contains", "ab"), ("contains", "a"), "unknown"),
+    (("exists", True), ("exists", False), "unknown"),
+])
+def test_condition_relation(old: tuple, new: tuple, rel: str) -> None:
+    a = Condition(path="args.v", op=old[0], value=old[1])
+    b = Condition(path="args.v", op=new[0], value=new[1])
+    assert relation(a, b) == rel
