@@ -1,0 +1,88 @@
+"""Iterating over the parts of schema-valid policy data, with their JSON Pointers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from policyctl.documents import escape_token
+
+WINDOW_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}  # as policyctl.model (kept import-light)
+
+
+def ptr(*tokens: object) -> str:
+    return "".join("/" + escape_token(str(t)) for t in tokens)
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    tool: str
+    kind: str  # "require" | "deny_if"
+    index: int
+    rule: dict[str, Any]
+    pointer: str
+
+    @property
+    def conditions(self) -> list[dict[str, Any]]:
+        return self.rule.get("conditions", [])
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} rule {self.index} of tool \"{self.tool}\""
+
+
+@dataclass(frozen=True)
+class LimitRef:
+    location: str  # tool name, or "all_tools"
+    is_all_tools: bool
+    index: int
+    limit: dict[str, Any]
+    pointer: str
+
+    @property
+    def seconds(self) -> int:
+        return WINDOW_SECONDS[self.limit["window"]]
+
+    @property
+    def label(self) -> str:
+        where = "all_tools" if self.is_all_tools else f'tool "{self.location}"'
+        return f"{where} limit {self.index} ({self.limit['max']} per {self.limit['window']}, " \
+               f"counter \"{self.limit['counter']}\")"
+
+
+def tools(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    for name, entry in (data.get("tools") or {}).items():
+        yield name, entry, ptr("tools", name)
+
+
+def rules(data: dict[str, Any]) -> Iterator[RuleRef]:
+    for name, entry, at in tools(data):
+        for kind in ("require", "deny_if"):
+            for i, rule in enumerate(entry.get(kind, ())):
+                yield RuleRef(name, kind, i, rule, f"{at}/{kind}/{i}")
+
+
+def conditions(data: dict[str, Any]) -> Iterator[tuple[RuleRef, int, dict[str, Any], str]]:
+    for ref in rules(data):
+        for j, cond in enumerate(ref.conditions):
+            yield ref, j, cond, f"{ref.pointer}/conditions/{j}"
+
+
+def limits(data: dict[str, Any]) -> Iterator[LimitRef]:
+    for i, limit in enumerate((data.get("all_tools") or {}).get("limits", ())):
+        yield LimitRef("all_tools", True, i, limit, f"/all_tools/limits/{i}")
+    for name, entry, at in tools(data):
+        for i, limit in enumerate(entry.get("limits", ())):
+            yield LimitRef(name, False, i, limit, f"{at}/limits/{i}")
+
+
+def show(value: Any, limit: int = 50) -> str:
+    """A JSON rendering of a value for messages, shortened."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_condition(cond: dict[str, Any]) -> str:
+    return f"{cond['path']} {cond['op']} {show(cond.get('value'), 30)}"
