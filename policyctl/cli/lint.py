@@ -73,7 +73,7 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
         raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(_FORMATS)})")
     if fail_level is not None and fail_level not in _FAIL_LEVELS:
         raise UsageError(f"--fail-level: unknown level {fail_level!r} (choose error or warning)")
-    if output is not None and output != "-" and output in paths:
+    if output is not None and output != "-" and _same_file_as_input(output, paths):
         raise UsageError(f"--output {output}: refusing to overwrite a file that is being linted")
 
     from policyctl.config import load_config
@@ -85,6 +85,10 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
         from policyctl.snapshots import load_snapshot
 
         snapshot = load_snapshot(tools)
+        from policyctl.cli.common import err
+
+        for warning in snapshot.warnings:
+            err(f"warning: {warning}")
 
     report = run_lint(paths, config=cfg, tools=snapshot)
     level = cfg.fail_level
@@ -96,6 +100,20 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
     return int(for_findings(report.failed(level)))
 
 
+def _same_file_as_input(output: str, paths: List[str]) -> bool:
+    import os
+
+    if not os.path.exists(output):
+        return False
+    for p in paths:
+        try:
+            if p != "-" and os.path.samefile(p, output):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _render(fmt: str, report: "LintReport", *, fail_level: str, to_stdout: bool) -> str:
     from policyctl.reporters import lint_formats
 
@@ -105,8 +123,7 @@ def _render(fmt: str, report: "LintReport", *, fail_level: str, to_stdout: bool)
 
         from policyctl import __version__
 
-        options = replace(options, rules=_rule_metas(), tool_version=__version__,
-                          information_uri=_information_uri())
+        options = replace(options, rules=_rule_metas(), tool_version=__version__)
     return lint_formats.render(fmt, report, options)
 
 
@@ -129,19 +146,3 @@ def _rule_metas() -> tuple["RuleMeta", ...]:
 
     return tuple(RuleMeta(code=r.code, name=r.name, summary=r.summary, severity=r.severity)
                  for r in all_rules())
-
-
-def _information_uri() -> str:
-    """The project's home page from the installed metadata, else its package index page."""
-    from importlib.metadata import PackageNotFoundError, metadata
-
-    try:
-        urls = metadata("policyctl").get_all("Project-URL") or []
-    except PackageNotFoundError:
-        urls = []
-    for entry in urls:
-        label, _, url = entry.partition(",")
-        if label.strip().lower() in {"homepage", "home", "documentation", "source", "repository"}:
-            if url.strip().startswith("https://"):
-                return url.strip()
-    return "https://pypi.org/project/policyctl/"

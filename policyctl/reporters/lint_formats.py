@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from policyctl.diagnostics import LintReport
 
+#: where users find policyctl (SARIF viewers link to it); one constant so outputs are reproducible
+PROJECT_URI = "https://pypi.org/project/policyctl/"
+
 #: format name → module under ``policyctl.reporters`` (order = order shown in ``--help``)
 FORMATS: dict[str, str] = {
     "text": "lint_text",
@@ -51,7 +54,9 @@ class RenderOptions:
     color: bool = False
     rules: tuple[RuleMeta, ...] = ()
     tool_version: str = ""
-    information_uri: str = "https://pypi.org/project/policyctl/"
+    # SARIF's informationUri; rule help links are this plus "#pl101-invalid-regex" (the anchor GitHub
+    # gives the rule's heading in docs/lint-rules.md when this points at that file)
+    information_uri: str = PROJECT_URI
 
 
 def names() -> tuple[str, ...]:

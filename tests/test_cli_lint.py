@@ -1,0 +1,322 @@
+"""`policyctl lint` end to end: golden outputs per format × situation, flags, exit codes, hostile input.
+
+Golden files live in tests/golden/lint/<case>.<format>.txt and hold the command, exit code, stdout
+and stderr together. Regenerate them with ``POLICYCTL_UPDATE_GOLDEN=1 pytest tests/test_cli_lint.py``
+and review the diff before committing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+
+from policyctl import __version__
+from tests.conftest import REPO, cli_env, run_cli
+
+GOLDEN = Path(__file__).parent / "golden" / "lint"
+INPUTS = GOLDEN / "inputs"
+UPDATE = os.environ.get("POLICYCTL_UPDATE_GOLDEN") == "1"
+FORMATS = ("text", "json", "sarif", "github", "junit")
+
+# case name → (arguments after the format flags, stdin file or None)
+CASES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "clean": (("clean.policy.json",), None),
+    "findings": (("findings.policy.yaml",), None),
+    "syntax": (("broken.policy.json", "clean.policy.json"), None),
+    "missing": (("clean.policy.json", "missing.policy.json"), None),
+    "stdin": (("-",), "stdin.json"),
+}
+EXPECTED_EXIT = {"clean": 0, "findings": 1, "syntax": 1, "missing": 2, "stdin": 0}
+
+
+def lint(*args: str, stdin: str | None = None, cwd: Path = INPUTS, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("lint", *args, input=stdin, cwd=cwd, env=cli_env(**env))
+
+
+def _golden_text(command: str, r: subprocess.CompletedProcess[str]) -> str:
+    stdout = r.stdout.replace(__version__, "{VERSION}")
+    return f"$ {command}\nexit: {r.returncode}\n--- stdout\n{stdout}--- stderr\n{r.stderr}"
+
+
+def _assert_golden(name: str, command: str, r: subprocess.CompletedProcess[str]) -> None:
+    path = GOLDEN / f"{name}.txt"
+    actual = _golden_text(command, r)
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8", newline="")
+    assert path.exists(), f"missing golden file {path.name}; run with POLICYCTL_UPDATE_GOLDEN=1"
+    assert actual == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_golden(case: str, fmt: str) -> None:
+    args, stdin_file = CASES[case]
+    stdin = (INPUTS / stdin_file).read_text(encoding="utf-8") if stdin_file else None
+    flags = () if fmt == "text" else ("--format", fmt)
+    r = lint(*flags, *args, stdin=stdin)
+    command = " ".join(("policyctl lint", *flags, *args)) + (f" < {stdin_file}" if stdin_file else "")
+    _assert_golden(f"{case}.{fmt}", command, r)
+    assert r.returncode == EXPECTED_EXIT[case], r.stderr
+    assert "Traceback" not in r.stderr
+    if fmt != "text" and case != "missing":
+        assert r.stderr == ""  # machine formats: only the payload, and nothing else was wrong
+
+
+# --- the machine formats are what they claim to be ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def sarif_validator() -> jsonschema.Draft4Validator:
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft4Validator(schema)
+
+
+@pytest.mark.parametrize("case", ["clean", "findings", "syntax", "stdin"])
+def test_machine_outputs_parse(case: str, sarif_validator: jsonschema.Draft4Validator) -> None:
+    args, stdin_file = CASES[case]
+    stdin = (INPUTS / stdin_file).read_text(encoding="utf-8") if stdin_file else None
+    doc = json.loads(lint("--format", "json", *args, stdin=stdin).stdout)
+    assert doc["summary"]["files"] == len(args)
+    sarif = json.loads(lint("--format", "sarif", *args, stdin=stdin).stdout)
+    errors = list(sarif_validator.iter_errors(sarif))
+    assert not errors, [e.message for e in errors]
+    assert len(sarif["runs"][0]["results"]) == sum(len(f["diagnostics"]) for f in doc["files"])
+    root = ET.fromstring(lint("--format", "junit", *args, stdin=stdin).stdout)
+    assert int(root.find("testsuite").get("tests")) == len(args)
+
+
+def test_findings_file_has_errors_and_warnings() -> None:
+    doc = json.loads(lint("--format", "json", "findings.policy.yaml").stdout)
+    assert doc["summary"]["errors"] >= 1 and doc["summary"]["warnings"] >= 1
+    for d in doc["files"][0]["diagnostics"]:
+        assert re.fullmatch(r"PL\d{3}", d["code"])
+        assert d["line"] >= 1 and d["column"] >= 1
+        assert d["pointer"] is None or d["pointer"] == "" or d["pointer"].startswith("/")
+
+
+def test_syntax_error_is_reported_and_linting_goes_on() -> None:
+    doc = json.loads(lint("--format", "json", "broken.policy.json", "clean.policy.json").stdout)
+    broken, clean = doc["files"]
+    assert [d["code"] for d in broken["diagnostics"]] == ["PL001"]
+    assert broken["diagnostics"][0]["pointer"] is None
+    assert broken["diagnostics"][0]["line"] == 6
+    assert clean == {"path": "clean.policy.json", "diagnostics": []}
+
+
+# --- flags ---------------------------------------------------------------------------------------
+
+def test_fail_level_warning_flips_the_exit_code(tmp_path: Path) -> None:
+    only_warnings = tmp_path / "warn.policy.json"
+    only_warnings.write_text(json.dumps({
+        "version": "1", "default": "deny",
+        "tools": {"run": {"require": [{"conditions": [{"path": "args.cmd", "op": "regex", "value": "ls"}]}]}},
+    }), encoding="utf-8")
+    r = lint("--format", "json", str(only_warnings), cwd=tmp_path)
+    doc = json.loads(r.stdout)
+    assert doc["summary"]["errors"] == 0 and doc["summary"]["warnings"] >= 1
+    assert r.returncode == 0
+    assert lint("--fail-level", "warning", str(only_warnings), cwd=tmp_path).returncode == 1
+    assert lint("--fail-level", "error", str(only_warnings), cwd=tmp_path).returncode == 0
+    assert lint("--fail-level", "clean.policy.json").returncode == 2  # value missing/invalid
+
+
+def _codes(*args: str) -> list[str]:
+    doc = json.loads(lint("--format", "json", *args).stdout)
+    return sorted(d["code"] for f in doc["files"] for d in f["diagnostics"])
+
+
+def test_select_and_ignore_comma_separated_and_repeatable() -> None:
+    every = _codes("findings.policy.yaml")
+    assert len(set(every)) >= 3
+    first, second, third = sorted(set(every))[:3]
+    assert set(_codes("--select", first, "findings.policy.yaml")) == {first}
+    assert set(_codes("--select", f"{first},{second}", "findings.policy.yaml")) == {first, second}
+    assert set(_codes("--select", first, "--select", second, "findings.policy.yaml")) == {first, second}
+    remaining = set(_codes("--ignore", f"{first}, {second}", "--ignore", third, "findings.policy.yaml"))
+    assert remaining == set(every) - {first, second, third}
+
+
+def test_ignoring_every_finding_gives_exit_zero() -> None:
+    codes = ",".join(sorted(set(_codes("findings.policy.yaml"))))
+    r = lint("--ignore", codes, "findings.policy.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == "1 file checked: no problems\n"
+
+
+def test_unknown_rule_code_is_a_usage_error() -> None:
+    r = lint("--select", "PL999", "clean.policy.json")
+    assert r.returncode == 2
+    assert "PL999" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_output_file_is_written_atomically_and_stdout_stays_empty(tmp_path: Path) -> None:
+    out = tmp_path / "report.sarif"
+    r = lint("--format", "sarif", "--output", str(out), "findings.policy.yaml")
+    assert r.returncode == 1
+    assert r.stdout == "" and r.stderr == ""
+    assert json.loads(out.read_text(encoding="utf-8"))["version"] == "2.1.0"
+    # no temporary files left next to it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.sarif"]
+    # a report is replaced on the next run, like other linters' --output
+    r = lint("--output", str(out), "clean.policy.json")
+    assert r.returncode == 0
+    assert out.read_text(encoding="utf-8") == "1 file checked: no problems\n"
+
+
+def test_output_text_has_no_colour_even_when_forced_for_stdout(tmp_path: Path) -> None:
+    out = tmp_path / "report.txt"
+    env = {k: v for k, v in cli_env().items() if k != "NO_COLOR"}
+    env["FORCE_COLOR"] = "1"
+    r = run_cli("lint", "--output", str(out), "findings.policy.yaml", cwd=INPUTS, env=env)
+    assert r.returncode == 1
+    assert "\x1b[" not in out.read_text(encoding="utf-8")
+    coloured = run_cli("lint", "findings.policy.yaml", cwd=INPUTS, env=env)
+    assert "\x1b[" in coloured.stdout
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.stdout) == out.read_text(encoding="utf-8")
+
+
+def test_output_into_a_missing_folder_is_an_input_error(tmp_path: Path) -> None:
+    r = lint("--output", str(tmp_path / "nope" / "r.txt"), "clean.policy.json")
+    assert r.returncode == 2
+    assert "does not exist" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "nope").exists()
+
+
+def test_output_refuses_to_replace_a_linted_file(tmp_path: Path) -> None:
+    target = tmp_path / "p.policy.json"
+    target.write_text((INPUTS / "clean.policy.json").read_text(encoding="utf-8"), encoding="utf-8")
+    before = target.read_bytes()
+    r = lint("--output", str(target), str(target), cwd=tmp_path)
+    assert r.returncode == 2
+    assert target.read_bytes() == before
+
+
+def test_bad_flag_values_are_usage_errors() -> None:
+    for args in (("--format", "yaml", "clean.policy.json"),
+                 ("--fail-level", "info", "clean.policy.json"),
+                 ("--config", "no-such-config.yaml", "clean.policy.json"),
+                 ("--tools", "no-such-snapshot.json", "clean.policy.json")):
+        r = lint(*args)
+        assert r.returncode == 2, args
+        assert r.stdout == "", args
+        assert "Traceback" not in r.stderr and r.stderr.strip(), args
+
+
+def test_lint_without_paths_shows_usage() -> None:
+    r = lint()
+    assert r.returncode == 2
+    assert "Usage:" in r.stdout + r.stderr
+
+
+def test_directory_is_searched_for_policy_files(tmp_path: Path) -> None:
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "a.policy.json").write_text((INPUTS / "clean.policy.json").read_text(), encoding="utf-8")
+    (tmp_path / "policy.yaml").write_text("version: '1'\ndefault: deny\n", encoding="utf-8")
+    (tmp_path / "notes.json").write_text("{not a policy", encoding="utf-8")
+    doc = json.loads(lint("--format", "json", ".", cwd=tmp_path).stdout)
+    assert sorted(Path(f["path"]).as_posix() for f in doc["files"]) == ["nested/a.policy.json", "policy.yaml"]
+
+
+# --- global contract ------------------------------------------------------------------------------
+
+def test_version_and_help() -> None:
+    r = run_cli("--version")
+    assert (r.returncode, r.stdout) == (0, f"policyctl {__version__}\n")
+    h = run_cli("lint", "--help")
+    assert h.returncode == 0 and h.stderr == ""
+    for flag in ("--format", "--output", "--fail-level", "--tools", "--config", "--select", "--ignore"):
+        assert flag in h.stdout, flag
+    assert "text|json|sarif|github|junit" in h.stdout
+
+
+def test_console_script_and_python_m_agree() -> None:
+    exe = Path(sys.executable).parent / "policyctl"
+    if not exe.exists():
+        pytest.fail(f"console script not installed next to {sys.executable}")
+    a = subprocess.run([str(exe), "lint", "--format", "json", "findings.policy.yaml"], cwd=INPUTS,
+                       capture_output=True, text=True, env=cli_env())
+    b = lint("--format", "json", "findings.policy.yaml")
+    assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr)
+
+
+# --- hostile input: never a traceback, exit 1 (a finding) or 2 (unreadable) ------------------------
+
+HOSTILE: dict[str, bytes] = {
+    "empty.policy.json": b"",
+    "binary.policy.json": bytes(range(256)),
+    "latin1.policy.yaml": "version: '1'\ndefault: deny\ntools: {caf\xe9: {}}\n".encode("latin-1"),
+    "bom.policy.json": b'\xef\xbb\xbf{"version": "1", "default": "deny"}',
+    "nan.policy.json": b'{"version": "1", "default": "deny", "tools": {"t": {"limits": '
+                       b'[{"counter": "c", "window": "minute", "max": NaN, "scope": "grant"}]}}}',
+    "bigint.policy.json": b'{"version": "1", "default": "deny", "tools": {"t": {"deny_if": [{"conditions": '
+                          b'[{"path": "args.n", "op": "gt", "value": 123456789012345678901234567890}]}]}}}',
+    "deep.policy.json": b"[" * 100_000 + b"]" * 100_000,
+    "deep.policy.yaml": b"a: " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
+    "laughs.policy.yaml": (b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                           + b"".join(b"%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n"
+                                      % ((ord("a") + i + 1,) * 2 + (ord("a") + i,) * 10) for i in range(9))),
+    "tags.policy.yaml": b"!!python/object/apply:os.system ['echo pwned']\n",
+    "list.policy.json": b"[1, 2, 3]",
+    "scalar.policy.yaml": b"just a string\n",
+    "escape.policy.json": b'{"version": "1", "default": "deny", "tools": {"\\u001b[31mred": {"bogus": 1}}}',
+    "two-docs.policy.yaml": b"version: '1'\n---\nversion: '1'\n",
+}
+
+
+def test_hostile_files_never_produce_a_traceback(tmp_path: Path) -> None:
+    for name, data in HOSTILE.items():
+        (tmp_path / name).write_bytes(data)
+    names = sorted(HOSTILE)
+    # each file alone: a finding (exit 1, with an error in the report), never a crash
+    for name in names:
+        r = run_cli("lint", "--format", "json", name, cwd=tmp_path, timeout=30)
+        assert r.returncode == 1, (name, r.returncode, r.stderr)
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, (name, r.stderr)
+        assert json.loads(r.stdout)["summary"]["errors"] >= 1, name
+    # all together, in every format: one report covering every file
+    for fmt in FORMATS:
+        r = run_cli("lint", "--format", fmt, *names, cwd=tmp_path, timeout=60)
+        assert r.returncode == 1, (fmt, r.returncode, r.stderr)
+        assert "Traceback" not in r.stderr, (fmt, r.stderr)
+        assert "\x1b" not in r.stdout and "\x1b" not in r.stderr, fmt
+        if fmt == "json":
+            assert len(json.loads(r.stdout)["files"]) == len(names)
+
+
+def test_hostile_file_names(tmp_path: Path) -> None:
+    body = (INPUTS / "broken.policy.json").read_bytes()
+    names = ["a,b:c%d.policy.json", "new\nline.policy.json", "[bold]x[b].policy.json", "esc\x1b[2J.policy.json"]
+    for n in names:
+        (tmp_path / n).write_bytes(body)
+    r = lint(*names, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "\x1b" not in r.stdout
+    assert "[bold]x[b].policy.json:6:" in r.stdout
+    assert "new\\x0aline.policy.json:6:" in r.stdout
+    g = lint("--format", "github", *names, cwd=tmp_path)
+    assert len(g.stdout.splitlines()) == len(names)
+    assert "file=a%2Cb%3Ac%25d.policy.json," in g.stdout
+    j = lint("--format", "junit", *names, cwd=tmp_path)
+    ET.fromstring(j.stdout)
+
+
+def test_undecodable_file_name(tmp_path: Path) -> None:
+    if sys.platform == "darwin":
+        pytest.skip("macOS file systems refuse non-UTF-8 names")
+    raw = os.fsencode(str(tmp_path)) + b"/bad\xff.policy.json"
+    with open(raw, "wb") as fh:
+        fh.write(b"{")
+    name = os.fsdecode(b"bad\xff.policy.json")
+    for fmt in FORMATS:
+        r = subprocess.run([sys.executable, "-m", "policyctl", "lint", "--format", fmt, name],
+                           cwd=tmp_path, capture_output=True, env=cli_env())
+        assert r.returncode == 1, (fmt, r.stderr)
+        assert b"Traceback" not in r.stderr
+        r.stdout.decode("utf-8")  # valid UTF-8 whatever the file name
