@@ -639,32 +639,89 @@ def outcome(decision: Any) -> Outcome:
 def behavior_diff(old: Policy, new: Policy, calls: Iterable[Any], *, windows: str = "fixed",
                   max_examples: int = MAX_EXAMPLES) -> BehaviorDiff:
     """Replay ``calls`` (trace calls, read once) through both versions, each with its own counters."""
-    from policyctl.engine import Evaluator
+    from policyctl.engine import Evaluator, seconds_to_ns
 
     ev_old = Evaluator(old, windows=windows)
     ev_new = Evaluator(new, windows=windows)
+    # The evaluators' compiled per-tool programs and decision tables, used directly: this loop is
+    # the whole cost of a behavioural diff.
+    p_old, p_new = ev_old.programs, ev_new.programs
+    d_old, d_new = ev_old.decisions, ev_new.decisions
     transitions = {t: 0 for t in TRANSITIONS}
     by_tool: dict[str, int] = {}
     examples: list[CallChange] = []
     n = changed = 0
     for call in calls:
         n += 1
-        a = ev_old.evaluate(call.ts, call.grant, call.tool, call.args, upstream_error=call.upstream_error)
-        b = ev_new.evaluate(call.ts, call.grant, call.tool, call.args, upstream_error=call.upstream_error)
-        if a.allowed == b.allowed and a.reason == b.reason and a.rule == b.rule:
+        tool = call.tool
+        po = p_old.get(tool) or ev_old.program(tool)
+        pn = p_new.get(tool) or ev_new.program(tool)
+        ts = call.ts_ns if call.ts_ns is not None else seconds_to_ns(call.ts)
+        a = d_old[po(ts, call.grant, call.args, call.upstream_error)]
+        b = d_new[pn(ts, call.grant, call.args, call.upstream_error)]
+        if a is b or (a.allowed == b.allowed and a.reason == b.reason and a.rule == b.rule):
             continue
         changed += 1
         oa, ob = outcome(a), outcome(b)
         key = f"{oa.decision}->{ob.decision}"
         transitions[key] = transitions.get(key, 0) + 1
-        by_tool[call.tool] = by_tool.get(call.tool, 0) + 1
+        by_tool[tool] = by_tool.get(tool, 0) + 1
         if len(examples) < max_examples:
-            examples.append(CallChange(call.line, call.tool, call.id, call.ts_raw, call.args, oa, ob))
+            examples.append(CallChange(call.line, tool, call.id, call.ts_raw, call.args, oa, ob))
     return BehaviorDiff(n, changed, transitions, dict(sorted(by_tool.items())), tuple(examples))
 
 
+# ---------------------------------------------------------------------------------------------
+# the whole report and its gate
+
+FAIL_ON: tuple[str, ...] = ("loosened", "any", "never")
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    """Everything ``policyctl diff`` found; reporters render it, :meth:`failed` gates on it.
+
+    ``search`` is a :class:`policyctl.counterexamples.SearchResult` (typed loosely so this module
+    never imports hypothesis).
+    """
+
+    old_path: str
+    new_path: str
+    changes: tuple[Change, ...]
+    behavior: BehaviorDiff | None = None
+    search: Any = None
+    windows: str = "fixed"
+    show_args: bool = False
+    fail_on: str = "loosened"
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarize(self.changes)
+
+    def loosened(self) -> bool:
+        """Anything that lets a denied call through: a loosened change, a deny→allow call in the
+        trace, or a loosening counterexample."""
+        return (self.summary["loosened"] > 0
+                or (self.behavior is not None and self.behavior.loosened)
+                or (self.search is not None and self.search.loosened))
+
+    def changed(self) -> bool:
+        return (bool(self.changes)
+                or (self.behavior is not None and self.behavior.changed > 0)
+                or (self.search is not None and self.search.found))
+
+    def failed(self, fail_on: str | None = None) -> bool:
+        """Whether the ``--fail-on`` gate trips (exit code 1)."""
+        fail_on = fail_on or self.fail_on
+        if fail_on == "never":
+            return False
+        if fail_on == "any":
+            return self.changed()
+        return self.loosened()
+
+
 __all__ = [
-    "BehaviorDiff", "CHANGE_KINDS", "CallChange", "Change", "EFFECTS", "MAX_EXAMPLES", "Outcome",
+    "BehaviorDiff", "CHANGE_KINDS", "CallChange", "Change", "DiffReport", "EFFECTS", "FAIL_ON", "MAX_EXAMPLES", "Outcome",
     "TRANSITIONS", "behavior_diff", "diff_policies", "eq_key", "gate", "limit_effect", "outcome",
     "relation", "summarize",
 ]
