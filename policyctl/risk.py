@@ -119,6 +119,8 @@ _CODE_WHOLE = frozenset("command cmd commands script scripts code sql query expr
 _CODE_LAST = frozenset("command cmd script sql query expression statement".split())
 _PATH_WORDS = frozenset("path paths file files filename filenames filepath dir dirs directory "
                         "directories folder folders cwd".split())
+# A bare "path" that the text calls a property/JSON/URL path is not a file system path.
+_NOT_FS_PATH = re.compile(r"\b(property|json|object|key|attribute|url|api|jq|x|dot|route|request)[ -]?paths?\b", re.I)
 _URL_WORDS = frozenset("url urls uri uris endpoint endpoints webhook href link links".split())
 
 _SUSPICIOUS = (
@@ -364,7 +366,9 @@ def _property_signals(tool: ToolInfo) -> list[tuple[str, str]]:
         if "freeform-code" not in out and (joined in _CODE_WHOLE or words[-1] in _CODE_LAST):
             out["freeform-code"] = name
         if "filesystem-path" not in out and any(w in _PATH_WORDS for w in words):
-            out["filesystem-path"] = name
+            bare = set(words) <= {"path", "paths"}
+            if not (bare and any(_NOT_FS_PATH.search(t) for t in _texts(tool))):
+                out["filesystem-path"] = name
         fmt = spec.get("format") if isinstance(spec, dict) else None
         if "url" not in out and (any(w in _URL_WORDS for w in words) or fmt in ("uri", "url", "iri")):
             out["url"] = name

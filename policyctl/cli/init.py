@@ -1,12 +1,81 @@
-"""`policyctl init` (being built; see its issue)."""
+"""`policyctl init SOURCE`: write a starter policy (default deny, one template per risk category).
+
+The output always passes ``policyctl lint``; YAML carries a comment per tool (category, rationale)
+and a ``yaml-language-server`` schema line. ``--output`` is written atomically and never replaces an
+existing file without ``--force``.
+"""
 
 from __future__ import annotations
 
+from typing import List, Optional
+
 import typer
+
+from policyctl.cli.scan import SOURCE_HELP
+
+
+def _format_for(fmt: Optional[str], output: Optional[str]) -> str:
+    from policyctl.errors import UsageError
+
+    if fmt is None:
+        lowered = (output or "").lower()
+        return "yaml" if lowered.endswith((".yaml", ".yml")) else "json"
+    if fmt not in ("json", "yaml"):
+        raise UsageError(f"--format {fmt!r}: choose json or yaml")
+    return fmt
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("init")
-    def init_() -> None:
-        """Not built yet."""
-        raise typer.Exit(3)
+    @app.command("init", help="Write a starter policy for an MCP server's tools.\n\n" + SOURCE_HELP
+                 + "\n\nThe format defaults to yaml when --output ends in .yaml/.yml, else json.")
+    def init_(
+        command: Optional[List[str]] = typer.Argument(None, metavar="[-- CMD ARGS...]", show_default=False,
+                                                      help="Server command to spawn over stdio (after --)."),
+        server: Optional[str] = typer.Option(None, "--server", metavar="NAME", help="Catalog or configured server."),
+        from_: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Saved tool list (- for stdin)."),
+        url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Streamable-HTTP MCP endpoint."),
+        header: Optional[List[str]] = typer.Option(None, "--header", "-H", metavar="'NAME: VALUE'",
+                                                   help="HTTP header for --url (repeatable)."),
+        env: Optional[List[str]] = typer.Option(None, "--env", "-e", metavar="NAME=VALUE",
+                                                help="Extra environment variable for a stdio server (repeatable)."),
+        timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Per-request timeout."),
+        fmt: Optional[str] = typer.Option(None, "--format", "-f", metavar="json|yaml", show_default=False,
+                                          help="Output format [default: from --output's extension, else json]."),
+        output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                             help="Write the policy to FILE (atomically)."),
+        force: bool = typer.Option(False, "--force", help="Replace --output if it exists."),
+    ) -> None:
+        from policyctl.cli.common import emit, err
+        from policyctl.cli.scan import acquire_and_warn, source_options
+        from policyctl.errors import OutputExistsError
+
+        chosen = _format_for(fmt, output)
+        spec = source_options(server, from_, url, command, header, env, timeout)
+        if output and output != "-" and not force:
+            from pathlib import Path
+
+            if Path(output).exists():  # fail before a possibly slow scan; emit re-checks atomically
+                raise OutputExistsError(f"{output}: already exists (use --force to overwrite)")
+        acquired = acquire_and_warn(spec)
+
+        from policyctl.risk import classify_snapshot
+        from policyctl.starter import build_starter, check_starter
+
+        risks = classify_snapshot(acquired.snapshot, acquired.vetted)
+        starter = build_starter(acquired.snapshot, risks)
+        check_starter(starter)
+        if chosen == "yaml":
+            from policyctl.reporters import init_yaml
+            from policyctl.starter import schema_id
+
+            text = init_yaml.render(starter, schema_id())
+        else:
+            from policyctl.reporters import init_json
+
+            text = init_json.render(starter)
+        emit(text, output, force=force)
+        if starter.review:
+            err(f"review: {len(starter.review)} tool(s) could not be classified and got the write template: "
+                + ", ".join(starter.review))
+        if not acquired.snapshot.tools:
+            err("note: the server lists no tools; the policy denies everything")

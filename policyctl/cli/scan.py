@@ -1,12 +1,111 @@
-"""`policyctl scan` (being built; see its issue)."""
+"""`policyctl scan SOURCE`: read a server's tools, classify each, print a table or the JSON snapshot.
+
+SOURCE is one of ``--server NAME`` (catalog, or a server in an MCP client configuration file),
+``--from FILE|-``, ``--url URL [--header 'Name: value']…`` or ``-- CMD ARGS…`` (stdio). The same
+source options serve ``policyctl init``.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING, List, Optional
+
 import typer
+
+if TYPE_CHECKING:
+    from policyctl.snapshots import Acquired, SourceSpec
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_TIMEOUT = 3600.0
+
+SOURCE_HELP = """SOURCE is exactly one of: --server NAME (built-in catalog, or a server named in a Claude
+Desktop / Cursor / VS Code / Claude Code configuration; catalog:NAME or config:NAME choose), --from
+FILE (a snapshot, a JSON-RPC tools/list response, {"tools": [...]} or an array of tools; - is stdin),
+--url URL (streamable HTTP), or -- CMD ARGS... (a server spawned over stdio with a minimal
+environment)."""
+
+
+def source_options(server: Optional[str], from_: Optional[str], url: Optional[str],
+                   command: Optional[List[str]], header: Optional[List[str]], env: Optional[List[str]],
+                   timeout: float) -> "SourceSpec":
+    """Flags → SourceSpec, with every misuse a UsageError (exit 2)."""
+    from policyctl.errors import UsageError
+    from policyctl.snapshots import SourceSpec
+
+    command = list(command or [])
+    given = [name for name, value in (("--server", server), ("--from", from_), ("--url", url),
+                                      ("-- CMD", command or None)) if value is not None]
+    if len(given) != 1:
+        what = "no source given" if not given else f"more than one source given ({', '.join(given)})"
+        raise UsageError(f"{what}: use exactly one of --server NAME, --from FILE, --url URL or -- CMD ARGS...")
+    if header and not (url or server):
+        raise UsageError("--header goes with --url (or --server NAME for a configured remote server)")
+    if env and not (command or server):
+        raise UsageError("--env goes with -- CMD ARGS... (or --server NAME for a configured stdio server)")
+    if not (0 < timeout <= MAX_TIMEOUT):
+        raise UsageError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
+    headers = []
+    if header:
+        from policyctl.mcp.http import parse_header
+
+        headers = [parse_header(h) for h in header]
+    pairs = []
+    for item in env or []:
+        key, sep, value = item.partition("=")
+        if not sep or not _ENV_NAME.fullmatch(key):
+            raise UsageError(f"--env {item.split('=')[0]!r}: expected NAME=VALUE")
+        pairs.append((key, value))
+    return SourceSpec(server=server, file=from_, url=url, command=tuple(command), headers=tuple(headers),
+                      env=tuple(pairs), timeout=timeout)
+
+
+def acquire_and_warn(spec: "SourceSpec") -> "Acquired":
+    """Read the source; its warnings and notes go to stderr."""
+    from policyctl.cli.common import err
+    from policyctl.snapshots import acquire
+
+    acquired = acquire(spec)
+    for note in acquired.notes:
+        err(note)
+    for warning in acquired.snapshot.warnings:
+        err(f"warning: {warning}")
+    return acquired
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("scan")
-    def scan() -> None:
-        """Not built yet."""
-        raise typer.Exit(3)
+    @app.command("scan", help="Read an MCP server's tools and classify each by risk.\n\n" + SOURCE_HELP)
+    def scan(
+        command: Optional[List[str]] = typer.Argument(None, metavar="[-- CMD ARGS...]", show_default=False,
+                                                      help="Server command to spawn over stdio (after --)."),
+        server: Optional[str] = typer.Option(None, "--server", metavar="NAME", help="Catalog or configured server."),
+        from_: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Saved tool list (- for stdin)."),
+        url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Streamable-HTTP MCP endpoint."),
+        header: Optional[List[str]] = typer.Option(None, "--header", "-H", metavar="'NAME: VALUE'",
+                                                   help="HTTP header for --url (repeatable)."),
+        env: Optional[List[str]] = typer.Option(None, "--env", "-e", metavar="NAME=VALUE",
+                                                help="Extra environment variable for a stdio server (repeatable)."),
+        timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Per-request timeout."),
+        fmt: str = typer.Option("text", "--format", "-f", metavar="text|json", help="Output format."),
+        output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                             help="Write to FILE (atomically) instead of stdout."),
+    ) -> None:
+        from policyctl.cli.common import emit
+        from policyctl.errors import UsageError
+
+        if fmt not in ("text", "json"):
+            raise UsageError(f"--format {fmt!r}: choose text or json")
+        spec = source_options(server, from_, url, command, header, env, timeout)
+        acquired = acquire_and_warn(spec)
+
+        from policyctl.risk import classify_snapshot
+
+        risks = classify_snapshot(acquired.snapshot, acquired.vetted)
+        if fmt == "json":
+            from policyctl.reporters import scan_json
+
+            text = scan_json.render(acquired.snapshot, risks)
+        else:
+            from policyctl.reporters import scan_text
+
+            text = scan_text.render(acquired.snapshot, risks)
+        emit(text, output)
