@@ -193,7 +193,7 @@ def rules_markdown() -> str:
         "name wherever rules are selected (`--select`, `--ignore`, configuration). Severities are "
         "defaults; configuration can change them.",
         "",
-        rule_table_markdown(),
+        rule_table_markdown().rstrip(),
     ]
     for r in all_rules():
         out += ["", f"## {r.code} `{r.name}`", "",
@@ -223,6 +223,8 @@ def _markdown_body(body: str) -> str:
                 i += 1
             while block and not block[-1].strip():
                 block.pop()
+            while block and not block[0].strip():
+                block.pop(0)
             lang = "json" if block and block[0].lstrip().startswith(("{", "[")) else "yaml"
             out.append(f"```{lang}")
             out.extend(block)
