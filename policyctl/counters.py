@@ -1,19 +1,27 @@
-"""Counter state for limits: one counter object per (location, counter name, window), one bucket per grant.
+"""Counter state for limits. Times are integer nanoseconds since the Unix epoch (exact window edges).
 
-Times are integer nanoseconds since the Unix epoch (exact window edges, no float rounding).
+A *bucket* is ``(grant, location, counter, window)`` (SPEC §2). Buckets are grouped in *families*
+— ``(location, counter, window)`` — one per distinct limit key of the policy; each family has a
+``count / reserve / release / resets_at`` view used by ``explain`` and the tests, while the
+compiled programs of :mod:`policyctl.engine` touch the same state directly.
 
-``FixedCounter`` — calendar-aligned UTC windows (a minute from ``hh:mm:00Z``, an hour from
-``hh:00:00Z``, a day from ``00:00:00Z``), as in Intercept's store. A bucket's count is the number of
-reservations, made earlier in the trace and not released, whose timestamp falls in the call's window.
+``fixed`` (default) — calendar-aligned UTC windows: a minute from ``hh:mm:00Z``, an hour from
+``hh:00:00Z``, a day from ``00:00:00Z``. Each bucket stores ``(window index, count)`` exactly like
+Intercept's store: a call in a different window than the stored one finds the count at zero.
+Per grant the state is one flat list (two slots per family), so a limit check is a few list
+operations.
 
-``SlidingCounter`` — an exact sliding log: the count is the number of such reservations in the
-half-open interval ``(ts - length, ts]``; a reservation exactly ``length`` old is out.
+``sliding`` — an exact sliding log: the count is the number of the bucket's reservations (made
+earlier in the trace, not released) in the half-open interval ``(ts - length, ts]``; a reservation
+exactly ``length`` old no longer counts.
 
-Memory stays flat however long the trace is: a fixed counter keeps the current and the previous
-window only (older windows are dropped as time moves on), a sliding counter keeps reservations up to
-two lengths old and periodically forgets grants that have gone quiet. Lines whose timestamps go
-backwards are evaluated against what is kept: exact up to one window (fixed) or one length (sliding)
-behind the newest timestamp seen, from an empty counter beyond that.
+Memory stays flat however long the trace is: fixed state of grants whose windows have all passed
+is swept away, and sliding logs keep reservations at most two lengths old and forget quiet grants.
+
+Lines whose timestamps go backwards (the reader counts and warns about them) are evaluated against
+this state as it stands: under ``fixed``, a line in an older window than its bucket's finds the count
+at zero and moves the bucket to its window (what a gateway whose clock stepped back would do); under
+``sliding`` the count is exact as long as the line is at most one length behind the newest one.
 """
 
 from __future__ import annotations
@@ -22,72 +30,95 @@ from bisect import bisect_left, bisect_right, insort
 from typing import Hashable
 
 NS = 1_000_000_000
+_NEVER = -(1 << 62)  # window index of a slot that has never been used
 
-__all__ = ["NS", "FixedCounter", "SlidingCounter", "CounterStore"]
+__all__ = ["NS", "FixedStore", "FixedFamily", "SlidingCounter", "CounterStore"]
 
 
-class FixedCounter:
-    """Calendar-aligned windows of ``length_ns``; ``cur`` holds the counts of window ``w``."""
+class FixedStore:
+    """Fixed-window state of every family: ``grants[grant]`` is ``[w0, n0, w1, n1, …]``."""
 
-    __slots__ = ("length", "w", "cur", "prev", "older")
+    __slots__ = ("grants", "lengths", "template", "next_sweep", "longest")
 
-    def __init__(self, length_ns: int) -> None:
+    def __init__(self) -> None:
+        self.grants: dict[str, list[int]] = {}
+        self.lengths: list[int] = []  # per family
+        self.template: list[int] = []
+        self.next_sweep: int | None = None
+        self.longest = 0
+
+    def add_family(self, length_ns: int) -> int:
+        """Register a family; returns the index of its window slot (its count slot is index + 1)."""
+        if self.grants:
+            raise RuntimeError("families must be registered before the first call")
+        self.lengths.append(length_ns)
+        self.template += [_NEVER, 0]
+        self.longest = max(self.longest, length_ns)
+        return len(self.template) - 2
+
+    def state(self, grant: str, ts: int) -> list[int]:
+        """The slot list of ``grant`` (created on first sight; sweeps idle grants now and then)."""
+        gs = self.grants.get(grant)
+        if gs is None:
+            if self.next_sweep is None:
+                self.next_sweep = ts + 2 * self.longest
+            elif ts >= self.next_sweep:
+                self.sweep(ts)
+            gs = self.grants[grant] = self.template.copy()
+        return gs
+
+    def sweep(self, now: int) -> None:
+        """Forget grants whose every window ended before the previous one: their counts read 0 anyway."""
+        lengths = self.lengths
+        stale = []
+        for grant, gs in self.grants.items():
+            for i, length in enumerate(lengths):
+                if gs[2 * i] >= now // length - 1:
+                    break
+            else:
+                stale.append(grant)
+        for grant in stale:
+            del self.grants[grant]
+        self.next_sweep = now + 2 * self.longest
+
+
+class FixedFamily:
+    """Read/write view of one fixed-window family (for explain, coverage and tests)."""
+
+    __slots__ = ("store", "slot", "length")
+
+    def __init__(self, store: FixedStore, slot: int, length_ns: int) -> None:
+        self.store = store
+        self.slot = slot
         self.length = length_ns
-        self.w: int | None = None
-        self.cur: dict[str, int] = {}
-        self.prev: dict[str, int] = {}
-        self.older: dict[int, dict[str, int]] = {}  # windows further back, kept until time moves on
-
-    def table(self, w: int) -> dict[str, int]:
-        """The grant → count table of window index ``w`` (advancing time when ``w`` is newer)."""
-        cw = self.w
-        if cw is None or w > cw:
-            self.prev = self.cur if cw is not None and w == cw + 1 else {}
-            self.cur = {}
-            self.w = w
-            if self.older:
-                self.older = {}
-            return self.cur
-        if w == cw:
-            return self.cur
-        if w == cw - 1:
-            return self.prev
-        t = self.older.get(w)
-        if t is None:
-            t = self.older[w] = {}
-        return t
 
     def count(self, grant: str, ts: int) -> int:
-        w = ts // self.length
-        if w == self.w:
-            return self.cur.get(grant, 0)
-        if self.w is None or w > self.w:
+        gs = self.store.grants.get(grant)
+        if gs is None or gs[self.slot] != ts // self.length:
             return 0
-        return self.table(w).get(grant, 0)
+        return gs[self.slot + 1]
 
     def reserve(self, grant: str, ts: int) -> None:
-        t = self.table(ts // self.length)
-        t[grant] = t.get(grant, 0) + 1
+        gs = self.store.state(grant, ts)
+        w = ts // self.length
+        if gs[self.slot] != w:
+            gs[self.slot] = w
+            gs[self.slot + 1] = 0
+        gs[self.slot + 1] += 1
 
     def release(self, grant: str, ts: int) -> None:
-        t = self.table(ts // self.length)
-        n = t.get(grant, 0)
-        if n > 1:
-            t[grant] = n - 1
-        elif n == 1:
-            del t[grant]
+        gs = self.store.grants.get(grant)
+        if gs is not None and gs[self.slot + 1] > 0:
+            gs[self.slot + 1] -= 1
 
     def window(self, ts: int) -> tuple[int, int]:
-        """``[start, end)`` of the window holding ``ts``."""
+        """``[start, end)`` of the calendar window holding ``ts``."""
         start = ts // self.length * self.length
         return start, start + self.length
 
     def resets_at(self, grant: str, ts: int) -> int:
-        """When this bucket next counts from zero (the end of the current window)."""
+        """When this bucket next counts from zero: the end of the current window."""
         return self.window(ts)[1]
-
-    def buckets(self) -> int:
-        return len(self.cur) + len(self.prev) + sum(len(t) for t in self.older.values())
 
 
 class SlidingCounter:
@@ -132,19 +163,12 @@ class SlidingCounter:
             return
         if not log or log[-1] <= ts:
             log.append(ts)
-            # Drop what can no longer matter (older than two lengths), in batches to stay O(1) amortised.
+            # Drop what can no longer matter (two lengths old), in batches: O(1) amortised.
             cut = bisect_right(log, ts - 2 * self.length)
             if cut > 32 or (cut and cut * 2 >= len(log)):
                 del log[:cut]
         else:
             insort(log, ts)
-
-    def try_reserve(self, grant: str, ts: int, limit: int) -> bool:
-        """Reserve one unit unless the bucket already holds ``limit`` in ``(ts - length, ts]``."""
-        if self.count(grant, ts) >= limit:
-            return False
-        self.reserve(grant, ts)
-        return True
 
     def release(self, grant: str, ts: int) -> None:
         log = self.logs.get(grant)
@@ -159,7 +183,7 @@ class SlidingCounter:
         return ts - self.length, ts
 
     def resets_at(self, grant: str, ts: int) -> int | None:
-        """When the oldest reservation counted at ``ts`` leaves the window (None when nothing is counted)."""
+        """When the oldest reservation counted at ``ts`` leaves the window (None when none is counted)."""
         log = self.logs.get(grant)
         if not log:
             return None
@@ -168,22 +192,29 @@ class SlidingCounter:
             return None
         return log[i] + self.length
 
-    def buckets(self) -> int:
-        return len(self.logs)
-
 
 class CounterStore:
-    """All counters of one simulation; a key is ``(location kind, location, counter, window)``."""
+    """All counter families of one evaluation, keyed ``(location kind, location, counter, window)``."""
 
     def __init__(self, windows: str = "fixed") -> None:
         if windows not in ("fixed", "sliding"):
             raise ValueError(f"unknown window mode {windows!r}")
         self.mode = windows
-        self.counters: dict[Hashable, FixedCounter | SlidingCounter] = {}
+        self.fixed = FixedStore()
+        self.families: dict[Hashable, FixedFamily | SlidingCounter] = {}
 
-    def get(self, key: tuple[str, str, str, str], length_ns: int) -> FixedCounter | SlidingCounter:
-        c = self.counters.get(key)
-        if c is None:
-            c = FixedCounter(length_ns) if self.mode == "fixed" else SlidingCounter(length_ns)
-            self.counters[key] = c
-        return c
+    def get(self, key: tuple[str, str, str, str], length_ns: int) -> FixedFamily | SlidingCounter:
+        fam = self.families.get(key)
+        if fam is None:
+            if self.mode == "fixed":
+                fam = FixedFamily(self.fixed, self.fixed.add_family(length_ns), length_ns)
+            else:
+                fam = SlidingCounter(length_ns)
+            self.families[key] = fam
+        return fam
+
+    def grants_held(self) -> int:
+        """How many grant states are held (a memory gauge for tests)."""
+        if self.mode == "fixed":
+            return len(self.fixed.grants)
+        return sum(len(f.logs) for f in self.families.values() if isinstance(f, SlidingCounter))

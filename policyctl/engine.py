@@ -42,9 +42,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
-from policyctl.counters import NS, CounterStore, FixedCounter
+from policyctl.counters import NS, CounterStore, FixedFamily
 from policyctl.model import Limit, Policy, Rule, ToolPolicy, WINDOW_SECONDS, escape_pointer_token
-from policyctl.operators import NOT_FOUND, compile_test
+from policyctl.operators import NOT_FOUND, inline_expr
 
 __all__ = [
     "Decision", "Evaluator", "ALLOWED", "REASONS", "EXPECT_VALUES",
@@ -162,6 +162,10 @@ class Evaluator:
         self.decisions = self._codes.decisions
         self.tools = self._codes.tools
         self._programs: dict[str, Program] = {}
+        # Register every counter family now: fixed-window state is laid out per grant up front.
+        for name in policy.tools:
+            self.limits(name)
+        self.limits("")
 
     # -- public -------------------------------------------------------------------------------
 
@@ -257,18 +261,16 @@ class _ProgramBuilder:
             for j, cond in enumerate(rule.conditions):
                 code = codes.add(tool, rule_decision(tool, "require", rule, i, j))
                 self.emit_value(1, cond.segments)
-                test = self.bind("T", compile_test(cond.op, cond.value))
-                self.emit(1, f"if not {test}(v): return {self.bind('C', code)}")
+                self.emit(1, f"if not {inline_expr(cond.op, cond.value, self.bind)}: return {code}")
         for i, rule in enumerate(entry.deny_if):
-            code = self.bind("C", codes.add(tool, rule_decision(tool, "deny_if", rule, i)))
+            code = codes.add(tool, rule_decision(tool, "deny_if", rule, i))
             if not rule.conditions:
                 self.emit(1, f"return {code}")
                 break  # an empty deny_if always denies: nothing after it can run
             depth = 1
             for cond in rule.conditions:
                 self.emit_value(depth, cond.segments)
-                test = self.bind("T", compile_test(cond.op, cond.value))
-                self.emit(depth, f"if {test}(v):")
+                self.emit(depth, f"if {inline_expr(cond.op, cond.value, self.bind)}:")
                 depth += 1
             self.emit(depth, f"return {code}")
         else:
@@ -282,30 +284,44 @@ class _ProgramBuilder:
     def build_limits(self, codes: _Codes) -> None:
         tool = self.tool
         limits = self.ev.limits(tool)
-        allowed = self.bind("C", codes.add(tool, ALLOWED))
+        allowed = codes.add(tool, ALLOWED)
         if not limits:
             self.emit(1, f"return {allowed}")
             return
-        fixed = self.ev.windows == "fixed"
         taken: list[str] = []  # how to release each earlier reservation
-        for k, (loc, lim, counter) in enumerate(limits):
-            deny = self.bind("C", codes.add(tool, limit_decision(loc, lim)))
-            c = self.bind("Q", counter)
-            mx = self.bind("M", lim.max)
-            if fixed:
-                assert isinstance(counter, FixedCounter)
-                length = self.bind("L", counter.length)
-                self.emit(1, f"w = ts // {length}")
-                self.emit(1, f"d{k} = {c}.cur if {c}.w == w else {c}.table(w)")
-                self.emit(1, f"n = d{k}.get(grant, 0)")
-                self.emit(1, f"if n >= {mx}:")
+        if self.ev.windows == "fixed":
+            store = self.ev.store.fixed
+            self.emit(1, f"gs = {self.bind('G', store.grants)}.get(grant)")
+            self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
+            # One window index per distinct window length, shared by that length's limits; longer
+            # windows derive from the shortest (floor(floor(t/a)/b) == floor(t/(a*b))), which keeps
+            # the costly division of a nanosecond timestamp to one per call.
+            first = None
+            for length in sorted({fam.length for _, _, fam in limits}):
+                if first is not None and length % first == 0:
+                    self.emit(1, f"w{length // NS} = w{first // NS} // {int(length // first)}")
+                else:
+                    self.emit(1, f"w{length // NS} = ts // {int(length)}")
+                    first = length
+            for loc, lim, fam in limits:
+                deny = codes.add(tool, limit_decision(loc, lim))
+                assert isinstance(fam, FixedFamily)
+                w, ws, ns_ = f"w{fam.length // NS}", fam.slot, fam.slot + 1
+                # Intercept's store: a bucket last used in another window counts from zero.
+                self.emit(1, f"if gs[{ws}] != {w}:")
+                self.emit(2, f"gs[{ws}] = {w}")
+                self.emit(2, f"gs[{ns_}] = 0")
+                self.emit(1, f"if gs[{ns_}] >= {int(lim.max)}:")
                 for rel in taken:
                     self.emit(2, rel)
                 self.emit(2, f"return {deny}")
-                self.emit(1, f"d{k}[grant] = n + 1")
-                taken.append(f"d{k}[grant] -= 1")
-            else:
-                self.emit(1, f"if {c}.count(grant, ts) >= {mx}:")
+                self.emit(1, f"gs[{ns_}] += 1")
+                taken.append(f"gs[{ns_}] -= 1")
+        else:
+            for loc, lim, fam in limits:
+                deny = codes.add(tool, limit_decision(loc, lim))
+                c = self.bind("Q", fam)
+                self.emit(1, f"if {c}.count(grant, ts) >= {int(lim.max)}:")
                 for rel in taken:
                     self.emit(2, rel)
                 self.emit(2, f"return {deny}")

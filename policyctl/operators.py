@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 from policyctl.gofmt import go_v, to_double
 
-__all__ = ["NOT_FOUND", "resolve", "eq", "test", "compile_test", "compile_regex", "regex_error"]
+__all__ = ["NOT_FOUND", "resolve", "eq", "test", "compile_test", "inline_expr", "compile_regex", "regex_error"]
 
 
 class _NotFound:
@@ -150,6 +150,7 @@ def compile_regex(pattern: Any) -> Callable[[str], bool] | None:
         memo[text] = result
         return result
 
+    search.memo = memo  # type: ignore[attr-defined]  # read directly by compiled programs
     _REGEX_CACHE[pattern] = search
     return search
 
@@ -331,3 +332,47 @@ def _compile_member(values: Sequence[Any]) -> Callable[[Any], bool]:
         return v is not nf and go_v(v) in texts
 
     return member
+
+
+def inline_expr(op: str, expected: Any, bind: Callable[[str, Any], str]) -> str:
+    """A Python expression over ``v`` (the resolved value, or ``NF``) equal to ``test(op, expected, v)``.
+
+    Used by the engine's code generator: the common cases (strings, small numbers, memoised regex
+    hits) are decided without a function call; everything else defers to :func:`compile_test`.
+    Every policy value is passed through ``bind(prefix, value) -> name``, never spliced into source.
+    """
+    fallback = bind("T", compile_test(op, expected))
+    small_num = f"type(v) is float or type(v) is int and -{_MAX_EXACT} <= v <= {_MAX_EXACT}"
+    if op == "exists":
+        if type(expected) is not bool:
+            return "False"
+        return "(v is not NF and v is not None)" if expected else "(v is NF or v is None)"
+    if op in ("eq", "neq"):
+        if type(expected) is str:
+            expr = f"(v == {bind('S', expected)} if type(v) is str else {fallback}(v))"
+        elif _is_num(expected):
+            expr = f"(v == {bind('X', to_double(expected))} if {small_num} else {fallback}(v))"
+        else:
+            return f"{fallback}(v)"
+        return expr if op == "eq" else f"(v is not NF and not {expr})"
+    if op in ("in", "not_in"):
+        if not isinstance(expected, (list, tuple)):
+            return "False"
+        texts = bind("S", frozenset(go_v(e) for e in expected))
+        word = "in" if op == "in" else "not in"
+        return f"(v {word} {texts} if type(v) is str else {fallback}(v))"
+    if op in ("lt", "lte", "gt", "gte"):
+        if not _is_num(expected):
+            return "False"
+        sym = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}[op]
+        return f"(v {sym} {bind('X', to_double(expected))} if {small_num} else {fallback}(v))"
+    if op == "regex":
+        search = compile_regex(expected)
+        if search is None:
+            return "False"
+        memo = bind("M", search.memo)  # type: ignore[attr-defined]
+        fn = bind("R", search)
+        return f"(type(v) is str and (r if (r := {memo}.get(v)) is not None else {fn}(v)))"
+    if op == "contains" and type(expected) is str:
+        return f"({bind('S', expected)} in v if type(v) is str else {fallback}(v))"
+    return f"{fallback}(v)"
