@@ -87,19 +87,23 @@ class StdioConnection:
         stream = self.proc.stdout
         assert stream is not None
         total = 0
+        refused = False
         try:
             while True:
                 line = _readline(stream, jsonrpc.MAX_MESSAGE_BYTES + 1)
                 if not line:
                     break
+                if refused:
+                    continue  # keep draining so the server never blocks on a full pipe
                 total += len(line)
                 if len(line) > jsonrpc.MAX_MESSAGE_BYTES:
                     self._lines.put(("too-long", None))
-                    return
-                if total > jsonrpc.MAX_TOTAL_BYTES:
+                    refused = True
+                elif total > jsonrpc.MAX_TOTAL_BYTES:
                     self._lines.put(("too-much", None))
-                    return
-                self._lines.put(("line", line))
+                    refused = True
+                else:
+                    self._lines.put(("line", line))
         except (OSError, ValueError):
             pass
         self._lines.put(("eof", None))
@@ -214,14 +218,16 @@ class StdioConnection:
                 time.sleep(0.02)
             if _group_alive(self.pid):
                 self._signal(signal.SIGKILL)
-        for stream in (proc.stdout, proc.stderr):
-            try:
-                if stream is not None:
+        # The readers see end-of-file once the group is gone. Close the pipes only after they have
+        # stopped: closing a buffered pipe that another thread is reading would block on its lock
+        # (a process that left our group could hold the pipe open forever).
+        for thread, stream in ((self._out, proc.stdout), (self._err, proc.stderr)):
+            thread.join(timeout=0.5)
+            if not thread.is_alive() and stream is not None:
+                try:
                     stream.close()
-            except OSError:
-                pass
-        self._out.join(timeout=0.5)
-        self._err.join(timeout=0.5)
+                except OSError:
+                    pass
 
     def _signal(self, sig: int) -> None:
         try:
