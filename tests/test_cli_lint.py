@@ -320,3 +320,31 @@ def test_undecodable_file_name(tmp_path: Path) -> None:
         assert r.returncode == 1, (fmt, r.stderr)
         assert b"Traceback" not in r.stderr
         r.stdout.decode("utf-8")  # valid UTF-8 whatever the file name
+
+
+# --- start-up: what `policyctl lint one.policy.json` must not import ---------------------------------
+
+_PROBE = """
+import sys
+from policyctl.cli import main
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+with open(sys.argv[1], "w") as fh:
+    fh.write("\\n".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_lint_start_up_imports_stay_light(tmp_path: Path, fmt: str) -> None:
+    # pre-commit runs this on every commit; see bench/startup.py for the timing itself
+    listing = tmp_path / "modules.txt"
+    r = subprocess.run([sys.executable, "-c", _PROBE, str(listing), "lint", "--format", fmt, "clean.policy.json"],
+                       cwd=INPUTS, capture_output=True, text=True, env=cli_env())
+    assert r.returncode == 0, r.stderr
+    modules = set(listing.read_text(encoding="utf-8").split())
+    assert "policyctl.linter" in modules  # the probe did lint
+    heavy = {"pydantic", "rich", "jsonschema", "yaml", "xml.etree.ElementTree", "typer._adapters",
+             "policyctl.model", "policyctl.reporters.lint_sarif", "policyctl.reporters.lint_junit"}
+    assert not heavy & modules, sorted(heavy & modules)
