@@ -17,6 +17,7 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
         evaluate_ns(ts_ns: int, grant, tool, args, *, upstream_error=False) -> Decision  # exact times
         program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
         decisions: list[Decision]; tools: list[str]               # code -> Decision, code -> tool name
+        origins: list[str | None]                                 # code -> JSON Pointer of the deciding part
         store: CounterStore                                       # the counters (read by explain/coverage)
 
 An Evaluator holds counter state: feed it calls in trace order. ``ts`` is seconds since the Unix
@@ -43,7 +44,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from policyctl.counters import NS, CounterStore, FixedFamily
-from policyctl.model import Limit, Policy, Rule, ToolPolicy, WINDOW_SECONDS, escape_pointer_token
+from policyctl.model import Limit, Policy, Rule, ToolPolicy, WINDOW_SECONDS, escape_pointer_token, pointer
 from policyctl.operators import NOT_FOUND, inline_expr
 
 __all__ = [
@@ -137,15 +138,22 @@ def seconds_to_ns(ts: float | int) -> int:
 
 
 class _Codes:
-    """Interns (tool, Decision) pairs as small integers for cheap tallying."""
+    """Interns (tool, Decision) pairs as small integers for cheap tallying.
+
+    ``origins[code]`` says which part of the policy decided, as a JSON Pointer into the document:
+    ``/hide``, ``/default``, ``/tools/<t>/require/<i>/conditions/<j>``, ``/tools/<t>/deny_if/<i>``,
+    ``/tools/<t>/limits/<k>``, ``/all_tools/limits/<k>``, or ``None`` for an allowed call.
+    """
 
     def __init__(self) -> None:
         self.decisions: list[Decision] = []
         self.tools: list[str] = []
+        self.origins: list[str | None] = []
 
-    def add(self, tool: str, decision: Decision) -> int:
+    def add(self, tool: str, decision: Decision, origin: str | None = None) -> int:
         self.decisions.append(decision)
         self.tools.append(tool)
+        self.origins.append(origin)
         return len(self.decisions) - 1
 
 
@@ -161,6 +169,7 @@ class Evaluator:
         self._codes = _Codes()
         self.decisions = self._codes.decisions
         self.tools = self._codes.tools
+        self.origins = self._codes.origins
         self._programs: dict[str, Program] = {}
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
@@ -207,10 +216,11 @@ class Evaluator:
         codes = self._codes
         policy = self.policy
         if policy.is_hidden(tool):
-            return _constant(codes.add(tool, hidden_decision(tool)))
+            index = policy.hide.index("*") if "*" in policy.hide else policy.hide.index(tool)
+            return _constant(codes.add(tool, hidden_decision(tool), pointer("hide", index)))
         entry = policy.tools.get(tool)
         if entry is None and policy.default == "deny":
-            return _constant(codes.add(tool, default_deny_decision(tool)))
+            return _constant(codes.add(tool, default_deny_decision(tool), "/default"))
         return _ProgramBuilder(self, tool, entry or ToolPolicy()).build()
 
 
@@ -259,11 +269,12 @@ class _ProgramBuilder:
         tool, entry, codes = self.tool, self.entry, self.ev._codes
         for i, rule in enumerate(entry.require):
             for j, cond in enumerate(rule.conditions):
-                code = codes.add(tool, rule_decision(tool, "require", rule, i, j))
+                code = codes.add(tool, rule_decision(tool, "require", rule, i, j),
+                                 pointer("tools", tool, "require", i, "conditions", j))
                 self.emit_value(1, cond.segments)
                 self.emit(1, f"if not {inline_expr(cond.op, cond.value, self.bind)}: return {code}")
         for i, rule in enumerate(entry.deny_if):
-            code = codes.add(tool, rule_decision(tool, "deny_if", rule, i))
+            code = codes.add(tool, rule_decision(tool, "deny_if", rule, i), pointer("tools", tool, "deny_if", i))
             if not rule.conditions:
                 self.emit(1, f"return {code}")
                 break  # an empty deny_if always denies: nothing after it can run
@@ -280,6 +291,13 @@ class _ProgramBuilder:
         prog: Program = self.ns["prog"]
         prog.__doc__ = src  # kept for debugging and the tests
         return prog
+
+    def limit_pointer(self, k: int) -> str:
+        """Document pointer of the ``k``-th limit a call to this tool passes (tool's own, then all_tools)."""
+        own = len(self.entry.limits)
+        if k < own:
+            return pointer("tools", self.tool, "limits", k)
+        return pointer("all_tools", "limits", k - own)
 
     def build_limits(self, codes: _Codes) -> None:
         tool = self.tool
@@ -303,8 +321,8 @@ class _ProgramBuilder:
                 else:
                     self.emit(1, f"w{length // NS} = ts // {int(length)}")
                     first = length
-            for loc, lim, fam in limits:
-                deny = codes.add(tool, limit_decision(loc, lim))
+            for k, (loc, lim, fam) in enumerate(limits):
+                deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
                 assert isinstance(fam, FixedFamily)
                 w, ws, ns_ = f"w{fam.length // NS}", fam.slot, fam.slot + 1
                 # Intercept's store: a bucket last used in another window counts from zero.
@@ -318,8 +336,8 @@ class _ProgramBuilder:
                 self.emit(1, f"gs[{ns_}] += 1")
                 taken.append(f"gs[{ns_}] -= 1")
         else:
-            for loc, lim, fam in limits:
-                deny = codes.add(tool, limit_decision(loc, lim))
+            for k, (loc, lim, fam) in enumerate(limits):
+                deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
                 c = self.bind("Q", fam)
                 self.emit(1, f"if {c}.count(grant, ts) >= {int(lim.max)}:")
                 for rel in taken:

@@ -194,7 +194,7 @@ def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: b
         if "expect" in rec or "expect_rule" in rec:
             ok = _record_expectation(result, line, rec, msg, grant, tool, decision)
         if cov is not None:
-            cov.observe(tool, args, decision)
+            cov.observe(tool, args, code)
         if on_call is not None:
             on_call(CallResult(line, record_id(rec, msg), rec.get("ts"), grant, tool, sorted(args), args,
                                decision, rec.get("expect"), rec.get("expect_rule"), ok))

@@ -1,0 +1,59 @@
+"""``simulate --junit FILE``: JUnit XML with one test case per call that states an expectation.
+
+One ``<testsuite>`` named ``policyctl simulate``; each case is named after the trace line, the tool
+and the id, and fails with both decisions when the expectation does not hold. Argument values never
+appear. No timestamps or host names: the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+from xml.etree import ElementTree as ET
+
+from policyctl.reporters.lint_formats import printable
+from policyctl.simulator import CallResult
+
+SUITE = "policyctl simulate"
+
+
+def describe(decision: object) -> str:
+    d = decision  # Decision
+    text = f"{d.decision} ({d.reason}"  # type: ignore[attr-defined]
+    if d.rule is not None:  # type: ignore[attr-defined]
+        text += f", rule {d.rule}"  # type: ignore[attr-defined]
+    return text + ")"
+
+
+def expected_text(expect: str | None, expect_rule: str | None) -> str:
+    parts = []
+    if expect is not None:
+        parts.append(expect)
+    if expect_rule is not None:
+        parts.append(f"rule {expect_rule}")
+    return ", ".join(parts)
+
+
+def render(trace_name: str, cases: Iterable[CallResult]) -> str:
+    elements = []
+    failed = 0
+    for c in cases:
+        name = f"line {c.line}: {c.tool}" + (f" (id {c.id})" if c.id is not None else "")
+        case = ET.Element("testcase", {"classname": printable(trace_name), "name": printable(name),
+                                       "file": printable(trace_name), "line": str(c.line)})
+        if not c.ok:
+            failed += 1
+            f = ET.SubElement(case, "failure", {
+                "type": "expectation",
+                "message": printable(f"expected {expected_text(c.expect, c.expect_rule)}, got {describe(c.decision)}"),
+            })
+            f.text = printable(f"{trace_name}:{c.line}: {c.tool}\n"
+                               f"expected: {expected_text(c.expect, c.expect_rule)}\n"
+                               f"actual:   {describe(c.decision)}"
+                               + (f"\nmessage:  {c.decision.message}" if c.decision.message else ""))
+        elements.append(case)
+    counts = {"tests": str(len(elements)), "failures": str(failed), "errors": "0", "skipped": "0"}
+    root = ET.Element("testsuites", {"name": SUITE, **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})
+    suite.extend(elements)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
