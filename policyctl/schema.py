@@ -79,9 +79,18 @@ def _uses_only_known(schema: Any) -> bool:
 def validate(data: Any, schema: dict[str, Any] | None = None) -> list[SchemaError]:
     """All violations of ``schema`` (the policy schema by default) by ``data``."""
     schema = load_schema() if schema is None else schema
-    if _uses_only_known(schema):
-        return list(_Interpreter(schema).errors(data))
-    return list(_jsonschema_errors(data, schema))
+    key = id(schema)
+    interpreter = _INTERPRETERS.get(key)
+    if interpreter is None:
+        if not _uses_only_known(schema):
+            return list(_jsonschema_errors(data, schema))
+        interpreter = _INTERPRETERS[key] = _Interpreter(schema)
+    return interpreter.errors(data)
+
+
+# Interpreters of schemas known to use only known keywords, by id (the policy schema is cached by
+# load_schema, so this holds one entry in normal use; tests may add a few).
+_INTERPRETERS: dict[int, "_Interpreter"] = {}
 
 
 def schema_diagnostics(document: Any) -> tuple[Diagnostic, ...]:
@@ -189,47 +198,132 @@ def _is_type(value: Any, name: str) -> bool:
     return False
 
 
+class _Because:
+    """`` when op is "gt"`` for an ``if`` that tests properties' values, rendered only if needed."""
+
+    __slots__ = ("condition", "value")
+
+    def __init__(self, condition: Any, value: Any) -> None:
+        self.condition = condition
+        self.value = value
+
+    def __str__(self) -> str:
+        if not isinstance(self.condition, dict) or not isinstance(self.value, dict):
+            return ""
+        said = [f"{k} is {_show(self.value[k])}" for k in self.condition.get("properties", {})
+                if k in self.value]
+        return f" when {' and '.join(said)}" if said else ""
+
+    __format__ = lambda self, spec: str(self)  # noqa: E731 - f-strings render lazily
+
+
+def _pointer(parts: tuple[str | int, ...]) -> str:
+    return "".join("/" + _token(str(p)) for p in parts)
+
+
 class _Interpreter:
     """Evaluates the keywords in :data:`KNOWN_KEYWORDS` the way ``jsonschema`` does.
 
     Like ``jsonschema.iter_errors`` it reports every failing keyword (no short-circuit); keywords
-    that constrain one JSON type ignore instances of other types.
+    that constrain one JSON type ignore instances of other types. Errors are appended to a list
+    and pointers/messages are built only for failures: this runs once per linted file.
     """
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
         self._patterns: dict[str, re.Pattern[str]] = {}
+        self._refs: dict[str, Any] = {}
+        self._string_enums: dict[int, frozenset[str] | None] = {}
 
     def _resolve(self, ref: str) -> Any:
+        hit = self._refs.get(ref)
+        if hit is not None:
+            return hit
         if not ref.startswith("#"):
             raise ValueError(f"only local $ref is supported, got {ref}")
         node: Any = self.root
         for part in ref[1:].split("/")[1:]:
             node = node[part.replace("~1", "/").replace("~0", "~")]
+        self._refs[ref] = node
         return node
 
-    def errors(self, data: Any) -> Iterator[SchemaError]:
-        yield from self._check(self.root, data, (), self.root, "")
+    def errors(self, data: Any) -> list[SchemaError]:
+        out: list[SchemaError] = []
+        self._check(self.root, data, (), self.root, "", out)
+        return out
 
     def is_valid(self, schema: Any, value: Any) -> bool:
-        for _ in self._check(schema, value, (), schema, ""):
+        """Whether ``value`` is valid, without building messages (``if`` schemas run per value)."""
+        if schema is True:
+            return True
+        if schema is False:
             return False
+        if "$ref" in schema and not self.is_valid(self._resolve(schema["$ref"]), value):
+            return False
+        if "type" in schema:
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            if not any(_is_type(value, t) for t in types):
+                return False
+        if "enum" in schema and not self._in_enum(schema, value):
+            return False
+        if "const" in schema and not _equal(value, schema["const"]):
+            return False
+        if isinstance(value, dict):
+            if any(name not in value for name in schema.get("required", ())):
+                return False
+            props = schema.get("properties") or {}
+            for name, sub in props.items():
+                if name in value and not self.is_valid(sub, value[name]):
+                    return False
+            if "additionalProperties" in schema:
+                extra = schema["additionalProperties"]
+                for k in value:
+                    if k not in props and not self.is_valid(extra, value[k]):
+                        return False
+            if "propertyNames" in schema:
+                if not all(self.is_valid(schema["propertyNames"], k) for k in value):
+                    return False
+        elif isinstance(value, (list, str)) or _is_type(value, "number"):
+            # rarely reached from an ``if``: reuse the full check for the remaining keywords
+            out: list[SchemaError] = []
+            self._check({k: v for k, v in schema.items() if k not in ("allOf", "if", "then", "else",
+                                                                     "$ref", "type", "enum", "const")},
+                        value, (), schema, "", out)
+            if out:
+                return False
+        for sub in schema.get("allOf", ()):
+            if not self.is_valid(sub, value):
+                return False
+        if "if" in schema:
+            branch = "then" if self.is_valid(schema["if"], value) else "else"
+            if branch in schema and not self.is_valid(schema[branch], value):
+                return False
         return True
 
+    def _in_enum(self, schema: dict[str, Any], value: Any) -> bool:
+        options = schema["enum"]
+        key = id(options)
+        if key not in self._string_enums:
+            self._string_enums[key] = (frozenset(options) if all(isinstance(o, str) for o in options)
+                                       else None)
+        fast = self._string_enums[key]
+        if fast is not None:
+            return isinstance(value, str) and value in fast
+        return any(_equal(value, o) for o in options)
+
     def _check(self, schema: Any, value: Any, parts: tuple[str | int, ...], owner: dict[str, Any],
-               when: str) -> Iterator[SchemaError]:
+               when: str, out: list[SchemaError]) -> None:
         """``owner`` is the nearest schema with a title (names objects); ``when`` explains an if/then."""
         if schema is True:
             return
-        ptr = "".join("/" + _token(str(p)) for p in parts)
-        human = _human(parts)
         if schema is False:
-            yield SchemaError(ptr, ptr, False, f"{human} is not allowed here{when}", "false")
+            ptr = _pointer(parts)
+            out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} is not allowed here{when}", "false"))
             return
         if "title" in schema:
             owner = schema
         if "$ref" in schema:
-            yield from self._check(self._resolve(schema["$ref"]), value, parts, owner, when)
+            self._check(self._resolve(schema["$ref"]), value, parts, owner, when, out)
 
         if "type" in schema:
             types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
@@ -238,30 +332,35 @@ class _Interpreter:
                 got = _json_type(value)
                 if not isinstance(value, (dict, list)) and value is not None:
                     got += f" ({_show(value, 30)})"
-                yield SchemaError(ptr, ptr, False, f"{human} must be {want}, not {got}{when}", "type")
-        if "enum" in schema:
-            options = schema["enum"]
-            if not any(_equal(value, o) for o in options):
-                shown = ", ".join(_show(o) for o in options)
-                yield SchemaError(ptr, ptr, False,
-                                  f"{human} must be one of {shown} (got {_show(value)}){when}", "enum")
+                ptr = _pointer(parts)
+                out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must be {want}, not {got}{when}",
+                                       "type"))
+        if "enum" in schema and not self._in_enum(schema, value):
+            shown = ", ".join(_show(o) for o in schema["enum"])
+            ptr = _pointer(parts)
+            out.append(SchemaError(ptr, ptr, False,
+                                   f"{_human(parts)} must be one of {shown} (got {_show(value)}){when}",
+                                   "enum"))
         if "const" in schema and not _equal(value, schema["const"]):
-            yield SchemaError(ptr, ptr, False,
-                              f"{human} must be {_show(schema['const'])} (got {_show(value)}){when}",
-                              "const")
+            ptr = _pointer(parts)
+            out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must be {_show(schema['const'])} "
+                                   f"(got {_show(value)}){when}", "const"))
 
         if isinstance(value, dict):
-            yield from self._object(schema, value, parts, ptr, owner, when)
+            self._object(schema, value, parts, owner, when, out)
         elif isinstance(value, list):
-            yield from self._array(schema, value, parts, ptr, owner, when)
+            self._array(schema, value, parts, owner, when, out)
         elif isinstance(value, str):
             if "minLength" in schema and len(value) < schema["minLength"]:
+                human = _human(parts)
                 msg = (f"{human} must not be empty" if schema["minLength"] == 1 else
                        f"{human} must be at least {schema['minLength']} characters long")
-                yield SchemaError(ptr, ptr, False, msg + when, "minLength")
+                ptr = _pointer(parts)
+                out.append(SchemaError(ptr, ptr, False, f"{msg}{when}", "minLength"))
             if "maxLength" in schema and len(value) > schema["maxLength"]:
-                yield SchemaError(ptr, ptr, False, f"{human} must be at most {schema['maxLength']} "
-                                  f"characters long{when}", "maxLength")
+                ptr = _pointer(parts)
+                out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must be at most "
+                                       f"{schema['maxLength']} characters long{when}", "maxLength"))
             if "pattern" in schema:
                 pattern = schema["pattern"]
                 compiled = self._patterns.get(pattern)
@@ -270,63 +369,75 @@ class _Interpreter:
                 if not compiled.search(value):
                     hint = schema.get("description", "").split(":", 1)[-1].strip()
                     hint = f" ({hint})" if hint else ""
-                    yield SchemaError(ptr, ptr, False, f"{human} {_show(value)} does not match "
-                                      f"{pattern}{hint}{when}", "pattern")
+                    ptr = _pointer(parts)
+                    out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} {_show(value)} does not "
+                                           f"match {pattern}{hint}{when}", "pattern"))
         elif _is_type(value, "number"):
             if "minimum" in schema and value < schema["minimum"]:
-                yield SchemaError(ptr, ptr, False, f"{human} must be at least {schema['minimum']} "
-                                  f"(got {_show(value)}){when}", "minimum")
+                ptr = _pointer(parts)
+                out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must be at least "
+                                       f"{schema['minimum']} (got {_show(value)}){when}", "minimum"))
             if "maximum" in schema and value > schema["maximum"]:
-                yield SchemaError(ptr, ptr, False, f"{human} must be at most {schema['maximum']} "
-                                  f"(got {_show(value)}){when}", "maximum")
+                ptr = _pointer(parts)
+                out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must be at most "
+                                       f"{schema['maximum']} (got {_show(value)}){when}", "maximum"))
 
-        for sub in schema.get("allOf", ()):
-            yield from self._check(sub, value, parts, owner, when)
+        if "allOf" in schema:
+            for sub in schema["allOf"]:
+                self._check(sub, value, parts, owner, when, out)
         if "if" in schema:
             if self.is_valid(schema["if"], value):
                 if "then" in schema:
-                    yield from self._check(schema["then"], value, parts, owner,
-                                           when or self._because(schema["if"], value))
+                    self._check(schema["then"], value, parts, owner,
+                                when or self._because(schema["if"], value), out)
             elif "else" in schema:
-                yield from self._check(schema["else"], value, parts, owner, when)
+                self._check(schema["else"], value, parts, owner, when, out)
 
     @staticmethod
-    def _because(condition: Any, value: Any) -> str:
-        """`` when op is "gt"`` for an ``if`` that tests properties' values."""
-        if not isinstance(condition, dict) or not isinstance(value, dict):
-            return ""
-        said = [f'{k} is {_show(value[k])}' for k in condition.get("properties", {}) if k in value]
-        return f" when {' and '.join(said)}" if said else ""
+    def _because(condition: Any, value: Any) -> "_Because":
+        return _Because(condition, value)
 
     def _object(self, schema: dict[str, Any], value: dict[str, Any], parts: tuple[str | int, ...],
-                ptr: str, owner: dict[str, Any], when: str) -> Iterator[SchemaError]:
-        noun = "the policy" if not parts else _noun(owner)
-        for name in schema.get("required", ()):
-            if name not in value:
-                where = "the policy" if not parts else f"{noun} {_human(parts)}"
-                yield SchemaError(ptr, ptr, False,
-                                  f'missing required key "{name}" in {where}{when}', "required")
-        props = schema.get("properties", {})
-        for name, sub in props.items():
-            if name in value:
-                yield from self._check(sub, value[name], parts + (name,), owner, when)
+                owner: dict[str, Any], when: str, out: list[SchemaError]) -> None:
+        if "required" in schema:
+            for name in schema["required"]:
+                if name not in value:
+                    where = "the policy" if not parts else f"{_noun(owner)} {_human(parts)}"
+                    ptr = _pointer(parts)
+                    out.append(SchemaError(ptr, ptr, False,
+                                           f'missing required key "{name}" in {where}{when}', "required"))
+        props = schema.get("properties")
+        if props:
+            for name, sub in props.items():
+                if name in value:
+                    self._check(sub, value[name], parts + (name,), owner, when, out)
+        else:
+            props = {}
         if "additionalProperties" in schema:
             extra_schema = schema["additionalProperties"]
             extras = [k for k in value if k not in props]
             if extra_schema is False:
-                for k in extras:
-                    yield SchemaError(ptr, ptr + "/" + _token(k), True,
-                                      self._unknown_key(k, noun, list(props)), "additionalProperties")
+                if extras:
+                    noun = "the policy" if not parts else _noun(owner)
+                    ptr = _pointer(parts)
+                    for k in extras:
+                        out.append(SchemaError(ptr, ptr + "/" + _token(k), True,
+                                               self._unknown_key(k, noun, list(props)),
+                                               "additionalProperties"))
             else:
                 for k in extras:
-                    yield from self._check(extra_schema, value[k], parts + (k,), owner, when)
+                    self._check(extra_schema, value[k], parts + (k,), owner, when, out)
         if "propertyNames" in schema:
             names = schema["propertyNames"]
             for k in value:
-                for e in self._check(names, k, (), names if isinstance(names, dict) else owner, ""):
+                found: list[SchemaError] = []
+                self._check(names, k, (), names if isinstance(names, dict) else owner, "", found)
+                if found:
+                    ptr = _pointer(parts)
                     label = _noun(names) if isinstance(names, dict) and "title" in names else "key"
-                    msg = e.message.replace("the policy", f"{label} {_show(k)}", 1)
-                    yield SchemaError(ptr, ptr + "/" + _token(k), True, msg, e.keyword)
+                    for e in found:
+                        msg = e.message.replace("the policy", f"{label} {_show(k)}", 1)
+                        out.append(SchemaError(ptr, ptr + "/" + _token(k), True, msg, e.keyword))
 
     @staticmethod
     def _unknown_key(key: str, noun: str, allowed: list[str]) -> str:
@@ -342,23 +453,27 @@ class _Interpreter:
         return msg
 
     def _array(self, schema: dict[str, Any], value: list[Any], parts: tuple[str | int, ...],
-               ptr: str, owner: dict[str, Any], when: str) -> Iterator[SchemaError]:
-        human = _human(parts)
+               owner: dict[str, Any], when: str, out: list[SchemaError]) -> None:
         if "minItems" in schema and len(value) < schema["minItems"]:
-            yield SchemaError(ptr, ptr, False, f"{human} must have at least {schema['minItems']} "
-                              f"items{when}", "minItems")
+            ptr = _pointer(parts)
+            out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must have at least "
+                                   f"{schema['minItems']} items{when}", "minItems"))
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            yield SchemaError(ptr, ptr, False, f"{human} must have at most {schema['maxItems']} "
-                              f"items{when}", "maxItems")
-        if schema.get("uniqueItems"):
+            ptr = _pointer(parts)
+            out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must have at most "
+                                   f"{schema['maxItems']} items{when}", "maxItems"))
+        if schema.get("uniqueItems") and len(value) > 1:
             for j, item in enumerate(value):
                 first = next((i for i in range(j) if _equal(value[i], item)), None)
                 if first is not None:
-                    yield SchemaError(ptr, f"{ptr}/{j}", False, f"{human} lists {_show(item)} "
-                                      f"twice (items {first} and {j}){when}", "uniqueItems")
+                    ptr = _pointer(parts)
+                    out.append(SchemaError(ptr, f"{ptr}/{j}", False, f"{_human(parts)} lists "
+                                           f"{_show(item)} twice (items {first} and {j}){when}",
+                                           "uniqueItems"))
         if "items" in schema:
+            items = schema["items"]
             for i, item in enumerate(value):
-                yield from self._check(schema["items"], item, parts + (i,), owner, when)
+                self._check(items, item, parts + (i,), owner, when, out)
 
 
 def _jsonschema_errors(data: Any, schema: dict[str, Any]) -> Iterator[SchemaError]:

@@ -50,30 +50,64 @@ class LimitRef:
                f"counter \"{self.limit['counter']}\")"
 
 
+# Every rule walks the same document; the walks are computed once per document (the cache holds
+# the data object itself, so its id cannot be reused while the entry lives).
+_memo: list[Any] = [None, {}]
+
+
+def _cached(data: dict[str, Any], kind: str, build: Any) -> list[Any]:
+    if _memo[0] is not data:
+        _memo[0] = data
+        _memo[1] = {}
+    hit = _memo[1].get(kind)
+    if hit is None:
+        hit = _memo[1][kind] = build(data)
+    return hit
+
+
+def _tools(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    return [(name, entry, "/tools/" + escape_token(name))
+            for name, entry in (data.get("tools") or {}).items()]
+
+
+def _rules(data: dict[str, Any]) -> list[RuleRef]:
+    return [RuleRef(name, kind, i, rule, f"{at}/{kind}/{i}")
+            for name, entry, at in tools(data)
+            for kind in ("require", "deny_if")
+            for i, rule in enumerate(entry.get(kind, ()))]
+
+
+def _conditions(data: dict[str, Any]) -> list[tuple[RuleRef, int, dict[str, Any], str]]:
+    return [(ref, j, cond, f"{ref.pointer}/conditions/{j}")
+            for ref in rules(data) for j, cond in enumerate(ref.conditions)]
+
+
+def _limits(data: dict[str, Any]) -> list[LimitRef]:
+    out = [LimitRef("all_tools", True, i, limit, f"/all_tools/limits/{i}")
+           for i, limit in enumerate((data.get("all_tools") or {}).get("limits", ()))]
+    out += [LimitRef(name, False, i, limit, f"{at}/limits/{i}")
+            for name, entry, at in tools(data) for i, limit in enumerate(entry.get("limits", ()))]
+    return out
+
+
 def tools(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
-    for name, entry in (data.get("tools") or {}).items():
-        yield name, entry, ptr("tools", name)
+    """(name, entry, pointer) for each tool entry."""
+    return iter(_cached(data, "tools", _tools))
 
 
 def rules(data: dict[str, Any]) -> Iterator[RuleRef]:
-    for name, entry, at in tools(data):
-        for kind in ("require", "deny_if"):
-            for i, rule in enumerate(entry.get(kind, ())):
-                yield RuleRef(name, kind, i, rule, f"{at}/{kind}/{i}")
+    """Every require and deny_if rule, tool by tool."""
+    return iter(_cached(data, "rules", _rules))
 
 
 def conditions(data: dict[str, Any]) -> Iterator[tuple[RuleRef, int, dict[str, Any], str]]:
-    for ref in rules(data):
-        for j, cond in enumerate(ref.conditions):
-            yield ref, j, cond, f"{ref.pointer}/conditions/{j}"
+    """(rule, index, condition, pointer) for every condition."""
+    return iter(_cached(data, "conditions", _conditions))
 
 
 def limits(data: dict[str, Any]) -> Iterator[LimitRef]:
-    for i, limit in enumerate((data.get("all_tools") or {}).get("limits", ())):
-        yield LimitRef("all_tools", True, i, limit, f"/all_tools/limits/{i}")
-    for name, entry, at in tools(data):
-        for i, limit in enumerate(entry.get("limits", ())):
-            yield LimitRef(name, False, i, limit, f"{at}/limits/{i}")
+    """all_tools limits first, then each tool's."""
+    return iter(_cached(data, "limits", _limits))
 
 
 def show(value: Any, limit: int = 50) -> str:
