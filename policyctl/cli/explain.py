@@ -1,12 +1,173 @@
-"""`policyctl explain` (being built; see its issue)."""
+"""`policyctl explain`: one call's evaluation, step by step, with positions in the policy."""
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import typer
+
+_FORMATS = ("text", "json")
+_WINDOWS = ("fixed", "sliding")
+
+_HELP = """Explain how a policy decides one call: every step, value and counter.
+
+Pick the call from a trace (--trace FILE --line N; the earlier lines are replayed first so the
+counters are exactly as the simulator had them) or give it directly (--call JSON, with --at TS
+unless the JSON has "ts"; counters start empty). The output shows the hide check, the default,
+each require/deny_if rule and condition with its result, each limit with the bucket count before
+and after and when its window resets, and the decision with the rule id and its file:line:col in
+the policy. Argument values are shown as their type unless --show-args.
+
+Exit status: 0 explained; 2 usage error, unreadable input or an invalid policy; 3 internal error.
+"""
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("explain")
-    def explain() -> None:
-        """Not built yet."""
-        raise typer.Exit(3)
+    @app.command("explain", help=_HELP, no_args_is_help=True)
+    def explain(
+        policy: str = typer.Option(..., "--policy", "-p", metavar="FILE", show_default=False,
+                                   help="The policy (JSON or YAML; - = stdin)."),
+        trace: Optional[str] = typer.Option(None, "--trace", "-t", metavar="FILE",
+                                            help="JSONL trace holding the call (- = stdin)."),
+        line: Optional[int] = typer.Option(None, "--line", "-n", metavar="N", help="1-based line of the call in --trace."),
+        call: Optional[str] = typer.Option(None, "--call", metavar="JSON",
+                                           help='The call as JSON: {"tool", "args", "grant"} or an MCP record.'),
+        at: Optional[str] = typer.Option(None, "--at", metavar="TS",
+                                         help="Time of --call: RFC 3339 with Z or offset, or epoch seconds."),
+        grant: Optional[str] = typer.Option(None, "--grant", metavar="GRANT", help="Grant of --call [default: default]."),
+        upstream_error: bool = typer.Option(False, "--upstream-error",
+                                            help="Treat --call as failed upstream (its reservations are released)."),
+        windows: str = typer.Option("fixed", "--windows", metavar="fixed|sliding", help="Rate-limit windows."),
+        fmt: str = typer.Option("text", "--format", "-f", metavar="text|json", help="Output format."),
+        output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                             help="Write the explanation to FILE (atomically) instead of stdout."),
+        show_args: bool = typer.Option(False, "--show-args", help="Show argument values (default: their type only)."),
+        skip_invalid: bool = typer.Option(False, "--skip-invalid",
+                                          help="Skip invalid trace lines before --line instead of stopping."),
+    ) -> None:
+        raise typer.Exit(run(policy=policy, trace=trace, line=line, call=call, at=at, grant=grant,
+                             upstream_error=upstream_error, windows=windows, fmt=fmt, output=output,
+                             show_args=show_args, skip_invalid=skip_invalid))
+
+
+def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None, call: Optional[str] = None,
+        at: Optional[str] = None, grant: Optional[str] = None, upstream_error: bool = False,
+        windows: str = "fixed", fmt: str = "text", output: Optional[str] = None, show_args: bool = False,
+        skip_invalid: bool = False) -> int:
+    from policyctl.errors import UsageError
+
+    if fmt not in _FORMATS:
+        raise UsageError(f"--format: unknown format {fmt!r} (choose text or json)")
+    if windows not in _WINDOWS:
+        raise UsageError(f"--windows: unknown mode {windows!r} (choose fixed or sliding)")
+    if (trace is None) == (call is None):
+        raise UsageError("give either --trace FILE --line N, or --call JSON")
+    if trace is not None:
+        if line is None:
+            raise UsageError("--trace needs --line N")
+        if line < 1:
+            raise UsageError(f"--line: must be 1 or more, not {line}")
+        for flag, value in (("--at", at), ("--grant", grant)):
+            if value is not None:
+                raise UsageError(f"{flag} only applies with --call")
+        if upstream_error:
+            raise UsageError("--upstream-error only applies with --call (a trace line says it itself)")
+        if trace == "-" and policy == "-":
+            raise UsageError("only one input can be read from stdin (-), not both --trace and --policy")
+    elif line is not None:
+        raise UsageError("--line only applies with --trace")
+
+    from policyctl.cli.common import emit
+    from policyctl.engine import Evaluator
+    from policyctl.files import display_name
+    from policyctl.policies import load_policy
+
+    loaded = load_policy(policy)
+    ev = Evaluator(loaded.policy, windows=windows)
+    if trace is not None:
+        ex, call_id = _from_trace(ev, trace, line, skip_invalid)  # type: ignore[arg-type]
+        source = f"{display_name(trace)}:{line}"
+    else:
+        ex, call_id = _from_call(ev, call, at, grant, upstream_error)  # type: ignore[arg-type]
+        source = None
+    kw: dict[str, Any] = {"policy": loaded.path, "position": loaded.document.position, "show_args": show_args,
+                          "call_id": call_id}
+    if fmt == "json":
+        from policyctl.reporters.explain_json import render as render_json
+
+        text = render_json(ex, **kw)
+    else:
+        from policyctl.reporters.explain_text import render as render_text
+
+        text = render_text(ex, source=source, **kw)
+    emit(text, output)
+    return 0
+
+
+def _from_trace(ev: Any, trace: str, line: int, skip_invalid: bool) -> tuple[Any, object]:
+    from policyctl.errors import InputError
+    from policyctl.explainer import explain_call
+    from policyctl.files import display_name
+    from policyctl.traces import TraceStats, iter_records, record_id
+
+    name = display_name(trace)
+    stats = TraceStats()
+    programs = ev.programs
+    replayed = 0
+    for n, ts, grant, tool, args, upstream, rec, msg in iter_records(trace, skip_invalid=skip_invalid, stats=stats):
+        if n < line:
+            prog = programs.get(tool) or ev.program(tool)
+            prog(ts, grant, args, upstream)
+            replayed += 1
+            continue
+        if n > line:
+            break
+        ex = explain_call(ev, ts, grant, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
+        ex.line = line
+        ex.replayed = replayed
+        return ex, record_id(rec, msg)
+    if stats.lines < line:
+        raise InputError(f"{name}: has only {stats.lines} line{'s' if stats.lines != 1 else ''}, no line {line}")
+    raise InputError(f"{name}:{line}: not a tool call (a blank line, an MCP message other than tools/call, "
+                     "or a skipped invalid line)")
+
+
+def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upstream_error: bool) -> tuple[Any, object]:
+    import orjson
+
+    from policyctl.errors import UsageError
+    from policyctl.explainer import explain_call
+    from policyctl.traces import _Bad, decode_record, parse_ts, record_id
+
+    try:
+        rec = orjson.loads(call)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"--call: not valid JSON: {exc}") from None
+    if not isinstance(rec, dict):
+        raise UsageError("--call: expected a JSON object such as {\"tool\": \"t\", \"args\": {}}")
+    rec = dict(rec)
+    if at is not None:
+        ts_raw: Any = at
+        try:
+            ts_raw = orjson.loads(at) if at.strip()[:1].isdigit() and "T" not in at and "t" not in at else at
+        except orjson.JSONDecodeError:
+            ts_raw = at
+        try:
+            parse_ts(ts_raw)
+        except ValueError as exc:
+            raise UsageError(f"--at: {exc}") from None
+        rec["ts"] = ts_raw
+    elif "ts" not in rec:
+        raise UsageError("--call needs a time: give --at TS or a \"ts\" in the JSON")
+    if grant is not None:
+        rec["grant"] = grant
+    if upstream_error:
+        rec["upstream_error"] = True
+    try:
+        ts, g, tool, args, upstream, msg = decode_record(rec)
+    except _Bad as exc:
+        raise UsageError(f"--call: {exc}") from None
+    if tool is None:
+        raise UsageError("--call: the MCP message is not a tools/call request")
+    ex = explain_call(ev, ts, g, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
+    return ex, record_id(rec, msg)
