@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from policyctl.errors import ServerError, UsageError
 from policyctl.mcp import jsonrpc
-from policyctl.mcp.protocol import ProbeRejected, RequestTimeout, ServerGone
+from policyctl.mcp.protocol import AuthRequired, ProbeRejected, RequestTimeout, ServerGone
 
 MAX_REDIRECTS = 5
 _READ_CHUNK = 64 * 1024
@@ -111,7 +111,7 @@ class HttpConnection:
                 return self._answer(resp, rid, method, deadline, timeout)
             if resp.status in (202, 204):
                 raise ServerError(f"the server accepted {method} (HTTP {resp.status}) but sent no answer")
-            if probe and resp.status in (400, 404, 405, 406, 415, 422):
+            if probe and resp.status not in (401, 403):
                 raise ProbeRejected(f"HTTP {resp.status} to server/discover")
             raise self._http_error(resp, method)
 
@@ -213,8 +213,8 @@ class HttpConnection:
         status = f"HTTP {resp.status} {jsonrpc.clip(resp.reason, 40)}".strip()
         where = redact_url(self.url)
         if resp.status in (401, 403):
-            return ServerError(f"{status} from {where} for {method}: the server wants credentials "
-                               "(pass --header 'Authorization: Bearer …')")
+            return AuthRequired(f"{status} from {where} for {method}: the server wants credentials "
+                                "(pass --header 'Authorization: Bearer …')")
         if resp.status == 404 and self.session_id:
             return ServerError(f"{status} from {where} for {method}: the server forgot the session")
         return ServerError(f"{status} from {where} for {method}" + (f": {text}" if text else ""))
@@ -273,7 +273,7 @@ class _Response:
             headers = {**headers, "Authorization": "Basic " + base64.b64encode(token).decode()}
         try:
             conn.request(verb, path, body=body, headers=headers)
-            _arm(conn, deadline, url)
+            _arm(conn, deadline, redact_url(url), remaining)
             resp = conn.getresponse()
         except (socket.timeout, TimeoutError):
             conn.close()
@@ -304,7 +304,7 @@ class _Response:
 
     def _chunks(self, deadline: float, what: str, timeout: float) -> Iterator[bytes]:
         while True:
-            _arm(self.conn, deadline, what)
+            _arm(self.conn, deadline, what, timeout)
             try:
                 chunk = self.resp.read1(_READ_CHUNK)
             except (socket.timeout, TimeoutError):
@@ -384,10 +384,10 @@ def _line_end(buf: bytearray) -> tuple[int, int] | None:
     return lf, 1
 
 
-def _arm(conn: http.client.HTTPConnection, deadline: float, what: str) -> None:
+def _arm(conn: http.client.HTTPConnection, deadline: float, what: str, timeout: float) -> None:
     """Re-arm the socket timeout to what is left of the deadline before each blocking call."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise RequestTimeout(f"no complete answer to {what} in time")
+        raise RequestTimeout(f"no complete answer to {what} within {timeout:g} s")
     if conn.sock is not None:
         conn.sock.settimeout(remaining)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from policyctl import __version__
 from policyctl.errors import ServerError
-from policyctl.mcp.jsonrpc import UNSUPPORTED_PROTOCOL_VERSION, RpcError, clip
+from policyctl.mcp.jsonrpc import UNSUPPORTED_PROTOCOL_VERSION, MalformedMessage, RpcError, clip
 
 MODERN = "2026-07-28"
 HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -43,6 +43,10 @@ class ServerGone(ServerError):
 
 class ProbeRejected(ServerError):
     """The transport refused ``server/discover`` in a way that means "older server" (HTTP 400 …)."""
+
+
+class AuthRequired(ServerError):
+    """The server wants credentials (HTTP 401/403): no point trying another protocol era."""
 
 
 class Connection(Protocol):
@@ -148,7 +152,13 @@ def _discover(conn: Connection, era: str, timeout: float) -> _Session | None:
             raise ServerError(f"the server does not support MCP protocol {MODERN}{extra}: "
                               f"{exc.rpc_message}") from None
         return None
-    except (RequestTimeout, ProbeRejected):
+    except (AuthRequired, ServerGone, MalformedMessage):
+        # credentials, a dead server (the stdio caller restarts it) or bytes that are not JSON-RPC:
+        # another era would not help
+        raise
+    except ServerError:
+        # Any other failure of the probe (HTTP 400, a timeout, an odd answer) means "try the
+        # handshake era"; the 2026-07-28 revision says not to key the fallback to one error.
         if era == "modern":
             raise
         return None

@@ -209,9 +209,10 @@ class _Handler(BaseHTTPRequestHandler):
             out += b"event: message\ndata: " + json.dumps({"jsonrpc": "2.0", "id": "srv-ping",
                                                            "method": "ping"}).encode() + b"\n\n"
             out += b": a comment line\r\n"
-        # the answer split across two data lines and CRLF endings, as the SSE format allows
+        # the answer split across two data lines (at a token boundary: the lines are joined with a
+        # newline, which JSON allows only between tokens) with CRLF line endings
         text = body.decode()
-        half = len(text) // 2
+        half = text.find(", ", len(text) // 2) + 1 or len(text)
         out += b"id: 1\r\nevent: message\r\ndata: " + text[:half].encode() + b"\r\ndata: " + text[half:].encode() + b"\r\n\r\n"
         self.wfile.write(out)
         self.wfile.flush()
