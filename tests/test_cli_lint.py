@@ -348,3 +348,54 @@ def test_lint_start_up_imports_stay_light(tmp_path: Path, fmt: str) -> None:
     heavy = {"pydantic", "rich", "jsonschema", "yaml", "xml.etree.ElementTree", "typer._adapters",
              "policyctl.model", "policyctl.reporters.lint_sarif", "policyctl.reporters.lint_junit"}
     assert not heavy & modules, sorted(heavy & modules)
+
+
+# --- configuration and --tools wiring ----------------------------------------------------------------
+
+WARN_ONLY = {"version": "1", "default": "deny",
+             "tools": {"run": {"require": [{"conditions": [{"path": "args.cmd", "op": "regex", "value": "ls"}]}]}}}
+
+
+def test_config_is_found_upward_and_flags_override_it(tmp_path: Path) -> None:
+    (tmp_path / ".policyctl.yaml").write_text("fail-level: warning\nseverity:\n  PL201: warning\n", encoding="utf-8")
+    sub = tmp_path / "policies"
+    sub.mkdir()
+    (sub / "w.policy.json").write_text(json.dumps(WARN_ONLY), encoding="utf-8")
+    r = lint("w.policy.json", cwd=sub)
+    assert r.returncode == 1, r.stdout + r.stderr  # the config's fail level applies
+    assert "warning[PL201]" in r.stdout
+    assert lint("--fail-level", "error", "w.policy.json", cwd=sub).returncode == 0
+    r = lint("--ignore", "unanchored-allowlist", "w.policy.json", cwd=sub)
+    assert (r.returncode, r.stdout) == (0, "1 file checked: no problems\n")
+
+
+def test_explicit_config_file_and_its_errors(tmp_path: Path) -> None:
+    (tmp_path / "w.policy.json").write_text(json.dumps(WARN_ONLY), encoding="utf-8")
+    cfg = tmp_path / "lint.yaml"
+    cfg.write_text("severity:\n  PL201: error\n", encoding="utf-8")
+    r = lint("--config", str(cfg), "--format", "json", "w.policy.json", cwd=tmp_path)
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["files"][0]["diagnostics"][0]["severity"] == "error"
+    cfg.write_text("severity:\n  PL201: fatal\n", encoding="utf-8")
+    r = lint("--config", str(cfg), "w.policy.json", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "lint.yaml" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_tools_snapshot_enables_server_rules_and_its_warnings_go_to_stderr(tmp_path: Path) -> None:
+    snapshot = tmp_path / "tools.json"
+    snapshot.write_text(json.dumps([
+        {"name": "run", "inputSchema": {"type": "object", "properties": {"command": {"type": "string"}}}},
+        {"name": "bad name!", "inputSchema": {"type": "object"}},
+    ]), encoding="utf-8")
+    (tmp_path / "p.policy.json").write_text(json.dumps(WARN_ONLY), encoding="utf-8")
+    without = json.loads(lint("--format", "json", "p.policy.json", cwd=tmp_path).stdout)
+    r = lint("--format", "json", "--tools", str(snapshot), "p.policy.json", cwd=tmp_path)
+    codes = [d["code"] for d in json.loads(r.stdout)["files"][0]["diagnostics"]]
+    assert "PL110" in codes  # args.cmd is not a parameter of "run"
+    assert "PL110" not in [d["code"] for d in without["files"][0]["diagnostics"]]
+    assert r.stderr.startswith("warning: ") and "bad name!" in r.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"tools": [', encoding="utf-8")
+    r = lint("--tools", str(broken), "p.policy.json", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == "" and "broken.json" in r.stderr

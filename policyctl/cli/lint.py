@@ -36,7 +36,7 @@ def split_codes(values: Optional[List[str]]) -> tuple[str, ...]:
 def register(app: typer.Typer) -> None:
     @app.command("lint", help=_HELP, no_args_is_help=True)
     def lint(
-        paths: List[str] = typer.Argument(..., metavar="PATH...", show_default=False,
+        paths: List[str] = typer.Argument(..., metavar="PATH", show_default=False,
                                           help="Policy files, directories, or - for stdin."),
         fmt: str = typer.Option("text", "--format", "-f", metavar="text|json|sarif|github|junit",
                                 help="Output format."),
@@ -44,13 +44,13 @@ def register(app: typer.Typer) -> None:
                                              help="Write the report to FILE (atomically) instead of stdout."),
         fail_level: Optional[str] = typer.Option(
             None, "--fail-level", metavar="error|warning", show_default=False,
-            help="Lowest severity that makes the exit status 1 [default: error, or the config's]."),
+            help="Lowest severity that makes the exit status 1 (default: error, or the configuration's fail-level)."),
         tools: Optional[str] = typer.Option(
             None, "--tools", metavar="SNAPSHOT",
             help="Tool snapshot of the server (policyctl scan --format json); enables server-aware rules."),
         config: Optional[str] = typer.Option(
             None, "--config", metavar="FILE",
-            help="Configuration file [default: .policyctl.yaml or pyproject.toml [tool.policyctl], found upward]."),
+            help="Configuration file (default: .policyctl.yaml, or the tool.policyctl table of pyproject.toml, found upward)."),
         select: Optional[List[str]] = typer.Option(
             None, "--select", metavar="CODES",
             help="Only report these rules (codes, code prefixes or names; comma-separated, repeatable)."),
