@@ -239,6 +239,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     continue
                 ts_ns = None
                 upstream = False
+                check = True  # whether the line may carry expectations
                 if type(rec) is dict:
                     ts = rec.get("ts")
                     tool = rec.get("tool")
@@ -263,7 +264,9 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                                 off = tc.suffix(s)
                             if off is not None:
                                 ts_ns = base + off
-                        if ts_ns is not None and len(rec) != 4:
+                        # exactly ts/tool/args/grant: no other key to look at
+                        check = len(rec) != 4
+                        if ts_ns is not None and check:
                             up = rec.get("upstream_error")
                             if "message" in rec or (up is not None and up is not True and up is not False):
                                 ts_ns = None
@@ -281,6 +284,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     except _Bad as exc:
                         _bad(stats, name, lineno, str(exc), skip_invalid)
                         continue
+                    check = True
                     if tool is None:
                         if ts_ns < prev_ns:
                             backwards += 1
@@ -303,7 +307,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     tally.extend([0] * (len(decisions) - len(tally)))
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
-                if len(rec) != 4 and ("expect" in rec or "expect_rule" in rec):
+                if check and ("expect" in rec or "expect_rule" in rec):
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
         stats.lines = lineno

@@ -51,7 +51,7 @@ def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool
         from rich.table import Table
 
         console.print(f"[bold]policyctl simulate[/]: {escape(printable(trace))} against "
-                      f"{escape(printable(policy))} ({result.windows} windows)")
+                      f"{escape(printable(policy))} ({result.windows} windows)", soft_wrap=True)
         rows = result.by_tool()
         if rows:
             table = Table(box=None, pad_edge=False, header_style="bold")
@@ -82,7 +82,7 @@ def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool
             console.print(head + ":")
             for f in result.failures:
                 ident = f" (id {escape(printable(_id(f.id)))})" if f.id is not None else ""
-                console.print(f"  {escape(printable(trace))}:{f.line}: {escape(printable(f.tool))}{ident}")
+                console.print(f"  {escape(printable(trace))}:{f.line}: {escape(printable(f.tool))}{ident}", soft_wrap=True)
                 console.print(f"    expected: {escape(printable(expected_text(f.expect, f.expect_rule)))}")
                 console.print(f"    actual:   {escape(printable(decision_text(f.decision)))}")
                 if f.decision.message:
