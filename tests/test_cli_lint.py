@@ -399,3 +399,12 @@ def test_tools_snapshot_enables_server_rules_and_its_warnings_go_to_stderr(tmp_p
     broken.write_text('{"tools": [', encoding="utf-8")
     r = lint("--tools", str(broken), "p.policy.json", cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == "" and "broken.json" in r.stderr
+
+
+def test_a_folder_without_policies_is_clean_but_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.json").write_text("{}", encoding="utf-8")
+    r = lint(".", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, "0 files checked: no problems\n")
+    assert r.stderr.startswith("warning: no policy files found in .")
+    j = lint("--format", "json", ".", cwd=tmp_path)
+    assert json.loads(j.stdout) == {"version": 1, "files": [], "summary": {"files": 0, "errors": 0, "warnings": 0}}

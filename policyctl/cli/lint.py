@@ -91,6 +91,12 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
             err(f"warning: {warning}")
 
     report = run_lint(paths, config=cfg, tools=snapshot)
+    if not report.files:
+        from policyctl.cli.common import err
+
+        # not an error (a pre-commit run or an empty folder is legitimate), but worth saying
+        err(f"warning: no policy files found in {', '.join(paths)} "
+            "(looked for *.policy.json|yaml|yml and policy.json|yaml|yml)")
     level = cfg.fail_level
     text = _render(fmt, report, fail_level=level, to_stdout=output is None or output == "-")
 
