@@ -249,7 +249,7 @@ def _from_words(words: list[str], where: str) -> _Decision | None:
     primary = verbs[0]
     if primary.word in _NOUNISH:
         plainer = next((v for v in verbs[1:] if v.word not in _NOUNISH), None)
-        if plainer is not None:
+        if plainer is not None and plainer.category != primary.category:
             primary = plainer
     later = [v for v in verbs if v is not primary]
 
