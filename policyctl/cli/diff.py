@@ -90,7 +90,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         raise UsageError("--counterexample: give a file name (stdout carries the report)")
 
     from policyctl.cli.common import emit, err
-    from policyctl.differ import DiffReport, behavior_diff, diff_policies
+    from policyctl.differ import DiffReport, behavior_diff_trace, diff_policies
     from policyctl.policies import load_policy
 
     p_old = load_policy(old)
@@ -99,11 +99,11 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
 
     behavior = None
     if trace is not None:
-        from policyctl.traces import TraceStats, read_trace
+        from policyctl.traces import TraceStats
 
         stats = TraceStats()
-        behavior = behavior_diff(p_old.policy, p_new.policy,
-                                 read_trace(trace, skip_invalid=skip_invalid, stats=stats), windows=windows)
+        behavior = behavior_diff_trace(p_old.policy, p_new.policy, trace, windows=windows,
+                                       skip_invalid=skip_invalid, stats=stats)
         _trace_warnings(stats, trace, err)
 
     result = None

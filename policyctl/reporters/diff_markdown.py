@@ -57,7 +57,7 @@ def render(report: DiffReport) -> str:
             out += ["", f"<details><summary>First {plural(len(b.examples), 'changed call')}</summary>", "",
                     f"| line | tool | {args_col} | old | new |", "|---:|---|---|---|---|"]
             for ex in b.examples:
-                shown = compact(ex.args, 80) if report.show_args else ", ".join(sorted(ex.args))
+                shown = compact(ex.args, 400) if report.show_args else ", ".join(sorted(ex.args))
                 out.append(f"| {ex.line} | {code(ex.tool)} | {code(shown)} | {_outcome(ex.old)} | {_outcome(ex.new)} |")
             out += ["", "</details>"]
     sr = report.search

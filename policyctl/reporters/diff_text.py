@@ -160,7 +160,7 @@ def render(report: DiffReport, *, color: bool | None = None) -> str:
                 args_col = "args" if report.show_args else "arg keys"
                 t = table(f"Examples (first {len(b.examples)})", "line", "tool", args_col, "old", "new")
                 for ex in b.examples:
-                    shown = compact(ex.args, 40) if report.show_args else printable(", ".join(sorted(ex.args)))
+                    shown = compact(ex.args, 400) if report.show_args else printable(", ".join(sorted(ex.args)))
                     t.add_row(str(ex.line), Text(printable(ex.tool)), Text(shown), Text(printable(outcome_text(ex.old))),
                               Text(printable(outcome_text(ex.new)),
                                    style="bold red" if ex.transition == "deny->allow" else ""))

@@ -1,0 +1,234 @@
+"""`policyctl diff` through the real CLI: golden outputs, exit codes per --fail-on, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, run_cli
+
+GOLDEN = Path(__file__).parent / "golden" / "diff"
+V1, V2, TRACE = "samples/diff/v1.policy.json", "samples/diff/v2.policy.json", "samples/diff/trace.jsonl"
+UPDATE = bool(os.environ.get("POLICYCTL_UPDATE_GOLDEN"))
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("text", "sample.txt"), ("markdown", "sample.md"), ("json", "sample.json")])
+def test_sample_diff_golden(fmt: str, name: str) -> None:
+    r = run_cli("diff", V1, V2, "--trace", TRACE, "--format", fmt)
+    assert (r.returncode, r.stderr) == (1, "")
+    golden(name, r.stdout)
+
+
+def test_json_shape_is_the_spec_shape() -> None:
+    r = run_cli("diff", V1, V2, "--trace", TRACE, "--format", "json")
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["version", "changes", "summary", "behavior"]
+    assert doc["version"] == 1
+    assert all(list(c) == ["kind", "pointer", "old", "new", "effect"] for c in doc["changes"])
+    assert doc["summary"] == {"loosened": 4, "tightened": 1, "neutral": 3, "unknown": 1}
+    b = doc["behavior"]
+    assert list(b) == ["calls", "changed", "transitions", "by_tool", "examples"]
+    assert b["transitions"] == {"allow->deny": 2, "deny->allow": 5, "deny->deny": 1}
+    assert b["by_tool"]["send_email"] == {"changed": 2}
+    assert list(b["examples"][0]) == ["line", "tool", "old", "new"]
+    assert b["examples"][0] == {"line": 3, "tool": "create_charge",
+                                "old": {"decision": "deny", "reason": "deny_if",
+                                        "rule": "/tools/create_charge/deny_if/args.amount-gt"},
+                                "new": {"decision": "allow", "reason": "allowed", "rule": None}}
+
+
+def test_without_trace_behavior_is_null_and_no_search_key() -> None:
+    doc = json.loads(run_cli("diff", V1, V2, "-f", "json").stdout)
+    assert doc["behavior"] is None and "search" not in doc
+
+
+def test_argument_values_only_with_show_args() -> None:
+    for fmt in ("text", "json", "markdown"):
+        hidden = run_cli("diff", V1, V2, "--trace", TRACE, "-f", fmt)
+        assert "sk_live" not in hidden.stdout and "cus_81F2" not in hidden.stdout
+    shown = run_cli("diff", V1, V2, "--trace", TRACE, "-f", "json", "--show-args")
+    ex = json.loads(shown.stdout)["behavior"]["examples"][0]
+    assert ex["args"]["api_key"] == "sk_live_51Hx9"
+    assert "sk_live" in run_cli("diff", V1, V2, "--trace", TRACE, "--show-args").stdout
+
+
+def write(tmp: Path, name: str, data: dict) -> str:
+    path = tmp / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+def pol(tools: dict, **kw: object) -> dict:
+    return {"version": "1", "default": "deny", "tools": tools, **kw}
+
+
+LIMIT3 = {"counter": "c", "window": "minute", "max": 3, "scope": "grant"}
+
+
+@pytest.mark.parametrize(("old", "new", "fail_on", "code"), [
+    (pol({"t": {}}), pol({"t": {}}), "any", 0),                        # identical
+    (pol({"t": {}}), pol({"t": {}, "u": {}}), "loosened", 1),          # new tool under deny
+    (pol({"t": {}}), pol({"t": {}, "u": {}}), "never", 0),
+    (pol({"t": {}, "u": {}}), pol({"t": {}}), "loosened", 0),          # tightened only
+    (pol({"t": {}, "u": {}}), pol({"t": {}}), "any", 1),
+    (pol({"t": {"deny_if": [{"conditions": [], "on_deny": "a"}]}}),
+     pol({"t": {"deny_if": [{"conditions": [], "on_deny": "b"}]}}), "any", 1),     # neutral counts for any
+    (pol({"t": {"deny_if": [{"conditions": [], "on_deny": "a"}]}}),
+     pol({"t": {"deny_if": [{"conditions": [], "on_deny": "b"}]}}), "loosened", 0),
+])
+def test_exit_codes_per_fail_on(tmp_path: Path, old: dict, new: dict, fail_on: str, code: int) -> None:
+    r = run_cli("diff", write(tmp_path, "old.json", old), write(tmp_path, "new.json", new), "--fail-on", fail_on)
+    assert r.returncode == code, r.stdout + r.stderr
+
+
+def test_a_loosening_seen_only_in_the_trace_trips_the_gate(tmp_path: Path) -> None:
+    # Adding a condition to a require only tightens each call, but calls it now denies consume no
+    # quota, so a later call that the old version rate-limited goes through: deny -> allow.
+    cond = {"path": "args.x", "op": "eq", "value": 1}
+    old = pol({"t": {"require": [{"conditions": [cond]}], "limits": [LIMIT3]}})
+    new = pol({"t": {"require": [{"conditions": [cond, {"path": "args.y", "op": "eq", "value": 1}]}],
+                     "limits": [LIMIT3]}})
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("".join(json.dumps({"ts": f"2026-11-24T10:00:0{i}Z", "tool": "t",
+                                         "args": {"x": 1, "y": 1 if i == 3 else 0}}) + "\n" for i in range(4)))
+    o, n = write(tmp_path, "old.json", old), write(tmp_path, "new.json", new)
+    assert run_cli("diff", o, n).returncode == 0
+    r = run_cli("diff", o, n, "--trace", str(trace), "-f", "json")
+    doc = json.loads(r.stdout)
+    assert doc["summary"]["loosened"] == 0
+    assert doc["behavior"]["transitions"] == {"allow->deny": 3, "deny->allow": 1, "deny->deny": 0}
+    assert r.returncode == 1
+    assert run_cli("diff", o, n, "--trace", str(trace), "--fail-on", "never").returncode == 0
+
+
+def test_a_loosening_found_only_by_search_trips_the_gate(tmp_path: Path) -> None:
+    old = pol({"sh": {"require": [{"conditions": [{"path": "args.cmd", "op": "regex", "value": "^(ls|pwd)$"}]}]}})
+    new = pol({"sh": {"require": [{"conditions": [{"path": "args.cmd", "op": "regex", "value": "^(ls|pwd|rm .*)$"}]}]}})
+    o, n = write(tmp_path, "old.json", old), write(tmp_path, "new.json", new)
+    plain = run_cli("diff", o, n, "-f", "json")
+    assert plain.returncode == 0 and json.loads(plain.stdout)["summary"]["unknown"] == 1
+    ce = tmp_path / "ce.jsonl"
+    r = run_cli("diff", o, n, "--search", "--search-budget", "2", "--seed", "3", "-f", "json",
+                "--counterexample", str(ce))
+    assert r.returncode == 1, r.stderr
+    search = json.loads(r.stdout)["search"]
+    assert search["seed"] == 3 and search["budget_seconds"] == 2
+    assert search["counterexamples"][0]["effect"] == "loosened"
+    assert search["counterexamples"][0]["calls"] == 1
+    (rec,) = [json.loads(line) for line in ce.read_text().splitlines()]
+    assert rec["tool"] == "sh" and re.fullmatch(r"rm .*", rec["args"]["cmd"]) and rec["expect"] == "allow"
+    # The written trace is ready to run: it passes against NEW and fails against OLD.
+    assert run_cli("simulate", str(ce), "--policy", n).returncode == 0
+    assert run_cli("simulate", str(ce), "--policy", o).returncode == 1
+
+
+def test_search_without_difference_says_so(tmp_path: Path) -> None:
+    o = write(tmp_path, "old.json", pol({"t": {}}))
+    r = run_cli("diff", o, o, "--search", "--search-budget", "1")
+    assert r.returncode == 0
+    assert re.search(r"No difference found in \d+ generated call sequences\.", r.stdout)
+    md = run_cli("diff", o, o, "--search", "--search-budget", "1", "-f", "markdown")
+    assert "No difference found in" in md.stdout
+
+
+def test_yaml_and_json_mix(tmp_path: Path) -> None:
+    as_yaml = tmp_path / "v2.policy.yaml"
+    as_yaml.write_text(yaml.safe_dump(json.loads((REPO / V2).read_text())), encoding="utf-8")
+    a = run_cli("diff", V1, V2, "--trace", TRACE, "-f", "json")
+    b = run_cli("diff", V1, str(as_yaml), "--trace", TRACE, "-f", "json")
+    assert a.stdout == b.stdout and a.returncode == b.returncode == 1
+
+
+def test_old_from_stdin(tmp_path: Path) -> None:
+    r = run_cli("diff", "-", V2, "-f", "json", input=(REPO / V1).read_text())
+    assert r.returncode == 1 and json.loads(r.stdout)["summary"]["loosened"] == 4
+
+
+def test_output_file_and_stdout_empty(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    r = run_cli("diff", V1, V2, "-f", "markdown", "--output", str(out))
+    assert r.returncode == 1 and r.stdout == ""
+    assert out.read_text(encoding="utf-8").startswith("<!-- policyctl-diff -->\n### Policy diff:")
+
+
+def test_invalid_policy_exits_2_with_diagnostics(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.policy.json"
+    bad.write_text('{"version": "1",\n "default": "maybe",\n "tools": {}}\n', encoding="utf-8")
+    r = run_cli("diff", V1, str(bad))
+    assert r.returncode == 2 and r.stdout == ""
+    assert "not a valid policy" in r.stderr
+    assert re.search(rf"{re.escape(str(bad))}:2:13: error\[PL002\]", r.stderr), r.stderr
+    assert "Traceback" not in r.stderr
+    syntax = tmp_path / "broken.json"
+    syntax.write_text('{"version": "1", "default": "deny",,}', encoding="utf-8")
+    r = run_cli("diff", str(syntax), V2)
+    assert r.returncode == 2 and "error[PL001]" in r.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["missing.json", V2], "missing.json: no such file"),
+    ([V1, V2, "--format", "xml"], "--format: unknown format 'xml'"),
+    ([V1, V2, "--fail-on", "sometimes"], "--fail-on: unknown value 'sometimes'"),
+    ([V1, V2, "--windows", "rolling"], "--windows: unknown mode 'rolling'"),
+    ([V1, V2, "--seed", "3"], "--seed only applies with --search"),
+    ([V1, V2, "--tools", "x.json"], "--tools only applies with --search"),
+    ([V1, V2, "--search", "--search-budget", "0"], "--search-budget: must be more than 0"),
+    (["-", "-"], "only one input can be read from stdin"),
+    ([V1, V2, "--output", V2], "refusing to overwrite an input"),
+    ([V1, V2, "--trace", "samples/diff/none.jsonl"], "none.jsonl: no such file"),
+])
+def test_usage_and_input_errors_exit_2(args: list[str], message: str) -> None:
+    r = run_cli("diff", *args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_trace_line_names_file_and_line(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"ts": "2026-11-24T10:00:00Z", "tool": "list_charges"}\n{"tool": "x"}\n', encoding="utf-8")
+    r = run_cli("diff", V1, V2, "--trace", str(trace))
+    assert r.returncode == 2 and f"{trace}:2:" in r.stderr
+    r = run_cli("diff", V1, V2, "--trace", str(trace), "--skip-invalid", "-f", "json")
+    assert r.returncode == 1 and "skipped 1 invalid line" in r.stderr
+    assert json.loads(r.stdout)["behavior"]["calls"] == 1
+
+
+def test_search_with_a_snapshot(tmp_path: Path) -> None:
+    snap = tmp_path / "tools.json"
+    snap.write_text(json.dumps({"tools": [{"name": "archive", "inputSchema": {"type": "object", "properties": {
+        "mode": {"enum": ["fast", "safe"]}}}}]}), encoding="utf-8")
+    o = write(tmp_path, "old.json", pol({"t": {}}))
+    n = write(tmp_path, "new.json", pol({"t": {}}, default="allow"))
+    r = run_cli("diff", o, n, "--search", "--search-budget", "1", "--tools", str(snap), "-f", "json")
+    assert r.returncode == 1
+    trace = r.stdout and json.loads(r.stdout)["search"]["counterexamples"][0]["trace"]
+    assert trace[0]["tool"] == "archive"
+
+
+def test_sliding_windows_flag(tmp_path: Path) -> None:
+    r = run_cli("diff", V1, V2, "--trace", TRACE, "--windows", "sliding")
+    assert r.returncode == 1 and "Trace replay (sliding windows)" in r.stdout
+
+
+def test_docs_show_the_real_output() -> None:
+    """docs/diff.md embeds the sample diff between markers; it must be what the tool prints."""
+    doc = (REPO / "docs" / "diff.md").read_text(encoding="utf-8")
+    for fmt in ("text", "markdown"):
+        m = re.search(rf"<!-- begin {fmt} output -->\n```[a-z]*\n(.*?)```\n<!-- end {fmt} output -->", doc, re.S)
+        assert m, f"docs/diff.md lacks the {fmt} output block"
+        r = run_cli("diff", V1, V2, "--trace", TRACE, "--format", fmt)
+        expected = "\n".join(line.rstrip() for line in r.stdout.splitlines()) + "\n"
+        assert m.group(1) == expected

@@ -1,0 +1,98 @@
+"""Properties of the structural diff over generated policies (hypothesis)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policyctl.differ import diff_policies
+from policyctl.model import Policy
+from tests.diff_strategies import conditions, policies, reorder
+
+
+@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "300")))
+@given(policies())
+def test_a_policy_has_no_changes_against_itself(data: dict) -> None:
+    p = Policy.from_data(data)
+    assert diff_policies(p, p) == ()
+    assert diff_policies(p, Policy.from_data(data)) == ()
+
+
+@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "200")))
+@given(policies(), st.integers(0, 2**32))
+def test_key_order_and_in_list_order_are_not_changes(data: dict, seed: int) -> None:
+    shuffled = reorder(data, random.Random(seed))
+    assert diff_policies(Policy.from_data(data), Policy.from_data(shuffled)) == ()
+
+
+@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "200")))
+@given(policies(), policies())
+def test_diff_never_raises_and_uses_the_closed_vocabulary(a: dict, b: dict) -> None:
+    from policyctl.differ import CHANGE_KINDS, EFFECTS
+
+    for change in diff_policies(Policy.from_data(a), Policy.from_data(b)):
+        assert change.kind in CHANGE_KINDS
+        assert change.effect in EFFECTS
+        assert change.pointer.startswith("/")
+
+
+@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "300")))
+@given(st.lists(conditions(), min_size=1, max_size=3), st.sampled_from(["require", "deny_if"]),
+       conditions(), st.lists(st.fixed_dictionaries({}, optional={
+           "x": st.sampled_from([0, 1, 2, 5, 100, -1, 2.5, "0", "1", "a", "b", "", True, None, [1], "ab"]),
+           "y": st.sampled_from([0, 1, 2, 5, 100, "a", "b", None]),
+       }), min_size=1, max_size=20))
+def test_effect_labels_are_sound_for_one_condition_change(conds: list, kind: str, replacement: dict,
+                                                          calls: list) -> None:
+    """Change one condition of one rule (no limits, so no quota interplay): a call the new version
+    allows and the old one denied means the change cannot be 'tightened' or 'neutral', and the
+    other way round."""
+    from policyctl.engine import Evaluator
+
+    replacement = {**replacement, "path": conds[0]["path"]}
+    old = Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {kind: [{"conditions": conds}]}}})
+    new = Policy.from_data({"version": "1", "default": "deny",
+                            "tools": {"t": {kind: [{"conditions": [replacement, *conds[1:]]}]}}})
+    effects = {c.effect for c in diff_policies(old, new)}
+    ev_old, ev_new = Evaluator(old), Evaluator(new)
+    for i, args in enumerate(calls):
+        a = ev_old.evaluate(1795514400.0 + i, "g", "t", args)
+        b = ev_new.evaluate(1795514400.0 + i, "g", "t", args)
+        if b.allowed and not a.allowed:
+            assert effects & {"loosened", "unknown"}, (effects, args)
+            assert not effects <= {"tightened", "neutral"}
+        if a.allowed and not b.allowed:
+            assert effects & {"tightened", "unknown"}, (effects, args)
+            assert not effects <= {"loosened", "neutral"}
+
+
+def _without_limits(data: dict) -> dict:
+    data = dict(data)
+    data.pop("all_tools", None)
+    data["tools"] = {t: {k: v for k, v in e.items() if k != "limits"} for t, e in data.get("tools", {}).items()}
+    return data
+
+
+@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "300")))
+@given(policies(), policies(), st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d/e", "zz"]), st.fixed_dictionaries(
+    {}, optional={"x": st.sampled_from([0, 1, 2, 5, 100, -1, 2.5, "0", "1", "a", "b", "", True, None, [1], "ab"]),
+                  "y": st.sampled_from([0, 1, 2, 5, 100, "a", "b", None])})), min_size=1, max_size=20))
+def test_effect_summary_is_sound_without_limits(a: dict, b: dict, calls: list) -> None:
+    """Without limits a call's decision depends on nothing else, so: when no change is loosened or
+    unknown, no call goes from deny to allow; when none is tightened or unknown, none goes the other
+    way; when all are neutral, no decision changes at all."""
+    from policyctl.engine import Evaluator
+
+    old, new = Policy.from_data(_without_limits(a)), Policy.from_data(_without_limits(b))
+    effects = {c.effect for c in diff_policies(old, new)}
+    ev_old, ev_new = Evaluator(old), Evaluator(new)
+    for i, (tool, args) in enumerate(calls):
+        x = ev_old.evaluate(1795514400.0 + i, "g", tool, args)
+        y = ev_new.evaluate(1795514400.0 + i, "g", tool, args)
+        if y.allowed and not x.allowed:
+            assert effects & {"loosened", "unknown"}, (effects, tool, args)
+        if x.allowed and not y.allowed:
+            assert effects & {"tightened", "unknown"}, (effects, tool, args)
