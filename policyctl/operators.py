@@ -341,19 +341,20 @@ def inline_expr(op: str, expected: Any, bind: Callable[[str, Any], str]) -> str:
     hits) are decided without a function call; everything else defers to :func:`compile_test`.
     Every policy value is passed through ``bind(prefix, value) -> name``, never spliced into source.
     """
-    fallback = bind("T", compile_test(op, expected))
+    fallback = bind("T", compile_test(op, expected)) if op not in ("eq", "neq") else ""
     small_num = f"type(v) is float or type(v) is int and -{_MAX_EXACT} <= v <= {_MAX_EXACT}"
     if op == "exists":
         if type(expected) is not bool:
             return "False"
         return "(v is not NF and v is not None)" if expected else "(v is NF or v is None)"
     if op in ("eq", "neq"):
+        fallback = bind("T", compile_test("eq", expected))  # neq wraps the eq expression below
         if type(expected) is str:
             expr = f"(v == {bind('S', expected)} if type(v) is str else {fallback}(v))"
         elif _is_num(expected):
             expr = f"(v == {bind('X', to_double(expected))} if {small_num} else {fallback}(v))"
         else:
-            return f"{fallback}(v)"
+            expr = f"{fallback}(v)"
         return expr if op == "eq" else f"(v is not NF and not {expr})"
     if op in ("in", "not_in"):
         if not isinstance(expected, (list, tuple)):

@@ -46,10 +46,11 @@ def render(trace_name: str, cases: Iterable[CallResult]) -> str:
                 "type": "expectation",
                 "message": printable(f"expected {expected_text(c.expect, c.expect_rule)}, got {describe(c.decision)}"),
             })
-            f.text = printable(f"{trace_name}:{c.line}: {c.tool}\n"
-                               f"expected: {expected_text(c.expect, c.expect_rule)}\n"
-                               f"actual:   {describe(c.decision)}"
-                               + (f"\nmessage:  {c.decision.message}" if c.decision.message else ""))
+            lines = [f"{trace_name}:{c.line}: {c.tool}", f"expected: {expected_text(c.expect, c.expect_rule)}",
+                     f"actual:   {describe(c.decision)}"]
+            if c.decision.message:
+                lines.append(f"message:  {c.decision.message}")
+            f.text = "\n".join(printable(x) for x in lines)
         elements.append(case)
     counts = {"tests": str(len(elements)), "failures": str(failed), "errors": "0", "skipped": "0"}
     root = ET.Element("testsuites", {"name": SUITE, **counts})
