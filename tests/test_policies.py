@@ -76,7 +76,7 @@ def test_huge_integer_raises(tmp_path):
                  '"window": "hour", "max": 90071992547409930, "scope": "grant"}]}}')
     with pytest.raises(InvalidPolicyError) as info:
         load_policy(str(p))
-    assert [d.code for d in info.value.diagnostics] == ["PL004"]
+    assert [d.code for d in info.value.diagnostics] == ["PL002", "PL004"]  # maximum, and unportable
 
 
 def test_missing_file_is_input_error(tmp_path):
@@ -84,3 +84,20 @@ def test_missing_file_is_input_error(tmp_path):
         load_policy(str(tmp_path / "nope.json"))
     assert not isinstance(info.value, InvalidPolicyError)
     assert "no such file" in info.value.message
+
+
+def test_float_max_beyond_the_safe_range_is_a_schema_error(tmp_path):
+    p = tmp_path / "f.policy.json"
+    p.write_text('{"version": "1", "default": "deny", "all_tools": {"limits": [{"counter": "c", '
+                 '"window": "hour", "max": 1e20, "scope": "grant"}]}}')
+    with pytest.raises(InvalidPolicyError) as info:
+        load_policy(str(p))
+    assert [(d.code, d.pointer) for d in info.value.diagnostics] == [("PL002", "/all_tools/limits/0/max")]
+    assert "must be at most 9007199254740992" in info.value.diagnostics[0].message
+
+
+def test_integral_float_max_loads(tmp_path):
+    p = tmp_path / "f.policy.json"
+    p.write_text('{"version": "1", "default": "deny", "all_tools": {"limits": [{"counter": "c", '
+                 '"window": "hour", "max": 2.0, "scope": "grant"}]}}')
+    assert load_policy(str(p)).policy.all_tools.limits[0].max == 2
