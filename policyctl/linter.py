@@ -25,7 +25,7 @@ ignore=, fail_level=)``; ``policyctl.rules.all_rules()`` / ``rule_table_markdown
 
 Each diagnostic's code, rule name and severity are stamped here (severity from configuration,
 defaulting to the rule's), and its line/column come from the document's source map. Semantic rules
-run only on documents without syntax or schema errors. Heavy modules stay unimported unless
+run only on documents without syntax, schema or unportable-number (PL001/PL002/PL004) errors. Heavy modules stay unimported unless
 needed: ``yaml`` only for YAML files, ``re2`` only when a policy has a regex, never ``jsonschema``
 or pydantic.
 """
@@ -102,7 +102,8 @@ def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,
 
         schema_diags = schema_diagnostics(document)
         diags.extend(schema_diags)
-        if not schema_diags:
+        # Rules reason about numbers as doubles; NaN or a 400-digit integer would only mislead them.
+        if not schema_diags and not diags_have(diags, "PL004"):
             diags.extend(_semantic(document, tools, enabled, path))
     out = []
     from policyctl.rules import get
