@@ -310,7 +310,8 @@ def _tool(item: object, origin: str, at: str, warnings: list[str]) -> ToolInfo:
     if _depth(schema) > MAX_DEPTH:
         raise InputError(f"{origin}: {at} ({_show(name)}): inputSchema is nested more than "
                          f"{MAX_DEPTH} levels deep")
-    extra = {k: v for k, v in item.items() if k not in _KNOWN_TOOL_KEYS}
+    # "risk" is what `scan --format json` adds; it is policyctl's output, not part of the tool.
+    extra = {k: v for k, v in item.items() if k not in _KNOWN_TOOL_KEYS and k != "risk"}
     return ToolInfo(name=name, description=description, input_schema=schema,
                     annotations=annotations, title=title, extra=extra)
 

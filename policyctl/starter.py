@@ -54,8 +54,9 @@ class StarterPolicy:
     source: dict
 
     @property
-    def review(self) -> tuple[str, ...]:
-        return tuple(e.tool for e in self.entries if e.review)
+    def review(self) -> tuple[StarterEntry, ...]:
+        """Entries a human should look at first, each with its ``note``."""
+        return tuple(e for e in self.entries if e.review)
 
 
 def counter_name(tool: str, taken: set[str]) -> str:
@@ -94,7 +95,7 @@ def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolic
         elif category in ("write", "other"):
             tools[tool.name] = {"limits": [_limit(counter_name(tool.name, taken), WRITE_MAX)]}
             entries.append(StarterEntry(tool.name, risk, "tools", review=category == "other",
-                                        note="category unknown: review" if category == "other" else ""))
+                                        note="not classified; given the write template" if category == "other" else ""))
         elif category == "execute":
             tools[tool.name] = {"limits": [_limit(counter_name(tool.name, taken), EXECUTE_MAX)]}
             entries.append(StarterEntry(tool.name, risk, "tools"))
@@ -104,7 +105,7 @@ def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolic
         elif tool.name == "*":
             tools[tool.name] = {"deny_if": [{"conditions": [], "on_deny": BLOCKED}]}
             entries.append(StarterEntry(tool.name, risk, "tools", review=True,
-                                        note='a tool named "*" cannot be hidden by name; denied instead'))
+                                        note='destructive, but a tool named "*" cannot be hidden by name; denied instead'))
         else:
             hide.append(tool.name)
             entries.append(StarterEntry(tool.name, risk, "hide"))

@@ -75,7 +75,10 @@ def register(app: typer.Typer) -> None:
             text = init_json.render(starter)
         emit(text, output, force=force)
         if starter.review:
-            err(f"review: {len(starter.review)} tool(s) could not be classified and got the write template: "
-                + ", ".join(starter.review))
+            from policyctl.reporters.lint_formats import printable
+
+            err(f"review: {len(starter.review)} tool(s) need a look before this policy is used:")
+            for entry in starter.review:
+                err(f"  {printable(entry.tool)[:120]}: {entry.note}")
         if not acquired.snapshot.tools:
             err("note: the server lists no tools; the policy denies everything")

@@ -129,7 +129,7 @@ def _why(entry: "StarterEntry") -> str:
     if entry.risk.signals:
         text += f" [signals: {', '.join(entry.risk.signals)}]"
     if entry.review:
-        text += " — REVIEW" + (f" ({entry.note})" if entry.note else "")
+        text += f" — REVIEW: {entry.note}"
     return text
 
 
@@ -146,8 +146,8 @@ def render(starter: "StarterPolicy", schema_id: str) -> str:
         "# the comment above each tool gives its risk category and why.",
     ]
     if starter.review:
-        lines.append(comment(f"REVIEW: {len(starter.review)} tool(s) could not be classified: "
-                             + ", ".join(starter.review)))
+        lines.append(comment(f"REVIEW: {len(starter.review)} tool(s) need a look: "
+                             + ", ".join(e.tool for e in starter.review)))
     lines += ['version: "1"', 'default: "deny"']
     by_tool = {e.tool: e for e in starter.entries}
     hide = starter.data.get("hide", [])

@@ -1,0 +1,177 @@
+"""`policyctl scan`: every source through the real CLI, golden outputs, and clean failures.
+
+Golden files live in tests/golden/scan; regenerate them with POLICYCTL_UPDATE_GOLDEN=1 after a
+deliberate change and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+from tests.servers.http_fixture import Behaviour, FixtureServer
+
+GOLDEN = Path(__file__).parent / "golden" / "scan"
+SAMPLES = REPO / "samples" / "snapshots"
+FIXTURE = str(Path(__file__).parent / "servers" / "stdio_fixture.py")
+
+
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+    """The CLI in-process (fast): exit code, stdout, stderr."""
+    from policyctl.cli import main
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("POLICYCTL_WIDTH", "100")
+    monkeypatch.setenv("POLICYCTL_MCP_CONFIG", "")
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("POLICYCTL_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_sncro_text_golden(capsys, monkeypatch) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", "--server", "sncro")
+    assert (code, err) == (0, "")
+    golden("sncro.txt", out)
+
+
+def test_sncro_json_golden(capsys, monkeypatch) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", "--server", "sncro", "--format", "json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["policyctl_snapshot"] == 1
+    assert data["tools"][0]["risk"] == {
+        "category": "write", "severity": "medium", "signals": [],
+        "rationale": "write: vetted in the catalog: opens a session and returns its credentials (PolicyLayer: write)"}
+    golden("sncro.json", out)
+
+
+def test_odd_names_text_golden(capsys, monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    code, out, err = run(capsys, monkeypatch, "scan", "--from", "samples/snapshots/odd-names.tools.json")
+    assert code == 0
+    assert err.count("is outside MCP's recommended") == 7
+    golden("odd-names.txt", out)
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.json")))
+def test_every_sample_scans_and_round_trips(sample: str, capsys, monkeypatch, tmp_path: Path) -> None:
+    code, out, _ = run(capsys, monkeypatch, "scan", "--from", str(SAMPLES / sample), "-f", "json")
+    assert code == 0
+    first = json.loads(out)
+    assert all(set(t["risk"]) == {"category", "severity", "signals", "rationale"} for t in first["tools"])
+    # scan output is itself an accepted snapshot (lint --tools reads it)
+    again = tmp_path / "again.json"
+    again.write_text(out, encoding="utf-8")
+    code, out2, _ = run(capsys, monkeypatch, "scan", "--from", str(again), "-f", "json")
+    assert code == 0 and json.loads(out2) == first
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda tools: tools,
+        lambda tools: {"tools": tools},
+        lambda tools: {"jsonrpc": "2.0", "id": 7, "result": {"tools": tools}},
+        lambda tools: {"policyctl_snapshot": 1, "tools": tools},
+    ],
+)
+def test_four_input_shapes_from_stdin(shape) -> None:  # noqa: ANN001
+    tools = [{"name": "get_thing", "inputSchema": {"type": "object"}}]
+    result = run_cli("scan", "--from", "-", "--format", "json", input=json.dumps(shape(tools)))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["source"]["kind"] == "file"
+    assert [t["name"] for t in data["tools"]] == ["get_thing"]
+    assert data["tools"][0]["risk"]["category"] == "read"
+
+
+def test_stdio_server_end_to_end() -> None:
+    result = run_cli("scan", "--format", "json", "--", sys.executable, "-m", "mcp_server_time")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["server"] == {"name": "mcp-time", "version": "2026.10.19"}
+    assert data["source"]["kind"] == "stdio"
+    assert [(t["name"], t["risk"]["category"]) for t in data["tools"]] == [("get_current_time", "read"),
+                                                                          ("convert_time", "read")]
+
+
+def test_injection_fixture_fires_suspicious_description(capsys, monkeypatch) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", "-f", "json", "--", sys.executable, FIXTURE, "injection")
+    assert code == 0, err
+    risks = {t["name"]: t["risk"] for t in json.loads(out)["tools"]}
+    assert "suspicious-description" in risks["add_numbers"]["signals"]
+    assert "suspicious: hidden-instruction tag" in risks["add_numbers"]["rationale"]
+    assert risks["get_weather"]["signals"] == []
+
+
+def test_url_source_with_header(capsys, monkeypatch) -> None:
+    with FixtureServer(Behaviour(sse=True, require_token="abc")) as server:
+        code, out, err = run(capsys, monkeypatch, "scan", "--url", server.url, "-H", "Authorization: Bearer abc")
+    assert (code, err) == (0, "")
+    first = out.splitlines()[0]
+    assert first == f"http-fixture 2.0 · url: {server.url} · protocol 2026-07-28 · 14 tools"
+    assert out.splitlines()[-1] == "read 10 · write 1 · execute 1 · destructive 1 · financial 1 · other 0  (2 with signals)"
+
+
+def test_output_file_and_env_flag(capsys, monkeypatch, tmp_path: Path) -> None:
+    target = tmp_path / "tools.json"
+    code, out, _ = run(capsys, monkeypatch, "scan", "-f", "json", "-o", str(target), "--env", "NOTES_API_KEY=x",
+                       "--", sys.executable, FIXTURE, "env")
+    assert (code, out) == (0, "")
+    assert "NOTES_API_KEY" in json.loads(target.read_text())["tools"][0]["description"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "error: no source given: use exactly one of --server NAME, --from FILE, --url URL or -- CMD ARGS..."),
+        (("--server", "sncro", "--from", "x.json"), "more than one source given (--server, --from)"),
+        (("--from", "x.json", "-H", "A: b"), "--header goes with --url"),
+        (("--url", "http://127.0.0.1:1/mcp", "--env", "A=b"), "--env goes with -- CMD ARGS..."),
+        (("--env", "1BAD=x", "--", "true"), "--env '1BAD': expected NAME=VALUE"),
+        (("--server", "sncro", "--format", "xml"), "--format 'xml': choose text or json"),
+        (("--server", "sncro", "--timeout", "0"), "--timeout must be more than 0"),
+        (("--url", "file:///etc/passwd"), "expected an http:// or https:// URL"),
+        (("--from", "/no/such/file.json"), "error: /no/such/file.json: no such file"),
+        (("--server", "nope"), "error: no MCP server named 'nope'\ncatalog: sncro\nconfigured: none"),
+    ],
+)
+def test_usage_and_input_errors_exit_2(args: tuple[str, ...], message: str, capsys, monkeypatch) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", *args)
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_hanging_server_is_a_clean_exit_2() -> None:
+    result = run_cli("scan", "--timeout", "0.5", "--", sys.executable, FIXTURE, "hang")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: server `")
+    assert "no answer to initialize within 0.5 s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_garbage_server_is_a_clean_exit_2(capsys, monkeypatch) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", "--", sys.executable, FIXTURE, "garbage")
+    assert code == 2 and out == ""
+    assert "the server sent something that is not JSON: 'Listening on stdio... ready!'" in err
+    assert "the server's stderr ended with:" not in err or "Traceback" not in err
