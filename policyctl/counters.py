@@ -20,8 +20,9 @@ is swept away, and sliding logs keep reservations at most two lengths old and fo
 
 Lines whose timestamps go backwards (the reader counts and warns about them) are evaluated against
 this state as it stands: under ``fixed``, a line in an older window than its bucket's finds the count
-at zero and moves the bucket to its window (what a gateway whose clock stepped back would do); under
-``sliding`` the count is exact as long as the line is at most one length behind the newest one.
+at zero and, if allowed, moves the bucket to its window (what a gateway whose clock stepped back
+would do); a denied or released call restores the bucket exactly. Under ``sliding`` the count is
+exact as long as the line is at most one length behind the newest one.
 """
 
 from __future__ import annotations
@@ -98,17 +99,26 @@ class FixedFamily:
             return 0
         return gs[self.slot + 1]
 
-    def reserve(self, grant: str, ts: int) -> None:
+    def reserve(self, grant: str, ts: int) -> tuple[int, int] | None:
+        """Take one unit; returns what :meth:`release` needs to undo it exactly."""
         gs = self.store.state(grant, ts)
         w = ts // self.length
+        token = None
         if gs[self.slot] != w:
+            token = (gs[self.slot], gs[self.slot + 1])
             gs[self.slot] = w
             gs[self.slot + 1] = 0
         gs[self.slot + 1] += 1
+        return token
 
-    def release(self, grant: str, ts: int) -> None:
+    def release(self, grant: str, ts: int, token: tuple[int, int] | None = None) -> None:
+        """Give back a unit taken by :meth:`reserve` (restoring the slot it had reset, if any)."""
         gs = self.store.grants.get(grant)
-        if gs is not None and gs[self.slot + 1] > 0:
+        if gs is None:
+            return
+        if token is not None:
+            gs[self.slot], gs[self.slot + 1] = token
+        elif gs[self.slot + 1] > 0:
             gs[self.slot + 1] -= 1
 
     def window(self, ts: int) -> tuple[int, int]:
@@ -157,6 +167,7 @@ class SlidingCounter:
         return hi - bisect_right(log, ts - self.length, 0, hi)
 
     def reserve(self, grant: str, ts: int) -> None:
+        """Log one reservation at ``ts``."""
         log = self._log(grant, ts)
         if log is None:
             self.logs[grant] = [ts]
@@ -170,7 +181,8 @@ class SlidingCounter:
         else:
             insort(log, ts)
 
-    def release(self, grant: str, ts: int) -> None:
+    def release(self, grant: str, ts: int, token: object = None) -> None:
+        """Remove one reservation logged at ``ts``."""
         log = self.logs.get(grant)
         if not log:
             return

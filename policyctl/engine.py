@@ -254,7 +254,8 @@ class _ProgramBuilder:
         return name
 
     def emit(self, depth: int, text: str) -> None:
-        self.lines.append("    " * depth + text)
+        for part in text.split("\n"):
+            self.lines.append("    " * depth + part)
 
     def emit_value(self, depth: int, segments: tuple[str, ...]) -> None:
         """``v`` = the argument at ``segments`` (or NF), walking nested objects."""
@@ -325,28 +326,34 @@ class _ProgramBuilder:
                 deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
                 assert isinstance(fam, FixedFamily)
                 w, ws, ns_ = f"w{fam.length // NS}", fam.slot, fam.slot + 1
-                # Intercept's store: a bucket last used in another window counts from zero.
+                # Intercept's store: a bucket last used in another window counts from zero. The old
+                # (window, count) is kept in r{k}/c{k} so a rollback restores the slot exactly: a denied
+                # or failed call leaves no trace, even when its timestamp went backwards.
+                self.emit(1, f"r{k} = None")
                 self.emit(1, f"if gs[{ws}] != {w}:")
+                self.emit(2, f"r{k} = gs[{ws}]")
+                self.emit(2, f"c{k} = gs[{ns_}]")
                 self.emit(2, f"gs[{ws}] = {w}")
                 self.emit(2, f"gs[{ns_}] = 0")
                 self.emit(1, f"if gs[{ns_}] >= {int(lim.max)}:")
-                for rel in taken:
+                for rel in reversed(taken):
                     self.emit(2, rel)
                 self.emit(2, f"return {deny}")
                 self.emit(1, f"gs[{ns_}] += 1")
-                taken.append(f"gs[{ns_}] -= 1")
+                taken.append(f"if r{k} is None: gs[{ns_}] -= 1\n"
+                             f"else: gs[{ws}] = r{k}; gs[{ns_}] = c{k}")
         else:
             for k, (loc, lim, fam) in enumerate(limits):
                 deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
                 c = self.bind("Q", fam)
                 self.emit(1, f"if {c}.count(grant, ts) >= {int(lim.max)}:")
-                for rel in taken:
+                for rel in reversed(taken):
                     self.emit(2, rel)
                 self.emit(2, f"return {deny}")
                 self.emit(1, f"{c}.reserve(grant, ts)")
                 taken.append(f"{c}.release(grant, ts)")
         self.emit(1, "if upstream:")
-        for rel in taken:
+        for rel in reversed(taken):
             self.emit(2, rel)
         self.emit(1, f"return {allowed}")
 

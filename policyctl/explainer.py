@@ -146,14 +146,14 @@ def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *
         ex.decision, ex.origin = decision, origin
         ex.limits = [_unreached(p, loc, lim) for p, (loc, lim, _) in zip(pointers, limits)]
         return ex
-    reserved: list[tuple[int, Any]] = []
+    reserved: list[tuple[int, Any, Any]] = []
     steps: list[LimitStep] = []
     for k, (loc, lim, fam) in enumerate(limits):
         before = fam.count(grant, ts_ns)
         start, end = fam.window(ts_ns)
         if before >= lim.max:
-            for j, f in reserved:
-                f.release(grant, ts_ns)
+            for j, f, token in reversed(reserved):
+                f.release(grant, ts_ns, token)
                 steps[j] = _replace(steps[j], outcome="released", after=f.count(grant, ts_ns))
             steps.append(LimitStep(pointers[k], limit_location(loc), lim.counter, lim.window, lim.max, before,
                                    before, start, end, fam.resets_at(grant, ts_ns), "full"))
@@ -161,13 +161,13 @@ def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *
             ex.limits = steps
             ex.decision, ex.origin = limit_decision(loc, lim), pointers[k]
             return ex
-        fam.reserve(grant, ts_ns)
-        reserved.append((k, fam))
+        token = fam.reserve(grant, ts_ns)
+        reserved.append((k, fam, token))
         steps.append(LimitStep(pointers[k], limit_location(loc), lim.counter, lim.window, lim.max, before,
                                fam.count(grant, ts_ns), start, end, fam.resets_at(grant, ts_ns), "reserved"))
     if upstream_error and reserved:
-        for j, f in reserved:
-            f.release(grant, ts_ns)
+        for j, f, token in reversed(reserved):
+            f.release(grant, ts_ns, token)
             steps[j] = _replace(steps[j], outcome="released", after=f.count(grant, ts_ns))
         ex.released_after = True
     ex.limits = steps
