@@ -211,3 +211,36 @@ def test_schema_valid_means_the_model_loads(data):
 def test_valid_policies_load_into_the_model(data):
     assert validate(data) == []
     Policy.from_data(data)
+
+
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.rules.strategies import json_values  # noqa: E402
+
+_YAMLISH = st.text(alphabet="ab01 :-[]{},&*!|>'\"#?\n\t.~%@`eE+", max_size=80)
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.binary(max_size=200), _YAMLISH.map(str.encode)),
+       st.sampled_from(["x.policy.json", "x.policy.yaml", "<stdin>"]))
+def test_arbitrary_bytes_never_raise(raw, name):
+    report = lint_bytes(raw, name)
+    for d in report.diagnostics:
+        assert d.line >= 1 and d.column >= 1
+        assert d.code in {"PL001", "PL002", "PL003", "PL004"} or d.pointer is not None
+
+
+@settings(max_examples=200)
+@given(json_values)
+def test_arbitrary_json_values_never_raise(value):
+    for text, name in ((json.dumps(value), "v.json"),
+                       (yaml.dump(value, Dumper=_Yaml12Dumper), "v.yaml")):
+        lint_bytes(text.encode(), name)
+
+
+@settings(max_examples=200)
+@given(mutated_policies())
+def test_mutated_policies_never_raise_and_point_into_the_document(data):
+    report = lint_bytes(json.dumps(data, indent=1).encode(), "m.policy.json")
+    for d in report.diagnostics:
+        assert d.pointer is not None and (d.pointer == "" or d.pointer.startswith("/"))
