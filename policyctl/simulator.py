@@ -24,8 +24,8 @@ from policyctl.errors import InputError
 from policyctl.files import display_name
 from policyctl.model import Policy
 from policyctl.traces import (
-    TimeCache, TraceCall, TraceStats, _Bad, _check_expect, _json_error, _lines, decode_record,
-    iter_records, open_trace, record_id,
+    TimeCache, TraceCall, TraceStats, _Bad, _check_expect, _json_error, _lines, _Overlong, decode_record,
+    iter_records, open_trace, overlong_message, record_id,
 )
 
 __all__ = ["simulate", "run", "SimulationResult", "CallResult", "ExpectationFailure", "KEEP_FAILURES"]
@@ -232,10 +232,12 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                 try:
                     rec = loads(raw)
                 except decode_error as exc:
-                    if not raw.strip():
+                    if type(raw) is _Overlong:
+                        _bad(stats, name, lineno, overlong_message(), skip_invalid)
+                    elif not raw.strip():
                         stats.blank_lines += 1
-                        continue
-                    _bad(stats, name, lineno, _json_error(exc), skip_invalid)
+                    else:
+                        _bad(stats, name, lineno, _json_error(exc), skip_invalid)
                     continue
                 ts_ns = None
                 upstream = False

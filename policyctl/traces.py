@@ -203,10 +203,22 @@ def open_trace(path: str) -> IO[bytes]:
     return fh
 
 
+class _Overlong(bytes):
+    """Stands in for a line longer than MAX_LINE_BYTES (its bytes are dropped, not buffered)."""
+
+
+OVERLONG = _Overlong()
+
+
 def _lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
-    """Batches of physical lines (without the newline), read in 1 MiB chunks; ``progress(bytes)`` per chunk."""
+    """Batches of physical lines (without the newline), read in 1 MiB chunks; ``progress(bytes)`` per chunk.
+
+    A line longer than MAX_LINE_BYTES is yielded as :data:`OVERLONG` (the readers report it as a bad
+    line) and its bytes are skipped up to the next newline, so memory stays bounded.
+    """
     rest = b""
     first = True
+    skipping = False
     while True:
         try:
             chunk = fh.read(_CHUNK)
@@ -220,12 +232,20 @@ def _lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = No
             first = False
             if chunk.startswith(b"\xef\xbb\xbf"):  # tolerate a UTF-8 byte order mark
                 chunk = chunk[3:]
+        if skipping:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                continue
+            chunk = chunk[cut + 1:]
+            skipping = False
         if rest:
             chunk = rest + chunk
         lines = chunk.split(b"\n")
         rest = lines.pop()
         if len(rest) > MAX_LINE_BYTES:
-            raise InputError(f"{name}: a line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
+            lines.append(OVERLONG)
+            rest = b""
+            skipping = True
         if lines:
             yield lines
     if rest:
@@ -370,10 +390,13 @@ def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | N
                 try:
                     rec = loads(raw)
                 except decode_error as exc:
-                    if not raw.strip():
+                    if type(raw) is _Overlong:
+                        bad: str | None = overlong_message()
+                    elif not raw.strip():
                         stats.blank_lines += 1
                         continue
-                    bad: str | None = _json_error(exc)
+                    else:
+                        bad = _json_error(exc)
                 else:
                     bad = None
                     # Fast path: a well-formed plain record (same result as decode_record).
@@ -461,6 +484,10 @@ def _check_expect(rec: dict) -> None:
     rule = rec.get("expect_rule")
     if rule is not None and type(rule) is not str:
         raise _Bad(f'"expect_rule" must be a string, got {_json_type(rule)}')
+
+
+def overlong_message() -> str:
+    return f"line longer than {MAX_LINE_BYTES:,} bytes"
 
 
 def _json_error(exc: Exception) -> str:
