@@ -123,4 +123,4 @@ def _coverage(console: "Console", cov: Any, policy: str, position: Callable[[str
                 "true": "never true", "false": "never false", "reached": "never reached"}
         text = ", ".join(what[m] for m in item.missing)
         counts = ", ".join(f"{k} {v}" for k, v in item.counts.items())
-        console.print(f"  {where}{escape(printable(item.label))}: {text} ({counts})")
+        console.print(f"  {where}{escape(printable(item.label))}: {text} ({counts})", soft_wrap=True)
