@@ -60,6 +60,7 @@ class LimitStep:
     window_end: int | None
     resets_at: int | None  # ns: fixed → end of window; sliding → when the oldest counted call leaves
     outcome: str  # "reserved" | "full" | "released" | "not reached"
+    final: int | None = None  # count after a release (rollback or upstream_error)
 
 
 @dataclass
@@ -154,7 +155,7 @@ def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *
         if before >= lim.max:
             for j, f, token in reversed(reserved):
                 f.release(grant, ts_ns, token)
-                steps[j] = _replace(steps[j], outcome="released", after=f.count(grant, ts_ns))
+                steps[j] = _replace(steps[j], outcome="released", final=f.count(grant, ts_ns))
             steps.append(LimitStep(pointers[k], limit_location(loc), lim.counter, lim.window, lim.max, before,
                                    before, start, end, fam.resets_at(grant, ts_ns), "full"))
             steps += [_unreached(p, l2, m2) for p, (l2, m2, _) in zip(pointers[k + 1:], limits[k + 1:])]
@@ -168,7 +169,7 @@ def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *
     if upstream_error and reserved:
         for j, f, token in reversed(reserved):
             f.release(grant, ts_ns, token)
-            steps[j] = _replace(steps[j], outcome="released", after=f.count(grant, ts_ns))
+            steps[j] = _replace(steps[j], outcome="released", final=f.count(grant, ts_ns))
         ex.released_after = True
     ex.limits = steps
     ex.decision = ALLOWED

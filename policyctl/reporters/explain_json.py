@@ -41,7 +41,7 @@ def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, i
     for s in ex.limits:
         limits.append({
             "pointer": s.pointer, "position": pos(s.pointer), "location": s.location, "counter": s.counter,
-            "window": s.window, "max": s.max, "before": s.before, "after": s.after,
+            "window": s.window, "max": s.max, "before": s.before, "after": s.after, "final": s.final,
             "window_start": format_ts(s.window_start) if s.window_start is not None else None,
             "window_end": format_ts(s.window_end) if s.window_end is not None else None,
             "resets_at": format_ts(s.resets_at) if s.resets_at is not None else None,

@@ -107,7 +107,7 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
                 if ex.windows == "sliding" and s.resets_at is not None:
                     resets = f"a slot frees at {format_ts(s.resets_at)}"
                 outcome = {"reserved": "[green]reserved[/]", "full": "[yellow]full: rate limited[/]",
-                           "released": "reserved, then [yellow]released[/]"}[s.outcome]
+                           "released": f"reserved, then [yellow]released[/]: back to {s.final}"}[s.outcome]
                 _p(console, f"   {label}: {s.before} -> {s.after} ({outcome}; {span}; {resets})")
             if ex.released_after:
                 _p(console, "   upstream_error: the call's reservations were released after it")

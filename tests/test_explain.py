@@ -1,0 +1,114 @@
+"""`policyctl explain`: every step of one call, counters replayed from the trace, positions of the
+deciding rule in the policy, argument values only with --show-args."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from policyctl.cli.explain import _from_trace
+from policyctl.engine import Evaluator
+from policyctl.policies import load_policy
+from policyctl.simulator import simulate
+from policyctl.traces import read_trace
+from tests.conftest import REPO, run_cli
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "explain"
+LOOP = "samples/traces/end-session-loop.jsonl"
+SNCRO = "samples/sncro.policy.json"
+PAYMENTS = "samples/payments.policy.yaml"
+
+CASES = {
+    "loop-line-16-text": ["explain", "--policy", SNCRO, "--trace", LOOP, "--line", "16"],
+    "loop-line-5-upstream-error": ["explain", "--policy", SNCRO, "--trace", LOOP, "--line", "5"],
+    "loop-line-16-json": ["explain", "--policy", SNCRO, "--trace", LOOP, "--line", "16", "--format", "json"],
+    "refund-call-text": ["explain", "--policy", PAYMENTS, "--call",
+                         '{"tool": "create_refund", "args": {"amount": 48000, "charge": "ch_9"}, "grant": "g"}',
+                         "--at", "2026-11-24T14:03:40Z"],
+    "refund-call-show-args": ["explain", "--policy", PAYMENTS, "--call",
+                              '{"tool": "create_refund", "args": {"amount": 48000, "charge": "ch_9"}}',
+                              "--at", "1795578220", "--show-args"],
+    "charge-require-json": ["explain", "--policy", PAYMENTS, "--format", "json", "--call",
+                            '{"ts": "2026-11-24T14:06:00Z", "tool": "create_charge", '
+                            '"args": {"customer": "cus_1", "amount": 1999, "currency": "jpy"}}'],
+    "hidden-text": ["explain", "--policy", PAYMENTS, "--call", '{"tool": "delete_customer"}', "--at", "0"],
+    "default-deny-text": ["explain", "--policy", SNCRO, "--call", '{"tool": "run_javascript"}', "--at", "0"],
+    "shell-deny-if-text": ["explain", "--policy", "samples/shell-exec.policy.json", "--trace",
+                           "samples/traces/shell-smuggling.jsonl", "--line", "5"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name):
+    r = run_cli(*CASES[name])
+    got = f"exit: {r.returncode}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}"
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(got, encoding="utf-8")
+    assert got == path.read_text(encoding="utf-8")
+
+
+def _stdout(name: str) -> str:
+    return (GOLDEN / f"{name}.txt").read_text().split("--- stdout\n")[1].split("--- stderr")[0]
+
+
+def test_golden_facts():
+    text = _stdout("loop-line-16-text")
+    assert "counters: replayed 13 earlier calls of the trace" in text
+    assert "/tools/end_session/limits/end_session_rate: 10 per minute: 10 -> 10 (full: rate limited" in text
+    assert "resets 2026-11-24T10:17:00Z" in text
+    assert "decided by: samples/sncro.policy.json:25:9 (/tools/end_session/limits/0)" in text
+    assert "k-77d0" not in text and "sec-ee41" not in text
+    assert "2 -> 3 (reserved, then released: back to 2" in _stdout("loop-line-5-upstream-error")
+    data = json.loads(_stdout("loop-line-16-json"))
+    assert data["decision"] == {"decision": "deny", "reason": "rate_limited",
+                                "rule": "/tools/end_session/limits/end_session_rate",
+                                "message": 'Rate limit of 10 per minute reached (counter "end_session_rate")'}
+    assert data["decided_by"] == {"pointer": "/tools/end_session/limits/0", "file": SNCRO, "line": 25, "column": 9}
+    assert data["steps"]["limits"][0]["before"] == 10 and data["call"]["id"] == 14
+    refund = _stdout("refund-call-text")
+    assert "args.amount gt 10000: value <number> -> true" in refund
+    assert "decided by: samples/payments.policy.yaml:61:9 (/tools/create_refund/deny_if/0)" in refund
+    assert "48000" not in refund and "ch_9" not in refund
+    assert "value 48000 -> true" in _stdout("refund-call-show-args")
+    charge = json.loads(_stdout("charge-require-json"))
+    conds = [c for r in charge["steps"]["rules"] for c in r["conditions"]]
+    assert [c["result"] for c in conds] == [True, False]
+    assert conds[1]["actual_type"] == "string" and "actual" not in conds[1]
+    assert charge["decision"]["rule"] == "/tools/create_charge/require/args.currency-in"
+    assert "hidden: yes, by /hide/1" in _stdout("hidden-text")
+    assert 'listed: no, and default is "deny"' in _stdout("default-deny-text")
+
+
+@pytest.mark.parametrize("trace, policy", [
+    ("samples/traces/end-session-loop.jsonl", SNCRO), ("samples/traces/sncro-session.jsonl", SNCRO),
+    ("samples/traces/refund-above-threshold.jsonl", PAYMENTS),
+    ("samples/traces/shell-smuggling.jsonl", "samples/shell-exec.policy.json"),
+])
+def test_explaining_any_line_gives_the_simulators_decision(trace, policy):
+    loaded = load_policy(str(REPO / policy))
+    path = str(REPO / trace)
+    for call, decision in simulate(loaded.policy, read_trace(path)):
+        ex, _ = _from_trace(Evaluator(loaded.policy), path, call.line, False)
+        assert ex.decision == decision, call.line
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--trace", LOOP], "--trace needs --line N"),
+    (["--trace", LOOP, "--line", "1"], ".jsonl:1: not a tool call"),
+    (["--trace", LOOP, "--line", "99"], "has only 19 lines, no line 99"),
+    (["--trace", LOOP, "--line", "0"], "--line: must be 1 or more"),
+    (["--line", "3"], "give either --trace FILE --line N, or --call JSON"),
+    (["--call", "{nope"], "--call: not valid JSON"),
+    (["--call", '{"tool": "t"}'], "--call needs a time"),
+    (["--call", '{"tool": "t"}', "--at", "2026-11-24T10:00:00"], "--at: \"ts\" has no timezone"),
+    (["--call", '{"tool": 5}', "--at", "0"], '--call: "tool" must be a string'),
+    (["--call", '{"tool": "t"}', "--at", "0", "--trace", LOOP], "give either"),
+    (["--trace", LOOP, "--line", "3", "--at", "0"], "--at only applies with --call"),
+])
+def test_usage_errors(args, fragment):
+    r = run_cli("explain", "--policy", SNCRO, *args)
+    assert r.returncode == 2 and fragment in r.stderr and "Traceback" not in r.stderr, r.stderr
