@@ -405,10 +405,10 @@ def search(old: Policy, new: Policy, *, windows: str = "fixed", budget: float = 
     """Look for call sequences the two versions decide differently (see the module doc).
 
     Each phase tries at most ``max_examples`` sequences (default: 100 per second of ``budget``, at
-    least 200), so the outcome depends only on the seed and the budget unless time runs out first.
+    least 100), so the outcome depends only on the seed and the budget unless time runs out first.
     """
     if max_examples is None:
-        max_examples = max(200, int(budget * EXAMPLES_PER_SECOND))
+        max_examples = max(100, int(budget * EXAMPLES_PER_SECOND))
     from hypothesis import HealthCheck, Phase, Verbosity, find, settings
     from hypothesis.errors import NoSuchExample
 

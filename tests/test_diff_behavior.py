@@ -13,7 +13,7 @@ from policyctl.differ import TRANSITIONS, behavior_diff, outcome
 from policyctl.model import Policy
 from policyctl.simulator import simulate
 from policyctl.traces import read_trace
-from tests.diff_strategies import policies, trace_lines, traces
+from tests.test_diff_strategies import policies, trace_lines, traces
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "diff"
 

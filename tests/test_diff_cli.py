@@ -227,8 +227,50 @@ def test_docs_show_the_real_output() -> None:
     """docs/diff.md embeds the sample diff between markers; it must be what the tool prints."""
     doc = (REPO / "docs" / "diff.md").read_text(encoding="utf-8")
     for fmt in ("text", "markdown"):
-        m = re.search(rf"<!-- begin {fmt} output -->\n```[a-z]*\n(.*?)```\n<!-- end {fmt} output -->", doc, re.S)
+        m = re.search(rf"<!-- begin {fmt} output -->\n`{{3,}}[a-z]*\n(.*?)`{{3,}}\n<!-- end {fmt} output -->", doc, re.S)
         assert m, f"docs/diff.md lacks the {fmt} output block"
         r = run_cli("diff", V1, V2, "--trace", TRACE, "--format", fmt)
         expected = "\n".join(line.rstrip() for line in r.stdout.splitlines()) + "\n"
         assert m.group(1) == expected
+
+
+def test_docs_workflow_step_runs(tmp_path: Path) -> None:
+    """The GitHub Actions example's diff step, run for real in a git repository with a base branch."""
+    import shutil
+    import subprocess
+    import sys
+
+    doc = (REPO / "docs" / "diff.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(name: policy diff\n.*?)```", doc, re.S)
+    assert block, "docs/diff.md lacks the workflow"
+    workflow = yaml.safe_load(block.group(1))
+    steps = workflow["jobs"]["diff"]["steps"]
+    script = next(s["run"] for s in steps if s.get("id") == "diff")
+    bash, git = shutil.which("bash"), shutil.which("git")
+    assert bash and git
+
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "HOME": str(tmp_path),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "NO_COLOR": "1", "BASE": "main"}
+    repo = tmp_path / "repo"
+    (repo / "policies").mkdir(parents=True)
+
+    def sh(*args: str) -> None:
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    sh(git, "init", "-q", "-b", "main")
+    shutil.copy(REPO / V1, repo / "policies" / "pay.policy.json")
+    sh(git, "add", "-A")
+    sh(git, "commit", "-q", "-m", "base")
+    sh(git, "checkout", "-q", "-b", "feature")
+    shutil.copy(REPO / V2, repo / "policies" / "pay.policy.json")
+    (repo / "policies" / "new.policy.json").write_text('{"version": "1", "default": "deny"}', encoding="utf-8")
+    sh(git, "add", "-A")
+    sh(git, "commit", "-q", "-m", "loosen")
+    r = subprocess.run([bash, "-e", "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    comment = (repo / "policy-diff.md").read_text(encoding="utf-8")
+    assert comment.count("<!-- policyctl-diff -->") == 1
+    assert "### Policy diff: `.policy-base/policies/pay.policy.json` → `policies/pay.policy.json`" in comment
+    assert "New policy `policies/new.policy.json`" in comment
+    assert "**FAIL (--fail-on loosened)" in comment

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import random
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from policyctl.differ import diff_policies
 from policyctl.model import Policy
-from tests.diff_strategies import conditions, policies, reorder
+from tests.test_diff_strategies import conditions, policies, reorder
 
 
 @settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "300")))
@@ -45,6 +45,8 @@ def test_diff_never_raises_and_uses_the_closed_vocabulary(a: dict, b: dict) -> N
            "x": st.sampled_from([0, 1, 2, 5, 100, -1, 2.5, "0", "1", "a", "b", "", True, None, [1], "ab"]),
            "y": st.sampled_from([0, 1, 2, 5, 100, "a", "b", None]),
        }), min_size=1, max_size=20))
+@example(conds=[{"path": "args.x", "op": "eq", "value": 1}], kind="require",
+         replacement={"path": "args.x", "op": "neq", "value": 0}, calls=[{"x": "1"}])
 def test_effect_labels_are_sound_for_one_condition_change(conds: list, kind: str, replacement: dict,
                                                           calls: list) -> None:
     """Change one condition of one rule (no limits, so no quota interplay): a call the new version

@@ -64,11 +64,11 @@ def render(report: DiffReport) -> str:
     if sr is not None:
         state = "" if sr.complete else ", stopped by the budget"
         out += ["", f"#### Counterexample search (seed {sr.seed}, budget {sr.budget:g} s, "
-                    f"{plural(sr.examples, 'sequence')} tried{state})", ""]
+                    f"{plural(sr.examples, 'sequence')} tried{state})"]
         if not sr.counterexamples:
-            out.append(f"No difference found in {plural(sr.examples, 'generated call sequence')}.")
+            out += ["", f"No difference found in {plural(sr.examples, 'generated call sequence')}."]
         for ce in sr.counterexamples:
-            out += [f"**{ce.effect}** — {plural(len(ce.calls), 'call')}:", "",
+            out += ["", f"**{ce.effect}** — {plural(len(ce.calls), 'call')}:", "",
                     "| line | ts | tool | args | old | new |", "|---:|---|---|---|---|---|"]
             for i, (rec, o, n) in enumerate(zip(ce.trace_records(), ce.old, ce.new), start=1):
                 out.append(f"| {i} | {rec['ts']} | {code(rec['tool'])} | {code(compact(rec['args'], 80))} "
@@ -79,6 +79,6 @@ def render(report: DiffReport) -> str:
             while fence in body:
                 fence += "`"
             out += ["", "Ready-to-run trace (`expect` = the new version's decisions):", "",
-                    f"{fence}jsonl", body.rstrip("\n"), fence, ""]
+                    f"{fence}jsonl", body.rstrip("\n"), fence]
     out += ["", f"**{verdict(report)}**" if report.failed() else verdict(report)]
     return "\n".join(out).rstrip("\n") + "\n"

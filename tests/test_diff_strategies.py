@@ -1,9 +1,11 @@
-"""Hypothesis strategies shared by the diff tests: small but complete policies and traces."""
+"""Hypothesis strategies shared by the diff tests (small but complete policies and traces), and
+checks that what they generate is what the product accepts."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 TOOLS = ["a", "b", "c", "d/e"]
@@ -101,3 +103,30 @@ def reorder(policy: dict[str, Any], rnd: Any) -> dict[str, Any]:
         return v
 
     return walk(policy)
+
+
+@settings(max_examples=100)
+@given(policies())
+def test_generated_policies_pass_the_schema(data: dict[str, Any]) -> None:
+    from policyctl.model import Policy
+    from policyctl.schema import validate
+
+    assert validate(data) == []
+    Policy.from_data(data)
+
+
+@settings(max_examples=50)
+@given(traces())
+def test_generated_traces_are_valid_traces(calls: list[dict[str, Any]]) -> None:
+    import json
+    import os
+    import tempfile
+
+    from policyctl.traces import read_trace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "t.jsonl")
+        with open(path, "w", encoding="utf-8") as fh:
+            for rec in trace_lines(calls):
+                fh.write(json.dumps(rec) + "\n")
+        assert len(list(read_trace(path))) == len(calls)
