@@ -172,3 +172,14 @@ def test_official_sdk_server_both_eras_and_redirect(sdk_server: str) -> None:
     assert slashed.source["redirected_to"] == sdk_server
     refund = modern.tool("create_refund")
     assert refund is not None and refund.annotations == {"readOnlyHint": False}
+    # and its starter policy lints clean
+    from policyctl.linter import lint_bytes
+    from policyctl.reporters import init_yaml
+    from policyctl.risk import classify_snapshot
+    from policyctl.starter import build_starter, schema_id
+
+    starter = build_starter(modern, classify_snapshot(modern))
+    assert starter.data["hide"] == ["delete_note"]
+    text = init_yaml.render(starter, schema_id())
+    report = lint_bytes(text.encode(), "sdk.policy.yaml", tools=modern)
+    assert [d.message for d in report.diagnostics if d.severity == "error"] == []

@@ -23,6 +23,7 @@ Desktop / Cursor / VS Code / Claude Code configuration; catalog:NAME or config:N
 FILE (a snapshot, a JSON-RPC tools/list response, {"tools": [...]} or an array of tools; - is stdin),
 --url URL (streamable HTTP), or -- CMD ARGS... (a server spawned over stdio with a minimal
 environment)."""
+SOURCE_HELP = " ".join(SOURCE_HELP.split())  # one paragraph: the help renderer keeps hard line breaks
 
 
 def source_options(server: Optional[str], from_: Optional[str], url: Optional[str],

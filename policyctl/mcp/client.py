@@ -79,7 +79,7 @@ def scan_url(url: str, *, headers: Mapping[str, str] | None = None, timeout: flo
     label = f"server {shown}"
     captured = _now()
     try:
-        with HttpConnection(url, headers=headers) as conn:
+        with HttpConnection(url, headers=headers, timeout=timeout) as conn:
             listing = list_tools(conn, era=era, timeout=timeout,
                                  probe_timeout=min(PROBE_TIMEOUT, timeout), max_pages=max_pages)
             final = conn.url

@@ -69,7 +69,7 @@ def redact_url(url: str) -> str:
 class HttpConnection:
     """One streamable-HTTP endpoint; use as a context manager so the session is deleted."""
 
-    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> None:
         self.url = _check_url(url)
         self.user_headers = dict(headers or {})
         self.session_id: str | None = None
@@ -78,7 +78,8 @@ class HttpConnection:
         self.warnings: list[str] = []
         self._next_id = 0
         self._received = 0
-        self._close_timeout = 5.0
+        self._timeout = timeout  # for notifications; requests bring their own
+        self._close_timeout = min(timeout, 5.0)
 
     def __enter__(self) -> "HttpConnection":
         return self
@@ -93,7 +94,7 @@ class HttpConnection:
 
     def notify(self, method: str, params: dict | None = None) -> None:
         body = jsonrpc.encode(jsonrpc.notification(method, params))
-        deadline = time.monotonic() + self._close_timeout * 2
+        deadline = time.monotonic() + self._timeout
         with self._send("POST", body, method, deadline) as resp:
             if resp.status not in (200, 202, 204):
                 raise self._http_error(resp, method)
