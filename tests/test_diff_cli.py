@@ -224,14 +224,22 @@ def test_sliding_windows_flag(tmp_path: Path) -> None:
 
 
 def test_docs_show_the_real_output() -> None:
-    """docs/diff.md embeds the sample diff between markers; it must be what the tool prints."""
-    doc = (REPO / "docs" / "diff.md").read_text(encoding="utf-8")
+    """docs/diff.md embeds the sample diff between markers; it must be what the tool prints.
+    (POLICYCTL_UPDATE_GOLDEN=1 rewrites the blocks.)"""
+    path = REPO / "docs" / "diff.md"
+    doc = path.read_text(encoding="utf-8")
     for fmt in ("text", "markdown"):
-        m = re.search(rf"<!-- begin {fmt} output -->\n`{{3,}}[a-z]*\n(.*?)`{{3,}}\n<!-- end {fmt} output -->", doc, re.S)
+        pattern = re.compile(rf"(<!-- begin {fmt} output -->\n`{{3,}}[a-z]*\n)(.*?)(`{{3,}}\n<!-- end {fmt} output -->)",
+                             re.S)
+        m = pattern.search(doc)
         assert m, f"docs/diff.md lacks the {fmt} output block"
         r = run_cli("diff", V1, V2, "--trace", TRACE, "--format", fmt)
         expected = "\n".join(line.rstrip() for line in r.stdout.splitlines()) + "\n"
-        assert m.group(1) == expected
+        if UPDATE:
+            doc = pattern.sub(lambda m: m.group(1) + expected + m.group(3), doc)
+            path.write_text(doc, encoding="utf-8")
+        else:
+            assert m.group(2) == expected
 
 
 def test_docs_workflow_step_runs(tmp_path: Path) -> None:
@@ -274,3 +282,16 @@ def test_docs_workflow_step_runs(tmp_path: Path) -> None:
     assert "### Policy diff: `.policy-base/policies/pay.policy.json` → `policies/pay.policy.json`" in comment
     assert "New policy `policies/new.policy.json`" in comment
     assert "**FAIL (--fail-on loosened)" in comment
+
+
+def test_markdown_stays_within_a_github_comment(tmp_path: Path) -> None:
+    many = {f"tool_{i:04d}_" + "x" * 40: {"limits": [{"counter": "c" * 60, "window": "minute", "max": 1,
+                                                      "scope": "grant"}]} for i in range(1500)}
+    o = write(tmp_path, "old.json", pol({}))
+    n = write(tmp_path, "new.json", pol(many))
+    r = run_cli("diff", o, n, "-f", "markdown")
+    assert r.returncode == 1
+    assert len(r.stdout) <= 60_000
+    m = re.search(r"… and (\d+) more changes, left out to fit a comment", r.stdout)
+    assert m and 0 < int(m.group(1)) < 1500
+    assert r.stdout.count("| **loosened** | tool-added |") == 1500 - int(m.group(1))

@@ -7,7 +7,7 @@ patterns and messages can neither break a table nor inject markup or mentions in
 from __future__ import annotations
 
 from policyctl.differ import EFFECTS, TRANSITIONS, DiffReport, Outcome
-from policyctl.reporters.diff_text import compact, describe, outcome_text, verdict
+from policyctl.reporters.diff_text import MAX_TRACE_LINES, call_runs, compact, describe, outcome_text, verdict
 from policyctl.reporters.lint_formats import plural, printable
 
 MARKER = "<!-- policyctl-diff -->"  # lets a CI job find and update its own comment
@@ -31,16 +31,34 @@ def _outcome(o: Outcome) -> str:
     return code(outcome_text(o))
 
 
+#: GitHub refuses comments longer than 65,536 characters; stay below with room for other text.
+MAX_CHARS = 60_000
+
+
 def render(report: DiffReport) -> str:
+    """The comment; when it would be too long for GitHub, fewer change rows (with a note)."""
+    text = _render(report, None)
+    keep = len(report.changes)
+    while len(text) > MAX_CHARS and keep > 0:
+        keep //= 2
+        text = _render(report, keep)
+    return text
+
+
+def _render(report: DiffReport, keep: int | None) -> str:
     out: list[str] = [MARKER, f"### Policy diff: {code(report.old_path)} → {code(report.new_path)}", ""]
     s = report.summary
     out.append(" · ".join(_effect(f"{s[e]} {e}") if s[e] else f"{s[e]} {e}" for e in EFFECTS))
     out.append("")
     if report.changes:
         out += ["| effect | kind | pointer | old | new |", "|---|---|---|---|---|"]
-        for c in report.changes:
+        shown = report.changes if keep is None else report.changes[:keep]
+        for c in shown:
             out.append(f"| {_effect(c.effect)} | {c.kind} | {code(c.pointer)} | {code(describe(c.kind, c.old, 120))} "
                        f"| {code(describe(c.kind, c.new, 120))} |")
+        if len(shown) < len(report.changes):
+            out += ["", f"… and {len(report.changes) - len(shown)} more changes, left out to fit a comment "
+                        "(`--format json` lists them all)."]
     else:
         out.append("No structural changes.")
     b = report.behavior
@@ -54,7 +72,8 @@ def render(report: DiffReport) -> str:
             out += ["", "| tool | changed |", "|---|---:|"]
             out += [f"| {code(tool)} | {n} |" for tool, n in b.by_tool.items()]
             args_col = "args" if report.show_args else "arg keys"
-            out += ["", f"<details><summary>First {plural(len(b.examples), 'changed call')}</summary>", "",
+            shown_calls = "Changed calls" if b.changed == len(b.examples) else f"First {len(b.examples)} changed calls"
+            out += ["", f"<details><summary>{shown_calls}</summary>", "",
                     f"| line | tool | {args_col} | old | new |", "|---:|---|---|---|---|"]
             for ex in b.examples:
                 shown = compact(ex.args, 400) if report.show_args else ", ".join(sorted(ex.args))
@@ -70,9 +89,14 @@ def render(report: DiffReport) -> str:
         for ce in sr.counterexamples:
             out += ["", f"**{ce.effect}** — {plural(len(ce.calls), 'call')}:", "",
                     "| line | ts | tool | args | old | new |", "|---:|---|---|---|---|---|"]
-            for i, (rec, o, n) in enumerate(zip(ce.trace_records(), ce.old, ce.new), start=1):
-                out.append(f"| {i} | {rec['ts']} | {code(rec['tool'])} | {code(compact(rec['args'], 80))} "
+            for first, last, rec, o, n in call_runs(ce):
+                lines = str(first) if first == last else f"{first}–{last} (×{last - first + 1})"
+                out.append(f"| {lines} | {rec['ts']} | {code(rec['tool'])} | {code(compact(rec['args'], 80))} "
                            f"| {_outcome(o)} | {_outcome(n)} |")
+            if len(ce.calls) > MAX_TRACE_LINES:
+                out += ["", f"The ready-to-run trace has {len(ce.calls)} lines: write it with "
+                            "`--counterexample FILE`."]
+                continue
             # A fence longer than any backtick run in the trace keeps the block closed.
             body = ce.to_jsonl()
             fence = "```"

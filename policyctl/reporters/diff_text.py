@@ -83,6 +83,23 @@ def outcome_text(o: Outcome) -> str:
     return o.decision if o.rule is None else f"{o.decision} {o.reason} {o.rule}"
 
 
+MAX_TRACE_LINES = 50  # longer counterexample traces are only written with --counterexample / json
+
+
+def call_runs(ce: Any) -> list[tuple[int, int, dict, Outcome, Outcome]]:
+    """A counterexample's calls with consecutive identical ones (a burst) folded into one run:
+    ``(first line, last line, trace record, old outcome, new outcome)``."""
+    runs: list[tuple[int, int, dict, Outcome, Outcome]] = []
+    for i, (rec, o, n) in enumerate(zip(ce.trace_records(), ce.old, ce.new), start=1):
+        if runs:
+            first, _, prev, po, pn = runs[-1]
+            if (prev["ts"], prev["tool"], prev["args"], po, pn) == (rec["ts"], rec["tool"], rec["args"], o, n):
+                runs[-1] = (first, i, prev, po, pn)
+                continue
+        runs.append((i, i, rec, o, n))
+    return runs
+
+
 def verdict(report: DiffReport) -> str:
     """The closing line: what the gate saw and the exit status it gives."""
     s = report.summary
@@ -158,7 +175,8 @@ def render(report: DiffReport, *, color: bool | None = None) -> str:
                     t.add_row(Text(printable(tool)), str(n))
                 console.print(t)
                 args_col = "args" if report.show_args else "arg keys"
-                t = table(f"Examples (first {len(b.examples)})", "line", "tool", args_col, "old", "new")
+                title = "Changed calls" if b.changed == len(b.examples) else f"First {len(b.examples)} changed calls"
+                t = table(title, "line", "tool", args_col, "old", "new")
                 for ex in b.examples:
                     shown = compact(ex.args, 400) if report.show_args else printable(", ".join(sorted(ex.args)))
                     t.add_row(str(ex.line), Text(printable(ex.tool)), Text(shown), Text(printable(outcome_text(ex.old))),
@@ -178,13 +196,18 @@ def render(report: DiffReport, *, color: bool | None = None) -> str:
                 console.print(Text(f"Counterexample ({ce.effect}): {plural(len(ce.calls), 'call')}",
                                    style=EFFECT_STYLE.get(ce.effect, "")), soft_wrap=True)
                 t = table("", "line", "ts", "tool", "args", "old", "new")
-                for i, (rec, o, n) in enumerate(zip(ce.trace_records(), ce.old, ce.new), start=1):
-                    t.add_row(str(i), rec["ts"], Text(printable(rec["tool"])), Text(compact(rec["args"], 40)),
+                for first, last, rec, o, n in call_runs(ce):
+                    lines = str(first) if first == last else f"{first}-{last} (x{last - first + 1})"
+                    t.add_row(lines, rec["ts"], Text(printable(rec["tool"])), Text(compact(rec["args"], 40)),
                               Text(printable(outcome_text(o))), Text(printable(outcome_text(n))))
                 console.print(t)
-                console.print("Ready-to-run trace (expect = the new version's decisions):")
-                for line_text in ce.to_jsonl().splitlines():
-                    console.print(Text(printable(line_text)), soft_wrap=True)
+                if len(ce.calls) <= MAX_TRACE_LINES:
+                    console.print("Ready-to-run trace (expect = the new version's decisions):")
+                    for line_text in ce.to_jsonl().splitlines():
+                        console.print(Text(printable(line_text)), soft_wrap=True)
+                else:
+                    console.print(f"The ready-to-run trace has {len(ce.calls)} lines: write it with "
+                                  "--counterexample FILE (or see --format json).", soft_wrap=True)
         console.print()
         console.print(Text(verdict(report), style="bold red" if report.failed() else "bold green"), soft_wrap=True)
 
