@@ -97,9 +97,9 @@ _SKIP = frozenset("a an the this that tool will can to for of in on by with from
                   "you your use used using".split())
 
 _DESTRUCTIVE_PHRASES = (
-    (re.compile(r"\bcannot be undone\b|\bcan ?not be reversed\b|\birreversibl\w*", re.I), None),
-    (re.compile(r"\bpermanently\s+(delet|remov|eras|destroy|purg|wip)\w*", re.I), None),
-    (re.compile(r"\[\s*destructive\s*\]|\bDESTRUCTIVE\b"), None),
+    re.compile(r"\bcannot be undone\b|\bcan ?not be reversed\b|\birreversibl\w*", re.I),
+    re.compile(r"\bpermanently\s+(delet|remov|eras|destroy|purg|wip)\w*", re.I),
+    re.compile(r"\[\s*destructive\s*\]|\bDESTRUCTIVE\b"),
 )
 _FINANCIAL_PHRASES = (
     re.compile(r"\b(send|sends|sending|transfer|transfers|transferring|move|moves|sweep|sweeps)\s+"
@@ -318,7 +318,7 @@ def _categorise(tool: ToolInfo) -> _Decision:
     # The whole description may raise the category (never lower it).
     text = tool.description
     if decision.category not in ("destructive", "financial"):
-        for pattern, _ in _DESTRUCTIVE_PHRASES:
+        for pattern in _DESTRUCTIVE_PHRASES:
             m = pattern.search(text)
             if m:
                 decision = _Decision("destructive", f'description says "{_quote(m.group(0))}"')

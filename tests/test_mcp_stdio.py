@@ -145,7 +145,6 @@ def test_hostile_servers_end_in_clear_errors_and_leave_nothing(mode: str, messag
         scan_stdio(FIXTURE + [mode, "--pidfile", str(pidfile)], timeout=0.6)
     assert message in exc.value.message
     assert exc.value.message.startswith("server `")
-    assert isinstance(exc.value, (ServerError, InputError))
     assert_gone(pids_from(pidfile))
 
 

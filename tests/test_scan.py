@@ -174,4 +174,4 @@ def test_garbage_server_is_a_clean_exit_2(capsys, monkeypatch) -> None:
     code, out, err = run(capsys, monkeypatch, "scan", "--", sys.executable, FIXTURE, "garbage")
     assert code == 2 and out == ""
     assert "the server sent something that is not JSON: 'Listening on stdio... ready!'" in err
-    assert "the server's stderr ended with:" not in err or "Traceback" not in err
+    assert "Traceback" not in err

@@ -50,7 +50,6 @@ class StdioConnection:
         self.argv = list(argv)
         self.grace = grace
         self._next_id = 0
-        self._received = 0
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._lines: queue.Queue[tuple[str, bytes | None]] = queue.Queue()
         kwargs: dict = {}
