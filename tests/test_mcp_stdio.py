@@ -137,6 +137,7 @@ def test_child_environment_allowlist() -> None:
         ("loop-cursor", "repeated the cursor 'again' on page 2"),
         ("endless-pages", "still had more pages after 100 pages"),
         ("duplicate", "duplicate tool name \"same\""),
+        ("parse-error", "the server answered initialize with error -32700: Parse error"),
     ],
 )
 def test_hostile_servers_end_in_clear_errors_and_leave_nothing(mode: str, message: str, tmp_path: Path) -> None:

@@ -175,3 +175,10 @@ def test_garbage_server_is_a_clean_exit_2(capsys, monkeypatch) -> None:
     assert code == 2 and out == ""
     assert "the server sent something that is not JSON: 'Listening on stdio... ready!'" in err
     assert "Traceback" not in err
+
+
+def test_json_rpc_error_from_the_server_is_exit_2(capsys, monkeypatch) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", "--", sys.executable, FIXTURE, "parse-error")
+    assert (code, out) == (2, "")
+    assert "the server answered initialize with error -32700: Parse error" in err
+    assert "internal error" not in err

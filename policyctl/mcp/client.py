@@ -30,7 +30,10 @@ def _snapshot(listing: Listing, source: dict, origin: str, extra_warnings: Seque
 
 
 def _labelled(exc: ServerError, label: str) -> ServerError:
-    return type(exc)(f"{label}: {exc.message}", details=exc.details)
+    """The same error, its message prefixed with which server it came from."""
+    exc.message = f"{label}: {exc.message}"
+    exc.args = (exc.message,)
+    return exc
 
 
 def scan_stdio(argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,

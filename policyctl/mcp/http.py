@@ -180,14 +180,14 @@ class HttpConnection:
             raw = resp.read_body(deadline, jsonrpc.MAX_MESSAGE_BYTES, method, timeout)
             self._count(len(raw))
             for msg in jsonrpc.decode(raw, where=f"the answer to {method}"):
-                if msg.kind == "response" and msg.id == rid:
+                if msg.kind == "response" and (msg.id == rid or (msg.id is None and msg.error is not None)):
                     return jsonrpc.check_result(method, msg)
             raise jsonrpc.MalformedMessage(f"the server's answer to {method} holds no response to it")
         if ctype == "text/event-stream":
             for data in resp.events(deadline, method, timeout):
                 self._count(len(data))
                 for msg in jsonrpc.decode(data, where=f"the event stream of {method}"):
-                    if msg.kind == "response" and msg.id == rid:
+                    if msg.kind == "response" and (msg.id == rid or (msg.id is None and msg.error is not None)):
                         return jsonrpc.check_result(method, msg)
                     if msg.kind == "request":
                         self._reply(jsonrpc.reply_to(msg), deadline)

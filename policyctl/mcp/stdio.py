@@ -191,7 +191,8 @@ class StdioConnection:
             for msg in messages:
                 if msg.kind == "request":
                     self._send(jsonrpc.reply_to(msg))
-                elif msg.kind == "response" and msg.id == rid:
+                elif msg.kind == "response" and (msg.id == rid or (msg.id is None and msg.error is not None)):
+                    # an error with a null id: the server could not read our request at all
                     return jsonrpc.check_result(method, msg)
                 # notifications and stale responses (a late probe answer) are ignored
 

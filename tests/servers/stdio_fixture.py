@@ -18,6 +18,7 @@ Modes:
   big-line          answers with one 2 MiB line
   stubborn          ignores stdin EOF and SIGTERM, and starts a grandchild that does the same
   duplicate         lists the same tool name twice
+  parse-error       answers every request with a -32700 error whose id is null
   escape            starts a grandchild in a new session (outside our process group) that keeps
                     the stdout pipe open, then behaves normally
 """
@@ -124,6 +125,9 @@ def main(argv: list[str]) -> None:
         if mode == "garbage":
             sys.stdout.write("Listening on stdio... ready!\n")
             sys.stdout.flush()
+            continue
+        if mode == "parse-error":
+            send({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}})
             continue
         if mode == "not-jsonrpc":
             send({"hello": "world"})
