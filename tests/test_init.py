@@ -176,3 +176,43 @@ def test_bad_format_and_end_to_end_subprocess(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lint = run_cli("lint", str(tmp_path / "p.policy.json"))
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s) | st.sampled_from(
+    ["*", "yes", "no", "1e6", "~", "a/b", " ", "null", "#x", "- y", "? z", "é" * 3, "x" * 600])
+_tools = st.lists(st.fixed_dictionaries({"name": _names, "description": st.text(max_size=60),
+                                         "inputSchema": st.just({"type": "object"})}),
+                  min_size=0, max_size=8, unique_by=lambda t: t["name"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_tools)
+def test_any_tool_list_gives_a_lint_clean_policy_in_both_formats(tools: list[dict]) -> None:
+    from policyctl.reporters import init_json, init_yaml
+    from policyctl.starter import schema_id
+
+    snap = parse_snapshot(tools, origin="h")
+    starter = build_starter(snap, classify_snapshot(snap))
+    as_json = init_json.render(starter)
+    as_yaml = init_yaml.render(starter, schema_id())
+    lint_clean(as_json, "h.policy.json")
+    lint_clean(as_yaml, "h.policy.yaml")
+    assert yaml.safe_load(as_yaml) == json.loads(as_json) == starter.data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
+                        st.sampled_from(["tools", "name", "inputSchema", "jsonrpc", "result", "policyctl_snapshot",
+                                         "description", "annotations", "x"]), kids, max_size=4),
+                    max_leaves=20))
+def test_parse_snapshot_fails_only_with_input_errors(data: object) -> None:
+    from policyctl.errors import InputError
+
+    try:
+        parse_snapshot(data, origin="h")
+    except InputError:
+        pass
