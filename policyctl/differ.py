@@ -428,10 +428,14 @@ def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...],
             free_new.remove(j)
             changed.append((i, j))
 
+    # A require list holds when every condition of every rule holds: its allow/deny meaning is the
+    # union of their conditions, however they are grouped into rules.
+    unions = (frozenset().union(*map(rule_key, old)), frozenset().union(*map(rule_key, new))) \
+        if kind == "require" else None
     for i in free_old:
         r = old[i]
-        if not r.conditions and kind == "require":
-            eff = "neutral"  # an empty require always holds
+        if unions is not None:
+            eff = "loosened" if rule_key(r) - unions[1] else "neutral"
         elif any(_subsumes(kind, other, r) for other in new):
             eff = "neutral"
         else:
@@ -439,15 +443,15 @@ def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...],
         yield Change("rule-removed", pointer(*base, i), _rule_data(r), None, _in_context(eff, ctx))
     for j in free_new:
         r = new[j]
-        if not r.conditions and kind == "require":
-            eff = "neutral"
+        if unions is not None:
+            eff = "tightened" if rule_key(r) - unions[0] else "neutral"
         elif any(_subsumes(kind, other, r) for other in old):
             eff = "neutral"
         else:
             eff = "tightened"
         yield Change("rule-added", pointer(*base, j), None, _rule_data(r), _in_context(eff, ctx))
     for i, j in sorted(changed, key=lambda p: p[1]):
-        yield from _diff_conditions(old[i], new[j], base + (j,), kind, ctx)
+        yield from _diff_conditions(old[i], new[j], base + (j,), kind, ctx, unions)
         yield from _diff_message(old[i], new[j], base + (j,))
     for i, j in sorted(pairs, key=lambda p: p[1]):
         yield from _diff_condition_order(old[i], new[j], base + (j,))
@@ -477,7 +481,8 @@ def _diff_condition_order(o: Rule, n: Rule, at: tuple) -> Iterator[Change]:
         yield Change("conditions-reordered", pointer(*at, "conditions"), oi, ni, "neutral")
 
 
-def _diff_conditions(o: Rule, n: Rule, at: tuple, kind: str, ctx: str | None) -> Iterator[Change]:
+def _diff_conditions(o: Rule, n: Rule, at: tuple, kind: str, ctx: str | None,
+                     unions: tuple[frozenset, frozenset] | None = None) -> Iterator[Change]:
     # Within a deny_if rule a broader condition makes the rule hold more often (tightened); within
     # a require rule it makes the rule easier to satisfy (loosened).
     widen, narrow = ("tightened", "loosened") if kind == "deny_if" else ("loosened", "tightened")
@@ -493,17 +498,31 @@ def _diff_conditions(o: Rule, n: Rule, at: tuple, kind: str, ctx: str | None) ->
             free_old.remove(i)
             free_new.remove(j)
             pairs.append((i, j))
+    # In a require list a condition that another rule of the same version also requires decides
+    # nothing by itself (see ``unions``).
+    kept_old = (lambda c: cond_key(c) in unions[1]) if unions else (lambda c: False)
+    kept_new = (lambda c: cond_key(c) in unions[0]) if unions else (lambda c: False)
     for i in free_old:
-        yield Change("condition-removed", pointer(*at, "conditions", i), _cond_data(o.conditions[i]), None,
-                     _in_context(widen, ctx))
+        c = o.conditions[i]
+        yield Change("condition-removed", pointer(*at, "conditions", i), _cond_data(c), None,
+                     _in_context("neutral" if kept_old(c) else widen, ctx))
     for j in free_new:
-        yield Change("condition-added", pointer(*at, "conditions", j), None, _cond_data(n.conditions[j]),
-                     _in_context(narrow, ctx))
+        c = n.conditions[j]
+        yield Change("condition-added", pointer(*at, "conditions", j), None, _cond_data(c),
+                     _in_context("neutral" if kept_new(c) else narrow, ctx))
     for i, j in sorted(pairs, key=lambda p: p[1]):
-        rel = relation(o.conditions[i], n.conditions[j])
-        eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
-        yield Change("condition-changed", pointer(*at, "conditions", j), _cond_data(o.conditions[i]),
-                     _cond_data(n.conditions[j]), _in_context(eff, ctx))
+        a, b = o.conditions[i], n.conditions[j]
+        if kept_old(a) and kept_new(b):
+            eff = "neutral"
+        elif kept_old(a):  # only the new condition matters: it is added
+            eff = narrow
+        elif kept_new(b):  # only the old condition matters: it is removed
+            eff = widen
+        else:
+            rel = relation(a, b)
+            eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
+        yield Change("condition-changed", pointer(*at, "conditions", j), _cond_data(a), _cond_data(b),
+                     _in_context(eff, ctx))
 
 
 def limit_effect(old: Limit, new: Limit) -> str:

@@ -98,3 +98,5 @@ def test_effect_summary_is_sound_without_limits(a: dict, b: dict, calls: list) -
             assert effects & {"loosened", "unknown"}, (effects, tool, args)
         if x.allowed and not y.allowed:
             assert effects & {"tightened", "unknown"}, (effects, tool, args)
+        if effects <= {"neutral"}:
+            assert x.allowed == y.allowed, (effects, tool, args)
