@@ -642,8 +642,6 @@ class BehaviorDiff:
     transitions: dict[str, int]
     by_tool: dict[str, int]
     examples: tuple[CallChange, ...]
-    invalid_lines: int = 0
-    non_tool_messages: int = 0
 
     @property
     def loosened(self) -> bool:

@@ -68,7 +68,10 @@ NEW_OF: dict[int, Policy] = {}
 
 
 def find(new: Policy, effect: str = "loosened", **kw: Any):
-    result = search(OLD, new, budget=kw.pop("budget", 3.0), seed=kw.pop("seed", 0), **kw)
+    # A generous time budget and a fixed number of examples: the example count, not the clock,
+    # bounds these searches, so they are deterministic even on a slow machine.
+    result = search(OLD, new, budget=kw.pop("budget", 60.0), seed=kw.pop("seed", 0),
+                    max_examples=kw.pop("max_examples", 300), **kw)
     by_effect = {c.effect: c for c in result.counterexamples}
     assert effect in by_effect, (result.examples, [c.effect for c in result.counterexamples])
     NEW_OF[id(by_effect[effect])] = new
@@ -134,7 +137,7 @@ def test_a_change_both_ways_reports_both(tmp_path: Path) -> None:
 
 def test_raised_all_tools_limit_bursts_past_it() -> None:
     new = variant(lambda d: d["all_tools"].update(limits=[lim("calls-per-minute", "minute", 61)]))
-    _, ce = find(new, budget=4.0)
+    _, ce = find(new)
     assert len(ce.calls) == 61
     assert ce.new[-1].decision == "allow" and ce.old[-1].rule == "/all_tools/limits/calls-per-minute"
 
@@ -143,7 +146,7 @@ def test_reason_only_difference_is_neutral() -> None:
     # Unhiding a tool that default deny still blocks: deny either way, for another reason.
     new = variant(lambda d: (d.update(hide=[]), d["tools"].pop("delete_customer")))
     old = variant(lambda d: d["tools"].pop("delete_customer"))
-    result = search(old, new, budget=2.0, seed=0)
+    result = search(old, new, budget=60.0, seed=0, max_examples=300)
     assert [c.effect for c in result.counterexamples] == ["neutral"]
     ce = result.counterexamples[0]
     assert len(ce.calls) == 1 and (ce.old[0].reason, ce.new[0].reason) == ("hidden", "default_deny")
@@ -151,7 +154,7 @@ def test_reason_only_difference_is_neutral() -> None:
 
 
 def test_identical_policies_have_no_counterexample() -> None:
-    result = search(OLD, Policy.from_data(copy.deepcopy(BASE)), budget=2.0, seed=0, max_examples=150)
+    result = search(OLD, Policy.from_data(copy.deepcopy(BASE)), budget=60.0, seed=0, max_examples=150)
     assert result.counterexamples == ()
     assert result.examples == 3 * 150
     assert result.complete
@@ -159,7 +162,7 @@ def test_identical_policies_have_no_counterexample() -> None:
 
 def test_the_search_is_reproducible_for_a_seed() -> None:
     new = variant(lambda d: d["tools"]["create_charge"]["deny_if"][0]["conditions"][0].update(value=200))
-    runs = [search(OLD, new, budget=2.0, seed=7) for _ in range(2)]
+    runs = [search(OLD, new, budget=60.0, seed=7, max_examples=200) for _ in range(2)]
     assert [[(c.effect, c.calls) for c in r.counterexamples] for r in runs][0] == \
         [[(c.effect, c.calls) for c in r.counterexamples] for r in runs][1]
     assert runs[0].examples == runs[1].examples
@@ -184,7 +187,7 @@ def test_snapshot_tools_and_schemas_join_the_search_space() -> None:
     assert values[("mode",)][:2] == ["fast", "safe"] and 0 in values[("count",)]
     # Default flipped: the shrunk counterexample calls a real tool of the server, not a made-up one.
     opened = Policy.from_data({**BASE, "default": "allow"})
-    result = search(OLD, opened, budget=2.0, seed=0, tools=snap)
+    result = search(OLD, opened, budget=60.0, seed=0, tools=snap, max_examples=200)
     assert result.counterexamples[0].calls[0].tool == "archive"
 
 

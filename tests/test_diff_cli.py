@@ -120,11 +120,11 @@ def test_a_loosening_found_only_by_search_trips_the_gate(tmp_path: Path) -> None
     plain = run_cli("diff", o, n, "-f", "json")
     assert plain.returncode == 0 and json.loads(plain.stdout)["summary"]["unknown"] == 1
     ce = tmp_path / "ce.jsonl"
-    r = run_cli("diff", o, n, "--search", "--search-budget", "2", "--seed", "3", "-f", "json",
+    r = run_cli("diff", o, n, "--search", "--search-budget", "5", "--seed", "3", "-f", "json",
                 "--counterexample", str(ce))
     assert r.returncode == 1, r.stderr
     search = json.loads(r.stdout)["search"]
-    assert search["seed"] == 3 and search["budget_seconds"] == 2
+    assert search["seed"] == 3 and search["budget_seconds"] == 5
     assert search["counterexamples"][0]["effect"] == "loosened"
     assert search["counterexamples"][0]["calls"] == 1
     (rec,) = [json.loads(line) for line in ce.read_text().splitlines()]
@@ -212,7 +212,7 @@ def test_search_with_a_snapshot(tmp_path: Path) -> None:
         "mode": {"enum": ["fast", "safe"]}}}}]}), encoding="utf-8")
     o = write(tmp_path, "old.json", pol({"t": {}}))
     n = write(tmp_path, "new.json", pol({"t": {}}, default="allow"))
-    r = run_cli("diff", o, n, "--search", "--search-budget", "1", "--tools", str(snap), "-f", "json")
+    r = run_cli("diff", o, n, "--search", "--search-budget", "5", "--tools", str(snap), "-f", "json")
     assert r.returncode == 1
     trace = r.stdout and json.loads(r.stdout)["search"]["counterexamples"][0]["trace"]
     assert trace[0]["tool"] == "archive"

@@ -10,17 +10,16 @@ _FORMATS = ("text", "json", "markdown")
 _FAIL_ON = ("loosened", "any", "never")  # kept in step with differ.FAIL_ON
 _WINDOWS = ("fixed", "sliding")
 
-_HELP = """Compare two versions of a policy: what changed, and whether it loosened or tightened.
-
-OLD and NEW are policy files (JSON or YAML, in any mix; one of them may be - for stdin). With
---trace both versions replay the same recorded calls, each with its own counters, and every call
-whose decision, reason or rule changes is reported. With --search, generated call sequences look for
-one the versions decide differently, shrunk to a minimal ready-to-run trace.
-
-Exit status: 0 nothing to gate on; 1 the --fail-on gate tripped (default: anything loosened —
-a loosened change, a trace call that goes from deny to allow, or a loosening counterexample);
-2 usage error, unreadable input or an invalid policy; 3 internal error.
-"""
+_HELP = (
+    "Compare two versions of a policy: what changed, and whether it loosened or tightened.\n\n"
+    "OLD and NEW are policy files (JSON or YAML, in any mix; one of them may be - for stdin). With --trace "
+    "both versions replay the same recorded calls, each with its own counters, and every call whose "
+    "decision, reason or rule changes is reported. With --search, generated call sequences look for one "
+    "the versions decide differently, shrunk to a minimal ready-to-run trace.\n\n"
+    "Exit status: 0 nothing to gate on; 1 the --fail-on gate tripped (default: anything loosened - a "
+    "loosened change, a trace call that goes from deny to allow, or a loosening counterexample); 2 usage "
+    "error, unreadable input or an invalid policy; 3 internal error."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,8 +39,8 @@ def register(app: typer.Typer) -> None:
         search: bool = typer.Option(False, "--search",
                                     help="Search generated call sequences for a difference (hypothesis)."),
         search_budget: Optional[float] = typer.Option(None, "--search-budget", metavar="SECONDS",
-                                                      help="Time bound of --search [default: 10]."),
-        seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="Seed of --search [default: 0]."),
+                                                      help="Time bound of --search (default 10)."),
+        seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="Seed of --search (default 0)."),
         tools: Optional[str] = typer.Option(None, "--tools", metavar="SNAPSHOT",
                                             help="Tool snapshot whose tools and input schemas --search also uses."),
         counterexample: Optional[str] = typer.Option(
