@@ -5,11 +5,17 @@ A *bucket* is ``(grant, location, counter, window)`` (SPEC §2). Buckets are gro
 ``count / reserve / release / resets_at`` view used by ``explain`` and the tests, while the
 compiled programs of :mod:`policyctl.engine` touch the same state directly.
 
+Calls are evaluated on a clock that never runs backwards: the trace reader hands out, for a line
+whose timestamp is earlier than one already seen, the newest time seen so far (and counts the line
+in its "went backwards" warning) — a gateway processes requests in arrival order on a monotonic
+clock. Every structure here relies on that order.
+
 ``fixed`` (default) — calendar-aligned UTC windows: a minute from ``hh:mm:00Z``, an hour from
-``hh:00:00Z``, a day from ``00:00:00Z``. Each bucket stores ``(window index, count)`` exactly like
-Intercept's store: a call in a different window than the stored one finds the count at zero.
-Per grant the state is one flat list (two slots per family), so a limit check is a few list
-operations.
+``hh:00:00Z``, a day from ``00:00:00Z``, as in Intercept's store. Per grant the state is one flat
+list: a window marker per window length the policy uses, then one count per family. When a call of
+that grant falls in a newer window than the marker, the counts of that length start again from
+zero (Intercept's "a counter reads 0 once the stored window start differs"), so a limit check is a
+comparison and an increment.
 
 ``sliding`` — an exact sliding log: the count is the number of the bucket's reservations (made
 earlier in the trace, not released) in the half-open interval ``(ts - length, ts]``; a reservation
@@ -17,12 +23,6 @@ exactly ``length`` old no longer counts.
 
 Memory stays flat however long the trace is: fixed state of grants whose windows have all passed
 is swept away, and sliding logs keep reservations at most two lengths old and forget quiet grants.
-
-Lines whose timestamps go backwards (the reader counts and warns about them) are evaluated against
-this state as it stands: under ``fixed``, a line in an older window than its bucket's finds the count
-at zero and, if allowed, moves the bucket to its window (what a gateway whose clock stepped back
-would do); a denied or released call restores the bucket exactly. Under ``sliding`` the count is
-exact as long as the line is at most one length behind the newest one.
 """
 
 from __future__ import annotations
@@ -31,36 +31,61 @@ from bisect import bisect_left, bisect_right, insort
 from typing import Hashable
 
 NS = 1_000_000_000
-_NEVER = -(1 << 62)  # window index of a slot that has never been used
+_NEVER = -(1 << 62)  # marker of a window length a grant has not used yet
 
-__all__ = ["NS", "FixedStore", "FixedFamily", "SlidingCounter", "CounterStore"]
+__all__ = ["NS", "LENGTHS", "FixedStore", "FixedFamily", "SlidingCounter", "CounterStore"]
+
+
+LENGTHS = (60 * NS, 3600 * NS, 86400 * NS)  # the three windows: their markers sit in slots 0, 1, 2
 
 
 class FixedStore:
-    """Fixed-window state of every family: ``grants[grant]`` is ``[w0, n0, w1, n1, …]``."""
+    """Fixed-window state: ``grants[grant]`` is ``[minute, hour, day markers, counts…]``.
 
-    __slots__ = ("grants", "lengths", "template", "next_sweep", "longest")
+    Counts are laid out grouped by window length (``layout``), so when a grant's minute turns, all
+    its minute counts are zeroed by one slice assignment.
+    """
+
+    __slots__ = ("grants", "families", "slots", "spans", "template", "next_sweep", "longest")
 
     def __init__(self) -> None:
         self.grants: dict[str, list[int]] = {}
-        self.lengths: list[int] = []  # per family
+        self.families: list[int] = []  # family index -> its marker slot
+        self.slots: list[int] = []  # family index -> its count slot (after layout)
+        self.spans: dict[int, tuple[int, int]] = {}  # marker -> [start, end) of its count slots
         self.template: list[int] = []
         self.next_sweep: int | None = None
         self.longest = 0
 
     def add_family(self, length_ns: int) -> int:
-        """Register a family; returns the index of its window slot (its count slot is index + 1)."""
-        if self.grants:
-            raise RuntimeError("families must be registered before the first call")
-        self.lengths.append(length_ns)
-        self.template += [_NEVER, 0]
+        """Register a family (before ``layout``); returns its index."""
+        if self.template:
+            raise RuntimeError("families must be registered before the layout is fixed")
+        self.families.append(LENGTHS.index(length_ns))
         self.longest = max(self.longest, length_ns)
-        return len(self.template) - 2
+        return len(self.families) - 1
+
+    def layout(self) -> None:
+        """Assign count slots grouped by window length; no family can be added afterwards."""
+        if self.template:
+            return
+        order = sorted(range(len(self.families)), key=lambda f: (self.families[f], f))
+        self.slots = [0] * len(self.families)
+        pos = len(LENGTHS)
+        for f in order:
+            marker = self.families[f]
+            self.slots[f] = pos
+            start, _ = self.spans.get(marker, (pos, pos))
+            self.spans[marker] = (start, pos + 1)
+            pos += 1
+        self.template = [_NEVER] * len(LENGTHS) + [0] * len(self.families)
 
     def state(self, grant: str, ts: int) -> list[int]:
         """The slot list of ``grant`` (created on first sight; sweeps idle grants now and then)."""
         gs = self.grants.get(grant)
         if gs is None:
+            if not self.template:
+                self.layout()
             if self.next_sweep is None:
                 self.next_sweep = ts + 2 * self.longest
             elif ts >= self.next_sweep:
@@ -69,57 +94,52 @@ class FixedStore:
         return gs
 
     def sweep(self, now: int) -> None:
-        """Forget grants whose every window ended before the previous one: their counts read 0 anyway."""
-        lengths = self.lengths
-        stale = []
-        for grant, gs in self.grants.items():
-            for i, length in enumerate(lengths):
-                if gs[2 * i] >= now // length - 1:
-                    break
-            else:
-                stale.append(grant)
+        """Forget grants whose every window has passed: their counts read 0 anyway."""
+        stale = [g for g, gs in self.grants.items()
+                 if all(gs[i] < now // length for i, length in enumerate(LENGTHS))]
         for grant in stale:
             del self.grants[grant]
         self.next_sweep = now + 2 * self.longest
+
+    def advance(self, gs: list[int], marker: int, w: int) -> None:
+        """Move ``gs``'s marker to window ``w``, zeroing that length's counts when the window changes."""
+        if gs[marker] != w:
+            gs[marker] = w
+            start, end = self.spans[marker]
+            gs[start:end] = [0] * (end - start)
 
 
 class FixedFamily:
     """Read/write view of one fixed-window family (for explain, coverage and tests)."""
 
-    __slots__ = ("store", "slot", "length")
+    __slots__ = ("store", "index", "marker", "length")
 
-    def __init__(self, store: FixedStore, slot: int, length_ns: int) -> None:
+    def __init__(self, store: FixedStore, index: int, length_ns: int) -> None:
         self.store = store
-        self.slot = slot
+        self.index = index
+        self.marker = LENGTHS.index(length_ns)
         self.length = length_ns
+
+    @property
+    def slot(self) -> int:
+        """Index of this family's count in a grant's slot list."""
+        return self.store.slots[self.index]
 
     def count(self, grant: str, ts: int) -> int:
         gs = self.store.grants.get(grant)
-        if gs is None or gs[self.slot] != ts // self.length:
+        if gs is None or gs[self.marker] != ts // self.length:
             return 0
-        return gs[self.slot + 1]
+        return gs[self.slot]
 
-    def reserve(self, grant: str, ts: int) -> tuple[int, int] | None:
-        """Take one unit; returns what :meth:`release` needs to undo it exactly."""
+    def reserve(self, grant: str, ts: int) -> None:
         gs = self.store.state(grant, ts)
-        w = ts // self.length
-        token = None
-        if gs[self.slot] != w:
-            token = (gs[self.slot], gs[self.slot + 1])
-            gs[self.slot] = w
-            gs[self.slot + 1] = 0
-        gs[self.slot + 1] += 1
-        return token
+        self.store.advance(gs, self.marker, ts // self.length)
+        gs[self.slot] += 1
 
-    def release(self, grant: str, ts: int, token: tuple[int, int] | None = None) -> None:
-        """Give back a unit taken by :meth:`reserve` (restoring the slot it had reset, if any)."""
+    def release(self, grant: str, ts: int) -> None:
         gs = self.store.grants.get(grant)
-        if gs is None:
-            return
-        if token is not None:
-            gs[self.slot], gs[self.slot + 1] = token
-        elif gs[self.slot + 1] > 0:
-            gs[self.slot + 1] -= 1
+        if gs is not None and gs[self.marker] == ts // self.length and gs[self.slot] > 0:
+            gs[self.slot] -= 1
 
     def window(self, ts: int) -> tuple[int, int]:
         """``[start, end)`` of the calendar window holding ``ts``."""
@@ -181,7 +201,7 @@ class SlidingCounter:
         else:
             insort(log, ts)
 
-    def release(self, grant: str, ts: int, token: object = None) -> None:
+    def release(self, grant: str, ts: int) -> None:
         """Remove one reservation logged at ``ts``."""
         log = self.logs.get(grant)
         if not log:

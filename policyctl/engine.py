@@ -23,7 +23,10 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
 An Evaluator holds counter state: feed it calls in trace order. ``ts`` is seconds since the Unix
 epoch (UTC); ``evaluate`` converts it to integer nanoseconds through its shortest decimal form, so
 ``evaluate(call.ts, ...)`` and ``evaluate_ns(call.ts_ns, ...)`` agree for any ``TraceCall`` whose
-timestamp has at most microsecond precision (use ``evaluate_ns`` to be exact).
+timestamp has at most microsecond precision (use ``evaluate_ns`` to be exact). The evaluation clock
+never runs backwards: ``evaluate``/``evaluate_ns`` evaluate a call stamped earlier than the newest
+call so far at that newest time (``read_trace`` already hands out such times in ``ts_ns``). The
+compiled ``program(tool)`` functions skip that step: give them non-decreasing times.
 
 Steps, in order: hidden → default deny → each ``require`` rule (deny when one of its conditions does
 not hold; the rule id names the first failing condition) → each ``deny_if`` rule (deny when all its
@@ -43,7 +46,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
-from policyctl.counters import NS, CounterStore, FixedFamily
+from policyctl.counters import LENGTHS, NS, CounterStore, FixedFamily
 from policyctl.model import Limit, Policy, Rule, ToolPolicy, WINDOW_SECONDS, escape_pointer_token, pointer
 from policyctl.operators import NOT_FOUND, inline_expr
 
@@ -171,10 +174,12 @@ class Evaluator:
         self.tools = self._codes.tools
         self.origins = self._codes.origins
         self._programs: dict[str, Program] = {}
+        self.clock: int | None = None  # newest time evaluated by evaluate / evaluate_ns
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
             self.limits(name)
         self.limits("")
+        self.store.fixed.layout()  # the per-grant slot layout is fixed from here on
 
     # -- public -------------------------------------------------------------------------------
 
@@ -183,10 +188,19 @@ class Evaluator:
 
     def evaluate_ns(self, ts_ns: int, grant: str, tool: str, args: dict, *,
                     upstream_error: bool = False) -> Decision:
+        ts_ns = self.tick(ts_ns)
         prog = self._programs.get(tool)
         if prog is None:
             prog = self.program(tool)
         return self.decisions[prog(ts_ns, grant, args, bool(upstream_error))]
+
+    def tick(self, ts_ns: int) -> int:
+        """The evaluation time of a call stamped ``ts_ns``: the clock never runs backwards, so a call
+        stamped earlier than one already evaluated is evaluated at the newest time seen."""
+        if self.clock is not None and ts_ns < self.clock:
+            return self.clock
+        self.clock = ts_ns
+        return ts_ns
 
     def program(self, tool: str) -> Program:
         """The compiled decision function of ``tool`` (built on first use, then cached)."""
@@ -312,36 +326,30 @@ class _ProgramBuilder:
             store = self.ev.store.fixed
             self.emit(1, f"gs = {self.bind('G', store.grants)}.get(grant)")
             self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
-            # One window index per distinct window length, shared by that length's limits; longer
-            # windows derive from the shortest (floor(floor(t/a)/b) == floor(t/(a*b))), which keeps
-            # the costly division of a nanosecond timestamp to one per call.
+            # One window index per window length the call needs; longer windows derive from the
+            # shortest (floor(floor(t/a)/b) == floor(t/(a*b))), so one costly division per call.
+            # When the grant's marker for a length is behind, that length's counts restart at zero.
             first = None
             for length in sorted({fam.length for _, _, fam in limits}):
-                if first is not None and length % first == 0:
-                    self.emit(1, f"w{length // NS} = w{first // NS} // {int(length // first)}")
+                marker = LENGTHS.index(length)
+                if first is not None:
+                    self.emit(1, f"w{marker} = w{LENGTHS.index(first)} // {int(length // first)}")
                 else:
-                    self.emit(1, f"w{length // NS} = ts // {int(length)}")
+                    self.emit(1, f"w{marker} = ts // {int(length)}")
                     first = length
+                start, end = store.spans[marker]
+                self.emit(1, f"if gs[{marker}] != w{marker}:")
+                self.emit(2, f"gs[{marker}] = w{marker}")
+                self.emit(2, f"gs[{start}:{end}] = {self.bind('Z', [0] * (end - start))}")
             for k, (loc, lim, fam) in enumerate(limits):
                 deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
                 assert isinstance(fam, FixedFamily)
-                w, ws, ns_ = f"w{fam.length // NS}", fam.slot, fam.slot + 1
-                # Intercept's store: a bucket last used in another window counts from zero. The old
-                # (window, count) is kept in r{k}/c{k} so a rollback restores the slot exactly: a denied
-                # or failed call leaves no trace, even when its timestamp went backwards.
-                self.emit(1, f"r{k} = None")
-                self.emit(1, f"if gs[{ws}] != {w}:")
-                self.emit(2, f"r{k} = gs[{ws}]")
-                self.emit(2, f"c{k} = gs[{ns_}]")
-                self.emit(2, f"gs[{ws}] = {w}")
-                self.emit(2, f"gs[{ns_}] = 0")
-                self.emit(1, f"if gs[{ns_}] >= {int(lim.max)}:")
+                self.emit(1, f"if gs[{fam.slot}] >= {int(lim.max)}:")
                 for rel in reversed(taken):
                     self.emit(2, rel)
                 self.emit(2, f"return {deny}")
-                self.emit(1, f"gs[{ns_}] += 1")
-                taken.append(f"if r{k} is None: gs[{ns_}] -= 1\n"
-                             f"else: gs[{ws}] = r{k}; gs[{ns_}] = c{k}")
+                self.emit(1, f"gs[{fam.slot}] += 1")
+                taken.append(f"gs[{fam.slot}] -= 1")
         else:
             for k, (loc, lim, fam) in enumerate(limits):
                 deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))

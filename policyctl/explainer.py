@@ -125,6 +125,7 @@ def _conditions(rule: Rule, tool: str, kind: str, i: int, args: dict, stop_on: b
 def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *,
                  upstream_error: bool = False, ts_raw: object = None) -> Explanation:
     """Evaluate one call step by step, updating ``ev``'s counters exactly as ``ev.evaluate_ns`` would."""
+    ts_ns = ev.tick(ts_ns)
     policy: Policy = ev.policy
     entry = policy.tools.get(tool)
     ex = Explanation(tool, grant, ts_ns, ts_raw, args, upstream_error, ev.windows, None, entry is not None,
@@ -147,14 +148,14 @@ def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *
         ex.decision, ex.origin = decision, origin
         ex.limits = [_unreached(p, loc, lim) for p, (loc, lim, _) in zip(pointers, limits)]
         return ex
-    reserved: list[tuple[int, Any, Any]] = []
+    reserved: list[tuple[int, Any]] = []
     steps: list[LimitStep] = []
     for k, (loc, lim, fam) in enumerate(limits):
         before = fam.count(grant, ts_ns)
         start, end = fam.window(ts_ns)
         if before >= lim.max:
-            for j, f, token in reversed(reserved):
-                f.release(grant, ts_ns, token)
+            for j, f in reversed(reserved):
+                f.release(grant, ts_ns)
                 steps[j] = _replace(steps[j], outcome="released", final=f.count(grant, ts_ns))
             steps.append(LimitStep(pointers[k], limit_location(loc), lim.counter, lim.window, lim.max, before,
                                    before, start, end, fam.resets_at(grant, ts_ns), "full"))
@@ -162,13 +163,13 @@ def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *
             ex.limits = steps
             ex.decision, ex.origin = limit_decision(loc, lim), pointers[k]
             return ex
-        token = fam.reserve(grant, ts_ns)
-        reserved.append((k, fam, token))
+        fam.reserve(grant, ts_ns)
+        reserved.append((k, fam))
         steps.append(LimitStep(pointers[k], limit_location(loc), lim.counter, lim.window, lim.max, before,
                                fam.count(grant, ts_ns), start, end, fam.resets_at(grant, ts_ns), "reserved"))
     if upstream_error and reserved:
-        for j, f, token in reversed(reserved):
-            f.release(grant, ts_ns, token)
+        for j, f in reversed(reserved):
+            f.release(grant, ts_ns)
             steps[j] = _replace(steps[j], outcome="released", final=f.count(grant, ts_ns))
         ex.released_after = True
     ex.limits = steps

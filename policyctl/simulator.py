@@ -38,11 +38,15 @@ def simulate(policy: Policy, calls: Iterable[TraceCall], *, windows: str = "fixe
     ev = Evaluator(policy, windows=windows)
     programs = ev.programs
     decisions = ev.decisions
+    clock = None
     for call in calls:
         prog = programs.get(call.tool)
         if prog is None:
             prog = ev.program(call.tool)
         ts = call.ts_ns if call.ts_ns is not None else seconds_to_ns(call.ts)
+        if clock is not None and ts < clock:
+            ts = clock  # the evaluation clock never runs backwards (read_trace already did this)
+        clock = ts
         yield call, decisions[prog(ts, call.grant, call.args, bool(call.upstream_error))]
 
 
@@ -247,8 +251,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     tool = rec.get("tool")
                     args = rec.get("args")
                     grant = rec.get("grant")
-                    if type(ts) is str and type(tool) is str and type(args) is dict and type(grant) is str \
-                            and len(ts) >= 20:
+                    if type(ts) is str and type(tool) is str and type(args) is dict and type(grant) is str:
                         p = ts[:19]
                         if p == last_prefix:
                             base = last_base
@@ -292,16 +295,19 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                             backwards += 1
                             if stats.first_backwards_line is None:
                                 stats.first_backwards_line = lineno
-                        prev_ns = ts_ns
+                        else:
+                            prev_ns = ts_ns
                         stats.non_tool_messages += 1
                         continue
                 else:
                     msg = None
-                if ts_ns < prev_ns:
+                if ts_ns < prev_ns:  # the clock never runs backwards: evaluate at the newest time
                     backwards += 1
                     if stats.first_backwards_line is None:
                         stats.first_backwards_line = lineno
-                prev_ns = ts_ns
+                    ts_ns = prev_ns
+                else:
+                    prev_ns = ts_ns
                 calls += 1
                 prog = programs.get(tool)
                 if prog is None:

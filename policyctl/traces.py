@@ -15,6 +15,10 @@ Public API::
 
 A bad line raises :class:`~policyctl.errors.InputError` ``<file>:<line>: <what is wrong>`` unless
 ``skip_invalid``, in which case it is counted (and its message kept) in :class:`TraceStats`.
+
+``ts``/``ts_ns`` of a call are the time it is *evaluated* at: its own timestamp, or — when the line
+goes back in time — the newest timestamp seen so far (a gateway's clock does not run backwards;
+such lines are counted in ``TraceStats.backwards``). ``ts_raw`` is always the line's own value.
 """
 
 from __future__ import annotations
@@ -323,22 +327,32 @@ def _check_common(rec: dict) -> tuple[str, bool]:
 class TimeCache:
     """Cheapest correct RFC 3339 parsing for streams: the ``YYYY-MM-DDTHH:MM:SS`` prefix and the
     ``.fff…Z``/offset suffix are each parsed once and remembered (bounded), so a typical line costs
-    two slices and two dict lookups. Prefixes in years 1 and 9999 are never cached, so an offset can
-    never push a cached result out of range unnoticed."""
+    two slices and two dict lookups; a new second within a known minute costs one more lookup and
+    a two-digit parse. Prefixes in years 1 and 9999 are never cached, so an offset can never push
+    a cached result out of range unnoticed."""
 
-    __slots__ = ("prefixes", "suffixes")
+    __slots__ = ("prefixes", "suffixes", "minutes")
 
     def __init__(self) -> None:
         self.prefixes: dict[str, int] = {}
         self.suffixes: dict[str, int] = {}
+        self.minutes: dict[str, int] = {}
 
     def prefix(self, p: str) -> int | None:
-        try:
-            base = _prefix_ns(p)
-        except ValueError:
-            return None
-        if p.startswith(("0001", "9999")):
-            return None
+        """ns of ``YYYY-MM-DDTHH:MM:SS`` (None when it is not one, or in year 1 or 9999)."""
+        minute = self.minutes.get(p[:16])
+        if minute is not None and len(p) == 19 and p[16] == ":" and "0" <= p[17] <= "5" and "0" <= p[18] <= "9":
+            base = minute + (ord(p[17]) * 10 + ord(p[18]) - 528) * NS  # 528 == ord("0") * 11
+        else:
+            try:
+                base = _prefix_ns(p)
+            except ValueError:
+                return None
+            if p.startswith(("0001", "9999")):
+                return None
+            if len(self.minutes) >= _CACHE_LIMIT:
+                self.minutes.clear()
+            self.minutes[p[:16]] = base - int(p[17:19]) * NS
         if len(self.prefixes) >= _CACHE_LIMIT:
             self.prefixes.clear()
         self.prefixes[p] = base
@@ -407,8 +421,7 @@ def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | N
                     ts_ns = None
                     upstream = False
                     msg = None
-                    if type(ts) is str and type(tool) is str and type(args) is dict and type(grant) is str \
-                            and len(ts) >= 20:
+                    if type(ts) is str and type(tool) is str and type(args) is dict and type(grant) is str:
                         p = ts[:19]
                         if p == last_prefix:
                             base = last_base
@@ -448,7 +461,8 @@ def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | N
                                     stats.backwards += 1
                                     if stats.first_backwards_line is None:
                                         stats.first_backwards_line = lineno
-                                prev_ns = ts_ns
+                                else:
+                                    prev_ns = ts_ns
                                 stats.non_tool_messages += 1
                                 continue
                 if bad is not None:
@@ -460,10 +474,14 @@ def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | N
                         stats.invalid_messages.append(message)
                     continue
                 if prev_ns is not None and ts_ns < prev_ns:
+                    # The evaluation clock never runs backwards: a late line is evaluated at the
+                    # newest time seen (its own timestamp stays in ``rec["ts"]``).
                     stats.backwards += 1
                     if stats.first_backwards_line is None:
                         stats.first_backwards_line = lineno
-                prev_ns = ts_ns
+                    ts_ns = prev_ns
+                else:
+                    prev_ns = ts_ns
                 calls += 1
                 yield (lineno, ts_ns, grant, tool, args, upstream, rec, msg)
     finally:

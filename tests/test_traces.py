@@ -139,8 +139,13 @@ def test_backwards_timestamps_are_counted_and_kept_in_file_order(tmp_path):
         '{"ts": "2026-11-24T10:00:07Z", "tool": "c"}', '{"ts": 1795514401, "message": {"method": "ping"}}',
         '{"ts": "2026-11-24T10:00:07Z", "tool": "d"}']))
     stats = TraceStats()
-    assert [c.tool for c in read_trace(path, stats=stats)] == ["a", "b", "c", "d"]
-    assert (stats.backwards, stats.first_backwards_line) == (2, 2)  # lines 2 and 4 go back in time
+    calls = list(read_trace(path, stats=stats))
+    assert [c.tool for c in calls] == ["a", "b", "c", "d"]
+    # every line after the first is earlier than the newest time seen: evaluated at 10:00:10
+    assert (stats.backwards, stats.first_backwards_line) == (4, 2)
+    assert {c.ts_ns for c in calls} == {(S + 10) * NS}
+    assert [c.ts_raw for c in calls] == ["2026-11-24T10:00:10Z", "2026-11-24T10:00:05Z", "2026-11-24T10:00:07Z",
+                                         "2026-11-24T10:00:07Z"]
 
 
 def test_bom_crlf_and_missing_final_newline(tmp_path):
