@@ -83,6 +83,7 @@ class Explanation:
     released_after: bool = False  # upstream_error released the reservations
     line: int | None = None
     replayed: int = 0  # calls replayed before this one (``--trace`` mode)
+    late: bool = False  # stamped earlier than a call already seen: evaluated at the newest time (ts_ns)
 
 
 def walk_rules(entry: ToolPolicy, tool: str, args: dict) -> tuple[list[RuleStep], Decision | None, str | None, int]:
@@ -125,11 +126,13 @@ def _conditions(rule: Rule, tool: str, kind: str, i: int, args: dict, stop_on: b
 def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *,
                  upstream_error: bool = False, ts_raw: object = None) -> Explanation:
     """Evaluate one call step by step, updating ``ev``'s counters exactly as ``ev.evaluate_ns`` would."""
+    stamped = ts_ns
     ts_ns = ev.tick(ts_ns)
     policy: Policy = ev.policy
     entry = policy.tools.get(tool)
     ex = Explanation(tool, grant, ts_ns, ts_raw, args, upstream_error, ev.windows, None, entry is not None,
                      policy.default)
+    ex.late = ts_ns != stamped
     if policy.is_hidden(tool):
         index = policy.hide.index("*") if "*" in policy.hide else policy.hide.index(tool)
         ex.hidden_by = pointer("hide", index)

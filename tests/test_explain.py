@@ -112,3 +112,14 @@ def test_explaining_any_line_gives_the_simulators_decision(trace, policy):
 def test_usage_errors(args, fragment):
     r = run_cli("explain", "--policy", SNCRO, *args)
     assert r.returncode == 2 and fragment in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_line_that_goes_back_in_time_is_explained_at_the_newest_time(tmp_path):
+    t = tmp_path / "back.jsonl"
+    t.write_text('{"ts": "2026-11-24T10:00:10Z", "tool": "end_session"}\n'
+                 '{"ts": "2026-11-24T10:00:05Z", "tool": "end_session"}\n')
+    r = run_cli("explain", "--policy", SNCRO, "--trace", str(t), "--line", "2", "--format", "json")
+    data = json.loads(r.stdout)
+    assert data["call"]["ts"] == "2026-11-24T10:00:05Z" and data["evaluated_at"] == "2026-11-24T10:00:10Z"
+    r = run_cli("explain", "--policy", SNCRO, "--trace", str(t), "--line", "2")
+    assert "evaluated at 2026-11-24T10:00:10Z: the trace went back in time" in r.stdout

@@ -108,7 +108,7 @@ def _from_trace(ev: Any, trace: str, line: int, skip_invalid: bool) -> tuple[Any
     from policyctl.errors import InputError
     from policyctl.explainer import explain_call
     from policyctl.files import display_name
-    from policyctl.traces import TraceStats, iter_records, record_id
+    from policyctl.traces import TraceStats, iter_records, parse_ts, record_id
 
     name = display_name(trace)
     stats = TraceStats()
@@ -125,6 +125,7 @@ def _from_trace(ev: Any, trace: str, line: int, skip_invalid: bool) -> tuple[Any
         ex = explain_call(ev, ts, grant, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
         ex.line = line
         ex.replayed = replayed
+        ex.late = parse_ts(rec.get("ts")) != ts  # the reader moved it up to the newest time seen
         return ex, record_id(rec, msg)
     if stats.lines < line:
         raise InputError(f"{name}: has only {stats.lines} line{'s' if stats.lines != 1 else ''}, no line {line}")

@@ -55,6 +55,7 @@ def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, i
     return {
         "version": 1,
         "call": call,
+        "evaluated_at": format_ts(ex.ts_ns),
         "windows": ex.windows,
         "replayed": ex.replayed,
         "steps": {

@@ -47,6 +47,9 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
         ts = ex.ts_raw if ex.ts_raw is not None else format_ts(ex.ts_ns)
         _p(console, f"call: {_e(ex.tool)}  grant {_e(ex.grant)}  ts {_e(ts)}{ident}"
                       + ("  upstream_error" if ex.upstream_error else ""))
+        if ex.late:
+            _p(console, f"      evaluated at {format_ts(ex.ts_ns)}: the trace went back in time before this "
+                        "line, and the clock does not")
         keys = ", ".join(sorted(ex.args)) or "(none)"
         _p(console, f"args: {_e(keys)}" + ("" if show_args else "  (values hidden; --show-args shows them)"))
         if show_args:
