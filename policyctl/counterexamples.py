@@ -30,10 +30,11 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from random import Random
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from policyctl.differ import Outcome, outcome
 from policyctl.model import Condition, Policy
@@ -257,6 +258,11 @@ class SearchSpace:
         return cls(ordered, slots, sorted(bursts))
 
 
+#: Characters generated strings are made of. An explicit alphabet keeps hypothesis from building
+#: its Unicode tables (over a second on first use, cached under ./.hypothesis otherwise).
+REGEX_ALPHABET = "".join(chr(c) for c in range(32, 127)) + "\t\néüßΩж中🙂"
+
+
 def _regex_strings(patterns: Sequence[str], seed: int, deadline: float | None) -> list[str]:
     """Strings that match and miss each pattern, and that tell each pair of patterns apart (RE2)."""
     import re
@@ -268,13 +274,14 @@ def _regex_strings(patterns: Sequence[str], seed: int, deadline: float | None) -
     from policyctl.operators import compile_regex
 
     quick = settings(max_examples=150, database=None, deadline=None, verbosity=Verbosity.quiet,
-                     phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+                     phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+                     derandomize=False, print_blob=False)
     matchers = {p: compile_regex(p) for p in patterns}
     gens: dict[str, Any] = {}
     for p in patterns:
         try:
             re.compile(p)
-            gens[p] = st.from_regex(p)
+            gens[p] = st.from_regex(p, alphabet=REGEX_ALPHABET)
         except (re.error, RecursionError, OverflowError):
             gens[p] = None  # RE2-only syntax: fall back to plain text
     out: list[str] = []
@@ -289,7 +296,7 @@ def _regex_strings(patterns: Sequence[str], seed: int, deadline: float | None) -
         except Exception:  # noqa: BLE001 - a pattern hypothesis cannot generate from: skip it
             pass
 
-    text = st.text(max_size=12)
+    text = st.text(alphabet=REGEX_ALPHABET, max_size=12)
     for n, p in enumerate(patterns):
         m = matchers[p]
         if m is None:
@@ -409,6 +416,30 @@ def search(old: Policy, new: Policy, *, windows: str = "fixed", budget: float = 
     """
     if max_examples is None:
         max_examples = max(100, int(budget * EXAMPLES_PER_SECOND))
+    with _private_hypothesis_home():
+        return _search(old, new, windows=windows, budget=budget, seed=seed, tools=tools,
+                       max_examples=max_examples)
+
+
+@contextmanager
+def _private_hypothesis_home() -> Iterator[None]:
+    """hypothesis keeps caches in ``./.hypothesis``; a diff must not leave that in the user's
+    folder, so it gets a temporary home for the duration of the search."""
+    import tempfile
+
+    from hypothesis import configuration
+
+    previous = configuration.__dict__.get("__hypothesis_home_directory")
+    with tempfile.TemporaryDirectory(prefix="policyctl-search-") as home:
+        configuration.set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
+
+
+def _search(old: Policy, new: Policy, *, windows: str, budget: float, seed: int, tools: Iterable[Any],
+            max_examples: int) -> SearchResult:
     from hypothesis import HealthCheck, Phase, Verbosity, find, settings
     from hypothesis.errors import NoSuchExample
 
@@ -417,8 +448,10 @@ def search(old: Policy, new: Policy, *, windows: str = "fixed", budget: float = 
     space = SearchSpace.build(old, new, tools=tools, seed=seed, deadline=started + budget * 0.25)
     strategy = _strategy(space)
     runner = _Runner(old, new, windows)
+    # Every setting explicit: a hypothesis profile loaded by the caller must not change the search.
     conf = settings(max_examples=max_examples, database=None, deadline=None, verbosity=Verbosity.quiet,
-                    phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+                    phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+                    derandomize=False, print_blob=False, report_multiple_bugs=False)
     examples = 0
     complete = True
     found: dict[str, Counterexample] = {}

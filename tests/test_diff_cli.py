@@ -295,3 +295,11 @@ def test_markdown_stays_within_a_github_comment(tmp_path: Path) -> None:
     m = re.search(r"… and (\d+) more changes, left out to fit a comment", r.stdout)
     assert m and 0 < int(m.group(1)) < 1500
     assert r.stdout.count("| **loosened** | tool-added |") == 1500 - int(m.group(1))
+
+
+def test_search_leaves_nothing_in_the_working_directory(tmp_path: Path) -> None:
+    # hypothesis would keep caches in ./.hypothesis; the search gives it a temporary home instead.
+    r = run_cli("diff", str(REPO / V1), str(REPO / V2), "--search", "--search-budget", "2", "-f", "json",
+                cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert list(tmp_path.iterdir()) == []
