@@ -4,7 +4,8 @@ Takes the 20-tool benchmark policy of bench/simulate_gen.py and plants one chang
 raised limit, a raised threshold, a removed deny_if, a dropped hide (plus a widened regex) — then
 runs the search with several seeds and prints, per planted change, the time to the first hit, the
 time until the shrunk counterexample is ready, its length, and the whole search's time (which goes
-on to look for the other direction until its example budget is spent).
+on to look for the other direction until its example budget is spent); then the wall time of the
+same searches through the CLI (start-up and rendering included).
 
 Usage::
 
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -63,6 +66,7 @@ def main() -> None:
     base["tools"]["delete_repo"] = {}
     old = Policy.from_data(base)
     print(f"{'planted change':52s} {'found (median/max)':>20s} {'shrunk (median/max)':>21s} {'calls':>6s} {'search':>8s}")
+    cli_cases: list[tuple[str, dict]] = []
     for name, data in planted(base).items():
         new = Policy.from_data(data)
         found, shrunk, lengths, totals = [], [], set(), []
@@ -80,6 +84,20 @@ def main() -> None:
         fmt = lambda xs: f"{statistics.median(xs):6.2f}/{max(xs):5.2f} s" if xs else "   not found"  # noqa: E731
         print(f"{name:52s} {fmt(found):>20s} {fmt(shrunk):>21s} {','.join(map(str, sorted(lengths))):>6s} "
               f"{statistics.median(totals):7.2f}s")
+        cli_cases.append((name, data))
+
+    # End to end through the CLI (start-up, loading, the whole search, rendering), seed 0.
+    out = HERE / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "search-old.policy.json").write_text(json.dumps(base), encoding="utf-8")
+    print(f"\n{'policyctl diff OLD NEW --search (CLI, seed 0)':52s} {'wall':>8s} {'exit':>5s}")
+    for name, data in cli_cases:
+        (out / "search-new.policy.json").write_text(json.dumps(data), encoding="utf-8")
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "policyctl", "diff", str(out / "search-old.policy.json"),
+                            str(out / "search-new.policy.json"), "--search", "--search-budget", str(ns.budget),
+                            "-f", "json"], stdout=subprocess.DEVNULL, check=False)
+        print(f"{name:52s} {time.perf_counter() - t:7.2f}s {r.returncode:5d}")
 
 
 if __name__ == "__main__":
