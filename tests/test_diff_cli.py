@@ -124,7 +124,8 @@ def test_a_loosening_found_only_by_search_trips_the_gate(tmp_path: Path) -> None
                 "--counterexample", str(ce))
     assert r.returncode == 1, r.stderr
     search = json.loads(r.stdout)["search"]
-    assert search["seed"] == 3 and search["budget_seconds"] == 5
+    assert list(search) == ["seed", "budget_seconds", "sequences", "complete", "counterexamples"]
+    assert search["seed"] == 3 and search["budget_seconds"] == 5 and search["sequences"] > 0
     assert search["counterexamples"][0]["effect"] == "loosened"
     assert search["counterexamples"][0]["calls"] == 1
     (rec,) = [json.loads(line) for line in ce.read_text().splitlines()]

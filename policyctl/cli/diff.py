@@ -85,6 +85,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     for flag, target in (("--output", output), ("--counterexample", counterexample)):
         if target is not None and target != "-" and target in inputs:
             raise UsageError(f"{flag} {target}: refusing to overwrite an input")
+    if counterexample is not None and counterexample == output:
+        raise UsageError("--counterexample and --output name the same file")
     if counterexample == "-":
         raise UsageError("--counterexample: give a file name (stdout carries the report)")
 

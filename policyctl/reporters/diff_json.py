@@ -41,7 +41,7 @@ def search_data(search: Any) -> dict[str, Any]:
             "decisions": [{"line": i, "tool": c.tool, "old": o.to_dict(), "new": n.to_dict()}
                           for i, (c, o, n) in enumerate(zip(ce.calls, ce.old, ce.new), start=1)],
         })
-    return {"seed": search.seed, "budget_seconds": search.budget, "examples": search.examples,
+    return {"seed": search.seed, "budget_seconds": search.budget, "sequences": search.examples,
             "complete": search.complete, "counterexamples": found}
 
 
