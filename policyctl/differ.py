@@ -383,14 +383,6 @@ def _in_context(effect: str, ctx: str | None) -> str:
     return effect
 
 
-def _subsumes(kind: str, other: Rule, rule: Rule) -> bool:
-    """``other`` makes ``rule`` redundant in the same list."""
-    ko, kr = rule_key(other), rule_key(rule)
-    if kind == "deny_if":  # other holds whenever rule holds
-        return ko <= kr
-    return kr <= ko  # require: rule holds whenever other holds
-
-
 def _rule_label(rule: Rule) -> str:
     return " & ".join(c.ident for c in rule.conditions) if rule.conditions else "(no conditions)"
 
@@ -399,24 +391,27 @@ def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...],
                 ctx: str | None) -> Iterator[Change]:
     if tuple(old) == tuple(new):
         return
+    keys_old, keys_new = [rule_key(r) for r in old], [rule_key(r) for r in new]
     # 1. pair rules with the same meaning (set of conditions), in order.
     pairs: list[tuple[int, int]] = []
-    free_new = list(range(len(new)))
+    waiting: dict[frozenset, list[int]] = {}
+    for j, k in enumerate(keys_new):
+        waiting.setdefault(k, []).append(j)
     free_old: list[int] = []
-    for i, r in enumerate(old):
-        k = rule_key(r)
-        hit = next((j for j in free_new if rule_key(new[j]) == k), None)
-        if hit is None:
-            free_old.append(i)
+    for i, k in enumerate(keys_old):
+        slots = waiting.get(k)
+        if slots:
+            pairs.append((i, slots.pop(0)))
         else:
-            free_new.remove(hit)
-            pairs.append((i, hit))
+            free_old.append(i)
+    taken = {j for _, j in pairs}
+    free_new = [j for j in range(len(new)) if j not in taken]
     # 2. pair what is left by similarity: shared conditions weigh most, then shared paths.
     changed: list[tuple[int, int]] = []
     scored = []
     for i in free_old:
         for j in free_new:
-            ko, kn = rule_key(old[i]), rule_key(new[j])
+            ko, kn = keys_old[i], keys_new[j]
             shared = len(ko & kn)
             paths = len({c.path for c in old[i].conditions} & {c.path for c in new[j].conditions})
             score = 2 * shared + paths
@@ -436,7 +431,7 @@ def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...],
         r = old[i]
         if unions is not None:
             eff = "loosened" if rule_key(r) - unions[1] else "neutral"
-        elif any(_subsumes(kind, other, r) for other in new):
+        elif any(k <= keys_old[i] for k in keys_new):  # a broader deny_if stays
             eff = "neutral"
         else:
             eff = "loosened"
@@ -445,7 +440,7 @@ def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...],
         r = new[j]
         if unions is not None:
             eff = "tightened" if rule_key(r) - unions[0] else "neutral"
-        elif any(_subsumes(kind, other, r) for other in old):
+        elif any(k <= keys_new[j] for k in keys_old):  # a broader deny_if was there already
             eff = "neutral"
         else:
             eff = "tightened"
