@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 GRANTS = 1000
-HOT_GRANTS = 20  # agents stuck in loops: they trip the rate limits
+HOT_GRANTS = 5  # agents stuck in loops: they trip the rate limits
 START = 1795478400  # 2026-11-24T00:00:00Z
 
 
@@ -32,10 +32,10 @@ def policy() -> dict:
         "version": "1",
         "default": "deny",
         "hide": ["delete_repo"],
-        "all_tools": {"limits": [lim("calls-per-minute", "minute", 40), lim("calls-per-hour", "hour", 900)]},
+        "all_tools": {"limits": [lim("calls-per-minute", "minute", 40)]},
         "tools": {
             "create_session": {"limits": [lim("create_session_rate", "minute", 10)]},
-            "get_console_logs": {},
+            "get_console_logs": {"limits": [lim("console_reads", "hour", 600)]},
             "get_page_snapshot": {"limits": [lim("snapshots", "minute", 20)]},
             "check_session": {},
             "end_session": {"limits": [lim("end_session_rate", "minute", 5)]},
@@ -56,7 +56,7 @@ def policy() -> dict:
                 "require": [{"conditions": [cond("args.currency", "in", ["usd", "eur", "gbp"])]}],
                 "deny_if": [{"conditions": [cond("args.amount", "gt", 10000)],
                              "on_deny": "Charges above 10000 need approval."}],
-                "limits": [lim("charges", "hour", 50)],
+                "limits": [lim("charges", "hour", 50), lim("charges-per-day", "day", 400)],
             },
             "create_refund": {
                 "require": [{"conditions": [cond("args.reason", "exists", True)]}],

@@ -174,6 +174,10 @@ class Evaluator:
         self.tools = self._codes.tools
         self.origins = self._codes.origins
         self._programs: dict[str, Program] = {}
+        # The same program split in two stages (for the simulator's parallel path): the stateless
+        # rules stage (hide, default, require, deny_if) returns a code or -1 ("go on to the limits"),
+        # the limits stage takes it from there. Both share the full program's codes.
+        self._stages: dict[str, tuple[Callable[[dict], int], Callable[[int, str, bool], int] | None]] = {}
         self.clock: int | None = None  # newest time evaluated by evaluate / evaluate_ns
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
@@ -206,8 +210,17 @@ class Evaluator:
         """The compiled decision function of ``tool`` (built on first use, then cached)."""
         prog = self._programs.get(tool)
         if prog is None:
-            prog = self._programs[tool] = self._compile(tool)
+            prog, rules, limits = self._compile(tool)
+            self._programs[tool] = prog
+            self._stages[tool] = (rules, limits)
         return prog
+
+    def stages(self, tool: str) -> tuple[Callable[[dict], int], Callable[[int, str, bool], int] | None]:
+        """``(rules(args) -> code or -1, limits(ts_ns, grant, upstream) -> code)`` of ``tool``:
+        ``program(tool)`` cut after its stateless part. ``limits`` is None when rules always decide."""
+        if tool not in self._stages:
+            self.program(tool)
+        return self._stages[tool]
 
     @property
     def programs(self) -> dict[str, Program]:
@@ -226,7 +239,7 @@ class Evaluator:
 
     # -- compilation --------------------------------------------------------------------------
 
-    def _compile(self, tool: str) -> Program:
+    def _compile(self, tool: str) -> tuple[Program, Callable[[dict], int], Callable[[int, str, bool], int] | None]:
         codes = self._codes
         policy = self.policy
         if policy.is_hidden(tool):
@@ -238,11 +251,14 @@ class Evaluator:
         return _ProgramBuilder(self, tool, entry or ToolPolicy()).build()
 
 
-def _constant(code: int) -> Program:
+def _constant(code: int) -> tuple[Program, Callable[[dict], int], None]:
     def prog(ts: int, grant: str, args: dict, upstream: bool) -> int:
         return code
 
-    return prog
+    def rules(args: dict) -> int:
+        return code
+
+    return prog, rules, None
 
 
 class _ProgramBuilder:
@@ -280,8 +296,9 @@ class _ProgramBuilder:
         for seg in segments[1:]:
             self.emit(depth, f"v = v.get({self.bind('K', seg)}, NF) if type(v) is dict else NF")
 
-    def build(self) -> Program:
+    def build(self) -> tuple[Program, Callable[[dict], int], Callable[[int, str, bool], int] | None]:
         tool, entry, codes = self.tool, self.entry, self.ev._codes
+        rules_end: int | None = None
         for i, rule in enumerate(entry.require):
             for j, cond in enumerate(rule.conditions):
                 code = codes.add(tool, rule_decision(tool, "require", rule, i, j),
@@ -300,12 +317,20 @@ class _ProgramBuilder:
                 depth += 1
             self.emit(depth, f"return {code}")
         else:
+            rules_end = len(self.lines)
             self.build_limits(codes)
-        src = "\n".join(self.lines) + "\n"
+        body = self.lines[1:]
+        sources = ["\n".join(self.lines)]
+        if rules_end is None:  # an empty deny_if: the rules stage always decides
+            sources.append("\n".join(["def rules(args):"] + body))
+        else:
+            sources.append("\n".join(["def rules(args):"] + self.lines[1:rules_end] + ["    return -1"]))
+            sources.append("\n".join(["def limits(ts, grant, upstream):"] + self.lines[rules_end:]))
+        src = "\n".join(sources) + "\n"
         exec(compile(src, f"<policy program {tool!r}>", "exec"), self.ns)  # noqa: S102 - see class doc
         prog: Program = self.ns["prog"]
-        prog.__doc__ = src  # kept for debugging and the tests
-        return prog
+        prog.__doc__ = sources[0] + "\n"  # kept for debugging and the tests
+        return prog, self.ns["rules"], self.ns.get("limits")
 
     def limit_pointer(self, k: int) -> str:
         """Document pointer of the ``k``-th limit a call to this tool passes (tool's own, then all_tools)."""

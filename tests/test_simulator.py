@@ -85,13 +85,28 @@ def line_strategy() -> st.SearchStrategy[str]:
     return st.one_of(plain(), plain(), mcp(), st.sampled_from(["", "   ", "{bad", "[]", '{"tool": "a"}']))
 
 
+def _outcomes(result) -> dict:
+    ev = result.evaluator
+    out: dict = {}
+    for code, n in enumerate(result.tally):
+        if n:
+            key = (ev.tools[code], ev.decisions[code])
+            out[key] = out.get(key, 0) + n
+    return out
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(policies(), st.lists(line_strategy(), max_size=30), st.sampled_from(["fixed", "sliding"]))
 def test_fast_loop_general_loop_and_simulate_agree(tmp_path, policy, lines, windows):
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    fast = run(policy, str(path), windows=windows, skip_invalid=True)
+    fast = run(policy, str(path), windows=windows, skip_invalid=True, parallel=False)
+    # the two-process path (forced on this small file) must give exactly the same result
+    par = run(policy, str(path), windows=windows, skip_invalid=True, parallel=True)
+    assert _outcomes(par) == _outcomes(fast)  # codes may be numbered differently: compare what they mean
+    assert (par.checked, par.failed, par.failures) == (fast.checked, fast.failed, fast.failures)
+    assert vars(par.stats) == vars(fast.stats)
     seen = []
     general = run(policy, str(path), windows=windows, skip_invalid=True, on_call=seen.append)
     n = len(fast.tally)
@@ -106,11 +121,11 @@ def test_fast_loop_general_loop_and_simulate_agree(tmp_path, policy, lines, wind
     # without --skip-invalid both loops stop at the same bad line with the same message
     if fast.stats.invalid_lines:
         errors = []
-        for kw in ({}, {"on_call": lambda c: None}):
+        for kw in ({"parallel": False}, {"on_call": lambda c: None}, {"parallel": True}):
             with pytest.raises(InputError) as exc:
                 run(policy, str(path), windows=windows, **kw)
             errors.append(exc.value.message)
-        assert errors[0] == errors[1] == general.stats.invalid_messages[0]
+        assert errors[0] == errors[1] == errors[2] == general.stats.invalid_messages[0]
 
 
 @pytest.mark.parametrize("expect, rule, want", [
