@@ -118,6 +118,10 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
 
         if sys.stderr.isatty():
             err(f"searching for a difference (budget {budget:g} s, seed {seed or 0})...")
+        try:
+            import hypothesis  # noqa: F401 - a dependency, but an install may lack it
+        except ImportError:
+            raise UsageError("--search needs the hypothesis package (pip install hypothesis)") from None
         from policyctl.counterexamples import search as run_search
 
         result = run_search(p_old.policy, p_new.policy, windows=windows, budget=budget, seed=seed or 0,
