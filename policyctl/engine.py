@@ -43,7 +43,6 @@ closures, fixed-window counting is inlined) because the simulator runs a million
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from policyctl.counters import LENGTHS, NS, CounterStore, FixedFamily
@@ -136,8 +135,9 @@ def seconds_to_ns(ts: float | int) -> int:
         if len(frac) <= 9:
             ns = int(whole) * NS + int((frac + "000000000")[:9])
             return -ns if neg else ns
-    d = Decimal(r).scaleb(9)
-    return int(d.to_integral_value())
+    from decimal import Decimal  # rare path (exponent notation or > 9 fraction digits): import lazily
+
+    return int(Decimal(r).scaleb(9).to_integral_value())
 
 
 class _Codes:

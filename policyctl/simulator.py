@@ -355,8 +355,9 @@ def _bad(stats: TraceStats, name: str, lineno: int, what: str, skip: bool) -> No
 # to a temporary file, while this process simulates the first half completely; then it runs the
 # limits of the second half from those records, in file order, on the same counters and clock. The
 # results are identical to the single loop (a property test compares them on random traces); only
-# the wall time differs. Used for summary output (json, text) of a regular file on a machine with
-# two or more CPUs; POLICYCTL_WORKERS=1 turns it off.
+# the wall time differs. Used for summary output (json, text) of a regular file of 16 MiB or more
+# on a machine with two or more CPUs and at least one of them idle (1-minute load average);
+# POLICYCTL_WORKERS=1 turns it off.
 
 import os  # noqa: E402  (kept next to the only code that needs it)
 
@@ -379,7 +380,13 @@ def _parallel_ok(path: str, forced: bool | None) -> bool:
         return False
     if forced:
         return True
-    return st.st_size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2
+    cpus = os.cpu_count() or 1
+    if st.st_size < PARALLEL_MIN_BYTES or cpus < 2:
+        return False
+    try:  # a second process only pays off when a CPU is free; on a busy machine it costs time
+        return os.getloadavg()[0] <= cpus - 1
+    except OSError:
+        return True
 
 
 class _Limited:
