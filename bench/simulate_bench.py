@@ -113,20 +113,24 @@ def main() -> None:
     size = trace.stat().st_size
     print(f"trace: {trace.name}, {ns.calls:,} calls, {size / 1e6:.1f} MB; windows: {ns.windows}; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
-    base, sim, seq = [], [], []
+    base, sim, seq, par = [], [], [], []
     summary = b""
     env1 = dict(os.environ, POLICYCTL_WORKERS="1")
+    env2 = dict(os.environ, POLICYCTL_WORKERS="2")
     for _ in range(ns.repeat):
         base.append(measure(base_cmd))
         run = measure(sim_cmd, stdout=None)
         summary = run[2]
         sim.append(run)
         seq.append(measure(sim_cmd, stdout=None, env=env1))
+        par.append(measure(sim_cmd, stdout=None, env=env2))
+    print(f"load average before the last round: {os.getloadavg()[0]:.2f}")
     b_wall = min(r[0] for r in base)
-    print(f"orjson parse only      : {b_wall:5.2f} s   peak RSS {max(r[1] for r in base) / 2**20:5.1f} MiB"
+    print(f"orjson parse only         : {b_wall:5.2f} s   peak RSS {max(r[1] for r in base) / 2**20:5.1f} MiB"
           f"   runs: " + ", ".join(f"{r[0]:.2f}" for r in base))
     ok = True
-    for label, runs in (("simulate --format json ", sim), ("  one process (WORKERS=1)", seq)):
+    for label, runs in (("simulate --format json   ", sim), ("  one process  (WORKERS=1)", seq),
+                        ("  with worker  (WORKERS=2)", par)):
         wall = min(r[0] for r in runs)
         ratio = wall / b_wall
         rss = max(r[1] for r in runs)
