@@ -201,6 +201,31 @@ class SlidingCounter:
         else:
             insort(log, ts)
 
+    def try_reserve(self, grant: str, ts: int, limit: int) -> bool:
+        """Log one reservation at ``ts`` unless ``(ts - length, ts]`` already holds ``limit`` (one pass)."""
+        log = self._log(grant, ts)
+        if not log:
+            if limit <= 0:
+                return False
+            if log is None:
+                self.logs[grant] = [ts]
+            else:
+                log.append(ts)
+            return True
+        if log[-1] <= ts:
+            lo = bisect_right(log, ts - self.length)
+            if len(log) - lo >= limit:
+                return False
+            log.append(ts)
+            if lo > 32 or (lo and lo * 2 >= len(log)):
+                # drop what can no longer matter (two lengths old), in batches: O(1) amortised
+                del log[:bisect_right(log, ts - 2 * self.length)]
+            return True
+        if self.count(grant, ts) >= limit:
+            return False
+        insort(log, ts)
+        return True
+
     def release(self, grant: str, ts: int) -> None:
         """Remove one reservation logged at ``ts``."""
         log = self.logs.get(grant)

@@ -379,11 +379,10 @@ class _ProgramBuilder:
             for k, (loc, lim, fam) in enumerate(limits):
                 deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
                 c = self.bind("Q", fam)
-                self.emit(1, f"if {c}.count(grant, ts) >= {int(lim.max)}:")
+                self.emit(1, f"if not {c}.try_reserve(grant, ts, {int(lim.max)}):")
                 for rel in reversed(taken):
                     self.emit(2, rel)
                 self.emit(2, f"return {deny}")
-                self.emit(1, f"{c}.reserve(grant, ts)")
                 taken.append(f"{c}.release(grant, ts)")
         self.emit(1, "if upstream:")
         for rel in reversed(taken):
