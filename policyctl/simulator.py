@@ -256,54 +256,50 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                         _bad(stats, name, lineno, _json_error(exc), skip_invalid)
                     continue
                 # Fast path: a plain record whose ts/tool/args/grant have the usual types. Anything
-                # else (including a non-object line: rec["ts"] raises) goes to decode_record.
-                ts_ns = None
+                # else (a non-object line: rec["ts"] raises; an unusual timestamp: KeyError below)
+                # goes through decode_record, which has every rule and every message.
                 try:
                     ts = rec["ts"]
                     p = ts[:19]
-                    if p == last_prefix:
-                        base = last_base
-                    else:
+                    if p != last_prefix:
                         base = prefixes.get(p)
-                        if base is None and type(p) is str:
-                            base = tc.prefix(p)
-                        if base is not None:
-                            last_prefix = p
-                            last_base = base
-                    if base is not None:
-                        s = ts[19:]
-                        off = suffixes.get(s)
+                        if base is None:
+                            base = tc.prefix(p) if type(p) is str else None
+                            if base is None:
+                                raise KeyError
+                        last_prefix = p
+                        last_base = base
+                    s = ts[19:]
+                    off = suffixes.get(s)
+                    if off is None:
+                        off = tc.suffix(s)
                         if off is None:
-                            off = tc.suffix(s)
-                        if off is not None:
-                            tool = rec.get("tool")
-                            args = rec.get("args")
-                            grant = rec.get("grant")
-                            if type(tool) is str and type(args) is dict and type(grant) is str:
-                                ts_ns = base + off
-                except (KeyError, TypeError):
-                    pass
-                msg = None
-                upstream = False
-                check = ts_ns is None or len(rec) != 4  # exactly ts/tool/args/grant: nothing else to read
-                if check and ts_ns is not None:
-                    up = rec.get("upstream_error")
-                    if "message" in rec or (up is not None and up is not True and up is not False):
-                        ts_ns = None
+                            raise KeyError
+                    tool = rec.get("tool")
+                    args = rec.get("args")
+                    grant = rec.get("grant")
+                    if type(tool) is not str or type(args) is not dict or type(grant) is not str:
+                        raise KeyError
+                    ts_ns = last_base + off
+                    if len(rec) == 4:  # exactly ts/tool/args/grant: nothing else to look at
+                        check = False
+                        upstream = False
                     else:
+                        check = True
+                        up = rec.get("upstream_error")
+                        if "message" in rec or (up is not None and up is not True and up is not False):
+                            raise KeyError
                         upstream = up is True
                         if "expect" in rec or "expect_rule" in rec:
-                            try:
-                                _check_expect(rec)
-                            except _Bad as exc:
-                                _bad(stats, name, lineno, str(exc), skip_invalid)
-                                continue
-                if ts_ns is None:
+                            _check_expect(rec)  # _Bad: reported below, like decode_record's
+                    msg = None
+                except (KeyError, TypeError, _Bad):
                     try:
                         ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
                     except _Bad as exc:
                         _bad(stats, name, lineno, str(exc), skip_invalid)
                         continue
+                    check = True
                     if tool is None:
                         if ts_ns < prev_ns:
                             backwards += 1
