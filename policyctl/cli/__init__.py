@@ -111,8 +111,43 @@ _explain.register(app)
 _diff.register(app)
 
 
+class _ClosedStream:
+    """Stands in for a standard stream whose descriptor was closed (``policyctl … >&-``).
+
+    Python then sets ``sys.stdout``/``sys.stderr`` to None, and the first ``isatty()`` or ``write()``
+    would be an AttributeError (exit 3). Writing the payload to a closed stdout is a usage error
+    instead (``--output FILE`` still works); messages to a closed stderr are dropped, so the exit
+    code survives.
+    """
+
+    encoding = "utf-8"
+
+    def __init__(self, *, fail: bool) -> None:
+        self._fail = fail
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError("standard stream is closed")
+
+    def write(self, text: str) -> int:
+        if self._fail and text:
+            from policyctl.errors import UsageError
+
+            raise UsageError("standard output is closed; redirect it or use --output FILE")
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; map every outcome to one of the four exit codes."""
+    if sys.stderr is None:
+        sys.stderr = _ClosedStream(fail=False)  # type: ignore[assignment]
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream(fail=True)  # type: ignore[assignment]
     if os.environ.get("POLICYCTL_DEBUG"):
         state.debug = True
     args = sys.argv[1:] if argv is None else argv
