@@ -41,21 +41,35 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) ->
     return data
 
 
+def _mode_for(target: Path) -> int:
+    """Permission bits for a new file at ``target``: the replaced file's, else 0666 minus umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = False) -> None:
     """Write ``text`` to ``path`` all at once: a temporary file in the same folder, then a rename.
 
     Refuses to replace an existing file unless ``force``; a failure leaves no partial file behind.
     """
     target = Path(path)
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target}: already exists (use --force to overwrite)")
     if target.is_dir():
         raise OutputExistsError(f"{target}: is a directory")
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target}: already exists (use --force to overwrite)")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{target}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp creates the file 0600; give it the mode a plain open() would (or keep the mode
+        # of the file it replaces), so a policy written by init is readable like any other file.
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _mode_for(target))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
