@@ -43,7 +43,7 @@ closures, fixed-window counting is inlined) because the simulator runs a million
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from policyctl.counters import LENGTHS, NS, CounterStore, FixedFamily
 from policyctl.model import Limit, Policy, Rule, ToolPolicy, WINDOW_SECONDS, escape_pointer_token, pointer
@@ -388,9 +388,3 @@ class _ProgramBuilder:
         for rel in reversed(taken):
             self.emit(2, rel)
         self.emit(1, f"return {allowed}")
-
-
-def iter_decisions(ev: Evaluator, calls: Iterable[tuple[int, str, str, dict, bool]]) -> Iterable[Decision]:
-    """Evaluate ``(ts_ns, grant, tool, args, upstream_error)`` tuples in order (a convenience for tests)."""
-    for ts, grant, tool, args, upstream in calls:
-        yield ev.evaluate_ns(ts, grant, tool, args, upstream_error=upstream)
