@@ -456,6 +456,9 @@ def _yaml11_difference(text: str, value12: Any) -> tuple[str, str] | None:
                 and not _Y12_INF.match(text) and not _Y12_NAN.match(text):
             # 1e6: a float for YAML 1.2, a string for YAML 1.1 (whose floats need a dot)
             return (_describe(value12), f'the string "{text}"')
+        if isinstance(value12, int) and not isinstance(value12, bool):
+            # 0o17: an integer for YAML 1.2, a string for YAML 1.1 (whose octal is 017)
+            return (_describe(value12), f'the string "{text}"')
         return None
     kind, value11 = reading
     if kind == "bool":

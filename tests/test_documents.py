@@ -257,11 +257,12 @@ def test_resolve_plain_yaml12(text, expected):
 def test_yaml11_differences_are_recorded():
     text = ("country: NO\nanswer: yes\nmode: on\nsci: 1e6\noct: 0777\nsexa: 1:30\nday: 2001-01-01\n"
             "bits: 0b101\nplain: hello\nnum: 12\nflt: 1.5\nquoted: 'NO'\ntrue_: true\n"
-            "off: 1\n")
+            "off: 1\nocto: 0o17\nhex: 0x1F\n")
     doc = load_text(text, "p.yaml").document
     got = {(y.pointer, y.key): (y.text, y.yaml12, y.yaml11) for y in doc.yaml11}
     assert got == {
         ("/country", False): ("NO", 'the string "NO"', "the boolean false"),
+        ("/octo", False): ("0o17", "the integer 15", 'the string "0o17"'),
         ("/answer", False): ("yes", 'the string "yes"', "the boolean true"),
         ("/mode", False): ("on", 'the string "on"', "the boolean true"),
         ("/sci", False): ("1e6", "the number 1000000.0", 'the string "1e6"'),
