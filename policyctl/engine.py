@@ -16,6 +16,10 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
         evaluate(ts: float, grant: str, tool: str, args: dict, *, upstream_error: bool = False) -> Decision
         evaluate_ns(ts_ns: int, grant, tool, args, *, upstream_error=False) -> Decision  # exact times
         program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
+        programs: dict[str, program]                              # the compiled ones so far (for .get in loops)
+        stages(tool) -> (rules(args) -> code | -1, limits(ts_ns, grant, upstream) -> code | None)
+        tick(ts_ns) -> int                                        # the evaluation time (clock never goes back)
+        limits(tool) -> [(tool | None, Limit, counter family)]    # what a call to tool passes, in order
         decisions: list[Decision]; tools: list[str]               # code -> Decision, code -> tool name
         origins: list[str | None]                                 # code -> JSON Pointer of the deciding part
         store: CounterStore                                       # the counters (read by explain/coverage)
@@ -35,8 +39,9 @@ has none) → the tool's limits then ``all_tools.limits`` (bucket per grant, loc
 window; a full bucket denies and releases this call's earlier reservations) → allow. Denied calls
 never consume quota; ``upstream_error`` releases an allowed call's reservations afterwards.
 
-Each tool's steps are compiled once into a small Python function (conditions become specialised
-closures, fixed-window counting is inlined) because the simulator runs a million calls a second;
+Each tool's steps are compiled once into a small Python function (conditions become inlined
+expressions, fixed-window counting is a few list operations) because the simulator runs hundreds
+of thousands of calls a second;
 ``policyctl.explainer`` walks the same steps one by one, and the tests hold the two in agreement.
 """
 
