@@ -6,6 +6,8 @@ patterns and messages can neither break a table nor inject markup or mentions in
 
 from __future__ import annotations
 
+import re
+
 from policyctl.differ import EFFECTS, TRANSITIONS, DiffReport, Outcome
 from policyctl.reporters.diff_text import MAX_TRACE_LINES, call_runs, compact, describe, outcome_text, verdict
 from policyctl.reporters.lint_formats import plural, printable
@@ -18,8 +20,11 @@ def code(text: str) -> str:
     if not text:
         return ""
     text = printable(text).replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
+    # A span closes at the first backtick run as long as its opening one, so the fence must be
+    # longer than every run inside (a tool named a`b``c needs three).
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
