@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from policyctl.explainer import Explanation
+from policyctl.model import pointer
 from policyctl.reporters.console import escape, render as rich_render
 from policyctl.reporters.explain_common import redacted, shown
 from policyctl.reporters.lint_formats import printable
@@ -68,7 +69,7 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
         _p(console, f"{step}. hidden: no")
         step += 1
         if ex.listed:
-            _p(console, f"{step}. listed: yes, {_e('/tools/' + ex.tool)}")
+            _p(console, f"{step}. listed: yes, {_e(pointer('tools', ex.tool))}")
         elif ex.default == "deny":
             _p(console, f"{step}. listed: no, and default is \"deny\"")
             _decision(console)
