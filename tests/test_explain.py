@@ -114,6 +114,21 @@ def test_usage_errors(args, fragment):
     assert r.returncode == 2 and fragment in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
+def test_output_never_overwrites_the_policy_or_the_trace(tmp_path):
+    policy = tmp_path / "p.policy.json"
+    policy.write_text((REPO / SNCRO).read_text())
+    trace = tmp_path / "t.jsonl"
+    trace.write_text((REPO / LOOP).read_text())
+    (tmp_path / "link.json").symlink_to(policy)
+    for target in (policy, trace, tmp_path / "link.json"):
+        r = run_cli("explain", "--policy", str(policy), "--trace", str(trace), "--line", "1", "--output", str(target))
+        assert r.returncode == 2 and "refusing to overwrite an input" in r.stderr, r.stderr
+    assert policy.read_text() == (REPO / SNCRO).read_text() and trace.read_text() == (REPO / LOOP).read_text()
+    out = tmp_path / "why.txt"
+    r = run_cli("explain", "--policy", str(policy), "--trace", str(trace), "--line", "3", "--output", str(out))
+    assert r.returncode == 0 and out.read_text().startswith("policyctl explain:")
+
+
 def test_a_line_that_goes_back_in_time_is_explained_at_the_newest_time(tmp_path):
     t = tmp_path / "back.jsonl"
     t.write_text('{"ts": "2026-11-24T10:00:10Z", "tool": "end_session"}\n'

@@ -129,6 +129,23 @@ def test_usage_errors(args, fragment):
     assert r.returncode == 2 and fragment in r.stderr and "Traceback" not in r.stderr
 
 
+def test_an_input_reached_through_a_link_is_never_overwritten(tmp_path):
+    trace = tmp_path / "calls.jsonl"
+    trace.write_text((REPO / REFUND).read_text())
+    before = trace.read_text()
+    (tmp_path / "sym.jsonl").symlink_to(trace)
+    os.link(trace, tmp_path / "hard.jsonl")
+    for flag in ("--output", "--junit"):
+        for alias in ("sym.jsonl", "hard.jsonl"):
+            r = run_cli("simulate", str(trace), "--policy", PAYMENTS, "--format", "json", flag,
+                        str(tmp_path / alias))
+            assert r.returncode == 2 and "refusing to overwrite an input" in r.stderr, (flag, alias, r.stderr)
+    # the other way round: the trace named through the link, the output by its real name
+    r = run_cli("simulate", str(tmp_path / "sym.jsonl"), "--policy", PAYMENTS, "--output", str(trace))
+    assert r.returncode == 2 and "refusing to overwrite an input" in r.stderr
+    assert trace.read_text() == before
+
+
 def test_missing_trace_and_both_stdin():
     r = run_cli("simulate", "nope.jsonl", "--policy", PAYMENTS)
     assert r.returncode == 2 and r.stderr == "error: nope.jsonl: no such file\n"

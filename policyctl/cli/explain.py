@@ -76,6 +76,9 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
             raise UsageError("only one input can be read from stdin (-), not both --trace and --policy")
     elif line is not None:
         raise UsageError("--line only applies with --trace")
+    from policyctl.cli.simulate import refuse_overwriting_inputs
+
+    refuse_overwriting_inputs("--output", output, (trace, policy))
 
     from policyctl.cli.common import emit
     from policyctl.engine import Evaluator

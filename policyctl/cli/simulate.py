@@ -66,10 +66,8 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
         if not 0 <= min_coverage <= 100:
             raise UsageError(f"--min-coverage: must be between 0 and 100, not {min_coverage:g}")
         coverage = True
-    inputs = {os.path.abspath(v) for v in (trace, policy) if v != "-"}
     for flag, target in (("--output", output), ("--junit", junit)):
-        if target is not None and target != "-" and os.path.abspath(target) in inputs:
-            raise UsageError(f"{flag} {target}: refusing to overwrite an input")
+        refuse_overwriting_inputs(flag, target, (trace, policy))
     if junit == "-":
         raise UsageError("--junit: give a file name (stdout carries the report)")
     if junit is not None and output is not None and output != "-" and \
@@ -149,6 +147,24 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     from policyctl.exitcodes import for_findings
 
     return int(for_findings(failed))
+
+
+def refuse_overwriting_inputs(flag: str, target: Optional[str], inputs: tuple[Optional[str], ...]) -> None:
+    """UsageError when ``target`` is one of ``inputs`` — also through a symlink or a hard link."""
+    if target is None or target == "-":
+        return
+    from policyctl.errors import UsageError
+
+    real = os.path.realpath(target)
+    for source in inputs:
+        if source is None or source == "-":
+            continue
+        try:
+            same = real == os.path.realpath(source) or os.path.samefile(target, source)
+        except OSError:  # one of them does not exist (yet): only the path comparison applies
+            same = False
+        if same:
+            raise UsageError(f"{flag} {target}: refusing to overwrite an input")
 
 
 def _size(path: str) -> int | None:
