@@ -100,6 +100,18 @@ def test_output_file_is_written_atomically_and_never_partially(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.jsonl"]
 
 
+def test_output_files_get_the_same_mode_in_every_format(tmp_path):
+    old = os.umask(0o022)
+    try:
+        for fmt in ("text", "json", "jsonl"):
+            out = tmp_path / f"report.{fmt}"
+            r = run_cli("simulate", REFUND, "--policy", PAYMENTS, "--format", fmt, "--output", str(out))
+            assert r.returncode == 0, r.stderr
+            assert out.stat().st_mode & 0o777 == 0o644, fmt
+    finally:
+        os.umask(old)
+
+
 def test_stdin_trace():
     data = (REPO / REFUND).read_text()
     r = run_cli("simulate", "-", "--policy", PAYMENTS, "--format", "json", input=data)

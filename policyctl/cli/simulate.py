@@ -215,6 +215,10 @@ class _Stream:
         if not folder.is_dir():
             raise InputError(f"{target}: folder {folder} does not exist")
         fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        if hasattr(os, "fchmod"):  # mkstemp's 0600 → the mode the other formats' files get
+            from policyctl.files import _mode_for
+
+            os.fchmod(fd, _mode_for(target))
         self.fh = os.fdopen(fd, "wb")
         self.target = target
 
