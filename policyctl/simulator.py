@@ -172,13 +172,15 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
 
 
 def _record_expectation(result: SimulationResult, line: int, rec: dict, msg: dict | None, grant: str,
-                        tool: str, decision: Decision) -> bool:
+                        tool: str, decision: Decision) -> bool | None:
     return _expectation(result, line, record_id(rec, msg), rec.get("ts"), grant, tool, rec.get("expect"),
                         rec.get("expect_rule"), decision)
 
 
 def _expectation(result: SimulationResult, line: int, rid: object, ts_raw: object, grant: str, tool: str,
-                 expect: str | None, expect_rule: str | None, decision: Decision) -> bool:
+                 expect: str | None, expect_rule: str | None, decision: Decision) -> bool | None:
+    if expect is None and expect_rule is None:  # "expect": null states nothing (as "grant": null)
+        return None
     ok = expectation_ok(decision, expect, expect_rule)
     result.checked += 1
     if not ok:

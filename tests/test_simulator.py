@@ -161,6 +161,20 @@ def test_run_summary_counts(tmp_path):
     assert r.stats.non_tool_messages == 1
 
 
+@pytest.mark.parametrize("kw", [{"parallel": False}, {"parallel": True}, {"on_call": lambda c: None}])
+def test_null_expectations_state_nothing(tmp_path, kw):
+    policy = Policy.from_data({"version": "1", "default": "deny"})
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"ts": 1795514400, "tool": "t", "expect": null}\n'
+                    '{"ts": 1795514401, "tool": "t", "expect_rule": null, "expect": null}\n'
+                    '{"ts": 1795514402, "tool": "t", "expect": "deny", "expect_rule": null}\n')
+    r = run(policy, str(path), **kw)
+    assert (r.checked, r.failed, r.calls) == (1, 0, 3)
+    seen = []
+    run(policy, str(path), on_call=seen.append)
+    assert [c.ok for c in seen] == [None, None, True]
+
+
 def test_simulate_accepts_calls_without_ts_ns(tmp_path):
     from policyctl.traces import TraceCall
 
