@@ -112,6 +112,19 @@ def test_output_files_get_the_same_mode_in_every_format(tmp_path):
         os.umask(old)
 
 
+@pytest.mark.parametrize("flags", [["--junit", "{tmp}/missing/j.xml"], ["--junit", "{tmp}"],
+                                   ["--output", "{tmp}/missing/o.json"]])
+def test_an_unwritable_report_file_fails_before_anything_is_written(tmp_path, flags):
+    out = tmp_path / "o.json"
+    args = [f.format(tmp=tmp_path) for f in flags]
+    if "--output" not in args:
+        args += ["--output", str(out)]
+    r = run_cli("simulate", REFUND, "--policy", PAYMENTS, "--format", "json", *args)
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert ("does not exist" in r.stderr) or ("is a directory" in r.stderr), r.stderr
+    assert not out.exists()
+
+
 def test_stdin_trace():
     data = (REPO / REFUND).read_text()
     r = run_cli("simulate", "-", "--policy", PAYMENTS, "--format", "json", input=data)

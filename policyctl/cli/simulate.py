@@ -68,6 +68,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
         coverage = True
     for flag, target in (("--output", output), ("--junit", junit)):
         refuse_overwriting_inputs(flag, target, (trace, policy))
+        _check_destination(target)
     if junit == "-":
         raise UsageError("--junit: give a file name (stdout carries the report)")
     if junit is not None and output is not None and output != "-" and \
@@ -165,6 +166,23 @@ def refuse_overwriting_inputs(flag: str, target: Optional[str], inputs: tuple[Op
             same = False
         if same:
             raise UsageError(f"{flag} {target}: refusing to overwrite an input")
+
+
+def _check_destination(target: Optional[str]) -> None:
+    """Fail before the run, not after it: a report file cannot be written into a missing folder or
+    over a directory (and --junit failing late would leave --output written under a failed exit)."""
+    if target is None or target == "-":
+        return
+    from pathlib import Path
+
+    from policyctl.errors import InputError, OutputExistsError
+
+    path = Path(target)
+    if path.is_dir():
+        raise OutputExistsError(f"{target}: is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{target}: folder {folder} does not exist")
 
 
 def _size(path: str) -> int | None:
