@@ -54,23 +54,31 @@ def is_policy_name(name: str) -> bool:
 
 def discover(paths: Sequence[str]) -> list[str]:
     """Expand directories into the policy files under them; check that every path exists."""
-    out: list[str] = []
+    return list(_discover(paths))
+
+
+def _discover(paths: Sequence[str]) -> dict[str, bool]:
+    """Path → True when it was found by searching a directory (False: named by the user)."""
+    out: dict[str, bool] = {}
     for path in paths:
         if path == "-":
-            out.append(path)
+            out.setdefault(path, False)
             continue
         if os.path.isdir(path):
-            found: list[str] = []
             for root, dirs, files in os.walk(path):
                 # hidden folders (.git, .venv, .tox …) and dependency folders are not ours to lint
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-                found.extend(os.path.join(root, f) for f in sorted(files) if is_policy_name(f))
-            out.extend(found)
+                for f in sorted(files):
+                    full = os.path.join(root, f)
+                    # a FIFO or device named like a policy would block or never end: regular files
+                    # (and symlinks, dangling ones included, so they are reported, not skipped)
+                    if is_policy_name(f) and (os.path.isfile(full) or os.path.islink(full)):
+                        out.setdefault(full, True)
         elif os.path.exists(path):
-            out.append(path)
+            out.setdefault(path, False)
         else:
             raise InputError(f"{path}: no such file or directory")
-    return list(dict.fromkeys(out))
+    return out
 
 
 def lint(paths: Sequence[str], *, config: "LintConfig | None" = None,
@@ -78,12 +86,35 @@ def lint(paths: Sequence[str], *, config: "LintConfig | None" = None,
     """Lint every file named by ``paths`` (see the module docstring)."""
     from policyctl.files import display_name, read_bytes
 
-    files = discover(paths)
+    files = _discover(paths)
     reports = []
-    for path in files:
-        raw = read_bytes(path)
+    for path, found in files.items():
+        try:
+            raw = read_bytes(path)
+        except InputError as exc:
+            if not found:
+                raise
+            # One unreadable file met while searching a folder (a broken symlink, no permission)
+            # is that file's finding; the other files are still linted.
+            reports.append(_unreadable(path, exc.message, config))
+            continue
         reports.append(lint_bytes(raw, display_name(path), config=config, tools=tools))
     return LintReport(files=tuple(reports))
+
+
+def _unreadable(path: str, message: str, config: "LintConfig | None") -> FileReport:
+    from policyctl.config import LintConfig
+    from policyctl.documents import LOAD_RULES
+
+    reason = message[len(path) + 2:] if message.startswith(f"{path}: ") else message
+    if os.path.islink(path) and not os.path.exists(path):
+        reason += " (a broken symbolic link?)"
+    cfg = config or LintConfig()
+    if "PL001" not in cfg.enabled_codes(path):
+        return FileReport(path=path, diagnostics=())
+    return FileReport(path=path, diagnostics=(Diagnostic(
+        code="PL001", rule=LOAD_RULES["PL001"], severity=cfg.severity_of("PL001", "error"),  # type: ignore[arg-type]
+        message=f"cannot read the file: {reason}", path=path, line=1, column=1, pointer=None),))
 
 
 def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import json
 import subprocess
 import sys
@@ -244,3 +245,23 @@ def test_mutated_policies_never_raise_and_point_into_the_document(data):
     report = lint_bytes(json.dumps(data, indent=1).encode(), "m.policy.json")
     for d in report.diagnostics:
         assert d.pointer is not None and (d.pointer == "" or d.pointer.startswith("/"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs and symlinks")
+def test_directory_search_takes_regular_files_and_reports_unreadable_ones(tmp_path):
+    good = write(tmp_path / "a.policy.json", CLEAN)
+    os.mkfifo(tmp_path / "b.policy.json")  # reading it would block forever
+    os.symlink(tmp_path / "gone.json", tmp_path / "c.policy.json")  # dangling
+    os.mkdir(tmp_path / "d.policy.json")  # a folder, not a file
+    report = lint([str(tmp_path)])
+    assert [f.path for f in report.files] == [good, str(tmp_path / "c.policy.json")]
+    assert report.files[0].diagnostics == ()
+    (d,) = report.files[1].diagnostics
+    assert (d.code, d.line, d.column, d.pointer) == ("PL001", 1, 1, None)
+    assert d.message == "cannot read the file: no such file (a broken symbolic link?)"
+
+
+def test_a_dangling_symlink_named_on_the_command_line_is_still_exit_2(tmp_path):
+    os.symlink(tmp_path / "gone.json", tmp_path / "c.policy.json")
+    with pytest.raises(InputError, match="no such file or directory"):
+        lint([str(tmp_path / "c.policy.json")])
