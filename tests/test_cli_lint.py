@@ -408,3 +408,10 @@ def test_a_folder_without_policies_is_clean_but_says_so(tmp_path: Path) -> None:
     assert r.stderr.startswith("warning: no policy files found in .")
     j = lint("--format", "json", ".", cwd=tmp_path)
     assert json.loads(j.stdout) == {"version": 1, "files": [], "summary": {"files": 0, "errors": 0, "warnings": 0}}
+
+
+def test_tools_and_policy_cannot_both_come_from_stdin(tmp_path: Path) -> None:
+    r = lint("--tools", "-", "-", stdin="[]", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr == "error: only one input can be read from stdin (-): the --tools snapshot or a policy, not both\n"

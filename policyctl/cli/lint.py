@@ -73,6 +73,8 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
         raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(_FORMATS)})")
     if fail_level is not None and fail_level not in _FAIL_LEVELS:
         raise UsageError(f"--fail-level: unknown level {fail_level!r} (choose error or warning)")
+    if tools == "-" and "-" in paths:
+        raise UsageError("only one input can be read from stdin (-): the --tools snapshot or a policy, not both")
     if output is not None and output != "-" and _same_file_as_input(output, paths):
         raise UsageError(f"--output {output}: refusing to overwrite a file that is being linted")
 
