@@ -187,6 +187,8 @@ def test_invalid_policy_exits_2_with_diagnostics(tmp_path: Path) -> None:
     ([V1, V2, "--tools", "x.json"], "--tools only applies with --search"),
     ([V1, V2, "--search", "--search-budget", "0"], "--search-budget: must be more than 0"),
     (["-", "-"], "only one input can be read from stdin"),
+    ([V1, V2, "--search", "--tools", "-", "--trace", "-"], "only one input can be read from stdin (-), not --trace and --tools"),
+    (["-", V2, "--search", "--tools", "-"], "only one input can be read from stdin (-), not OLD and --tools"),
     ([V1, V2, "--output", V2], "refusing to overwrite an input"),
     ([V1, V2, "--trace", "samples/diff/none.jsonl"], "none.jsonl: no such file"),
 ])

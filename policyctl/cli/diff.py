@@ -68,7 +68,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         raise UsageError(f"--fail-on: unknown value {fail_on!r} (choose from {', '.join(_FAIL_ON)})")
     if windows not in _WINDOWS:
         raise UsageError(f"--windows: unknown mode {windows!r} (choose fixed or sliding)")
-    stdin_users = [name for name, v in (("OLD", old), ("NEW", new), ("--trace", trace)) if v == "-"]
+    stdin_users = [name for name, v in (("OLD", old), ("NEW", new), ("--trace", trace), ("--tools", tools))
+                   if v == "-"]
     if len(stdin_users) > 1:
         raise UsageError(f"only one input can be read from stdin (-), not {' and '.join(stdin_users)}")
     if not search:
