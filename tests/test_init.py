@@ -216,3 +216,16 @@ def test_parse_snapshot_fails_only_with_input_errors(data: object) -> None:
         parse_snapshot(data, origin="h")
     except InputError:
         pass
+
+
+def test_yaml_into_a_json_named_file_is_refused(tmp_path: Path) -> None:
+    # lint reads *.json as JSON, so YAML there would be a policy that fails lint (PL001)
+    target = tmp_path / "p.policy.json"
+    result = run_cli("init", "--server", "sncro", "--format", "yaml", "-o", str(target))
+    assert result.returncode == 2
+    assert "--format yaml: lint reads files ending in .json as JSON" in result.stderr
+    assert not target.exists()
+    # JSON is YAML, so the other way round is fine and lints clean
+    result = run_cli("init", "--server", "sncro", "--format", "json", "-o", str(tmp_path / "p.policy.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert run_cli("lint", str(tmp_path / "p.policy.yaml")).returncode == 0

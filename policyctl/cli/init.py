@@ -22,6 +22,9 @@ def _format_for(fmt: Optional[str], output: Optional[str]) -> str:
         return "yaml" if lowered.endswith((".yaml", ".yml")) else "json"
     if fmt not in ("json", "yaml"):
         raise UsageError(f"--format {fmt!r}: choose json or yaml")
+    if fmt == "yaml" and (output or "").lower().endswith(".json"):
+        raise UsageError(f"--format yaml: lint reads files ending in .json as JSON, so {output} would "
+                         "not lint; name it .yaml or use --format json")
     return fmt
 
 
