@@ -176,7 +176,7 @@ def _read_yaml_config(path: str) -> Any:
     from policyctl.documents import load_document
     from policyctl.files import read_bytes
 
-    result = load_document(read_bytes(path, limit=1024 * 1024), path, "yaml")
+    result = load_document(read_bytes(path, limit=1024 * 1024), path, "yaml", empty_ok=True)
     if result.document is None or result.diagnostics:
         d = result.diagnostics[0]
         raise InputError(f"{path}:{d.line}:{d.column}: {d.message}")

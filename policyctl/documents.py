@@ -126,8 +126,12 @@ def detect_format(path: str, text: str) -> Format:
     return "json" if head in ("{", "[") else "yaml"
 
 
-def load_document(raw: bytes, path: str, fmt: Format | None = None) -> LoadResult:
-    """Decode and parse ``raw`` (the bytes of ``path``); never raises on bad input."""
+def load_document(raw: bytes, path: str, fmt: Format | None = None, *, empty_ok: bool = False) -> LoadResult:
+    """Decode and parse ``raw`` (the bytes of ``path``); never raises on bad input.
+
+    A file with no document at all (only blank lines or comments) is a PL001 finding unless
+    ``empty_ok`` (configuration files may be empty; policies may not).
+    """
     if len(raw) > MAX_DOCUMENT_BYTES:
         return LoadResult(None, (_diag(
             "PL001", f"file is {len(raw)} bytes; policies are limited to "
@@ -136,15 +140,23 @@ def load_document(raw: bytes, path: str, fmt: Format | None = None) -> LoadResul
     if problem is not None:
         return LoadResult(None, (problem,))
     assert text is not None
+    if not empty_ok and _is_blank(text):
+        return LoadResult(None, (_diag("PL001", "the file is empty: it holds no policy document "
+                                                "(only blank lines or comments)", path, (1, 1), None),))
     kind = fmt or detect_format(path, text)
     if kind == "json":
         return _load_json(text, path)
     return _load_yaml(text, path)
 
 
-def load_text(text: str, path: str, fmt: Format | None = None) -> LoadResult:
+def _is_blank(text: str) -> bool:
+    """True for a file with nothing but white space and ``#`` comment lines (no document at all)."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def load_text(text: str, path: str, fmt: Format | None = None, *, empty_ok: bool = False) -> LoadResult:
     """Like :func:`load_document` for text that is already decoded (tests, generated policies)."""
-    return load_document(text.encode("utf-8", "surrogatepass"), path, fmt)
+    return load_document(text.encode("utf-8", "surrogatepass"), path, fmt, empty_ok=empty_ok)
 
 
 # --------------------------------------------------------------------------------------------------

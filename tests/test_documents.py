@@ -294,7 +294,8 @@ def test_plain_keys_keep_their_text():
 
 
 def test_empty_files():
-    assert load_text("", "p.yaml").document.data is None
+    assert load_text("", "p.yaml", empty_ok=True).document.data is None  # an empty configuration file
+    assert load_text("", "p.yaml").diagnostics[0].code == "PL001"
     assert load_text("", "p.json").diagnostics[0].code == "PL001"
 
 
@@ -329,3 +330,13 @@ def test_json_path_does_not_import_yaml():
             "print('yaml' in sys.modules, 'pydantic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_empty_and_comment_only_files_say_they_are_empty():
+    from policyctl.documents import load_document
+
+    for raw, name in ((b"", "e.policy.yaml"), (b"  \n\n", "e.policy.json"), (b"# only a comment\n\n# more\n", "c.policy.yaml")):
+        result = load_document(raw, name)
+        assert result.document is None
+        assert [(d.code, d.line, d.column, d.pointer) for d in result.diagnostics] == [("PL001", 1, 1, None)]
+        assert "the file is empty" in result.diagnostics[0].message

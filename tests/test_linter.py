@@ -138,8 +138,9 @@ HOSTILE = [
         f"x{i}: &a{i} [{', '.join(['*a' if i == 0 else f'*a{i - 1}'] * 10)}]\n" for i in range(8))
      ).encode(), "PL001", "aliases"),
     ("binary", "a.policy.json", bytes(range(256)), "PL001", "UTF-8"),
-    ("empty", "a.policy.json", b"", "PL001", "invalid JSON"),
-    ("empty-yaml", "a.policy.yaml", b"", "PL002", "must be an object, not null"),
+    ("empty", "a.policy.json", b"", "PL001", "the file is empty"),
+    ("empty-yaml", "a.policy.yaml", b"", "PL001", "the file is empty"),
+    ("null-yaml", "a.policy.yaml", b"null\n", "PL002", "must be an object, not null"),
     ("array", "a.policy.json", b"[]", "PL002", "must be an object"),
 ]
 
