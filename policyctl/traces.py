@@ -36,7 +36,8 @@ from policyctl.engine import EXPECT_VALUES, seconds_to_ns
 from policyctl.errors import InputError
 from policyctl.files import STDIN, display_name
 
-__all__ = ["TraceCall", "TraceStats", "read_trace", "iter_records", "parse_ts", "open_trace", "MAX_LINE_BYTES"]
+__all__ = ["TraceCall", "TraceStats", "read_trace", "iter_records", "decode_lines", "parse_ts", "open_trace",
+           "MAX_LINE_BYTES"]
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is refused rather than buffered without bound
 _CHUNK = 1 << 20
@@ -374,6 +375,85 @@ def iter_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None 
     return _lines(fh, name, progress)
 
 
+def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None,
+                 counts: list[int] | None = None) -> Iterator[tuple]:
+    """Every non-blank line of a trace, decoded and checked, as
+    ``(line, ts_ns, grant, tool, args, upstream, rec, msg, bad)``.
+
+    ``bad`` is what is wrong with a bad line (then only ``line`` is meaningful); ``tool`` is None for
+    an MCP message other than ``tools/call``. No clock: ``ts_ns`` is the line's own time. ``counts``
+    (``[lines, blank lines]``) receives the blank lines as they pass and the line count at the end.
+    This is the one copy of the reader's fast path (a well-formed plain record costs no call to
+    :func:`decode_record`); :func:`iter_records` and the simulator's worker both read through it.
+    """
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    tc = TimeCache()
+    prefixes, suffixes = tc.prefixes, tc.suffixes
+    last_prefix = ""
+    last_base = 0
+    lineno = 0
+    for batch in _lines(fh, name, progress):
+        for raw in batch:
+            lineno += 1
+            try:
+                rec = loads(raw)
+            except decode_error as exc:
+                if type(raw) is _Overlong:
+                    yield lineno, None, None, None, None, False, None, None, overlong_message()
+                elif not raw.strip():
+                    if counts is not None:
+                        counts[1] += 1
+                else:
+                    yield lineno, None, None, None, None, False, None, None, _json_error(exc)
+                continue
+            bad = None
+            # Fast path: a well-formed plain record (same result as decode_record).
+            ts = rec.get("ts") if type(rec) is dict else None
+            tool = rec.get("tool") if ts is not None else None
+            args = rec.get("args") if tool is not None else None
+            grant = rec.get("grant") if args is not None else None
+            ts_ns = None
+            upstream = False
+            msg = None
+            if type(ts) is str and type(tool) is str and type(args) is dict and type(grant) is str:
+                p = ts[:19]
+                if p == last_prefix:
+                    base = last_base
+                else:
+                    base = prefixes.get(p)
+                    if base is None:
+                        base = tc.prefix(p)
+                    if base is not None:
+                        last_prefix, last_base = p, base
+                if base is not None:
+                    s = ts[19:]
+                    off = suffixes.get(s)
+                    if off is None:
+                        off = tc.suffix(s)
+                    if off is not None:
+                        ts_ns = base + off
+                if ts_ns is not None and len(rec) != 4:
+                    up = rec.get("upstream_error")
+                    if "message" in rec or (up is not None and up is not True and up is not False):
+                        ts_ns = None
+                    else:
+                        upstream = up is True
+                        if "expect" in rec or "expect_rule" in rec:
+                            try:
+                                _check_expect(rec)
+                            except _Bad as exc:
+                                bad = str(exc)
+            if ts_ns is None and bad is None:
+                try:
+                    ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
+                except _Bad as exc:
+                    bad = str(exc)
+            yield lineno, ts_ns, grant, tool, args, upstream, rec, msg, bad
+    if counts is not None:
+        counts[0] = lineno
+
+
 def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | None = None,
                  fh: IO[bytes] | None = None,
                  progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
@@ -388,105 +468,39 @@ def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | N
     own = fh is None
     if fh is None:
         fh = open_trace(path)
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    tc = TimeCache()
-    prefixes, suffixes = tc.prefixes, tc.suffixes
-    last_prefix = ""
-    last_base = 0
+    counts = [0, 0]
     prev_ns: int | None = None
     lineno = 0
     calls = 0
     try:
-        for batch in _lines(fh, name, progress):
-            for raw in batch:
-                lineno += 1
-                try:
-                    rec = loads(raw)
-                except decode_error as exc:
-                    if type(raw) is _Overlong:
-                        bad: str | None = overlong_message()
-                    elif not raw.strip():
-                        stats.blank_lines += 1
-                        continue
-                    else:
-                        bad = _json_error(exc)
-                else:
-                    bad = None
-                    # Fast path: a well-formed plain record (same result as decode_record).
-                    ts = rec.get("ts") if type(rec) is dict else None
-                    tool = rec.get("tool") if ts is not None else None
-                    args = rec.get("args") if tool is not None else None
-                    grant = rec.get("grant") if args is not None else None
-                    ts_ns = None
-                    upstream = False
-                    msg = None
-                    if type(ts) is str and type(tool) is str and type(args) is dict and type(grant) is str:
-                        p = ts[:19]
-                        if p == last_prefix:
-                            base = last_base
-                        else:
-                            base = prefixes.get(p)
-                            if base is None:
-                                base = tc.prefix(p)
-                            if base is not None:
-                                last_prefix, last_base = p, base
-                        if base is not None:
-                            s = ts[19:]
-                            off = suffixes.get(s)
-                            if off is None:
-                                off = tc.suffix(s)
-                            if off is not None:
-                                ts_ns = base + off
-                        if ts_ns is not None and len(rec) != 4:
-                            up = rec.get("upstream_error")
-                            if "message" in rec or (up is not None and up is not True and up is not False):
-                                ts_ns = None
-                            else:
-                                upstream = up is True
-                                if "expect" in rec or "expect_rule" in rec:
-                                    try:
-                                        _check_expect(rec)
-                                    except _Bad as exc:
-                                        bad = str(exc)
-                    if ts_ns is None and bad is None:
-                        try:
-                            out = decode_record(rec)
-                        except _Bad as exc:
-                            bad = str(exc)
-                        else:
-                            ts_ns, grant, tool, args, upstream, msg = out
-                            if tool is None:
-                                if prev_ns is not None and ts_ns < prev_ns:
-                                    stats.backwards += 1
-                                    if stats.first_backwards_line is None:
-                                        stats.first_backwards_line = lineno
-                                else:
-                                    prev_ns = ts_ns
-                                stats.non_tool_messages += 1
-                                continue
-                if bad is not None:
-                    message = f"{name}:{lineno}: {bad}"
-                    if not skip_invalid:
-                        raise InputError(message)
-                    stats.invalid_lines += 1
-                    if len(stats.invalid_messages) < _KEEP_MESSAGES:
-                        stats.invalid_messages.append(message)
-                    continue
-                if prev_ns is not None and ts_ns < prev_ns:
-                    # The evaluation clock never runs backwards: a late line is evaluated at the
-                    # newest time seen (its own timestamp stays in ``rec["ts"]``).
-                    stats.backwards += 1
-                    if stats.first_backwards_line is None:
-                        stats.first_backwards_line = lineno
-                    ts_ns = prev_ns
-                else:
-                    prev_ns = ts_ns
-                calls += 1
-                yield (lineno, ts_ns, grant, tool, args, upstream, rec, msg)
+        for lineno, ts_ns, grant, tool, args, upstream, rec, msg, bad in decode_lines(fh, name, progress, counts):
+            if bad is not None:
+                message = f"{name}:{lineno}: {bad}"
+                if not skip_invalid:
+                    raise InputError(message)
+                stats.invalid_lines += 1
+                if len(stats.invalid_messages) < _KEEP_MESSAGES:
+                    stats.invalid_messages.append(message)
+                continue
+            if prev_ns is not None and ts_ns < prev_ns:
+                # The evaluation clock never runs backwards: a late line is evaluated at the
+                # newest time seen (its own timestamp stays in ``rec["ts"]``).
+                stats.backwards += 1
+                if stats.first_backwards_line is None:
+                    stats.first_backwards_line = lineno
+                ts_ns = prev_ns
+            else:
+                prev_ns = ts_ns
+            if tool is None:
+                stats.non_tool_messages += 1
+                continue
+            calls += 1
+            yield (lineno, ts_ns, grant, tool, args, upstream, rec, msg)
+        lineno = counts[0]
     finally:
         stats.lines = lineno
         stats.calls = calls
+        stats.blank_lines += counts[1]
         if own and fh is not sys.stdin.buffer:
             fh.close()
 
