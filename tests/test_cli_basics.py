@@ -41,3 +41,15 @@ def test_unknown_flag_is_a_usage_error():
     assert r.returncode == 2
     assert "no-such-flag" in r.stderr.lower()
     assert "Traceback" not in r.stderr
+
+
+def test_a_missing_tools_snapshot_names_the_option(tmp_path):
+    policy = tmp_path / "p.policy.json"
+    policy.write_text('{"version": "1", "default": "deny"}')
+    r = run_cli("lint", "--tools", str(tmp_path / "nope.json"), str(policy))
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: --tools: ")
+    assert "nope.json" in r.stderr and "no such file" in r.stderr
+    r = run_cli("diff", str(policy), str(policy), "--search", "--tools", str(tmp_path / "nope.json"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: --tools: ")

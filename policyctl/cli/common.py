@@ -66,3 +66,14 @@ def emit(text: str, output: str | None, *, force: bool = True) -> None:
     from policyctl.files import atomic_write_text
 
     atomic_write_text(output, text if text.endswith("\n") or not text else text + "\n", force=force)
+
+
+def load_tools_option(path: str):  # -> policyctl.snapshots.Snapshot
+    """Load the snapshot named by ``--tools``; its errors say which option the file came from."""
+    from policyctl.errors import InputError
+    from policyctl.snapshots import load_snapshot
+
+    try:
+        return load_snapshot(path)
+    except InputError as exc:
+        raise InputError(f"--tools: {exc.message}", details=exc.details) from None

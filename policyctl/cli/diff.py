@@ -112,9 +112,9 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     if search:
         snapshot_tools: tuple = ()
         if tools is not None:
-            from policyctl.snapshots import load_snapshot
+            from policyctl.cli.common import load_tools_option
 
-            snapshot_tools = tuple(load_snapshot(tools).tools)
+            snapshot_tools = tuple(load_tools_option(tools).tools)
         import sys
 
         if sys.stderr.isatty():

@@ -84,10 +84,9 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
     cfg = load_config(config).with_cli(select=select, ignore=ignore, fail_level=fail_level)
     snapshot = None
     if tools is not None:
-        from policyctl.snapshots import load_snapshot
+        from policyctl.cli.common import err, load_tools_option
 
-        snapshot = load_snapshot(tools)
-        from policyctl.cli.common import err
+        snapshot = load_tools_option(tools)
 
         for warning in snapshot.warnings:
             err(f"warning: {warning}")
