@@ -1,7 +1,8 @@
 """Loading a policy file for the commands that use it (simulate, explain, diff).
 
 A policy is read (``-`` = stdin), parsed with positions, checked for syntax errors, duplicate keys
-and unportable numbers, validated against the JSON Schema, and only then built into the typed
+and unportable numbers (NaN, infinities, overflowing floats; an integer beyond 2^53 is accepted and
+compared as a double, as a Go gateway would), validated against the JSON Schema, and only then built into the typed
 :class:`policyctl.model.Policy`. Anything wrong raises :class:`InvalidPolicyError` carrying the
 same diagnostics ``policyctl lint`` would print, so commands refuse the policy with exit code 2.
 Semantic lint rules (PL1xx…) are not applied here: a policy with a warning still simulates.
@@ -47,7 +48,9 @@ def policy_from_bytes(raw: bytes, name: str) -> LoadedPolicy:
     document = result.document
     if document is not None and not any(d.code == "PL001" for d in diagnostics):
         diagnostics.extend(schema_diagnostics(document))
-    if document is None or diagnostics:
+    # An integer beyond 2^53 is a lint error (PL004) but not a reason to refuse the policy here: a Go
+    # gateway decodes it into a double, and the engine compares it as one (SPEC §3).
+    if document is None or not all(_lossy_integer(d) for d in diagnostics):
         diagnostics.sort(key=Diagnostic.sort_key)
         count = len(diagnostics)
         error = InvalidPolicyError(
@@ -60,6 +63,10 @@ def policy_from_bytes(raw: bytes, name: str) -> LoadedPolicy:
     except Exception as exc:  # pydantic.ValidationError: the schema should have caught it
         raise InvalidPolicyError(f"{name}: not a valid policy: {exc}", ()) from None
     return LoadedPolicy(policy=policy, document=document, path=name)
+
+
+def _lossy_integer(d: Diagnostic) -> bool:
+    return d.code == "PL004" and d.message.startswith("integer ") and "2^53" in d.message
 
 
 def format_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[str]:

@@ -101,3 +101,30 @@ def test_integral_float_max_loads(tmp_path):
     p.write_text('{"version": "1", "default": "deny", "all_tools": {"limits": [{"counter": "c", '
                  '"window": "hour", "max": 2.0, "scope": "grant"}]}}')
     assert load_policy(str(p)).policy.all_tools.limits[0].max == 2
+
+
+def test_integers_beyond_2_53_load_and_compare_as_doubles(tmp_path):
+    """SPEC §3: integers above 2^53 lose precision, as in a Go engine; the policy is not refused."""
+    from policyctl.engine import Evaluator
+    from policyctl.policies import load_policy
+
+    path = tmp_path / "big.policy.json"
+    path.write_text('{"version": "1", "default": "allow", "tools": {"t": {"deny_if": '
+                    '[{"conditions": [{"path": "args.n", "op": "eq", "value": 1152921504606846977}]}]}}}')
+    loaded = load_policy(str(path))
+    decision = Evaluator(loaded.policy).evaluate(0.0, "g", "t", {"n": 1152921504606846976})
+    assert (decision.reason, decision.rule) == ("deny_if", "/tools/t/deny_if/args.n-eq")
+
+
+def test_nan_in_a_policy_is_still_refused(tmp_path):
+    import pytest
+
+    from policyctl.errors import InvalidPolicyError
+    from policyctl.policies import load_policy
+
+    path = tmp_path / "nan.policy.json"
+    path.write_text('{"version": "1", "default": "allow", "tools": {"t": {"deny_if": '
+                    '[{"conditions": [{"path": "args.n", "op": "eq", "value": NaN}]}]}}}')
+    with pytest.raises(InvalidPolicyError) as info:
+        load_policy(str(path))
+    assert [d.code for d in info.value.diagnostics] == ["PL004"]
