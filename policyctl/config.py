@@ -219,6 +219,10 @@ def load_config(explicit: str | None = None, *, start: str | None = None) -> Lin
     """The configuration from ``explicit`` (``--config``) or found upward from ``start`` (cwd)."""
     if explicit is not None:
         if not os.path.isfile(explicit):
+            if os.path.isdir(explicit):
+                raise InputError(f"{explicit}: is a directory, not a configuration file")
+            if os.path.exists(explicit):
+                raise InputError(f"{explicit}: not a regular file (--config needs a configuration file)")
             raise InputError(f"{explicit}: configuration file not found")
         base = os.path.dirname(os.path.abspath(explicit))
         name = os.path.basename(explicit)

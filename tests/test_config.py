@@ -127,6 +127,16 @@ def test_explicit_config_files(tmp_path):
         load_config(str(tmp_path / "missing.yaml"))
 
 
+def test_explicit_config_that_is_not_a_regular_file(tmp_path):
+    # the path exists, so "not found" would send the user looking in the wrong place
+    with pytest.raises(InputError) as info:
+        load_config(str(tmp_path))
+    assert info.value.message == f"{tmp_path}: is a directory, not a configuration file"
+    with pytest.raises(InputError) as info:
+        load_config("/dev/null")
+    assert info.value.message == "/dev/null: not a regular file (--config needs a configuration file)"
+
+
 def test_broken_config_files(tmp_path):
     y = tmp_path / ".policyctl.yaml"
     y.write_text("select: [PL1\n")
