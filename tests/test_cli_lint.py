@@ -156,6 +156,18 @@ def test_unknown_rule_code_is_a_usage_error() -> None:
     assert "PL999" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("args", [("--select=",), ("--select", " , "), ("--ignore=",),
+                                  ("--select", "PL1", "--select", "")])
+def test_empty_select_or_ignore_is_a_usage_error(args: tuple[str, ...]) -> None:
+    # an empty --select used to be dropped, which ran every rule
+    r = lint(*args, "findings.policy.yaml")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stdout == ""
+    flag = args[-1].split("=")[0] if args[-1].startswith("--") else args[-2]
+    assert r.stderr.startswith(f"error: {flag}: empty value"), r.stderr
+    assert "name at least one rule" in r.stderr
+
+
 def test_output_file_is_written_atomically_and_stdout_stays_empty(tmp_path: Path) -> None:
     out = tmp_path / "report.sarif"
     r = lint("--format", "sarif", "--output", str(out), "findings.policy.yaml")

@@ -25,11 +25,21 @@ unreadable input, 3 internal error.
 """
 
 
-def split_codes(values: Optional[List[str]]) -> tuple[str, ...]:
-    """``--select PL101,PL102 --select PL2`` → ``("PL101", "PL102", "PL2")`` (order kept, no blanks)."""
+def split_codes(values: Optional[List[str]], flag: str) -> tuple[str, ...]:
+    """``--select PL101,PL102 --select PL2`` → ``("PL101", "PL102", "PL2")`` (order kept, no blanks).
+
+    A value naming no rule at all (``--select=``, ``--select ,``) is a usage error: silently
+    dropping it would turn ``--select=`` into "every rule", the opposite of what it looks like.
+    """
     out: list[str] = []
     for value in values or ():
-        out.extend(part.strip() for part in value.split(",") if part.strip())
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts:
+            from policyctl.errors import UsageError
+
+            hint = " (to run every rule, leave out --select or use --select ALL)" if flag == "--select" else ""
+            raise UsageError(f"{flag}: empty value {value!r}; name at least one rule code, prefix or name{hint}")
+        out.extend(parts)
     return tuple(dict.fromkeys(out))
 
 
@@ -59,7 +69,8 @@ def register(app: typer.Typer) -> None:
             help="Do not report these rules (comma-separated, repeatable)."),
     ) -> None:
         raise typer.Exit(run(paths, fmt=fmt, output=output, fail_level=fail_level, tools=tools,
-                             config=config, select=split_codes(select), ignore=split_codes(ignore)))
+                             config=config, select=split_codes(select, "--select"),
+                             ignore=split_codes(ignore, "--ignore")))
 
 
 def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Optional[str],
