@@ -95,6 +95,14 @@ def test_legacy_server_falls_back_to_initialize() -> None:
     assert len(snap.tools) == 12
 
 
+def test_server_that_ignores_the_probe_is_reached_with_initialize() -> None:
+    # why the probe has its own wait instead of sharing one deadline with initialize: a server
+    # that drops unknown methods is only found after the probe times out (docs/scan.md)
+    listing = scan_stdio(FIXTURE + ["silent-discover"], timeout=0.6)
+    assert listing.protocol_version == "2025-11-25"
+    assert listing.server_name == "stdio-fixture"
+
+
 def test_server_that_dies_on_the_probe_is_restarted_with_initialize(tmp_path: Path) -> None:
     pidfile = tmp_path / "pids"
     snap = scan_stdio(FIXTURE + ["exit-on-discover", "--pidfile", str(pidfile)], timeout=5)

@@ -6,6 +6,7 @@ Modes:
   normal            both protocol eras, annotated tools, optional pagination (--page N)
   legacy            answers server/discover with -32601 (a TS SDK 1.x server), then initialize
   exit-on-discover  exits when probed with server/discover (old servers that die on unknown methods)
+  silent-discover   never answers server/discover (drops unknown methods), answers initialize
   ping-first        asks the client for ping and roots/list before answering tools/list
   injection         a tool whose description hides instructions below an innocent first line
   env               one tool whose description lists the environment variable names it sees
@@ -140,6 +141,8 @@ def main(argv: list[str]) -> None:
             if mode == "exit-on-discover":
                 sys.stderr.write("unknown method server/discover\n")
                 sys.exit(1)
+            if mode == "silent-discover":
+                continue
             if mode in ("legacy", "exit-on-discover"):
                 send({"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}})
                 continue
