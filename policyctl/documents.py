@@ -456,8 +456,34 @@ def _describe(value: Any) -> str:
     if isinstance(value, int):
         return f"the integer {value}"
     if isinstance(value, float):
-        return f"the number {value!r}"
+        return f"the number {go_number(value)}"
     return f'the string "{_abbrev(str(value))}"'
+
+
+def go_number(value: float) -> str:
+    """A float written as Go's ``%v`` writes it (``1e+06``, ``123456``, ``1.5e-05``, ``+Inf``).
+
+    The engine and Go YAML tooling show numbers this way; Python's ``1000000.0`` reads as a
+    different value to someone who wrote ``1e6``. Shortest round-trip digits, exponent form when
+    the decimal exponent is below -4 or at least 6, exponent with a sign and two digits or more.
+    """
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    from decimal import Decimal
+
+    dec = Decimal(repr(value)).normalize()
+    sign, digits, exponent = dec.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    sci = len(digits) - 1 + exponent
+    neg = "-" if sign else ""
+    if digits == (0,):
+        return neg + "0"
+    if sci < -4 or sci >= 6:
+        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+        return f"{neg}{mantissa}e{'-' if sci < 0 else '+'}{abs(sci):02d}"
+    return format(dec, "f")
 
 
 def _yaml11_difference(text: str, value12: Any) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ from policyctl.documents import (
     MAX_DOCUMENT_BYTES,
     MAX_NODES,
     detect_format,
+    go_number,
     load_document,
     load_text,
     resolve_plain_yaml12,
@@ -265,7 +266,7 @@ def test_yaml11_differences_are_recorded():
         ("/octo", False): ("0o17", "the integer 15", 'the string "0o17"'),
         ("/answer", False): ("yes", 'the string "yes"', "the boolean true"),
         ("/mode", False): ("on", 'the string "on"', "the boolean true"),
-        ("/sci", False): ("1e6", "the number 1000000.0", 'the string "1e6"'),
+        ("/sci", False): ("1e6", "the number 1e+06", 'the string "1e6"'),
         ("/oct", False): ("0777", "the integer 777", "the integer 511"),
         ("/sexa", False): ("1:30", 'the string "1:30"', "the integer 90"),
         ("/day", False): ("2001-01-01", 'the string "2001-01-01"', "a date/timestamp"),
@@ -340,3 +341,14 @@ def test_empty_and_comment_only_files_say_they_are_empty():
         assert result.document is None
         assert [(d.code, d.line, d.column, d.pointer) for d in result.diagnostics] == [("PL001", 1, 1, None)]
         assert "the file is empty" in result.diagnostics[0].message
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (1e6, "1e+06"), (123456.0, "123456"), (1234567.0, "1.234567e+06"), (1.5, "1.5"), (-2.5e-7, "-2.5e-07"),
+    (0.0001, "0.0001"), (0.00001, "1e-05"), (1e21, "1e+21"), (1.7976931348623157e308, "1.7976931348623157e+308"),
+    (0.0, "0"), (-0.0, "-0"), (float("inf"), "+Inf"), (float("-inf"), "-Inf"), (float("nan"), "NaN"),
+    (0.1, "0.1"), (100.0, "100"),
+])
+def test_numbers_are_written_the_way_go_writes_them(value, shown):
+    # PL301 names what a YAML 1.2 (Go) reader sees; Python's repr (1000000.0) is not that
+    assert go_number(value) == shown
