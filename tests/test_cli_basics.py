@@ -53,3 +53,19 @@ def test_a_missing_tools_snapshot_names_the_option(tmp_path):
     r = run_cli("diff", str(policy), str(policy), "--search", "--tools", str(tmp_path / "nope.json"))
     assert r.returncode == 2
     assert r.stderr.startswith("error: --tools: ")
+
+
+def test_help_reads_as_plain_text():
+    # help is rendered without rich markup: no leftover tags or escapes, no doubled brackets in the
+    # usage line, defaults in one style, and the command list does not cut summaries off mid-list
+    r = run_cli("--help")
+    commands = r.stdout.split("Commands:", 1)[1]
+    assert "..." not in commands, commands
+    for command in ("lint", "init", "scan", "simulate", "explain", "diff"):
+        text = run_cli(command, "--help").stdout
+        assert not re.search(r"\[/?(bold|dim|italic|b|i|red|green|yellow|cyan)\]|\\\[", text), (command, text)
+        assert "[[" not in text, (command, text)
+        # typer appends "  [default: …]" itself; a hand-written one inside a sentence looks alike but is not
+        assert not re.search(r"\S \[default:", text), (command, text)
+        assert " - a " not in text, (command, text)
+    assert "[-- CMD ARGS]..." in run_cli("scan", "--help").stdout

@@ -16,14 +16,14 @@ _HELP = (
     "both versions replay the same recorded calls, each with its own counters, and every call whose "
     "decision, reason or rule changes is reported. With --search, generated call sequences look for one "
     "the versions decide differently, shrunk to a minimal ready-to-run trace.\n\n"
-    "Exit status: 0 nothing to gate on; 1 the --fail-on gate tripped (default: anything loosened - a "
+    "Exit status: 0 nothing to gate on; 1 the --fail-on gate tripped (default: anything loosened, that is a "
     "loosened change, a trace call that goes from deny to allow, or a loosening counterexample); 2 usage "
     "error, unreadable input or an invalid policy; 3 internal error."
 )
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("diff", help=_HELP, no_args_is_help=True)
+    @app.command("diff", help=_HELP, short_help="Compare two versions of a policy.", no_args_is_help=True)
     def diff(
         old: str = typer.Argument(..., metavar="OLD", show_default=False, help="The current policy."),
         new: str = typer.Argument(..., metavar="NEW", show_default=False, help="The proposed policy."),

@@ -23,7 +23,7 @@ Exit status: 0 explained; 2 usage error, unreadable input or an invalid policy; 
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("explain", help=_HELP, no_args_is_help=True)
+    @app.command("explain", help=_HELP, short_help="Explain how a policy decides one call.", no_args_is_help=True)
     def explain(
         policy: str = typer.Option(..., "--policy", "-p", metavar="FILE", show_default=False,
                                    help="The policy (JSON or YAML; - = stdin)."),
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
                                            help='The call as JSON: {"tool", "args", "grant"} or an MCP record.'),
         at: Optional[str] = typer.Option(None, "--at", metavar="TS",
                                          help="Time of --call: RFC 3339 with Z or offset, or epoch seconds."),
-        grant: Optional[str] = typer.Option(None, "--grant", metavar="GRANT", help="Grant of --call [default: default]."),
+        grant: Optional[str] = typer.Option(None, "--grant", metavar="GRANT", help='Grant of --call (default: the grant named "default").'),
         upstream_error: bool = typer.Option(False, "--upstream-error",
                                             help="Treat --call as failed upstream (its reservations are released)."),
         windows: str = typer.Option("fixed", "--windows", metavar="fixed|sliding", help="Rate-limit windows."),

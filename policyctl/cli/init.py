@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
     @app.command("init", help="Write a starter policy for an MCP server's tools.\n\n" + SOURCE_HELP
                  + "\n\nThe format defaults to yaml when --output ends in .yaml/.yml, else json.")
     def init_(
-        command: Optional[List[str]] = typer.Argument(None, metavar="[-- CMD ARGS...]", show_default=False,
+        command: Optional[List[str]] = typer.Argument(None, metavar="-- CMD ARGS", show_default=False,
                                                       help="Server command to spawn over stdio (after --)."),
         server: Optional[str] = typer.Option(None, "--server", metavar="NAME", help="Catalog or configured server."),
         from_: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Saved tool list (- for stdin)."),
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
                                                 help="Extra environment variable for a stdio server (repeatable)."),
         timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Per-request timeout."),
         fmt: Optional[str] = typer.Option(None, "--format", "-f", metavar="json|yaml", show_default=False,
-                                          help="Output format [default: from --output's extension, else json]."),
+                                          help="Output format (default: from --output's extension, else json)."),
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                              help="Write the policy to FILE (atomically)."),
         force: bool = typer.Option(False, "--force", help="Replace --output if it exists."),

@@ -44,7 +44,8 @@ def split_codes(values: Optional[List[str]], flag: str) -> tuple[str, ...]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("lint", help=_HELP, no_args_is_help=True)
+    @app.command("lint", help=_HELP, short_help="Check policy files against the schema and the rules.",
+                 no_args_is_help=True)
     def lint(
         paths: List[str] = typer.Argument(..., metavar="PATH", show_default=False,
                                           help="Policy files, directories, or - for stdin."),

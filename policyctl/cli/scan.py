@@ -76,7 +76,7 @@ def acquire_and_warn(spec: "SourceSpec") -> "Acquired":
 def register(app: typer.Typer) -> None:
     @app.command("scan", help="Read an MCP server's tools and classify each by risk.\n\n" + SOURCE_HELP)
     def scan(
-        command: Optional[List[str]] = typer.Argument(None, metavar="[-- CMD ARGS...]", show_default=False,
+        command: Optional[List[str]] = typer.Argument(None, metavar="-- CMD ARGS", show_default=False,
                                                       help="Server command to spawn over stdio (after --)."),
         server: Optional[str] = typer.Option(None, "--server", metavar="NAME", help="Catalog or configured server."),
         from_: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Saved tool list (- for stdin)."),

@@ -24,7 +24,8 @@ Exit status: 0 all expectations held; 1 an expectation failed (or coverage is be
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("simulate", help=_HELP, no_args_is_help=True)
+    @app.command("simulate", help=_HELP, short_help="Replay a trace of tool calls through a policy.",
+                 no_args_is_help=True)
     def simulate(
         trace: str = typer.Argument(..., metavar="TRACE", show_default=False, help="JSONL trace (- = stdin)."),
         policy: str = typer.Option(..., "--policy", "-p", metavar="FILE", show_default=False,
