@@ -245,8 +245,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     tally.extend([0] * (len(decisions) - len(tally)))  # programs compiled before this loop
     try:
         for batch in _lines(fh, name, progress):
-            for raw in batch:
-                lineno += 1
+            for lineno, raw in enumerate(batch, lineno + 1):
                 try:
                     rec = loads(raw)
                 except decode_error as exc:
@@ -272,14 +271,15 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                         last_prefix = p
                         last_base = base
                     s = ts[19:]
-                    off = suffixes.get(s)
-                    if off is None:
+                    try:  # subscripts, not .get: no method call on the common path
+                        off = suffixes[s]
+                    except KeyError:
                         off = tc.suffix(s)
                         if off is None:
-                            raise KeyError
-                    tool = rec.get("tool")
-                    args = rec.get("args")
-                    grant = rec.get("grant")
+                            raise
+                    tool = rec["tool"]  # missing: KeyError, as a wrong type below
+                    args = rec["args"]
+                    grant = rec["grant"]
                     if type(tool) is not str or type(args) is not dict or type(grant) is not str:
                         raise KeyError
                     ts_ns = last_base + off
@@ -287,12 +287,12 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                         check = False
                         upstream = False
                     else:
-                        check = True
                         up = rec.get("upstream_error")
                         if "message" in rec or (up is not None and up is not True and up is not False):
                             raise KeyError
                         upstream = up is True
-                        if "expect" in rec or "expect_rule" in rec:
+                        check = "expect" in rec or "expect_rule" in rec
+                        if check:
                             _check_expect(rec)  # _Bad: reported below, like decode_record's
                     msg = None
                 except (KeyError, TypeError, _Bad):
@@ -301,7 +301,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     except _Bad as exc:
                         _bad(stats, name, lineno, str(exc), skip_invalid)
                         continue
-                    check = True
+                    check = "expect" in rec or "expect_rule" in rec
                     if tool is None:
                         if ts_ns < prev_ns:
                             backwards += 1
@@ -318,13 +318,14 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     ts_ns = prev_ns
                 else:
                     prev_ns = ts_ns
-                prog = programs.get(tool)
-                if prog is None:
+                try:
+                    prog = programs[tool]
+                except KeyError:
                     prog = ev.program(tool)
                     tally.extend([0] * (len(decisions) - len(tally)))
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
-                if check and ("expect" in rec or "expect_rule" in rec):
+                if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
         stats.lines = lineno

@@ -325,6 +325,9 @@ def _check_common(rec: dict) -> tuple[str, bool]:
     return grant, upstream is True
 
 
+_SECONDS = {f":{s:02d}": s * NS for s in range(60)}
+
+
 class TimeCache:
     """Cheapest correct RFC 3339 parsing for streams: the ``YYYY-MM-DDTHH:MM:SS`` prefix and the
     ``.fff…Z``/offset suffix are each parsed once and remembered (bounded), so a typical line costs
@@ -342,8 +345,9 @@ class TimeCache:
     def prefix(self, p: str) -> int | None:
         """ns of ``YYYY-MM-DDTHH:MM:SS`` (None when it is not one, or in year 1 or 9999)."""
         minute = self.minutes.get(p[:16])
-        if minute is not None and len(p) == 19 and p[16] == ":" and "0" <= p[17] <= "5" and "0" <= p[18] <= "9":
-            base = minute + (ord(p[17]) * 10 + ord(p[18]) - 528) * NS  # 528 == ord("0") * 11
+        sec = _SECONDS.get(p[16:]) if minute is not None else None  # ":00".. ":59" (so len(p) == 19)
+        if sec is not None:
+            base = minute + sec
         else:
             try:
                 base = _prefix_ns(p)
