@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+from policyctl.jsonvalues import json_type_phrase as _json_type
 from policyctl.diagnostics import Diagnostic
 
 SCHEMA_FILE = Path(__file__).with_name("schemas") / "policy.schema.json"
@@ -123,22 +124,6 @@ def _human(parts: tuple[str | int, ...]) -> str:
         else:
             out += ("." if out else "") + p
     return out
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from policyctl.jsonvalues import json_type_phrase as _json_type
 from policyctl.errors import InputError
 
 SNAPSHOT_VERSION = 1
@@ -335,20 +336,6 @@ def _depth(value: object) -> int:
 
 def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 def _clip(text: str, limit: int = 120) -> str:
