@@ -11,6 +11,7 @@ from typing import Iterable
 from xml.etree import ElementTree as ET
 
 from policyctl.reporters.lint_formats import printable
+from policyctl.reporters.simulate_text import expected_text
 from policyctl.simulator import CallResult
 
 SUITE = "policyctl simulate"
@@ -22,15 +23,6 @@ def describe(decision: object) -> str:
     if d.rule is not None:  # type: ignore[attr-defined]
         text += f", rule {d.rule}"  # type: ignore[attr-defined]
     return text + ")"
-
-
-def expected_text(expect: str | None, expect_rule: str | None) -> str:
-    parts = []
-    if expect is not None:
-        parts.append(expect)
-    if expect_rule is not None:
-        parts.append(f"rule {expect_rule}")
-    return ", ".join(parts)
 
 
 def render(trace_name: str, cases: Iterable[CallResult]) -> str:
