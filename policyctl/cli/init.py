@@ -11,7 +11,8 @@ from typing import List, Optional
 
 import typer
 
-from policyctl.cli.scan import SOURCE_HELP
+from policyctl.cli.scan import (SOURCE_HELP, CommandArg, EnvOpt, FromOpt, HeaderOpt, ServerOpt,
+                                TimeoutOpt, UrlOpt)
 
 
 def _format_for(fmt: Optional[str], output: Optional[str]) -> str:
@@ -32,16 +33,13 @@ def register(app: typer.Typer) -> None:
     @app.command("init", help="Write a starter policy for an MCP server's tools.\n\n" + SOURCE_HELP
                  + "\n\nThe format defaults to yaml when --output ends in .yaml/.yml, else json.")
     def init_(
-        command: Optional[List[str]] = typer.Argument(None, metavar="-- CMD ARGS", show_default=False,
-                                                      help="Server command to spawn over stdio (after --)."),
-        server: Optional[str] = typer.Option(None, "--server", metavar="NAME", help="Catalog or configured server."),
-        from_: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Saved tool list (- for stdin)."),
-        url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Streamable-HTTP MCP endpoint."),
-        header: Optional[List[str]] = typer.Option(None, "--header", "-H", metavar="'NAME: VALUE'",
-                                                   help="HTTP header for --url (repeatable)."),
-        env: Optional[List[str]] = typer.Option(None, "--env", "-e", metavar="NAME=VALUE",
-                                                help="Extra environment variable for a stdio server (repeatable)."),
-        timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Per-request timeout."),
+        command: CommandArg = None,
+        server: ServerOpt = None,
+        from_: FromOpt = None,
+        url: UrlOpt = None,
+        header: HeaderOpt = None,
+        env: EnvOpt = None,
+        timeout: TimeoutOpt = 30.0,
         fmt: Optional[str] = typer.Option(None, "--format", "-f", metavar="json|yaml", show_default=False,
                                           help="Output format (default: from --output's extension, else json)."),
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",

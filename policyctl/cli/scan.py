@@ -8,7 +8,7 @@ source options serve ``policyctl init``.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
 
@@ -24,6 +24,19 @@ FILE (a snapshot, a JSON-RPC tools/list response, {"tools": [...]} or an array o
 --url URL (streamable HTTP), or -- CMD ARGS... (a server spawned over stdio with a minimal
 environment)."""
 SOURCE_HELP = " ".join(SOURCE_HELP.split())  # one paragraph: the help renderer keeps hard line breaks
+
+
+# The source flags, shared by ``scan`` and ``init`` (typer reads them from the annotations).
+CommandArg = Annotated[Optional[List[str]], typer.Argument(
+    metavar="-- CMD ARGS", show_default=False, help="Server command to spawn over stdio (after --).")]
+ServerOpt = Annotated[Optional[str], typer.Option("--server", metavar="NAME", help="Catalog or configured server.")]
+FromOpt = Annotated[Optional[str], typer.Option("--from", metavar="FILE", help="Saved tool list (- for stdin).")]
+UrlOpt = Annotated[Optional[str], typer.Option("--url", metavar="URL", help="Streamable-HTTP MCP endpoint.")]
+HeaderOpt = Annotated[Optional[List[str]], typer.Option(
+    "--header", "-H", metavar="'NAME: VALUE'", help="HTTP header for --url (repeatable).")]
+EnvOpt = Annotated[Optional[List[str]], typer.Option(
+    "--env", "-e", metavar="NAME=VALUE", help="Extra environment variable for a stdio server (repeatable).")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Per-request timeout.")]
 
 
 def source_options(server: Optional[str], from_: Optional[str], url: Optional[str],
@@ -76,16 +89,13 @@ def acquire_and_warn(spec: "SourceSpec") -> "Acquired":
 def register(app: typer.Typer) -> None:
     @app.command("scan", help="Read an MCP server's tools and classify each by risk.\n\n" + SOURCE_HELP)
     def scan(
-        command: Optional[List[str]] = typer.Argument(None, metavar="-- CMD ARGS", show_default=False,
-                                                      help="Server command to spawn over stdio (after --)."),
-        server: Optional[str] = typer.Option(None, "--server", metavar="NAME", help="Catalog or configured server."),
-        from_: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Saved tool list (- for stdin)."),
-        url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Streamable-HTTP MCP endpoint."),
-        header: Optional[List[str]] = typer.Option(None, "--header", "-H", metavar="'NAME: VALUE'",
-                                                   help="HTTP header for --url (repeatable)."),
-        env: Optional[List[str]] = typer.Option(None, "--env", "-e", metavar="NAME=VALUE",
-                                                help="Extra environment variable for a stdio server (repeatable)."),
-        timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Per-request timeout."),
+        command: CommandArg = None,
+        server: ServerOpt = None,
+        from_: FromOpt = None,
+        url: UrlOpt = None,
+        header: HeaderOpt = None,
+        env: EnvOpt = None,
+        timeout: TimeoutOpt = 30.0,
         fmt: str = typer.Option("text", "--format", "-f", metavar="text|json", help="Output format."),
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                              help="Write to FILE (atomically) instead of stdout."),
