@@ -350,7 +350,7 @@ with open(sys.argv[1], "w") as fh:
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github"])
 def test_lint_start_up_imports_stay_light(tmp_path: Path, fmt: str) -> None:
-    # pre-commit runs this on every commit; see bench/startup.py for the timing itself
+    # pre-commit runs this on every commit; see bench/lint_bench.py for the timing itself
     listing = tmp_path / "modules.txt"
     r = subprocess.run([sys.executable, "-c", _PROBE, str(listing), "lint", "--format", fmt, "clean.policy.json"],
                        cwd=INPUTS, capture_output=True, text=True, env=cli_env())
