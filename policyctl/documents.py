@@ -9,8 +9,10 @@ diagnostics can point at the exact spot. Loading never raises on bad input: it r
   "billion laughs" file fails fast), a file larger than :data:`MAX_DOCUMENT_BYTES`, YAML tags that
   are not core-schema tags, several YAML documents in one file, non-scalar mapping keys;
 * ``PL003`` duplicate key (JSON and YAML);
-* ``PL004`` a number JSON consumers cannot represent: NaN, ±Infinity, a float that overflows, or
-  an integer beyond ±2^53 (:data:`MAX_SAFE_INTEGER`; Go and JavaScript engines lose precision
+* ``PL001`` also for ``NaN``, ``Infinity`` and ``-Infinity`` in JSON: they are not JSON (RFC 8259)
+  and Go's ``encoding/json`` rejects the whole document;
+* ``PL004`` a number JSON consumers cannot represent: a float that overflows, YAML's ``.nan`` and
+  ``.inf``, or an integer beyond ±2^53 (:data:`MAX_SAFE_INTEGER`; Go and JavaScript engines lose precision
   there, so ``max: 9007199254740993`` would not mean what it says).
 
 JSON is parsed by the standard library (strict) and positions come from a small scanner over the
@@ -187,7 +189,6 @@ def _decode(raw: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _LITERALS = {"t": 4, "f": 5, "n": 4}  # true false null
-_CONSTANTS = ("NaN", "Infinity", "-Infinity")
 
 
 class _Stop(Exception):
@@ -220,24 +221,38 @@ def _parse_int(token: str) -> int:
 
 
 def _load_json(text: str, path: str) -> LoadResult:
+    from policyctl.jsonsyntax import JsonSyntaxError, json_syntax_error
+
+    problem: JsonSyntaxError | None = None
     try:
-        data = json.loads(text, parse_int=_parse_int)
-    except json.JSONDecodeError as exc:
-        return LoadResult(None, (_diag("PL001", f"invalid JSON: {exc.msg}", path,
-                                       (exc.lineno, exc.colno), None),))
+        data = json.loads(text, parse_int=_parse_int, parse_constant=_reject_constant)
+    except (ValueError, _Constant):  # JSONDecodeError is a ValueError
+        problem = json_syntax_error(text) or JsonSyntaxError("not valid JSON", 1, 1, 0)
     except RecursionError:
         starts = _line_starts(text)
         offset = _too_deep_offset(text)
         return LoadResult(None, (_diag("PL001", f"nesting deeper than {MAX_DEPTH} levels", path,
                                        _offset_position(starts, offset), None),))
-    except ValueError as exc:  # e.g. a number the float parser rejects
-        return LoadResult(None, (_diag("PL001", f"invalid JSON: {exc}", path, (1, 1), None),))
+    if problem is not None:
+        what = problem.what if problem.what.startswith(NON_JSON_WORDS) else f"invalid JSON: {problem.what}"
+        return LoadResult(None, (_diag("PL001", what, path, (problem.line, problem.column), None),))
     try:
         values, keys, problems = _scan_json(text, path)
     except _Stop as stop:
         return LoadResult(None, (stop.diagnostic,))
     doc = Document(path=path, format="json", data=data, values=values, keys=keys)
     return LoadResult(doc, tuple(problems))
+
+
+NON_JSON_WORDS = ("NaN ", "Infinity ", "-Infinity ")
+
+
+class _Constant(Exception):
+    pass
+
+
+def _reject_constant(word: str) -> Any:
+    raise _Constant(word)
 
 
 def _too_deep_offset(text: str) -> int:
@@ -320,23 +335,19 @@ def _scan_json(text: str, path: str) -> tuple[dict[str, Position], dict[str, Pos
         elif c in _LITERALS and text.startswith(("true", "false", "null"), i):
             i += _LITERALS[c]
         else:
+            # json.loads accepted the text (NaN and Infinity refused), so this is a number
             m = number(text, i)
-            if m is None or text.startswith(_CONSTANTS, i):
-                word = next(w for w in _CONSTANTS if text.startswith(w, i))
-                problems.append(_diag("PL004", f"{word} is not a JSON number; JSON consumers "
-                                      "cannot read it", path, pos(i), ptr))
-                i += len(word)
-            else:
-                token = m.group()
-                if m.group(1) is None and m.group(2) is None:
-                    if len(token) > 15 and abs(int(token) if len(token) < 1000 else 10**20) > MAX_SAFE_INTEGER:
-                        problems.append(_diag(
-                            "PL004", f"integer {_abbrev(token)} is beyond ±2^53; JSON consumers "
-                            "(Go, JavaScript) lose precision", path, pos(i), ptr))
-                elif float(token) in (float("inf"), float("-inf")):
-                    problems.append(_diag("PL004", f"number {_abbrev(token)} overflows a "
-                                          "64-bit float", path, pos(i), ptr))
-                i = m.end()
+            assert m is not None
+            token = m.group()
+            if m.group(1) is None and m.group(2) is None:
+                if len(token) > 15 and abs(int(token) if len(token) < 1000 else 10**20) > MAX_SAFE_INTEGER:
+                    problems.append(_diag(
+                        "PL004", f"integer {_abbrev(token)} is beyond ±2^53; JSON consumers "
+                        "(Go, JavaScript) lose precision", path, pos(i), ptr))
+            elif float(token) in (float("inf"), float("-inf")):
+                problems.append(_diag("PL004", f"number {_abbrev(token)} overflows a "
+                                      "64-bit float", path, pos(i), ptr))
+            i = m.end()
         # ---- after a value: close containers, or move to the next member
         while True:
             i = ws(text, i).end()
@@ -546,6 +557,12 @@ def _load_yaml(text: str, path: str) -> LoadResult:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        deep = _flow_too_deep(text, mark.index if mark is not None else len(text))
+        if deep is not None:
+            # Some PyYAML releases stop deep flow nesting themselves, looking ahead before the
+            # builder sees the 65th level; policyctl's own limit is what the user is told.
+            return LoadResult(None, (_diag("PL001", f"nesting deeper than {MAX_DEPTH} levels", path,
+                                           _offset_position(_line_starts(text), deep), None),))
         parts = [p for p in (exc.context, exc.problem) if p]
         return LoadResult(None, (_diag("PL001", "invalid YAML: " + ", ".join(parts), path, pos, None),))
     except yaml.YAMLError as exc:
@@ -557,6 +574,39 @@ def _load_yaml(text: str, path: str) -> LoadResult:
     doc = Document(path=path, format="yaml", data=data, values=builder.values,
                    keys=builder.keys, yaml11=tuple(builder.yaml11))
     return LoadResult(doc, tuple(builder.problems))
+
+
+def _flow_too_deep(text: str, end: int) -> int | None:
+    """Offset of the flow bracket that first exceeds :data:`MAX_DEPTH` before ``end``, if any.
+
+    A plain scan (quoted strings and comments skipped); used only once the parser has already
+    refused the text, to tell a nesting bomb from other syntax errors.
+    """
+    depth = 0
+    i = 0
+    n = min(end + 1, len(text))
+    while i < n:
+        c = text[i]
+        if c == '"' or c == "'":
+            close = text.find(c, i + 1)
+            while c == '"' and close != -1 and text[close - 1] == "\\":
+                close = text.find(c, close + 1)
+            if close == -1:
+                return None
+            i = close + 1
+            continue
+        if c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            nl = text.find("\n", i)
+            i = n if nl == -1 else nl + 1
+            continue
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return i
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
 
 
 class _YamlBuilder:

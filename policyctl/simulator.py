@@ -254,7 +254,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     elif not raw.strip():
                         stats.blank_lines += 1
                     else:
-                        _bad(stats, name, lineno, _json_error(exc), skip_invalid)
+                        _bad(stats, name, lineno, _json_error(raw), skip_invalid)
                     continue
                 # Fast path: a plain record whose ts/tool/args/grant have the usual types. Anything
                 # else (a non-object line: rec["ts"] raises; an unusual timestamp: KeyError below)

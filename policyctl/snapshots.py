@@ -133,23 +133,11 @@ def parse_json_bytes(data: bytes, *, origin: str) -> object:
         data = data[3:]
     try:
         return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        line, col = _line_col(data, getattr(exc, "pos", None))
-        where = f":{line}:{col}" if line else ""
-        raise InputError(f"{origin}{where}: not valid JSON: {exc.msg}") from None
+    except orjson.JSONDecodeError:
+        from policyctl.jsonsyntax import describe_bytes
 
-
-def _line_col(data: bytes, pos: int | None) -> tuple[int, int]:
-    if pos is None or pos < 0:
-        return 0, 0
-    try:
-        text = data.decode("utf-8", errors="replace")
-    except Exception:  # pragma: no cover - decode with replace cannot fail
-        return 0, 0
-    pos = min(pos, len(text))
-    line = text.count("\n", 0, pos) + 1
-    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    return line, col
+        problem = describe_bytes(data)
+        raise InputError(f"{origin}:{problem.line}:{problem.column}: not valid JSON: {problem.what}") from None
 
 
 def parse_snapshot(data: object, *, origin: str) -> Snapshot:

@@ -409,7 +409,7 @@ def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | Non
                     if counts is not None:
                         counts[1] += 1
                 else:
-                    yield lineno, None, None, None, None, False, None, None, _json_error(exc)
+                    yield lineno, None, None, None, None, False, None, None, _json_error(raw)
                 continue
             bad = None
             # Fast path: a well-formed plain record (same result as decode_record).
@@ -526,12 +526,14 @@ def overlong_message() -> str:
     return f"line longer than {MAX_LINE_BYTES:,} bytes"
 
 
-def _json_error(exc: Exception) -> str:
-    msg = getattr(exc, "msg", None) or str(exc)
-    col = getattr(exc, "colno", None)
-    if "utf-8" in msg.lower() or "surrogate" in msg.lower():
-        return f"not valid UTF-8 text ({msg})"
-    return f"invalid JSON at column {col}: {msg}" if col else f"invalid JSON: {msg}"
+def _json_error(raw: bytes) -> str:
+    """What is wrong with a trace line that the JSON parser refused, in policyctl's words."""
+    from policyctl.jsonsyntax import describe_bytes
+
+    problem = describe_bytes(bytes(raw).rstrip(b"\r\n"))
+    if problem.what == "not valid UTF-8 text":
+        return problem.what
+    return f"invalid JSON at column {problem.column}: {problem.what}"
 
 
 def record_id(rec: dict, msg: dict | None) -> object:

@@ -134,10 +134,26 @@ def test_not_utf8_names_line_and_column():
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_json_nan_and_infinity(literal):
-    r = load_text('{"value": %s}' % literal, "p.json")
-    assert codes(r) == [("PL004", 1, 11, "/value")]
-    assert r.diagnostics[0].rule == "unportable-number"
+def test_json_nan_and_infinity_are_syntax_errors(literal):
+    # Not JSON (RFC 8259); Go's encoding/json rejects the whole document, so PL001 without a pointer.
+    r = load_text('{"a": "NaN Infinity",\n "value": %s}' % literal, "p.json")
+    assert r.document is None
+    assert codes(r) == [("PL001", 2, 11, None)]
+    assert r.diagnostics[0].message.startswith(f"{literal} is not JSON")
+
+
+def test_json_syntax_messages_are_policyctls_own():
+    # The wording comes from policyctl's table, whatever the Python release says.
+    cases = {
+        '{"a": 1 "b": 2}': ("invalid JSON: expected ',' or a closing bracket", 1, 9),
+        '{"a" 1}': ("invalid JSON: expected ':' after the property name", 1, 6),
+        '{"a": }': ("invalid JSON: expected a value (string, number, object, array, true, false or null)", 1, 7),
+        '{"a": "x': ("invalid JSON: a string that is never closed", 1, 7),
+        '{"a": 1} x': ("invalid JSON: more text after the JSON value", 1, 10),
+    }
+    for text, (message, line, column) in cases.items():
+        (d,) = load_text(text, "p.json").diagnostics
+        assert (d.code, d.message, d.line, d.column, d.pointer) == ("PL001", message, line, column, None), text
 
 
 @pytest.mark.parametrize("text", [".nan", ".inf", "-.Inf"])

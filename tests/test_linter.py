@@ -124,7 +124,7 @@ def test_tools_rules_need_a_snapshot():
 HOSTILE = [
     ("bom", "a.policy.json", b"\xef\xbb\xbf" + CLEAN.encode(), "PL001", "byte order mark"),
     ("not-utf8", "a.policy.yaml", b"version: '1'\ndefault: d\xe9ny\n", "PL001", "not valid UTF-8"),
-    ("nan", "a.policy.json", b'{"version": "1", "default": "deny", "x": NaN}', "PL004", "NaN"),
+    ("nan", "a.policy.json", b'{"version": "1", "default": "deny", "x": NaN}', "PL001", "NaN is not JSON"),
     ("huge-int", "a.policy.yaml", b"version: '1'\ndefault: deny\nall_tools:\n  limits:\n"
      b"    - {counter: c, window: hour, max: 123456789012345678901234567890, scope: grant}\n",
      "PL004", "beyond"),

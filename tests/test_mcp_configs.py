@@ -60,8 +60,8 @@ def test_shapes_of_every_client(tmp_path: Path) -> None:
     assert s["old"].transport == "sse"
     assert s["local"].command == ("l", "--x")
     assert "other" not in s
-    assert found.warnings == (f"{broken}: not valid JSON (Expecting property name enclosed in double quotes: "
-                              "line 1 column 2 (char 1)); skipped",)
+    assert found.warnings == (f"{broken}: not valid JSON (line 1, column 2: expected a property name in "
+                              "double quotes); skipped",)
 
 
 def test_search_paths_env_override(tmp_path: Path) -> None:

@@ -127,4 +127,4 @@ def test_nan_in_a_policy_is_still_refused(tmp_path):
                     '[{"conditions": [{"path": "args.n", "op": "eq", "value": NaN}]}]}}}')
     with pytest.raises(InvalidPolicyError) as info:
         load_policy(str(path))
-    assert [d.code for d in info.value.diagnostics] == ["PL004"]
+    assert [d.code for d in info.value.diagnostics] == ["PL001"]

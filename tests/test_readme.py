@@ -38,3 +38,20 @@ def test_quick_start_main_job_runs_on_the_samples():
         r = run_cli(*args)
         assert r.returncode == 0, (job, r.stdout, r.stderr)
     assert "no problems" in run_cli("lint", "samples/").stdout
+
+
+def test_lowest_constraints_are_generated_from_pyproject():
+    """`.ci/constraints-lowest.txt` pins exactly the lower bounds pyproject.toml declares."""
+    import subprocess
+    import sys
+
+    generated = subprocess.run([sys.executable, str(REPO / ".ci" / "lowest_constraints.py")],
+                               capture_output=True, text=True, check=True).stdout
+    committed = (REPO / ".ci" / "constraints-lowest.txt").read_text(encoding="utf-8")
+    assert committed == generated, "regenerate with: python .ci/lowest_constraints.py > .ci/constraints-lowest.txt"
+    assert "typer==0.22\n" in committed and "pyyaml==6.0.1\n" in committed
+
+
+def test_ci_runs_both_dependency_sets():
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "-c .ci/constraints-lowest.txt" in ci and ci.count("-m pytest") == 2

@@ -145,8 +145,11 @@ def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upst
 
     try:
         rec = orjson.loads(call)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"--call: not valid JSON: {exc}") from None
+    except orjson.JSONDecodeError:
+        from policyctl.jsonsyntax import describe_bytes
+
+        problem = describe_bytes(call.encode("utf-8", "surrogatepass"))
+        raise UsageError(f"--call: not valid JSON at column {problem.column}: {problem.what}") from None
     if not isinstance(rec, dict):
         raise UsageError("--call: expected a JSON object such as {\"tool\": \"t\", \"args\": {}}")
     rec = dict(rec)

@@ -98,8 +98,15 @@ def discover(paths: list[Path] | None = None, *, cwd: Path | None = None) -> Dis
             continue
         try:
             data = json.loads(strip_jsonc(raw.decode("utf-8-sig")))
-        except (UnicodeDecodeError, ValueError) as exc:
-            warnings.append(f"{path}: not valid JSON ({str(exc)[:80]}); skipped")
+        except UnicodeDecodeError:
+            warnings.append(f"{path}: not valid UTF-8 text; skipped")
+            continue
+        except ValueError:
+            from policyctl.jsonsyntax import json_syntax_error
+
+            problem = json_syntax_error(strip_jsonc(raw.decode("utf-8-sig")))
+            what = f"line {problem.line}, column {problem.column}: {problem.what}" if problem else "unreadable"
+            warnings.append(f"{path}: not valid JSON ({what}); skipped")
             continue
         read.append(str(path))
         for name, entry in _entries(data, cwd):

@@ -1,8 +1,8 @@
 """A number that JSON consumers cannot represent.
 
-PolicyLayer's gateway and engine are Go programs that decode numbers as 64-bit floats. NaN and
-infinities (`NaN`, `Infinity` in lenient JSON, `.nan`, `.inf` in YAML) are not JSON at all, a
-float literal beyond about 1.8e308 overflows, and an integer beyond ±2^53 (9007199254740992) is
+PolicyLayer's gateway and engine are Go programs that decode numbers as 64-bit floats. YAML's
+`.nan` and `.inf` have no JSON form at all (in a JSON file, `NaN` and `Infinity` are not JSON and
+are a PL001 syntax error instead), a float literal beyond about 1.8e308 overflows, and an integer beyond ±2^53 (9007199254740992) is
 silently rounded, so `max: 9007199254740993` would not mean what it says. The semantic rules
 (PL1xx and up) do not run on a file with such a number.
 
