@@ -24,8 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from policyctl.risk import CATEGORIES, classify  # noqa: E402
-from policyctl.snapshots import ToolInfo  # noqa: E402
+from policyctl.scan.risk import CATEGORIES, classify  # noqa: E402
+from policyctl.scan.snapshots import ToolInfo  # noqa: E402
 
 SETS = {"policylayer": HERE / "data" / "risk-labels.policylayer.jsonl",
         "own": HERE / "data" / "risk-labels.own.jsonl"}

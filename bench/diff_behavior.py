@@ -65,10 +65,10 @@ def main() -> None:
     if not trace.exists():
         simulate_gen.write_trace(trace, ns.calls)
 
-    from policyctl.differ import behavior_diff, behavior_diff_trace
-    from policyctl.policies import load_policy
-    from policyctl.simulator import run
-    from policyctl.traces import read_trace
+    from policyctl.diff.differ import behavior_diff, behavior_diff_trace
+    from policyctl.policy.load import load_policy
+    from policyctl.simulate.run import run
+    from policyctl.traces.reader import read_trace
 
     old = load_policy(str(out / "diff-v1.policy.json")).policy
     new = load_policy(str(out / "diff-v2.policy.json")).policy

@@ -57,8 +57,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=10.0)
     ns = ap.parse_args()
 
-    from policyctl.counterexamples import search
-    from policyctl.model import Policy
+    from policyctl.diff.search import search
+    from policyctl.policy.dialects.policylayer.model import Policy
 
     base = simulate_gen.policy()
     # List the hidden tool too (hide wins), so dropping the hide lets it through rather than

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from policyctl import catalog
+from policyctl.scan import catalog
 from policyctl.errors import InputError
-from policyctl.linter import lint_bytes
-from policyctl.reporters import init_json, init_yaml
-from policyctl.risk import classify_snapshot
-from policyctl.starter import build_starter, schema_id
+from policyctl.lint.linter import lint_bytes
+from policyctl.reporters.init import json as init_json
+from policyctl.reporters.init import yaml as init_yaml
+from policyctl.scan.risk import classify_snapshot
+from policyctl.scan.starter import build_starter, schema_id
 
 # SPEC §4: the real sncro server's 11 tools and their arguments (* = required).
 SNCRO = {
@@ -89,7 +90,7 @@ def test_unknown_entry_lists_what_exists() -> None:
 
 
 def test_catalog_documents_are_validated() -> None:
-    good = json.loads((catalog.resources.files("policyctl.catalog") / "sncro.json").read_text(encoding="utf-8"))
+    good = json.loads((catalog.resources.files("policyctl.scan.catalog") / "sncro.json").read_text(encoding="utf-8"))
     bad = dict(good, vetted={"no_such_tool": {"category": "read"}})
     with pytest.raises(InputError, match="vetted category for unknown tool 'no_such_tool'"):
         catalog.parse_entry(bad, origin="t")

@@ -356,9 +356,9 @@ def test_lint_start_up_imports_stay_light(tmp_path: Path, fmt: str) -> None:
                        cwd=INPUTS, capture_output=True, text=True, env=cli_env())
     assert r.returncode == 0, r.stderr
     modules = set(listing.read_text(encoding="utf-8").split())
-    assert "policyctl.linter" in modules  # the probe did lint
+    assert "policyctl.lint.linter" in modules  # the probe did lint
     heavy = {"pydantic", "rich", "jsonschema", "yaml", "xml.etree.ElementTree", "typer._adapters",
-             "policyctl.model", "policyctl.reporters.lint_sarif", "policyctl.reporters.lint_junit"}
+             "policyctl.policy.dialects.policylayer.model", "policyctl.reporters.lint.sarif", "policyctl.reporters.lint.junit"}
     assert not heavy & modules, sorted(heavy & modules)
 
 

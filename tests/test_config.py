@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from policyctl.config import LintConfig, load_config, parse_config
+from policyctl.lint.config import LintConfig, load_config, parse_config
 from policyctl.errors import InputError, UsageError
-from policyctl.rules import codes
+from policyctl.lint.rules import codes
 
 
 def test_defaults():

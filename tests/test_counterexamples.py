@@ -9,10 +9,10 @@ from typing import Any, Callable
 
 import pytest
 
-from policyctl.counterexamples import BASE_SECONDS, SearchSpace, search
-from policyctl.model import Policy
-from policyctl.simulator import simulate
-from policyctl.traces import read_trace
+from policyctl.diff.search import BASE_SECONDS, SearchSpace, search
+from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.simulate.run import simulate
+from policyctl.traces.reader import read_trace
 
 
 def lim(counter: str, window: str, mx: int) -> dict[str, Any]:

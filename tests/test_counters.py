@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from policyctl.counters import NS, CounterStore, FixedStore, SlidingCounter
-from policyctl.engine import Evaluator
-from policyctl.model import Policy
+from policyctl.engine.counters import NS, CounterStore, FixedStore, SlidingCounter
+from policyctl.engine.evaluator import Evaluator
+from policyctl.policy.dialects.policylayer.model import Policy
 
 MIN = 60 * NS
 T0 = 1795478400 * NS  # 2026-11-24T00:00:00Z

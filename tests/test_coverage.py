@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from policyctl.model import Policy
-from policyctl.simulator import run
+from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.simulate.run import run
 from tests.conftest import run_cli
 
 POLICY = {

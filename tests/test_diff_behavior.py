@@ -9,10 +9,10 @@ from pathlib import Path
 
 from hypothesis import given, settings
 
-from policyctl.differ import TRANSITIONS, behavior_diff, outcome
-from policyctl.model import Policy
-from policyctl.simulator import simulate
-from policyctl.traces import read_trace
+from policyctl.diff.differ import TRANSITIONS, behavior_diff, outcome
+from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.simulate.run import simulate
+from policyctl.traces.reader import read_trace
 from tests.test_diff_strategies import policies, trace_lines, traces
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "diff"
@@ -110,7 +110,7 @@ def test_each_version_keeps_its_own_counters(tmp_path: Path) -> None:
 @settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "100")))
 @given(policies(), policies(), traces())
 def test_reading_the_file_directly_gives_the_same_diff(a: dict, b: dict, calls: list) -> None:
-    from policyctl.differ import behavior_diff_trace
+    from policyctl.diff.differ import behavior_diff_trace
 
     old, new = Policy.from_data(a), Policy.from_data(b)
     with tempfile.TemporaryDirectory() as tmp:

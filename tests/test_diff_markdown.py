@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from policyctl.reporters.diff_markdown import code
+from policyctl.reporters.diff.markdown import code
 
 
 def _cell_code(cell: str) -> list[str]:

@@ -8,8 +8,8 @@ import random
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from policyctl.differ import diff_policies
-from policyctl.model import Policy
+from policyctl.diff.differ import diff_policies
+from policyctl.policy.dialects.policylayer.model import Policy
 from tests.test_diff_strategies import conditions, policies, reorder
 
 
@@ -31,7 +31,7 @@ def test_key_order_and_in_list_order_are_not_changes(data: dict, seed: int) -> N
 @settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "200")))
 @given(policies(), policies())
 def test_diff_never_raises_and_uses_the_closed_vocabulary(a: dict, b: dict) -> None:
-    from policyctl.differ import CHANGE_KINDS, EFFECTS
+    from policyctl.diff.differ import CHANGE_KINDS, EFFECTS
 
     for change in diff_policies(Policy.from_data(a), Policy.from_data(b)):
         assert change.kind in CHANGE_KINDS
@@ -52,7 +52,7 @@ def test_effect_labels_are_sound_for_one_condition_change(conds: list, kind: str
     """Change one condition of one rule (no limits, so no quota interplay): a call the new version
     allows and the old one denied means the change cannot be 'tightened' or 'neutral', and the
     other way round."""
-    from policyctl.engine import Evaluator
+    from policyctl.engine.evaluator import Evaluator
 
     replacement = {**replacement, "path": conds[0]["path"]}
     old = Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {kind: [{"conditions": conds}]}}})
@@ -86,7 +86,7 @@ def test_effect_summary_is_sound_without_limits(a: dict, b: dict, calls: list) -
     """Without limits a call's decision depends on nothing else, so: when no change is loosened or
     unknown, no call goes from deny to allow; when none is tightened or unknown, none goes the other
     way; when all are neutral, no decision changes at all."""
-    from policyctl.engine import Evaluator
+    from policyctl.engine.evaluator import Evaluator
 
     old, new = Policy.from_data(_without_limits(a)), Policy.from_data(_without_limits(b))
     effects = {c.effect for c in diff_policies(old, new)}

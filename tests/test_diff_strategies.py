@@ -108,8 +108,8 @@ def reorder(policy: dict[str, Any], rnd: Any) -> dict[str, Any]:
 @settings(max_examples=100)
 @given(policies())
 def test_generated_policies_pass_the_schema(data: dict[str, Any]) -> None:
-    from policyctl.model import Policy
-    from policyctl.schema import validate
+    from policyctl.policy.dialects.policylayer.model import Policy
+    from policyctl.documents.schema import validate
 
     assert validate(data) == []
     Policy.from_data(data)
@@ -122,7 +122,7 @@ def test_generated_traces_are_valid_traces(calls: list[dict[str, Any]]) -> None:
     import os
     import tempfile
 
-    from policyctl.traces import read_trace
+    from policyctl.traces.reader import read_trace
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "t.jsonl")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policyctl.differ import CHANGE_KINDS, EFFECTS, Change, diff_policies, limit_effect, relation, summarize
-from policyctl.model import Condition, Limit, Policy
+from policyctl.diff.differ import CHANGE_KINDS, EFFECTS, Change, diff_policies, limit_effect, relation, summarize
+from policyctl.policy.dialects.policylayer.model import Condition, Limit, Policy
 
 CASES = yaml.safe_load((Path(__file__).parent / "golden" / "diff" / "changes.yaml").read_text("utf-8"))
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from policyctl.documents import (
+from policyctl.documents.loader import (
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
     MAX_NODES,
@@ -342,7 +342,7 @@ def test_detect_format(name, text, expected):
 
 
 def test_json_path_does_not_import_yaml():
-    code = ("import sys; from policyctl.documents import load_text; "
+    code = ("import sys; from policyctl.documents.loader import load_text; "
             "r = load_text('{\"version\": \"1\"}', 'a.json'); assert r.ok; "
             "print('yaml' in sys.modules, 'pydantic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -350,7 +350,7 @@ def test_json_path_does_not_import_yaml():
 
 
 def test_empty_and_comment_only_files_say_they_are_empty():
-    from policyctl.documents import load_document
+    from policyctl.documents.loader import load_document
 
     for raw, name in ((b"", "e.policy.yaml"), (b"  \n\n", "e.policy.json"), (b"# only a comment\n\n# more\n", "c.policy.yaml")):
         result = load_document(raw, name)

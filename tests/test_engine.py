@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from policyctl.engine import ALLOWED, Decision, Evaluator, seconds_to_ns
-from policyctl.model import Policy
-from policyctl.traces import parse_ts
+from policyctl.engine.evaluator import ALLOWED, Decision, Evaluator, seconds_to_ns
+from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.traces.reader import parse_ts
 
 
 def T(text: str) -> int:

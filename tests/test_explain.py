@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from policyctl.cli.explain import _from_trace
-from policyctl.engine import Evaluator
-from policyctl.policies import load_policy
-from policyctl.simulator import simulate
-from policyctl.traces import read_trace
+from policyctl.engine.evaluator import Evaluator
+from policyctl.policy.load import load_policy
+from policyctl.simulate.run import simulate
+from policyctl.traces.reader import read_trace
 from tests.conftest import REPO, run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "explain"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policyctl.linter import lint_bytes
-from policyctl.risk import classify_snapshot
-from policyctl.snapshots import load_snapshot, parse_snapshot
-from policyctl.starter import build_starter, counter_name
+from policyctl.lint.linter import lint_bytes
+from policyctl.scan.risk import classify_snapshot
+from policyctl.scan.snapshots import load_snapshot, parse_snapshot
+from policyctl.scan.starter import build_starter, counter_name
 from tests.conftest import REPO, run_cli
 from tests.servers.http_fixture import Behaviour, FixtureServer
 from tests.test_scan import golden as _golden
@@ -191,8 +191,9 @@ _tools = st.lists(st.fixed_dictionaries({"name": _names, "description": st.text(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_tools)
 def test_any_tool_list_gives_a_lint_clean_policy_in_both_formats(tools: list[dict]) -> None:
-    from policyctl.reporters import init_json, init_yaml
-    from policyctl.starter import schema_id
+    from policyctl.reporters.init import json as init_json
+    from policyctl.reporters.init import yaml as init_yaml
+    from policyctl.scan.starter import schema_id
 
     snap = parse_snapshot(tools, origin="h")
     starter = build_starter(snap, classify_snapshot(snap))

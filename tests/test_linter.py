@@ -12,12 +12,12 @@ import pytest
 import yaml
 from hypothesis import given, settings
 
-from policyctl.config import LintConfig, parse_config
-from policyctl.documents import _yaml11_reading, resolve_plain_yaml12
+from policyctl.lint.config import LintConfig, parse_config
+from policyctl.documents.loader import _yaml11_reading, resolve_plain_yaml12
 from policyctl.errors import InputError
-from policyctl.linter import discover, is_policy_name, lint, lint_bytes
-from policyctl.model import Policy
-from policyctl.schema import validate
+from policyctl.lint.linter import discover, is_policy_name, lint, lint_bytes
+from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.documents.schema import validate
 from tests.rules.strategies import mutated_policies, policies
 
 CLEAN = '{"version": "1", "default": "deny", "tools": {"read_file": {}}}\n'
@@ -112,7 +112,7 @@ def test_config_severity_select_and_per_file_ignores():
 
 
 def test_tools_rules_need_a_snapshot():
-    from policyctl.snapshots import parse_snapshot
+    from policyctl.scan.snapshots import parse_snapshot
 
     text = b'{"version": "1", "default": "deny", "tools": {"ghost": {}}}'
     assert lint_bytes(text, "a.json").diagnostics == ()
@@ -159,7 +159,7 @@ def test_lint_imports_only_what_it_needs(tmp_path):
     plain = write(tmp_path / "a.policy.json", CLEAN)
     regex = write(tmp_path / "r.policy.json", json.dumps({"version": "1", "default": "deny", "tools": {
         "t": {"deny_if": [{"conditions": [{"path": "args.a", "op": "regex", "value": "x"}]}]}}}))
-    code = ("import sys; from policyctl.linter import lint; r = lint([sys.argv[1]]); "
+    code = ("import sys; from policyctl.lint.linter import lint; r = lint([sys.argv[1]]); "
             "print(*(m in sys.modules for m in ('yaml', 're2', 'jsonschema', 'pydantic', 'rich')))")
     out = subprocess.run([sys.executable, "-c", code, plain], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"] * 5

@@ -173,10 +173,10 @@ def test_official_sdk_server_both_eras_and_redirect(sdk_server: str) -> None:
     refund = modern.tool("create_refund")
     assert refund is not None and refund.annotations == {"readOnlyHint": False}
     # and its starter policy lints clean
-    from policyctl.linter import lint_bytes
-    from policyctl.reporters import init_yaml
-    from policyctl.risk import classify_snapshot
-    from policyctl.starter import build_starter, schema_id
+    from policyctl.lint.linter import lint_bytes
+    from policyctl.reporters.init import yaml as init_yaml
+    from policyctl.scan.risk import classify_snapshot
+    from policyctl.scan.starter import build_starter, schema_id
 
     starter = build_starter(modern, classify_snapshot(modern))
     assert starter.data["hide"] == ["delete_note"]

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from policyctl.gofmt import format_float, go_v
-from policyctl.operators import NOT_FOUND, compile_test, eq, inline_expr, regex_error, resolve
-from policyctl.operators import test as reference_test
+from policyctl.documents.gofmt import format_float, go_v
+from policyctl.policy.operators import NOT_FOUND, compile_test, eq, inline_expr, regex_error, resolve
+from policyctl.policy.operators import test as reference_test
 
 
 def _inline(op, expected):

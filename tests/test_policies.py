@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from policyctl.errors import InputError, InvalidPolicyError
-from policyctl.model import Policy
-from policyctl.policies import LoadedPolicy, format_diagnostics, load_policy
+from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.policy.load import LoadedPolicy, format_diagnostics, load_policy
 
 GOOD = """{"version": "1", "default": "deny",
  "tools": {"create_refund": {"deny_if": [{"conditions": [{"path": "args.amount", "op": "gt", "value": 100}],
@@ -105,8 +105,8 @@ def test_integral_float_max_loads(tmp_path):
 
 def test_integers_beyond_2_53_load_and_compare_as_doubles(tmp_path):
     """SPEC §3: integers above 2^53 lose precision, as in a Go engine; the policy is not refused."""
-    from policyctl.engine import Evaluator
-    from policyctl.policies import load_policy
+    from policyctl.engine.evaluator import Evaluator
+    from policyctl.policy.load import load_policy
 
     path = tmp_path / "big.policy.json"
     path.write_text('{"version": "1", "default": "allow", "tools": {"t": {"deny_if": '
@@ -120,7 +120,7 @@ def test_nan_in_a_policy_is_still_refused(tmp_path):
     import pytest
 
     from policyctl.errors import InvalidPolicyError
-    from policyctl.policies import load_policy
+    from policyctl.policy.load import load_policy
 
     path = tmp_path / "nan.policy.json"
     path.write_text('{"version": "1", "default": "allow", "tools": {"t": {"deny_if": '

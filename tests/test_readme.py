@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from policyctl.rules import rule_table_markdown
+from policyctl.lint.rules import rule_table_markdown
 from tests.conftest import REPO, run_cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

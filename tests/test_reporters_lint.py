@@ -12,8 +12,11 @@ import jsonschema
 import pytest
 
 from policyctl.diagnostics import Diagnostic, FileReport, LintReport
-from policyctl.reporters import lint_formats, lint_github, lint_sarif, lint_text
-from policyctl.reporters.lint_formats import RenderOptions, RuleMeta, printable
+import policyctl.reporters.lint as lint_formats
+from policyctl.reporters.lint import github as lint_github
+from policyctl.reporters.lint import sarif as lint_sarif
+from policyctl.reporters.lint import text as lint_text
+from policyctl.reporters.lint import RenderOptions, RuleMeta, printable
 
 DATA = Path(__file__).parent / "data"
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyctl.risk import CATEGORIES, SEVERITY, classify, split_words
-from policyctl.snapshots import ToolInfo
+from policyctl.scan.risk import CATEGORIES, SEVERITY, classify, split_words
+from policyctl.scan.snapshots import ToolInfo
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "data"
 
@@ -115,7 +115,7 @@ def test_the_whole_description_is_read() -> None:
     ],
 )
 def test_suspicious_descriptions(description: str, reason: str) -> None:
-    from policyctl.risk import suspicious_reasons
+    from policyctl.scan.risk import suspicious_reasons
 
     assert reason in suspicious_reasons(tool("helper", description), frozenset({"helper"}))
 

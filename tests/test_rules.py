@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from policyctl.documents import load_text
-from policyctl.linter import lint_bytes
-from policyctl.rules import (
+from policyctl.documents.loader import load_text
+from policyctl.lint.linter import lint_bytes
+from policyctl.lint.rules import (
     RULES_END,
     RULES_START,
     Context,
@@ -20,9 +20,9 @@ from policyctl.rules import (
     rule_table_markdown,
     rules_markdown,
 )
-from policyctl.rules.input_schema import enum_of, lookup, types_of
-from policyctl.rules.regex_syntax import read
-from policyctl.snapshots import parse_snapshot
+from policyctl.lint.rules.input_schema import enum_of, lookup, types_of
+from policyctl.lint.rules.regex_syntax import read
+from policyctl.scan.snapshots import parse_snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 

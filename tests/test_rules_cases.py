@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policyctl.linter import lint_bytes
-from policyctl.rules import all_rules
-from policyctl.snapshots import parse_snapshot
+from policyctl.lint.linter import lint_bytes
+from policyctl.lint.rules import all_rules
+from policyctl.scan.snapshots import parse_snapshot
 
 CASES = Path(__file__).parent / "rules" / "cases"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from policyctl.engine import Evaluator
-from policyctl.linter import lint
-from policyctl.policies import load_policy
+from policyctl.engine.evaluator import Evaluator
+from policyctl.lint.linter import lint
+from policyctl.policy.load import load_policy
 from tests.conftest import SAMPLES, run_cli
 
 POLICIES = ("sncro.policy.json", "payments.policy.yaml", "shell-exec.policy.json", "github.policy.yaml")

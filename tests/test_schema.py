@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from jsonschema import Draft202012Validator
 
-from policyctl.documents import load_text
-from policyctl.schema import KNOWN_KEYWORDS, SCHEMA_ID, _uses_only_known, load_schema, schema_diagnostics, validate
+from policyctl.documents.loader import load_text
+from policyctl.documents.schema import KNOWN_KEYWORDS, SCHEMA_ID, _uses_only_known, load_schema, schema_diagnostics, validate
 from tests.rules.strategies import mutated_policies, policies
 
 REPO = Path(__file__).resolve().parent.parent
@@ -182,7 +182,7 @@ def test_fallback_to_jsonschema_for_unknown_keywords():
 
 
 def test_lint_path_does_not_import_jsonschema():
-    code = ("import sys; from policyctl.documents import load_text; from policyctl.schema import "
+    code = ("import sys; from policyctl.documents.loader import load_text; from policyctl.documents.schema import "
             "schema_diagnostics; d = load_text('{\"version\": \"1\", \"x\": 1}', 'a.json').document; "
             "print(len(schema_diagnostics(d)), 'jsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyctl.engine import Decision, Evaluator
+from policyctl.engine.evaluator import Decision, Evaluator
 from policyctl.errors import InputError
-from policyctl.model import Policy
-from policyctl.policies import load_policy
-from policyctl.simulator import expectation_ok, run, simulate
-from policyctl.traces import TraceStats, read_trace
+from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.policy.load import load_policy
+from policyctl.simulate.run import expectation_ok, run, simulate
+from policyctl.traces.reader import TraceStats, read_trace
 from tests.test_engine_properties import args_strategy, policies
 
 REPO = Path(__file__).resolve().parent.parent
@@ -176,7 +176,7 @@ def test_null_expectations_state_nothing(tmp_path, kw):
 
 
 def test_simulate_accepts_calls_without_ts_ns(tmp_path):
-    from policyctl.traces import TraceCall
+    from policyctl.traces.reader import TraceCall
 
     policy = Policy.from_data({"version": "1", "default": "allow", "all_tools": {
         "limits": [{"counter": "c", "window": "minute", "max": 1, "scope": "grant"}]}})

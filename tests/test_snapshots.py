@@ -7,7 +7,7 @@ import json
 import pytest
 
 from policyctl.errors import InputError
-from policyctl.snapshots import (
+from policyctl.scan.snapshots import (
     MAX_NAME_LENGTH,
     Snapshot,
     ToolInfo,

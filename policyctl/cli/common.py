@@ -68,10 +68,10 @@ def emit(text: str, output: str | None, *, force: bool = True) -> None:
     atomic_write_text(output, text if text.endswith("\n") or not text else text + "\n", force=force)
 
 
-def load_tools_option(path: str):  # -> policyctl.snapshots.Snapshot
+def load_tools_option(path: str):  # -> policyctl.scan.snapshots.Snapshot
     """Load the snapshot named by ``--tools``; its errors say which option the file came from."""
     from policyctl.errors import InputError
-    from policyctl.snapshots import load_snapshot
+    from policyctl.scan.snapshots import load_snapshot
 
     try:
         return load_snapshot(path)

@@ -92,8 +92,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         raise UsageError("--counterexample: give a file name (stdout carries the report)")
 
     from policyctl.cli.common import emit, err
-    from policyctl.differ import DiffReport, behavior_diff_trace, diff_policies
-    from policyctl.policies import load_policy
+    from policyctl.diff.differ import DiffReport, behavior_diff_trace, diff_policies
+    from policyctl.policy.load import load_policy
 
     p_old = load_policy(old)
     p_new = load_policy(new)
@@ -101,7 +101,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
 
     behavior = None
     if trace is not None:
-        from policyctl.traces import TraceStats
+        from policyctl.traces.reader import TraceStats
 
         stats = TraceStats()
         behavior = behavior_diff_trace(p_old.policy, p_new.policy, trace, windows=windows,
@@ -123,7 +123,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
             import hypothesis  # noqa: F401 - a dependency, but an install may lack it
         except ImportError:
             raise UsageError("--search needs the hypothesis package (pip install hypothesis)") from None
-        from policyctl.counterexamples import search as run_search
+        from policyctl.diff.search import search as run_search
 
         result = run_search(p_old.policy, p_new.policy, windows=windows, budget=budget, seed=seed or 0,
                             tools=snapshot_tools)
@@ -162,13 +162,13 @@ def _trace_warnings(stats, trace: str, err) -> None:  # stats: TraceStats
 
 def _render(fmt: str, report, *, to_stdout: bool) -> str:  # report: DiffReport
     if fmt == "json":
-        from policyctl.reporters import diff_json
+        from policyctl.reporters.diff import json as diff_json
 
         return diff_json.render(report)
     if fmt == "markdown":
-        from policyctl.reporters import diff_markdown
+        from policyctl.reporters.diff import markdown as diff_markdown
 
         return diff_markdown.render(report)
-    from policyctl.reporters import diff_text
+    from policyctl.reporters.diff import text as diff_text
 
     return diff_text.render(report, color=None if to_stdout else False)

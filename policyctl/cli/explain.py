@@ -81,9 +81,9 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
     refuse_overwriting_inputs("--output", output, (trace, policy))
 
     from policyctl.cli.common import emit
-    from policyctl.engine import Evaluator
+    from policyctl.engine.evaluator import Evaluator
     from policyctl.files import display_name
-    from policyctl.policies import load_policy
+    from policyctl.policy.load import load_policy
 
     loaded = load_policy(policy)
     ev = Evaluator(loaded.policy, windows=windows)
@@ -96,11 +96,11 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
     kw: dict[str, Any] = {"policy": loaded.path, "position": loaded.document.position, "show_args": show_args,
                           "call_id": call_id}
     if fmt == "json":
-        from policyctl.reporters.explain_json import render as render_json
+        from policyctl.reporters.explain.json import render as render_json
 
         text = render_json(ex, **kw)
     else:
-        from policyctl.reporters.explain_text import render as render_text
+        from policyctl.reporters.explain.text import render as render_text
 
         text = render_text(ex, source=source, **kw)
     emit(text, output)
@@ -109,9 +109,9 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
 
 def _from_trace(ev: Any, trace: str, line: int, skip_invalid: bool) -> tuple[Any, object]:
     from policyctl.errors import InputError
-    from policyctl.explainer import explain_call
+    from policyctl.engine.explain import explain_call
     from policyctl.files import display_name
-    from policyctl.traces import TraceStats, iter_records, parse_ts, record_id
+    from policyctl.traces.reader import TraceStats, iter_records, parse_ts, record_id
 
     name = display_name(trace)
     stats = TraceStats()
@@ -140,13 +140,13 @@ def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upst
     import orjson
 
     from policyctl.errors import UsageError
-    from policyctl.explainer import explain_call
-    from policyctl.traces import _Bad, decode_record, parse_ts, record_id
+    from policyctl.engine.explain import explain_call
+    from policyctl.traces.reader import _Bad, decode_record, parse_ts, record_id
 
     try:
         rec = orjson.loads(call)
     except orjson.JSONDecodeError:
-        from policyctl.jsonsyntax import describe_bytes
+        from policyctl.documents.jsonsyntax import describe_bytes
 
         problem = describe_bytes(call.encode("utf-8", "surrogatepass"))
         raise UsageError(f"--call: not valid JSON at column {problem.column}: {problem.what}") from None

@@ -59,24 +59,24 @@ def register(app: typer.Typer) -> None:
                 raise OutputExistsError(f"{output}: already exists (use --force to overwrite)")
         acquired = acquire_and_warn(spec)
 
-        from policyctl.risk import classify_snapshot
-        from policyctl.starter import build_starter, check_starter
+        from policyctl.scan.risk import classify_snapshot
+        from policyctl.scan.starter import build_starter, check_starter
 
         risks = classify_snapshot(acquired.snapshot, acquired.vetted)
         starter = build_starter(acquired.snapshot, risks)
         check_starter(starter)
         if chosen == "yaml":
-            from policyctl.reporters import init_yaml
-            from policyctl.starter import schema_id
+            from policyctl.reporters.init import yaml as init_yaml
+            from policyctl.scan.starter import schema_id
 
             text = init_yaml.render(starter, schema_id())
         else:
-            from policyctl.reporters import init_json
+            from policyctl.reporters.init import json as init_json
 
             text = init_json.render(starter)
         emit(text, output, force=force)
         if starter.review:
-            from policyctl.reporters.lint_formats import printable
+            from policyctl.reporters.lint import printable
 
             err(f"review: {len(starter.review)} tool(s) need a look before this policy is used:")
             for entry in starter.review:

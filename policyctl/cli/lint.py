@@ -12,7 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from policyctl.diagnostics import LintReport
-    from policyctl.reporters.lint_formats import RuleMeta
+    from policyctl.reporters.lint import RuleMeta
 
 _FORMATS = ("text", "json", "sarif", "github", "junit")  # kept in step with reporters.lint_formats
 _FAIL_LEVELS = ("error", "warning")
@@ -90,8 +90,8 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
     if output is not None and output != "-" and _same_file_as_input(output, paths):
         raise UsageError(f"--output {output}: refusing to overwrite a file that is being linted")
 
-    from policyctl.config import load_config
-    from policyctl.linter import lint as run_lint
+    from policyctl.lint.config import load_config
+    from policyctl.lint.linter import lint as run_lint
 
     cfg = load_config(config).with_cli(select=select, ignore=ignore, fail_level=fail_level)
     snapshot = None
@@ -134,7 +134,7 @@ def _same_file_as_input(output: str, paths: List[str]) -> bool:
 
 
 def _render(fmt: str, report: "LintReport", *, fail_level: str, to_stdout: bool) -> str:
-    from policyctl.reporters import lint_formats
+    import policyctl.reporters.lint as lint_formats
 
     options = lint_formats.RenderOptions(fail_level=fail_level, color=to_stdout and _color_wanted())
     if fmt == "sarif":
@@ -160,8 +160,8 @@ def _color_wanted() -> bool:
 
 def _rule_metas() -> tuple["RuleMeta", ...]:
     """Every registered rule, for SARIF's rule list."""
-    from policyctl.reporters.lint_formats import RuleMeta
-    from policyctl.rules import all_rules
+    from policyctl.reporters.lint import RuleMeta
+    from policyctl.lint.rules import all_rules
 
     return tuple(RuleMeta(code=r.code, name=r.name, summary=r.summary, severity=r.severity)
                  for r in all_rules())

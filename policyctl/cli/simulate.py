@@ -78,9 +78,9 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
 
     from policyctl.cli.common import emit, err
     from policyctl.files import display_name
-    from policyctl.policies import load_policy
-    from policyctl.reporters.simulate_progress import progress
-    from policyctl.simulator import run as simulate_run
+    from policyctl.policy.load import load_policy
+    from policyctl.reporters.simulate.progress import progress
+    from policyctl.simulate.run import run as simulate_run
 
     loaded = load_policy(policy)
     name = display_name(trace)
@@ -91,7 +91,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     sinks = []
     stream = None
     if fmt == "jsonl":
-        from policyctl.reporters.simulate_jsonl import line as jsonl_line
+        from policyctl.reporters.simulate.jsonl import line as jsonl_line
 
         stream = _Stream(output)
         sinks.append(lambda c: stream.write(jsonl_line(c, show_args=show_args)))
@@ -124,17 +124,17 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     if stream is not None:
         stream.commit()
     elif fmt == "json":
-        from policyctl.reporters.simulate_json import render as render_json
+        from policyctl.reporters.simulate.json import render as render_json
 
         emit(render_json(result), output)
     else:
-        from policyctl.reporters.simulate_text import render as render_text
+        from policyctl.reporters.simulate.text import render as render_text
 
         emit(render_text(result, trace=name, policy=loaded.path, show_args=show_args,
                          position=loaded.document.position, args_of=failed_args), output)
     if junit is not None:
         from policyctl.files import atomic_write_text
-        from policyctl.reporters.simulate_junit import render as render_junit
+        from policyctl.reporters.simulate.junit import render as render_junit
 
         atomic_write_text(junit, render_junit(name, cases), force=True)
     if fmt == "jsonl" and result.failed:

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 
 from policyctl.errors import ServerError
 from policyctl.mcp.protocol import MAX_PAGES, PROBE_TIMEOUT, Listing, ServerGone, list_tools
-from policyctl.snapshots import Snapshot, make_source, parse_tools
+from policyctl.scan.snapshots import Snapshot, make_source, parse_tools
 
 DEFAULT_TIMEOUT = 30.0
 

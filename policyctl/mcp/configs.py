@@ -102,7 +102,7 @@ def discover(paths: list[Path] | None = None, *, cwd: Path | None = None) -> Dis
             warnings.append(f"{path}: not valid UTF-8 text; skipped")
             continue
         except ValueError:
-            from policyctl.jsonsyntax import json_syntax_error
+            from policyctl.documents.jsonsyntax import json_syntax_error
 
             problem = json_syntax_error(strip_jsonc(raw.decode("utf-8-sig")))
             what = f"line {problem.line}, column {problem.column}: {problem.what}" if problem else "unreadable"

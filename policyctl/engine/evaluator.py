@@ -1,0 +1,395 @@
+"""One call's decision under a policy: the reference evaluator of SPEC §2.
+
+Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build on exactly this)::
+
+    @dataclass(frozen=True, slots=True)
+    class Decision:
+        allowed: bool
+        reason: str        # "allowed" | "hidden" | "default_deny" | "require" | "deny_if" | "rate_limited"
+        rule: str | None   # "(hidden)", "(default deny)", "/tools/<tool>/deny_if/args.amount-gt",
+                           # "/tools/<tool>/limits/<counter>", "/all_tools/limits/<counter>"; None if allowed
+        message: str | None
+        decision -> "allow" | "deny"           (property)
+
+    class Evaluator:
+        Evaluator(policy: Policy, *, windows: str = "fixed")      # or "sliding"
+        evaluate(ts: float, grant: str, tool: str, args: dict, *, upstream_error: bool = False) -> Decision
+        evaluate_ns(ts_ns: int, grant, tool, args, *, upstream_error=False) -> Decision  # exact times
+        program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
+        programs: dict[str, program]                              # the compiled ones so far (for .get in loops)
+        stages(tool) -> (rules(args) -> code | -1, limits(ts_ns, grant, upstream) -> code | None)
+        tick(ts_ns) -> int                                        # the evaluation time (clock never goes back)
+        limits(tool) -> [(tool | None, Limit, counter family)]    # what a call to tool passes, in order
+        decisions: list[Decision]; tools: list[str]               # code -> Decision, code -> tool name
+        origins: list[str | None]                                 # code -> JSON Pointer of the deciding part
+        store: CounterStore                                       # the counters (read by explain/coverage)
+
+An Evaluator holds counter state: feed it calls in trace order. ``ts`` is seconds since the Unix
+epoch (UTC); ``evaluate`` converts it to integer nanoseconds through its shortest decimal form, so
+``evaluate(call.ts, ...)`` and ``evaluate_ns(call.ts_ns, ...)`` agree for any ``TraceCall`` whose
+timestamp has at most microsecond precision (use ``evaluate_ns`` to be exact). The evaluation clock
+never runs backwards: ``evaluate``/``evaluate_ns`` evaluate a call stamped earlier than the newest
+call so far at that newest time (``read_trace`` already hands out such times in ``ts_ns``). The
+compiled ``program(tool)`` functions skip that step: give them non-decreasing times.
+
+Steps, in order: hidden → default deny → each ``require`` rule (deny when one of its conditions does
+not hold; the rule id names the first failing condition) → each ``deny_if`` rule (deny when all its
+conditions hold; an empty rule always holds; the id names its first condition, or its index when it
+has none) → the tool's limits then ``all_tools.limits`` (bucket per grant, location, counter and
+window; a full bucket denies and releases this call's earlier reservations) → allow. Denied calls
+never consume quota; ``upstream_error`` releases an allowed call's reservations afterwards.
+
+Each tool's steps are compiled once into a small Python function (conditions become inlined
+expressions, fixed-window counting is a few list operations) because the simulator runs hundreds
+of thousands of calls a second;
+``policyctl.engine.explain`` walks the same steps one by one, and the tests hold the two in agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from policyctl.engine.counters import LENGTHS, NS, CounterStore, FixedFamily
+from policyctl.policy.dialects.policylayer.model import Limit, Policy, Rule, ToolPolicy, WINDOW_SECONDS, escape_pointer_token, pointer
+from policyctl.policy.operators import NOT_FOUND, inline_expr
+
+__all__ = [
+    "Decision", "Evaluator", "ALLOWED", "REASONS", "EXPECT_VALUES",
+    "hidden_decision", "default_deny_decision", "rule_decision", "limit_decision",
+    "rule_id", "limit_location", "seconds_to_ns",
+]
+
+REASONS: tuple[str, ...] = ("allowed", "hidden", "default_deny", "require", "deny_if", "rate_limited")
+EXPECT_VALUES: tuple[str, ...] = ("allow", "deny") + REASONS[1:]
+
+Program = Callable[[int, str, dict, bool], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the gateway does with one call, with PolicyLayer's log vocabulary."""
+
+    allowed: bool
+    reason: str
+    rule: str | None
+    message: str | None
+
+    @property
+    def decision(self) -> str:
+        return "allow" if self.allowed else "deny"
+
+    def matches(self, expect: str) -> bool:
+        """``expect: allow|deny`` compares the decision, any other value the reason."""
+        if expect == "allow" or expect == "deny":
+            return (expect == "allow") == self.allowed
+        return expect == self.reason
+
+
+ALLOWED = Decision(True, "allowed", None, None)
+
+
+def hidden_decision(tool: str) -> Decision:
+    return Decision(False, "hidden", "(hidden)", f'Tool "{tool}" is hidden by policy')
+
+
+def default_deny_decision(tool: str) -> Decision:
+    return Decision(False, "default_deny", "(default deny)", f'Tool "{tool}" is not permitted by policy')
+
+
+def rule_id(tool: str, kind: str, rule: Rule, index: int, failed: int | None = None) -> str:
+    """``/tools/<tool>/<kind>/<id>``: the deciding condition's ``<path>-<op>``, or the rule's index."""
+    if rule.conditions:
+        cond = rule.conditions[failed if failed is not None else 0]
+        ident = cond.ident
+    else:
+        ident = str(index)
+    return f"/tools/{escape_pointer_token(tool)}/{kind}/{ident}"
+
+
+def rule_decision(tool: str, kind: str, rule: Rule, index: int, failed: int | None = None) -> Decision:
+    rid = rule_id(tool, kind, rule, index, failed)
+    return Decision(False, kind, rid, rule.message or f'Denied by rule "{rid}"')
+
+
+def limit_location(tool: str | None) -> str:
+    """``/tools/<tool>`` for a tool's own limits, ``/all_tools`` for the shared ones."""
+    return "/all_tools" if tool is None else f"/tools/{escape_pointer_token(tool)}"
+
+
+def limit_decision(tool: str | None, limit: Limit) -> Decision:
+    return Decision(False, "rate_limited", f"{limit_location(tool)}/limits/{limit.counter}",
+                    f'Rate limit of {limit.max} per {limit.window} reached (counter "{limit.counter}")')
+
+
+def counter_key(tool: str | None, limit: Limit) -> tuple[str, str, str, str]:
+    """Bucket family of a limit: the ``all_tools`` location never merges with a tool named ``all_tools``."""
+    if tool is None:
+        return ("all_tools", "", limit.counter, limit.window)
+    return ("tool", tool, limit.counter, limit.window)
+
+
+def seconds_to_ns(ts: float | int) -> int:
+    """Seconds since the epoch → integer nanoseconds, reading a float as its shortest decimal form."""
+    if type(ts) is int:
+        return ts * NS
+    r = repr(float(ts))
+    if "e" not in r and "n" not in r:
+        neg = r.startswith("-")
+        whole, _, frac = r.lstrip("-").partition(".")
+        if len(frac) <= 9:
+            ns = int(whole) * NS + int((frac + "000000000")[:9])
+            return -ns if neg else ns
+    from decimal import Decimal  # rare path (exponent notation or > 9 fraction digits): import lazily
+
+    return int(Decimal(r).scaleb(9).to_integral_value())
+
+
+class _Codes:
+    """Interns (tool, Decision) pairs as small integers for cheap tallying.
+
+    ``origins[code]`` says which part of the policy decided, as a JSON Pointer into the document:
+    ``/hide``, ``/default``, ``/tools/<t>/require/<i>/conditions/<j>``, ``/tools/<t>/deny_if/<i>``,
+    ``/tools/<t>/limits/<k>``, ``/all_tools/limits/<k>``, or ``None`` for an allowed call.
+    """
+
+    def __init__(self) -> None:
+        self.decisions: list[Decision] = []
+        self.tools: list[str] = []
+        self.origins: list[str | None] = []
+
+    def add(self, tool: str, decision: Decision, origin: str | None = None) -> int:
+        self.decisions.append(decision)
+        self.tools.append(tool)
+        self.origins.append(origin)
+        return len(self.decisions) - 1
+
+
+class Evaluator:
+    """Evaluates calls in trace order against one policy, keeping its own counters."""
+
+    def __init__(self, policy: Policy, *, windows: str = "fixed") -> None:
+        if windows not in ("fixed", "sliding"):
+            raise ValueError(f"windows must be 'fixed' or 'sliding', not {windows!r}")
+        self.policy = policy
+        self.windows = windows
+        self.store = CounterStore(windows)
+        self._codes = _Codes()
+        self.decisions = self._codes.decisions
+        self.tools = self._codes.tools
+        self.origins = self._codes.origins
+        self._programs: dict[str, Program] = {}
+        # The same program split in two stages (for the simulator's parallel path): the stateless
+        # rules stage (hide, default, require, deny_if) returns a code or -1 ("go on to the limits"),
+        # the limits stage takes it from there. Both share the full program's codes.
+        self._stages: dict[str, tuple[Callable[[dict], int], Callable[[int, str, bool], int] | None]] = {}
+        self.clock: int | None = None  # newest time evaluated by evaluate / evaluate_ns
+        # Register every counter family now: fixed-window state is laid out per grant up front.
+        for name in policy.tools:
+            self.limits(name)
+        self.limits("")
+        self.store.fixed.layout()  # the per-grant slot layout is fixed from here on
+
+    # -- public -------------------------------------------------------------------------------
+
+    def evaluate(self, ts: float, grant: str, tool: str, args: dict, *, upstream_error: bool = False) -> Decision:
+        return self.evaluate_ns(seconds_to_ns(ts), grant, tool, args, upstream_error=upstream_error)
+
+    def evaluate_ns(self, ts_ns: int, grant: str, tool: str, args: dict, *,
+                    upstream_error: bool = False) -> Decision:
+        ts_ns = self.tick(ts_ns)
+        prog = self._programs.get(tool)
+        if prog is None:
+            prog = self.program(tool)
+        return self.decisions[prog(ts_ns, grant, args, bool(upstream_error))]
+
+    def tick(self, ts_ns: int) -> int:
+        """The evaluation time of a call stamped ``ts_ns``: the clock never runs backwards, so a call
+        stamped earlier than one already evaluated is evaluated at the newest time seen."""
+        if self.clock is not None and ts_ns < self.clock:
+            return self.clock
+        self.clock = ts_ns
+        return ts_ns
+
+    def program(self, tool: str) -> Program:
+        """The compiled decision function of ``tool`` (built on first use, then cached)."""
+        prog = self._programs.get(tool)
+        if prog is None:
+            prog, rules, limits = self._compile(tool)
+            self._programs[tool] = prog
+            self._stages[tool] = (rules, limits)
+        return prog
+
+    def stages(self, tool: str) -> tuple[Callable[[dict], int], Callable[[int, str, bool], int] | None]:
+        """``(rules(args) -> code or -1, limits(ts_ns, grant, upstream) -> code)`` of ``tool``:
+        ``program(tool)`` cut after its stateless part. ``limits`` is None when rules always decide."""
+        if tool not in self._stages:
+            self.program(tool)
+        return self._stages[tool]
+
+    @property
+    def programs(self) -> dict[str, Program]:
+        """tool → program, for callers that look programs up themselves in a hot loop."""
+        return self._programs
+
+    def limits(self, tool: str) -> list[tuple[str | None, Limit, Any]]:
+        """The limits a call to ``tool`` passes through, in order: (tool or None for all_tools, limit, counter)."""
+        entry = self.policy.tools.get(tool)
+        out: list[tuple[str | None, Limit, Any]] = []
+        for lim in entry.limits if entry is not None else ():
+            out.append((tool, lim, self.store.get(counter_key(tool, lim), WINDOW_SECONDS[lim.window] * NS)))
+        for lim in self.policy.all_tools.limits:
+            out.append((None, lim, self.store.get(counter_key(None, lim), WINDOW_SECONDS[lim.window] * NS)))
+        return out
+
+    # -- compilation --------------------------------------------------------------------------
+
+    def _compile(self, tool: str) -> tuple[Program, Callable[[dict], int], Callable[[int, str, bool], int] | None]:
+        codes = self._codes
+        policy = self.policy
+        if policy.is_hidden(tool):
+            index = policy.hide.index("*") if "*" in policy.hide else policy.hide.index(tool)
+            return _constant(codes.add(tool, hidden_decision(tool), pointer("hide", index)))
+        entry = policy.tools.get(tool)
+        if entry is None and policy.default == "deny":
+            return _constant(codes.add(tool, default_deny_decision(tool), "/default"))
+        return _ProgramBuilder(self, tool, entry or ToolPolicy()).build()
+
+
+def _constant(code: int) -> tuple[Program, Callable[[dict], int], None]:
+    def prog(ts: int, grant: str, args: dict, upstream: bool) -> int:
+        return code
+
+    def rules(args: dict) -> int:
+        return code
+
+    return prog, rules, None
+
+
+class _ProgramBuilder:
+    """Writes one tool's checks as straight-line Python and compiles it.
+
+    Nothing from the policy is spliced into the source: keys, values, closures and codes are bound
+    as names in the function's namespace (``K3``, ``T3``, ``C3``), so hostile tool names, paths or
+    patterns cannot change the program.
+    """
+
+    def __init__(self, ev: Evaluator, tool: str, entry: ToolPolicy) -> None:
+        self.ev = ev
+        self.tool = tool
+        self.entry = entry
+        self.ns: dict[str, Any] = {"NF": NOT_FOUND}
+        self.lines: list[str] = ["def prog(ts, grant, args, upstream):"]
+        self.n = 0
+
+    def bind(self, prefix: str, value: Any) -> str:
+        self.n += 1
+        name = f"{prefix}{self.n}"
+        self.ns[name] = value
+        return name
+
+    def emit(self, depth: int, text: str) -> None:
+        for part in text.split("\n"):
+            self.lines.append("    " * depth + part)
+
+    def emit_value(self, depth: int, segments: tuple[str, ...]) -> None:
+        """``v`` = the argument at ``segments`` (or NF), walking nested objects."""
+        if not segments:
+            self.emit(depth, "v = args")
+            return
+        self.emit(depth, f"v = args.get({self.bind('K', segments[0])}, NF)")
+        for seg in segments[1:]:
+            self.emit(depth, f"v = v.get({self.bind('K', seg)}, NF) if type(v) is dict else NF")
+
+    def build(self) -> tuple[Program, Callable[[dict], int], Callable[[int, str, bool], int] | None]:
+        tool, entry, codes = self.tool, self.entry, self.ev._codes
+        rules_end: int | None = None
+        for i, rule in enumerate(entry.require):
+            for j, cond in enumerate(rule.conditions):
+                code = codes.add(tool, rule_decision(tool, "require", rule, i, j),
+                                 pointer("tools", tool, "require", i, "conditions", j))
+                self.emit_value(1, cond.segments)
+                self.emit(1, f"if not {inline_expr(cond.op, cond.value, self.bind)}: return {code}")
+        for i, rule in enumerate(entry.deny_if):
+            code = codes.add(tool, rule_decision(tool, "deny_if", rule, i), pointer("tools", tool, "deny_if", i))
+            if not rule.conditions:
+                self.emit(1, f"return {code}")
+                break  # an empty deny_if always denies: nothing after it can run
+            depth = 1
+            for cond in rule.conditions:
+                self.emit_value(depth, cond.segments)
+                self.emit(depth, f"if {inline_expr(cond.op, cond.value, self.bind)}:")
+                depth += 1
+            self.emit(depth, f"return {code}")
+        else:
+            rules_end = len(self.lines)
+            self.build_limits(codes)
+        body = self.lines[1:]
+        sources = ["\n".join(self.lines)]
+        if rules_end is None:  # an empty deny_if: the rules stage always decides
+            sources.append("\n".join(["def rules(args):"] + body))
+        else:
+            sources.append("\n".join(["def rules(args):"] + self.lines[1:rules_end] + ["    return -1"]))
+            sources.append("\n".join(["def limits(ts, grant, upstream):"] + self.lines[rules_end:]))
+        src = "\n".join(sources) + "\n"
+        exec(compile(src, f"<policy program {tool!r}>", "exec"), self.ns)  # noqa: S102 - see class doc
+        prog: Program = self.ns["prog"]
+        prog.__doc__ = sources[0] + "\n"  # kept for debugging and the tests
+        return prog, self.ns["rules"], self.ns.get("limits")
+
+    def limit_pointer(self, k: int) -> str:
+        """Document pointer of the ``k``-th limit a call to this tool passes (tool's own, then all_tools)."""
+        own = len(self.entry.limits)
+        if k < own:
+            return pointer("tools", self.tool, "limits", k)
+        return pointer("all_tools", "limits", k - own)
+
+    def build_limits(self, codes: _Codes) -> None:
+        tool = self.tool
+        limits = self.ev.limits(tool)
+        allowed = codes.add(tool, ALLOWED)
+        if not limits:
+            self.emit(1, f"return {allowed}")
+            return
+        taken: list[str] = []  # how to release each earlier reservation
+        if self.ev.windows == "fixed":
+            store = self.ev.store.fixed
+            self.emit(1, f"gs = {self.bind('G', store.grants)}.get(grant)")
+            self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
+            # One window index per window length the call needs; longer windows derive from the
+            # shortest (floor(floor(t/a)/b) == floor(t/(a*b))), so one costly division per call.
+            # When the grant's marker for a length is behind, that length's counts restart at zero.
+            first = None
+            for length in sorted({fam.length for _, _, fam in limits}):
+                marker = LENGTHS.index(length)
+                if first is not None:
+                    self.emit(1, f"w{marker} = w{LENGTHS.index(first)} // {int(length // first)}")
+                else:
+                    self.emit(1, f"w{marker} = ts // {int(length)}")
+                    first = length
+                start, end = store.spans[marker]
+                self.emit(1, f"if gs[{marker}] != w{marker}:")
+                self.emit(2, f"gs[{marker}] = w{marker}")
+                self.emit(2, f"gs[{start}:{end}] = {self.bind('Z', [0] * (end - start))}")
+            for k, (loc, lim, fam) in enumerate(limits):
+                deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
+                assert isinstance(fam, FixedFamily)
+                self.emit(1, f"if gs[{fam.slot}] >= {int(lim.max)}:")
+                for rel in reversed(taken):
+                    self.emit(2, rel)
+                self.emit(2, f"return {deny}")
+                self.emit(1, f"gs[{fam.slot}] += 1")
+                taken.append(f"gs[{fam.slot}] -= 1")
+        else:
+            for k, (loc, lim, fam) in enumerate(limits):
+                deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
+                c = self.bind("Q", fam)
+                self.emit(1, f"if not {c}.try_reserve(grant, ts, {int(lim.max)}):")
+                for rel in reversed(taken):
+                    self.emit(2, rel)
+                self.emit(2, f"return {deny}")
+                taken.append(f"{c}.release(grant, ts)")
+        self.emit(1, "if upstream:")
+        for rel in reversed(taken):
+            self.emit(2, rel)
+        self.emit(1, f"return {allowed}")

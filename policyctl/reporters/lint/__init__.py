@@ -1,0 +1,98 @@
+"""The lint output formats, chosen by name (flake8's formatter registry).
+
+Each format lives in its own module (``text``, ``json``, ``sarif``, ``github``,
+``junit``) with one function ``render(report, options) -> str``. Modules are imported only when
+their format is asked for: ``policyctl lint`` runs on every commit through pre-commit, so the text
+path must not pay for XML, SARIF or rich when it does not need them.
+
+This module also holds what the formats share: the options they receive and the helpers that make
+hostile text (control characters, terminal escapes, lone surrogates from undecodable file names)
+safe to print.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from policyctl.diagnostics import LintReport
+
+#: where users find policyctl (SARIF viewers link to it); one constant so outputs are reproducible
+PROJECT_URI = "https://pypi.org/project/policyctl/"
+
+#: format name → module under ``policyctl.reporters.lint`` (order = order shown in ``--help``)
+FORMATS: dict[str, str] = {
+    "text": "text",
+    "json": "json",
+    "sarif": "sarif",
+    "github": "github",
+    "junit": "junit",
+}
+
+#: formats whose stdout is a document for programs (nothing else may go to stdout)
+MACHINE_FORMATS = frozenset({"json", "sarif", "github", "junit"})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    """What a report may say about a rule besides its findings (SARIF's ``tool.driver.rules``)."""
+
+    code: str
+    name: str
+    summary: str
+    severity: str  # default severity: "error" | "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Everything a lint format may need besides the report itself."""
+
+    fail_level: str = "error"
+    color: bool = False
+    rules: tuple[RuleMeta, ...] = ()
+    tool_version: str = ""
+    # SARIF's informationUri; rule help links are this plus "#pl101-invalid-regex" (the anchor GitHub
+    # gives the rule's heading in docs/lint-rules.md when this points at that file)
+    information_uri: str = PROJECT_URI
+
+
+def names() -> tuple[str, ...]:
+    return tuple(FORMATS)
+
+
+def render(fmt: str, report: "LintReport", options: RenderOptions) -> str:
+    """Render ``report`` in format ``fmt`` (a key of :data:`FORMATS`); KeyError for unknown names."""
+    module = import_module(f"{__name__}.{FORMATS[fmt]}")
+    return module.render(report, options)  # type: ignore[no-any-return]
+
+
+# Characters that must never reach a terminal, a workflow-command line or an XML file raw:
+# C0/C1 controls (ANSI escapes start with ESC), DEL, lone surrogates (undecodable file names),
+# Unicode line/paragraph separators and bidirectional overrides ("trojan source").
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """One safe line: unprintable characters become visible ``\\xNN`` / ``\\uNNNN`` escapes."""
+    s = str(text)
+    return _UNPRINTABLE.sub(_escape_char, s)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """Text that encodes as UTF-8: lone surrogates (undecodable file names) become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,36 @@
+"""``simulate --format jsonl``: one decision per call, streamed (SPEC §5).
+
+``{"line", "id", "ts", "grant", "tool", "arg_keys", "decision", "reason", "rule", "message"}`` in
+that order, then ``"expected"`` when the line had ``expect``, ``"expected_rule"`` when it had
+``expect_rule``, and ``"ok"`` when it had either. ``"args"`` (the values) is added only with
+``--show-args``.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from policyctl.simulate.run import CallResult
+
+
+def line(call: CallResult, *, show_args: bool = False) -> bytes:
+    d = call.decision
+    rec = {
+        "line": call.line, "id": call.id, "ts": call.ts, "grant": call.grant, "tool": call.tool,
+        "arg_keys": call.arg_keys, "decision": "allow" if d.allowed else "deny", "reason": d.reason,
+        "rule": d.rule, "message": d.message,
+    }
+    if call.expect is not None:
+        rec["expected"] = call.expect
+    if call.expect_rule is not None:
+        rec["expected_rule"] = call.expect_rule
+    if call.ok is not None:
+        rec["ok"] = call.ok
+    if show_args:
+        rec["args"] = call.args
+    try:
+        return orjson.dumps(rec) + b"\n"
+    except TypeError:  # e.g. an integer beyond 64 bits echoed from the trace: fall back to the json module
+        import json
+
+        return json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"

@@ -1,0 +1,450 @@
+"""Risk classification of MCP tools: deterministic, local and explainable.
+
+Each tool gets one of PolicyLayer's categories (read, write, execute, destructive, financial,
+other), the severity that follows from it, risk *signals* from its parameters and text, and a
+one-line rationale that quotes the words that decided.
+
+How a category is decided (docs/scan.md has the long form):
+
+1. The tool **name** is split into words (``create_session``, ``deleteFile``, ``get-env``) and the
+   first action word found sets the category (``get`` → read, ``create`` → write, ``run`` →
+   execute, ``delete`` → destructive, ``pay`` → financial). A destructive or financial word later in
+   the name raises it (``book_airport_transfer`` → financial), except after a leading read verb
+   when the word is also a common noun (``list_refunds`` stays read). A write or execute action on
+   a money noun (``create_invoice``, ``place_order``) is financial.
+2. A name with no action word is decided by the first sentence of the **description**, then by
+   nouns in the name (``account_status`` → read, ``financial_calculator`` → financial).
+3. The **whole description** can raise the category: "cannot be undone", "permanently deletes" →
+   destructive; "transfer funds", "send money" → financial.
+4. MCP **annotations** are self-reported hints: they decide only when nothing else does, and never
+   lower a category. A rationale mentions when they disagree.
+5. Nothing at all → ``other`` (the starter policy treats it like write and flags it for review).
+
+Signals come from the input schema's top-level property names (``secret``, ``freeform-code``,
+``filesystem-path``, ``url``), their count (``many-parameters`` above 12) and the text of the
+description and property descriptions (``suspicious-description``: hidden-instruction tags,
+"do not tell the user", sensitive files such as ``~/.ssh``, invisible characters, text hidden
+after blank padding, and references to tools this server does not list).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from policyctl.scan.snapshots import Snapshot, ToolInfo
+
+CATEGORIES = ("read", "write", "execute", "destructive", "financial", "other")
+SEVERITY = {"read": "low", "write": "medium", "execute": "high", "destructive": "critical",
+            "financial": "critical", "other": "medium"}
+SIGNALS = ("secret", "freeform-code", "filesystem-path", "url", "many-parameters", "suspicious-description")
+MANY_PARAMETERS = 12
+
+# ---------------------------------------------------------------------------------------------
+# Lexicon. Words are lower-case; descriptions are matched after removing a plural/3rd-person "s".
+
+_READ = frozenset("""
+get list read fetch search find query show view describe retrieve lookup inspect explain count
+validate verify analyze analyse calculate compute estimate preview download browse scan summarize
+summarise compare diff peek poll convert check watch is has lint look open screenshot quote
+measure ping translate parse extract render format
+""".split())
+_WRITE = frozenset("""
+create add update set write edit modify change save store put post patch insert upsert append
+upload import rename move copy clone fork merge commit push tag label assign unassign approve
+authorize reject transition mark dismiss star unstar pin unpin follow unfollow manage configure
+enable disable toggle register invite submit send reply respond comment react email message
+publish schedule book place reserve checkout close archive restore link attach fill draft compose annotate
+report record share lock unlock finalize capture pull accept decline resolve
+replace apply sync mute unmute rate vote subscribe unsubscribe promote demote grant upgrade
+downgrade
+""".split())
+_EXECUTE = frozenset("""
+run exec execute executor invoke trigger call start stop restart launch deploy build compile
+install spawn evaluate eval navigate click scale rerun retry dispatch perform process end
+shutdown reboot boot ssh shell bash automate simulate
+""".split())
+_DESTRUCTIVE = frozenset("""
+delete remove destroy drop purge truncate wipe erase clear revoke cancel terminate kill uninstall
+discard prune rm del evict flush burn void expunge shred reset nuke
+""".split())
+# Financial verbs that are rarely anything else, and verb-nouns that often name a thing.
+_FINANCIAL_STRONG = frozenset("pay withdraw swap purchase buy sell payout deposit donate remit".split())
+_FINANCIAL_AMBIGUOUS = frozenset("refund transfer charge trade".split())
+_FINANCIAL_NOUNS = frozenset("""
+payment payments invoice invoices refund refunds payout payouts charge charges subscription
+subscriptions order orders money funds fund wallet wallets billing checkout transfer transfers
+financial finance bank banking loan loans escrow payroll remittance usdc usdt eth btc sats
+""".split())
+# A qualifier in front of "subscription" that makes it about messages, not billing.
+_NON_BILLING_QUALIFIERS = frozenset("notification notifications repository webhook webhooks event events "
+                                    "email newsletter topic channel feed thread".split())
+# Words that are verbs in "label_issue" but things in "get_label": a later, plainer verb wins.
+_NOUNISH = frozenset("""
+tag label message email comment record draft link star report quote post book charge transfer trade
+refund query search view run call process share schedule lock order log
+""".split())
+_READ_NOUNS = frozenset("""
+status info information details detail history logs log usage stats statistics metrics report
+weather quote balance profile health version schema docs documentation summary time timezone
+search lookup
+""".split())
+# Two-word nouns whose first word would otherwise read as a verb.
+_NOUN_PAIRS = {("pull", "request"), ("pull", "requests"), ("merge", "request"), ("merge", "requests"),
+               ("call", "graph"), ("search", "results"), ("run", "id")}
+_SKIP = frozenset("a an the this that tool will can to for of in on by with from and or it its is be "
+                  "you your use used using".split())
+
+_DESTRUCTIVE_PHRASES = (
+    re.compile(r"\bcannot be undone\b|\bcan ?not be reversed\b|\birreversibl\w*", re.I),
+    re.compile(r"\bpermanently\s+(delet|remov|eras|destroy|purg|wip)\w*", re.I),
+    re.compile(r"\[\s*destructive\s*\]|\bDESTRUCTIVE\b"),
+)
+_FINANCIAL_PHRASES = (
+    re.compile(r"\b(send|sends|sending|transfer|transfers|transferring|move|moves|sweep|sweeps)\s+"
+               r"(the\s+|your\s+|their\s+)?(money|funds|payments?)\b", re.I),
+    re.compile(r"\b(charge|charges|charging)\s+(the\s+|a\s+|their\s+)?(card|customer|buyer|payer)\b", re.I),
+    re.compile(r"\b(make|makes|process|processes|submit|submits)\s+(a\s+|the\s+)?payments?\b", re.I),
+    re.compile(r"\bpay(s|ing)?\s+(an?\s+|the\s+)?(invoice|bill|merchant|agent|fee)\b", re.I),
+)
+
+# Signals from property names.
+_SECRET_WORDS = frozenset("secret secrets password passwd passphrase token tokens credential "
+                          "credentials apikey authorization bearer cookie cookies".split())
+_SECRET_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"),
+                 ("client", "secret"), ("auth", "token"), ("session", "secret")}
+_CODE_WHOLE = frozenset("command cmd commands script scripts code sql query expression expr statement "
+                        "program shell snippet javascript js python eval source_code".split())
+_CODE_LAST = frozenset("command cmd script sql query expression statement".split())
+_PATH_WORDS = frozenset("path paths file files filename filenames filepath dir dirs directory "
+                        "directories folder folders cwd".split())
+# A bare "path" that the text calls a property/JSON/URL path is not a file system path.
+_NOT_FS_PATH = re.compile(r"\b(property|json|object|key|attribute|url|api|jq|x|dot|route|request)[ -]?paths?\b", re.I)
+_URL_WORDS = frozenset("url urls uri uris endpoint endpoints webhook href link links".split())
+
+_SUSPICIOUS = (
+    (re.compile(r"<\s*/?\s*(important|system|instructions?|secret|hidden|admin|override|sudo|note_to_ai)\b[^>]{0,40}>",
+                re.I), "hidden-instruction tag"),
+    (re.compile(r"\b(do\s+not|don'?t|never|must\s+not)\s+(tell|inform|mention|reveal|show|notify|alert)\s+"
+                r"(this\s+to\s+|it\s+to\s+)?(the\s+)?user", re.I), "keeps something from the user"),
+    (re.compile(r"\bwithout\s+(telling|informing|notifying|alerting|asking)\s+(the\s+)?user", re.I),
+     "acts without telling the user"),
+    (re.compile(r"\bhide\s+(this|it)\s+from\s+(the\s+)?user|\buser\s+(must|should)\s+not\s+(know|see)", re.I),
+     "keeps something from the user"),
+    (re.compile(r"\b(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|other)\s+"
+                r"(instructions?|messages?|prompts?|rules?)", re.I), "tells the model to ignore instructions"),
+    (re.compile(r"(~|\$HOME|%USERPROFILE%)[/\\]\.(ssh|aws|gnupg|kube|docker|config/gcloud)\b|\bid_(rsa|ed25519|ecdsa)\b"
+                r"|/etc/(passwd|shadow)\b|\.netrc\b|\.git-credentials\b|claude_desktop_config\.json|\bmcp\.json\b"
+                r"|(^|[\s/\"'`(])\.env\b", re.I), "mentions a sensitive file"),
+    (re.compile(r"[\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]|[\U000e0000-\U000e007f]"),
+     "contains invisible characters"),
+    (re.compile(r"(\n[ \t]*){10,}\S|[ \t]{200,}\S"), "hides text after blank padding"),
+)
+# "the send_email tool", "call send_email": a tool name used as such (snake/kebab/camel case).
+_TOOL_REF = re.compile(
+    r"\b(?:call|calling|invoke|invoking)\s+(?:the\s+)?`?(?P<a>[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+)`?"
+    r"|`?(?P<b>[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+)`?\s+tools?\b", re.I)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A tool's classification: what the starter policy and the scan report are built from."""
+
+    category: str
+    severity: str
+    signals: tuple[str, ...]
+    rationale: str
+    vetted: bool = False
+
+    def to_data(self) -> dict:
+        return {"category": self.category, "severity": self.severity, "signals": list(self.signals),
+                "rationale": self.rationale}
+
+
+# ---------------------------------------------------------------------------------------------
+# Words
+
+
+def split_words(text: str) -> list[str]:
+    """``deleteConfluencePage`` → delete confluence page; ``get-env`` → get env; lower-case."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def _base(word: str) -> str:
+    """The lexicon form of an inflected word: deletes → delete, queries → query, pushes → push."""
+    if _category_of(word):
+        return word
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)] + repl
+            if _category_of(stem):
+                return stem
+    return word
+
+
+def _category_of(word: str) -> str | None:
+    if word in _DESTRUCTIVE:
+        return "destructive"
+    if word in _FINANCIAL_STRONG or word in _FINANCIAL_AMBIGUOUS:
+        return "financial"
+    if word in _EXECUTE:
+        return "execute"
+    if word in _WRITE:
+        return "write"
+    if word in _READ:
+        return "read"
+    return None
+
+
+@dataclass(frozen=True)
+class _Verb:
+    word: str
+    category: str
+    index: int
+
+
+def _verbs(words: list[str]) -> list[_Verb]:
+    found: list[_Verb] = []
+    skip_next = False
+    for i, raw in enumerate(words):
+        if skip_next:
+            skip_next = False
+            continue
+        if i + 1 < len(words) and (raw, words[i + 1]) in _NOUN_PAIRS:
+            skip_next = True  # "pull request" is a thing, not "pull"
+            continue
+        word = _base(raw)
+        cat = _category_of(word)
+        if cat:
+            found.append(_Verb(word, cat, i))
+    return found
+
+
+def _money_noun(words: list[str]) -> str | None:
+    for i, w in enumerate(words):
+        if w in _FINANCIAL_NOUNS:
+            if w.startswith("subscription") and i > 0 and words[i - 1] in _NON_BILLING_QUALIFIERS:
+                continue
+            return w
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Category
+
+
+@dataclass(frozen=True)
+class _Decision:
+    category: str
+    because: str
+
+
+def _from_words(words: list[str], where: str) -> _Decision | None:
+    verbs = _verbs(words)
+    if not verbs:
+        return None
+    primary = verbs[0]
+    if primary.word in _NOUNISH:
+        plainer = next((v for v in verbs[1:] if v.word not in _NOUNISH), None)
+        if plainer is not None and plainer.category != primary.category:
+            primary = plainer
+    later = [v for v in verbs if v is not primary]
+
+    def eligible(v: _Verb) -> bool:
+        if primary.category != "read":
+            return True
+        return v.word not in _FINANCIAL_AMBIGUOUS and v.word not in ("clear", "reset", "end", "void")
+
+    ranked = [primary] + later
+    for v in ranked:
+        if v.category == "destructive" and (v is primary or eligible(v)):
+            return _Decision("destructive", f'{where} says "{v.word}"')
+    for v in ranked:
+        if v.category == "financial" and (v is primary or eligible(v)):
+            return _Decision("financial", f'{where} says "{v.word}"')
+    if primary.category in ("write", "execute"):
+        noun = _money_noun(words[primary.index + 1:]) or _money_noun(words[: primary.index])
+        if noun:
+            return _Decision("financial", f'{where} says "{primary.word}" … "{noun}"')
+    if primary.category == "write":
+        for v in later:
+            if v.category == "execute":
+                return _Decision("execute", f'{where} says "{v.word}"')
+    return _Decision(primary.category, f'{where} says "{primary.word}"')
+
+
+def _first_sentence(text: str) -> str:
+    text = text.strip()
+    match = re.search(r"(?<=[.!?。])\s|\n\s*\n", text)
+    return text[: match.start()] if match else text
+
+
+def _annotation_hint(annotations: Mapping[str, object]) -> _Decision | None:
+    ro = annotations.get("readOnlyHint")
+    de = annotations.get("destructiveHint")
+    if ro is True:
+        return _Decision("read", "annotations say readOnlyHint (self-reported)")
+    if ro is False and de is True:
+        return _Decision("destructive", "annotations say destructiveHint (self-reported)")
+    if ro is False:
+        return _Decision("write", "annotations say not read-only (self-reported)")
+    return None
+
+
+_ORDER = {c: i for i, c in enumerate(("read", "other", "write", "execute", "destructive", "financial"))}
+
+
+def _categorise(tool: ToolInfo) -> _Decision:
+    name_words = split_words(tool.name)
+    decision = _from_words(name_words, "name")
+    if decision is None:
+        sentence = _first_sentence(tool.description)
+        decision = _from_words([w for w in split_words(sentence) if w not in _SKIP], "description")
+    if decision is None:
+        noun = _money_noun(name_words)
+        if noun:
+            decision = _Decision("financial", f'name says "{noun}"')
+        else:
+            read_noun = next((w for w in name_words if w in _READ_NOUNS), None)
+            if read_noun:
+                decision = _Decision("read", f'name says "{read_noun}"')
+    if decision is None:
+        hint = _annotation_hint(tool.annotations)
+        decision = hint or _Decision("other", "no action word in the name or description")
+
+    # The whole description may raise the category (never lower it).
+    text = tool.description
+    if decision.category not in ("destructive", "financial"):
+        for pattern in _DESTRUCTIVE_PHRASES:
+            m = pattern.search(text)
+            if m:
+                decision = _Decision("destructive", f'description says "{_quote(m.group(0))}"')
+                break
+    if decision.category not in ("destructive", "financial"):
+        for pattern in _FINANCIAL_PHRASES:
+            m = pattern.search(text)
+            if m:
+                decision = _Decision("financial", f'description says "{_quote(m.group(0))}"')
+                break
+
+    hint = _annotation_hint(tool.annotations)
+    if hint and not decision.because.startswith("annotations") and hint.category != decision.category:
+        if _ORDER[hint.category] > _ORDER[decision.category]:
+            decision = _Decision(decision.category, decision.because + f"; annotations claim {hint.category} "
+                                                                        "(hint only)")
+        elif hint.category == "read":
+            decision = _Decision(decision.category, decision.because + "; annotations claim read-only "
+                                                                        "(not trusted)")
+    return decision
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals
+
+
+def _property_signals(tool: ToolInfo) -> list[tuple[str, str]]:
+    props = tool.input_schema.get("properties")
+    props = props if isinstance(props, dict) else {}
+    out: dict[str, str] = {}
+    for name, spec in props.items():
+        words = split_words(name)
+        if not words:
+            continue
+        joined = "_".join(words)
+        pairs = set(zip(words, words[1:]))
+        if "secret" not in out and (words[-1] in _SECRET_WORDS or joined in _SECRET_WORDS
+                                    or pairs & _SECRET_PAIRS):
+            out["secret"] = name
+        if "freeform-code" not in out and (joined in _CODE_WHOLE or words[-1] in _CODE_LAST):
+            out["freeform-code"] = name
+        if "filesystem-path" not in out and any(w in _PATH_WORDS for w in words):
+            bare = set(words) <= {"path", "paths"}
+            if not (bare and any(_NOT_FS_PATH.search(t) for t in _texts(tool))):
+                out["filesystem-path"] = name
+        fmt = spec.get("format") if isinstance(spec, dict) else None
+        if "url" not in out and (any(w in _URL_WORDS for w in words) or fmt in ("uri", "url", "iri")):
+            out["url"] = name
+    if len(props) > MANY_PARAMETERS:
+        out["many-parameters"] = f"{len(props)} parameters"
+    return list(out.items())
+
+
+def _texts(tool: ToolInfo) -> Iterable[str]:
+    yield tool.description
+    if tool.title:
+        yield tool.title
+    props = tool.input_schema.get("properties")
+    if isinstance(props, dict):
+        for spec in props.values():
+            if isinstance(spec, dict):
+                for key in ("description", "title"):
+                    value = spec.get(key)
+                    if isinstance(value, str):
+                        yield value
+
+
+def suspicious_reasons(tool: ToolInfo, server_tools: frozenset[str] = frozenset()) -> list[str]:
+    """Why a tool's text looks like it carries instructions for the model (empty when clean)."""
+    reasons: list[str] = []
+    for text in _texts(tool):
+        for pattern, reason in _SUSPICIOUS:
+            if reason not in reasons and pattern.search(text):
+                reasons.append(reason)
+        if server_tools:
+            for m in _TOOL_REF.finditer(text):
+                ident = m.group("a") or m.group("b")
+                if ident == tool.name or ident in server_tools:
+                    continue
+                reason = f"refers to a tool this server does not list ({_quote(ident, 40)})"
+                if reason not in reasons:
+                    reasons.append(reason)
+                break
+    return reasons
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def classify(tool: ToolInfo, *, server_tools: Iterable[str] = (), vetted: Mapping[str, object] | None = None) -> Risk:
+    """Category, severity, signals and rationale of one tool.
+
+    ``server_tools`` (every tool name on the same server) lets the suspicious-description check tell
+    a reference to a sibling tool from one to a tool elsewhere. ``vetted`` is a catalog entry's
+    ``{"category": …, "reason": …}`` that overrides the classifier.
+    """
+    names = frozenset(server_tools)
+    found = _property_signals(tool)
+    reasons = suspicious_reasons(tool, names)
+    if reasons:
+        found.append(("suspicious-description", "; ".join(reasons)))
+    signals = tuple(s for s in SIGNALS if s in {name for name, _ in found})
+    if vetted and vetted.get("category") in CATEGORIES:
+        category = str(vetted["category"])
+        reason = str(vetted.get("reason") or "vetted in the policyctl catalog")
+        rationale = f"{category}: vetted in the catalog: {reason}"
+        return Risk(category, SEVERITY[category], signals, _one_line(rationale, reasons), vetted=True)
+    decision = _categorise(tool)
+    rationale = f"{decision.category}: {decision.because}"
+    return Risk(decision.category, SEVERITY[decision.category], signals, _one_line(rationale, reasons))
+
+
+def _one_line(rationale: str, reasons: list[str]) -> str:
+    if reasons:
+        rationale += f"; suspicious: {reasons[0]}"
+    return " ".join(rationale.split())
+
+
+def classify_snapshot(snapshot: Snapshot, vetted: Mapping[str, Mapping[str, object]] | None = None) -> dict[str, Risk]:
+    """Every tool of a snapshot, in snapshot order."""
+    names = frozenset(snapshot.names)
+    vetted = vetted or {}
+    return {t.name: classify(t, server_tools=names, vetted=vetted.get(t.name)) for t in snapshot.tools}

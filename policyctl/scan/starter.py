@@ -1,0 +1,134 @@
+"""The starter policy ``init`` writes: default deny, one template per risk category (SPEC §4).
+
+| category    | entry                                                                 |
+|-------------|-----------------------------------------------------------------------|
+| read        | ``"<tool>": {}``                                                      |
+| write       | ``limits: [{counter: "<tool>_rate", window: minute, max: 30, scope: grant}]`` |
+| execute     | the same with ``max: 10``                                             |
+| destructive | the tool name goes under ``hide``                                     |
+| financial   | ``deny_if: [{conditions: [], on_deny: "Requires human approval."}]``  |
+| other       | as write, and flagged for review                                      |
+
+Tools appear grouped by category (read, write, execute, other, financial; destructive ones under
+``hide``), in server order within a group. Counter names are ``<tool>_rate``; a tool name that is not
+plain (``/``, spaces, more than 100 characters) gets a readable, unique counter built from it plus a
+short hash. A destructive tool literally named ``*`` cannot go under ``hide`` (``"*"`` there hides
+every tool), so it gets the financial template's approval rule instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from policyctl.scan.risk import Risk
+from policyctl.scan.snapshots import Snapshot
+
+WRITE_MAX = 30
+EXECUTE_MAX = 10
+APPROVAL = "Requires human approval."
+BLOCKED = "Blocked by default. Requires approval."
+GROUP_ORDER = ("read", "write", "execute", "other", "financial", "destructive")
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+
+
+@dataclass(frozen=True)
+class StarterEntry:
+    tool: str
+    risk: Risk
+    placement: str  # "tools" or "hide"
+    review: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StarterPolicy:
+    """The generated policy document plus, per tool, why it looks the way it does."""
+
+    data: dict
+    entries: tuple[StarterEntry, ...]
+    server_name: str | None
+    source: dict
+
+    @property
+    def review(self) -> tuple[StarterEntry, ...]:
+        """Entries a human should look at first, each with its ``note``."""
+        return tuple(e for e in self.entries if e.review)
+
+
+def counter_name(tool: str, taken: set[str]) -> str:
+    """``<tool>_rate``, made safe and unique for odd or huge tool names."""
+    if _PLAIN.fullmatch(tool):
+        base = f"{tool}_rate"
+    else:
+        digest = hashlib.sha256(tool.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        readable = re.sub(r"[^A-Za-z0-9_.\-]+", "_", tool).strip("_")[:60] or "tool"
+        base = f"{readable}_{digest}_rate"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _limit(counter: str, maximum: int) -> dict:
+    return {"counter": counter, "window": "minute", "max": maximum, "scope": "grant"}
+
+
+def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolicy:
+    """The SPEC §4 starter policy for ``snapshot`` given each tool's ``Risk``."""
+    order = {t.name: i for i, t in enumerate(snapshot.tools)}
+    ranked = sorted(snapshot.tools, key=lambda t: (GROUP_ORDER.index(risks[t.name].category), order[t.name]))
+    tools: dict[str, dict] = {}
+    hide: list[str] = []
+    taken: set[str] = set()
+    entries: list[StarterEntry] = []
+    for tool in ranked:
+        risk = risks[tool.name]
+        category = risk.category
+        if category == "read":
+            tools[tool.name] = {}
+            entries.append(StarterEntry(tool.name, risk, "tools"))
+        elif category in ("write", "other"):
+            tools[tool.name] = {"limits": [_limit(counter_name(tool.name, taken), WRITE_MAX)]}
+            entries.append(StarterEntry(tool.name, risk, "tools", review=category == "other",
+                                        note="not classified; given the write template" if category == "other" else ""))
+        elif category == "execute":
+            tools[tool.name] = {"limits": [_limit(counter_name(tool.name, taken), EXECUTE_MAX)]}
+            entries.append(StarterEntry(tool.name, risk, "tools"))
+        elif category == "financial":
+            tools[tool.name] = {"deny_if": [{"conditions": [], "on_deny": APPROVAL}]}
+            entries.append(StarterEntry(tool.name, risk, "tools"))
+        elif tool.name == "*":
+            tools[tool.name] = {"deny_if": [{"conditions": [], "on_deny": BLOCKED}]}
+            entries.append(StarterEntry(tool.name, risk, "tools", review=True,
+                                        note='destructive, but a tool named "*" cannot be hidden by name; denied instead'))
+        else:
+            hide.append(tool.name)
+            entries.append(StarterEntry(tool.name, risk, "hide"))
+    data: dict = {"version": "1", "default": "deny"}
+    if hide:
+        data["hide"] = hide
+    data["tools"] = tools
+    return StarterPolicy(data=data, entries=tuple(entries), server_name=snapshot.server_name,
+                         source=dict(snapshot.source))
+
+
+def check_starter(starter: StarterPolicy) -> None:
+    """Self-check: the document must load as a Policy (a failure here is a policyctl bug, exit 3)."""
+    from policyctl.policy.dialects.policylayer.model import Policy
+
+    Policy.from_data(starter.data)
+
+
+def schema_id() -> str:
+    """The ``$id`` of the packaged policy schema (for the YAML ``yaml-language-server`` line)."""
+    from policyctl.documents.schema import load_schema
+
+    value = load_schema().get("$id")
+    if not isinstance(value, str) or not value:  # pragma: no cover - the schema ships with an $id
+        raise RuntimeError("the packaged policy schema has no $id")
+    return value

@@ -1,0 +1,552 @@
+"""Reading traces: JSON Lines of recorded (or imagined) tool calls, streamed (SPEC §3).
+
+Two record shapes are accepted on any line — a plain record (``tool``/``args``) and an MCP message
+record (``message`` holding a JSON-RPC request; only ``tools/call`` is evaluated, other methods are
+counted and skipped). ``ts`` is an RFC 3339 string with ``Z`` or an offset, or a number of seconds
+since the epoch; it is converted once to integer nanoseconds (``ts_ns``) so window edges are exact.
+
+Public API::
+
+    @dataclass(frozen=True, slots=True)
+    class TraceCall:
+        line, ts, ts_raw, grant, tool, args, id, upstream_error, expect, expect_rule, ts_ns
+    read_trace(path, *, skip_invalid=False, stats=None) -> Iterator[TraceCall]   # "-" = stdin
+    parse_ts(raw) -> int                                                          # ns, or ValueError
+
+A bad line raises :class:`~policyctl.errors.InputError` ``<file>:<line>: <what is wrong>`` unless
+``skip_invalid``, in which case it is counted (and its message kept) in :class:`TraceStats`.
+
+``ts``/``ts_ns`` of a call are the time it is *evaluated* at: its own timestamp, or — when the line
+goes back in time — the newest timestamp seen so far (a gateway's clock does not run backwards;
+such lines are counted in ``TraceStats.backwards``). ``ts_raw`` is always the line's own value.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any, Callable, Iterator
+
+import orjson
+
+from policyctl.engine.counters import NS
+from policyctl.engine.evaluator import EXPECT_VALUES, seconds_to_ns
+from policyctl.errors import InputError
+from policyctl.files import STDIN, display_name
+
+__all__ = ["TraceCall", "TraceStats", "read_trace", "iter_records", "decode_lines", "parse_ts", "open_trace",
+           "MAX_LINE_BYTES"]
+
+MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is refused rather than buffered without bound
+_CHUNK = 1 << 20
+_KEEP_MESSAGES = 20  # invalid-line messages remembered for the report (the count is always exact)
+_CACHE_LIMIT = 8192
+
+# Years 0001..9999, as RFC 3339 allows (and Python's datetime can print for the reports).
+_MIN_NS = -62135596800 * NS
+_MAX_NS = 253402300800 * NS
+
+_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})\Z")
+_SUFFIX = re.compile(r"(?:\.(\d{1,9})\d*)?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z")
+_NO_TZ = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\Z")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceCall:
+    """One ``tools/call`` from a trace, as the evaluator and the reporters need it."""
+
+    line: int
+    ts: float
+    ts_raw: object
+    grant: str
+    tool: str
+    args: dict
+    id: object
+    upstream_error: bool
+    expect: str | None
+    expect_rule: str | None
+    ts_ns: int | None = None  # exact time; None → derived from ``ts``
+
+    @property
+    def arg_keys(self) -> list[str]:
+        return sorted(self.args)
+
+
+@dataclass
+class TraceStats:
+    """What the reader saw besides calls; filled in while streaming."""
+
+    lines: int = 0
+    calls: int = 0
+    blank_lines: int = 0
+    non_tool_messages: int = 0
+    invalid_lines: int = 0
+    invalid_messages: list[str] = field(default_factory=list)
+    backwards: int = 0
+    first_backwards_line: int | None = None
+
+
+# --- timestamps --------------------------------------------------------------------------------
+
+def _prefix_ns(prefix: str) -> int:
+    m = _PREFIX.match(prefix)
+    if m is None:
+        raise ValueError
+    y, mo, d, h, mi, s = (int(g) for g in m.groups())
+    if s == 60:
+        raise ValueError("leap seconds (:60) are not supported")
+    dt = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)  # validates month/day/hour ranges
+    delta = dt - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * NS
+
+
+def _suffix_ns(suffix: str) -> int:
+    """Fraction minus offset, in ns, of the part after ``YYYY-MM-DDTHH:MM:SS``."""
+    m = _SUFFIX.match(suffix)
+    if m is None:
+        raise ValueError
+    frac, _z, sign, oh, om = m.groups()
+    ns = int((frac + "000000000")[:9]) if frac else 0
+    if sign:
+        h, mi = int(oh), int(om)
+        if h > 23 or mi > 59:
+            raise ValueError("offset out of range")
+        off = (h * 3600 + mi * 60) * NS
+        ns += -off if sign == "+" else off
+    return ns
+
+
+def _describe(value: Any) -> str:
+    text = orjson.dumps(value).decode() if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _ts_error(raw: Any) -> str:
+    if isinstance(raw, str):
+        shown = _describe(raw)
+        if _NO_TZ.match(raw.strip()):
+            return f'"ts" has no timezone: "{shown}" (add Z or an offset such as +02:00)'
+        return f'"ts" is not an RFC 3339 timestamp: "{shown}"'
+    return f'"ts" must be an RFC 3339 string or a number of seconds since the epoch, got {_json_type(raw)}'
+
+
+def parse_ts(raw: Any) -> int:
+    """Nanoseconds since the epoch for an RFC 3339 string (``Z`` or offset) or an epoch number."""
+    t = type(raw)
+    try:
+        if t is str:
+            if len(raw) < 20:
+                raise ValueError
+            ns = _prefix_ns(raw[:19]) + _suffix_ns(raw[19:])
+        elif t is int or t is float:
+            ns = seconds_to_ns(raw)
+        else:
+            raise ValueError
+    except (ValueError, OverflowError) as exc:
+        detail = str(exc)
+        msg = _ts_error(raw)
+        raise ValueError(f"{msg}: {detail}" if detail and "leap" in detail else msg) from None
+    if not _MIN_NS <= ns < _MAX_NS:
+        raise ValueError(f'"ts" is out of range (years 1 to 9999): {_describe(raw)}')
+    return ns
+
+
+def format_ts(ns: int) -> str:
+    """RFC 3339 UTC rendering of a nanosecond time, with only as many fraction digits as needed."""
+    sec, frac = divmod(ns, NS)
+    dt = _EPOCH + timedelta(seconds=sec)
+    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        digits = f"{frac:09d}".rstrip("0")
+        if len(digits) <= 3:
+            digits = digits.ljust(3, "0")
+        base += "." + digits
+    return base + "Z"
+
+
+# --- records -----------------------------------------------------------------------------------
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    t = type(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int or t is float:
+        return "a number"
+    if t is str:
+        return "a string"
+    if t is list:
+        return "an array"
+    if t is dict:
+        return "an object"
+    return t.__name__
+
+
+class _Bad(Exception):
+    """A bad line (internal; becomes InputError or a counted skip)."""
+
+
+def open_trace(path: str) -> IO[bytes]:
+    """Open a trace for binary streaming (``-`` = stdin), turning OS errors into InputError."""
+    if str(path) == STDIN:
+        return sys.stdin.buffer
+    name = display_name(path)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the reader
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return fh
+
+
+class _Overlong(bytes):
+    """Stands in for a line longer than MAX_LINE_BYTES (its bytes are dropped, not buffered)."""
+
+
+OVERLONG = _Overlong()
+
+
+def _lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
+    """Batches of physical lines (without the newline), read in 1 MiB chunks; ``progress(bytes)`` per chunk.
+
+    A line longer than MAX_LINE_BYTES is yielded as :data:`OVERLONG` (the readers report it as a bad
+    line) and its bytes are skipped up to the next newline, so memory stays bounded.
+    """
+    rest = b""
+    first = True
+    skipping = False
+    while True:
+        try:
+            chunk = fh.read(_CHUNK)
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        if not chunk:
+            break
+        if progress is not None:
+            progress(len(chunk))
+        if first:
+            first = False
+            if chunk.startswith(b"\xef\xbb\xbf"):  # tolerate a UTF-8 byte order mark
+                chunk = chunk[3:]
+        if skipping:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                continue
+            chunk = chunk[cut + 1:]
+            skipping = False
+        if rest:
+            chunk = rest + chunk
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        if len(rest) > MAX_LINE_BYTES:
+            lines.append(OVERLONG)
+            rest = b""
+            skipping = True
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
+
+
+def decode_record(rec: Any) -> tuple:
+    """Validate one decoded line: ``(ts_ns, grant, tool, args, upstream, msg)``; ``tool`` is None for
+    an MCP message other than ``tools/call`` (counted and skipped). Raises ``_Bad`` with what is wrong.
+
+    This is the complete rule set; the streaming loops below (and the simulator's) inline a fast
+    path for the common well-formed plain record and fall back to this function for anything else.
+    """
+    if type(rec) is not dict:
+        raise _Bad(f"expected a JSON object, got {_json_type(rec)}")
+    if "ts" not in rec:
+        raise _Bad('missing "ts"')
+    try:
+        ts_ns = parse_ts(rec["ts"])
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+    msg = None
+    if "tool" in rec:
+        tool = rec["tool"]
+        if type(tool) is not str:
+            raise _Bad(f'"tool" must be a string, got {_json_type(tool)}')
+        if "message" in rec:
+            raise _Bad('has both "tool" and "message"; use one shape per line')
+        args = rec.get("args", _ABSENT)
+        if args is _ABSENT:
+            args = {}
+        elif type(args) is not dict:
+            raise _Bad(f'"args" must be an object, got {_json_type(args)}')
+    elif "message" in rec:
+        msg = rec["message"]
+        if type(msg) is not dict:
+            raise _Bad(f'"message" must be a JSON-RPC request object, got {_json_type(msg)}')
+        if msg.get("method") != "tools/call":
+            _check_common(rec)
+            return ts_ns, None, None, None, False, msg
+        params = msg.get("params")
+        if type(params) is not dict:
+            raise _Bad(f'"message.params" must be an object, got {_json_type(params)}')
+        tool = params.get("name")
+        if type(tool) is not str:
+            raise _Bad(f'"message.params.name" must be a string, got {_json_type(tool)}')
+        args = params.get("arguments", _ABSENT)
+        if args is _ABSENT:
+            args = {}
+        elif type(args) is not dict:
+            raise _Bad(f'"message.params.arguments" must be an object, got {_json_type(args)}')
+    else:
+        raise _Bad('missing "tool" (or an MCP "message")')
+    grant, upstream = _check_common(rec)
+    return ts_ns, grant, tool, args, upstream, msg
+
+
+_ABSENT: Any = object()
+
+
+def _check_common(rec: dict) -> tuple[str, bool]:
+    grant = rec.get("grant")
+    if grant is None:
+        grant = "default"
+    elif type(grant) is not str:
+        raise _Bad(f'"grant" must be a string or null, got {_json_type(grant)}')
+    upstream = rec.get("upstream_error")
+    if upstream is not None and type(upstream) is not bool:
+        raise _Bad(f'"upstream_error" must be true or false, got {_json_type(upstream)}')
+    if "expect" in rec or "expect_rule" in rec:
+        _check_expect(rec)
+    return grant, upstream is True
+
+
+_SECONDS = {f":{s:02d}": s * NS for s in range(60)}
+
+
+class TimeCache:
+    """Cheapest correct RFC 3339 parsing for streams: the ``YYYY-MM-DDTHH:MM:SS`` prefix and the
+    ``.fff…Z``/offset suffix are each parsed once and remembered (bounded), so a typical line costs
+    two slices and two dict lookups; a new second within a known minute costs one more lookup and
+    a two-digit parse. Prefixes in years 1 and 9999 are never cached, so an offset can never push
+    a cached result out of range unnoticed."""
+
+    __slots__ = ("prefixes", "suffixes", "minutes")
+
+    def __init__(self) -> None:
+        self.prefixes: dict[str, int] = {}
+        self.suffixes: dict[str, int] = {}
+        self.minutes: dict[str, int] = {}
+
+    def prefix(self, p: str) -> int | None:
+        """ns of ``YYYY-MM-DDTHH:MM:SS`` (None when it is not one, or in year 1 or 9999)."""
+        minute = self.minutes.get(p[:16])
+        sec = _SECONDS.get(p[16:]) if minute is not None else None  # ":00".. ":59" (so len(p) == 19)
+        if sec is not None:
+            base = minute + sec
+        else:
+            try:
+                base = _prefix_ns(p)
+            except ValueError:
+                return None
+            if p.startswith(("0001", "9999")):
+                return None
+            if len(self.minutes) >= _CACHE_LIMIT:
+                self.minutes.clear()
+            self.minutes[p[:16]] = base - int(p[17:19]) * NS
+        if len(self.prefixes) >= _CACHE_LIMIT:
+            self.prefixes.clear()
+        self.prefixes[p] = base
+        return base
+
+    def suffix(self, s: str) -> int | None:
+        try:
+            off = _suffix_ns(s)
+        except ValueError:
+            return None
+        if len(self.suffixes) >= _CACHE_LIMIT:
+            self.suffixes.clear()
+        self.suffixes[s] = off
+        return off
+
+
+def iter_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
+    """Public name of the chunked line reader (batches of raw lines)."""
+    return _lines(fh, name, progress)
+
+
+def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None,
+                 counts: list[int] | None = None) -> Iterator[tuple]:
+    """Every non-blank line of a trace, decoded and checked, as
+    ``(line, ts_ns, grant, tool, args, upstream, rec, msg, bad)``.
+
+    ``bad`` is what is wrong with a bad line (then only ``line`` is meaningful); ``tool`` is None for
+    an MCP message other than ``tools/call``. No clock: ``ts_ns`` is the line's own time. ``counts``
+    (``[lines, blank lines]``) receives the blank lines as they pass and the line count at the end.
+    This is the one copy of the reader's fast path (a well-formed plain record costs no call to
+    :func:`decode_record`); :func:`iter_records` and the simulator's worker both read through it.
+    """
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    tc = TimeCache()
+    prefixes, suffixes = tc.prefixes, tc.suffixes
+    last_prefix = ""
+    last_base = 0
+    lineno = 0
+    for batch in _lines(fh, name, progress):
+        for raw in batch:
+            lineno += 1
+            try:
+                rec = loads(raw)
+            except decode_error as exc:
+                if type(raw) is _Overlong:
+                    yield lineno, None, None, None, None, False, None, None, overlong_message()
+                elif not raw.strip():
+                    if counts is not None:
+                        counts[1] += 1
+                else:
+                    yield lineno, None, None, None, None, False, None, None, _json_error(raw)
+                continue
+            bad = None
+            # Fast path: a well-formed plain record (same result as decode_record).
+            ts = rec.get("ts") if type(rec) is dict else None
+            tool = rec.get("tool") if ts is not None else None
+            args = rec.get("args") if tool is not None else None
+            grant = rec.get("grant") if args is not None else None
+            ts_ns = None
+            upstream = False
+            msg = None
+            if type(ts) is str and type(tool) is str and type(args) is dict and type(grant) is str:
+                p = ts[:19]
+                if p == last_prefix:
+                    base = last_base
+                else:
+                    base = prefixes.get(p)
+                    if base is None:
+                        base = tc.prefix(p)
+                    if base is not None:
+                        last_prefix, last_base = p, base
+                if base is not None:
+                    s = ts[19:]
+                    off = suffixes.get(s)
+                    if off is None:
+                        off = tc.suffix(s)
+                    if off is not None:
+                        ts_ns = base + off
+                if ts_ns is not None and len(rec) != 4:
+                    up = rec.get("upstream_error")
+                    if "message" in rec or (up is not None and up is not True and up is not False):
+                        ts_ns = None
+                    else:
+                        upstream = up is True
+                        if "expect" in rec or "expect_rule" in rec:
+                            try:
+                                _check_expect(rec)
+                            except _Bad as exc:
+                                bad = str(exc)
+            if ts_ns is None and bad is None:
+                try:
+                    ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
+                except _Bad as exc:
+                    bad = str(exc)
+            yield lineno, ts_ns, grant, tool, args, upstream, rec, msg, bad
+    if counts is not None:
+        counts[0] = lineno
+
+
+def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | None = None,
+                 fh: IO[bytes] | None = None,
+                 progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
+    """Stream a trace as ``(line, ts_ns, grant, tool, args, upstream, rec, msg)`` tuples.
+
+    ``rec`` is the decoded line (for ``ts``, ``id``, ``expect``…), ``msg`` the JSON-RPC message of
+    an MCP record (None for a plain record). Most callers want :func:`read_trace`.
+    """
+    if stats is None:
+        stats = TraceStats()
+    name = display_name(path)
+    own = fh is None
+    if fh is None:
+        fh = open_trace(path)
+    counts = [0, 0]
+    prev_ns: int | None = None
+    lineno = 0
+    calls = 0
+    try:
+        for lineno, ts_ns, grant, tool, args, upstream, rec, msg, bad in decode_lines(fh, name, progress, counts):
+            if bad is not None:
+                message = f"{name}:{lineno}: {bad}"
+                if not skip_invalid:
+                    raise InputError(message)
+                stats.invalid_lines += 1
+                if len(stats.invalid_messages) < _KEEP_MESSAGES:
+                    stats.invalid_messages.append(message)
+                continue
+            if prev_ns is not None and ts_ns < prev_ns:
+                # The evaluation clock never runs backwards: a late line is evaluated at the
+                # newest time seen (its own timestamp stays in ``rec["ts"]``).
+                stats.backwards += 1
+                if stats.first_backwards_line is None:
+                    stats.first_backwards_line = lineno
+                ts_ns = prev_ns
+            else:
+                prev_ns = ts_ns
+            if tool is None:
+                stats.non_tool_messages += 1
+                continue
+            calls += 1
+            yield (lineno, ts_ns, grant, tool, args, upstream, rec, msg)
+        lineno = counts[0]
+    finally:
+        stats.lines = lineno
+        stats.calls = calls
+        stats.blank_lines += counts[1]
+        if own and fh is not sys.stdin.buffer:
+            fh.close()
+
+
+_EXPECT_OK = frozenset(EXPECT_VALUES)
+
+
+def _check_expect(rec: dict) -> None:
+    expect = rec.get("expect")
+    if expect is not None and (type(expect) is not str or expect not in _EXPECT_OK):
+        shown = f'"{_describe(expect)}"' if isinstance(expect, str) else _json_type(expect)
+        raise _Bad(f'"expect" must be one of {", ".join(EXPECT_VALUES)}; got {shown}')
+    rule = rec.get("expect_rule")
+    if rule is not None and type(rule) is not str:
+        raise _Bad(f'"expect_rule" must be a string, got {_json_type(rule)}')
+
+
+def overlong_message() -> str:
+    return f"line longer than {MAX_LINE_BYTES:,} bytes"
+
+
+def _json_error(raw: bytes) -> str:
+    """What is wrong with a trace line that the JSON parser refused, in policyctl's words."""
+    from policyctl.documents.jsonsyntax import describe_bytes
+
+    problem = describe_bytes(bytes(raw).rstrip(b"\r\n"))
+    if problem.what == "not valid UTF-8 text":
+        return problem.what
+    return f"invalid JSON at column {problem.column}: {problem.what}"
+
+
+def record_id(rec: dict, msg: dict | None) -> object:
+    """The call's id: the record's own ``id``, else (MCP records) the JSON-RPC ``message.id``."""
+    if "id" in rec or msg is None:
+        return rec.get("id")
+    return msg.get("id")
+
+
+def read_trace(path: str, *, skip_invalid: bool = False, stats: TraceStats | None = None,
+               fh: IO[bytes] | None = None) -> Iterator[TraceCall]:
+    """Stream the ``tools/call`` calls of a trace file (``-`` = stdin) as :class:`TraceCall` values."""
+    for line, ts_ns, grant, tool, args, upstream, rec, msg in iter_records(
+            path, skip_invalid=skip_invalid, stats=stats, fh=fh):
+        yield TraceCall(line, ts_ns / NS, rec.get("ts"), grant, tool, args, record_id(rec, msg),
+                        upstream, rec.get("expect"), rec.get("expect_rule"), ts_ns)
