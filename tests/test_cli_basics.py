@@ -70,3 +70,32 @@ def test_help_reads_as_plain_text():
         assert " - a " not in text, (command, text)
     # typer words the rest of the usage line (newer releases add "..."); the metavar is ours
     assert "[-- CMD ARGS]" in run_cli("scan", "--help").stdout
+
+
+def test_lint_start_up_does_not_import_pydantic(tmp_path):
+    """The typer start-up patch (policyctl/cli/typer_startup.py) must keep working on every typer
+    that pyproject.toml admits: if a release stops it from applying, pydantic (~80 ms) is back on
+    the pre-commit path and this test says so."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom policyctl.cli import main\n"
+            "sys.argv = ['policyctl', 'lint', sys.argv[1]]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print(code, 'pydantic' in sys.modules, 'rich' in sys.modules)\n")
+    policy = tmp_path / "p.policy.json"
+    policy.write_text('{"version": "1", "default": "deny"}')
+    r = subprocess.run([sys.executable, "-c", code, str(policy)], capture_output=True, text=True,
+                       env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert r.stdout.splitlines()[-1] == "0 False False", r.stdout + r.stderr
+
+
+def test_typer_patch_is_applied_only_from_main():
+    import subprocess
+    import sys
+
+    code = ("import typer.core as c\nbefore = getattr(getattr(c, '_TyperParameter', None), 'get_runtime_param', None)\n"
+            "import policyctl.cli\nafter = getattr(getattr(c, '_TyperParameter', None), 'get_runtime_param', None)\n"
+            "print(before is after)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "True", r.stderr

@@ -19,62 +19,10 @@ from policyctl.cli import init as _init
 from policyctl.cli import lint as _lint
 from policyctl.cli import scan as _scan
 from policyctl.cli import simulate as _simulate
+from policyctl.cli import typer_startup
 from policyctl.cli.common import state
 from policyctl.exitcodes import ExitCode
 
-def _plain_params_skip_pydantic() -> None:
-    """Keep pydantic off the start-up path of every command.
-
-    Recent typer releases coerce every parameter value through a pydantic ``TypeAdapter``, which
-    imports pydantic (~80 ms) on each run — a third of ``policyctl lint``'s time in a pre-commit
-    hook. For parameters annotated ``str``, ``bool`` (flags such as ``--help``), their ``Optional``
-    forms or a list of ``str``, click has already produced exactly those values, so they are passed
-    through as is; any other annotation or value, and any typer without this machinery, keeps
-    typer's own coercion.
-    """
-    try:
-        from typing import List, Optional
-
-        from typer import core as typer_core
-        from typer._coercion import RuntimeParam, build_runtime_param
-    except ImportError:  # older or newer typer: nothing to adjust
-        return
-    param_cls = getattr(typer_core, "_TyperParameter", None)
-    original = getattr(param_cls, "get_runtime_param", None)
-    if param_cls is None or original is None:
-        return
-    lists = (List[str], Optional[List[str]], list[str])
-    flags = (bool, Optional[bool])
-    plain = (str, Optional[str]) + flags + lists
-
-    class _Plain(RuntimeParam):  # type: ignore[misc]
-        def _coerce_value(self, value, param, ctx):  # type: ignore[no-untyped-def]
-            if isinstance(value, bool):
-                if any(self.annotation == f for f in flags):
-                    return value
-            elif isinstance(value, str):
-                if not any(self.annotation == f for f in flags + lists):
-                    return value
-            elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-                if any(self.annotation == f for f in lists):
-                    return list(value)
-            return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
-
-    def get_runtime_param(self):  # type: ignore[no-untyped-def]
-        desc = getattr(self, "type_descriptor", None)
-        if (getattr(self, "_runtime_param", None) is None and desc is not None
-                and getattr(desc, "file_annotation", None) is None
-                and any(desc.annotation == p for p in plain)):
-            try:
-                self._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation)
-            except TypeError:  # RuntimeParam's fields changed: let typer do it
-                pass
-        return original(self)
-
-    param_cls.get_runtime_param = get_runtime_param
-
-
-_plain_params_skip_pydantic()
 
 app = typer.Typer(
     name="policyctl",
@@ -148,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr = _ClosedStream(fail=False)  # type: ignore[assignment]
     if sys.stdout is None:
         sys.stdout = _ClosedStream(fail=True)  # type: ignore[assignment]
+    typer_startup.apply()
     if os.environ.get("POLICYCTL_DEBUG"):
         state.debug = True
     args = sys.argv[1:] if argv is None else argv
