@@ -29,7 +29,6 @@ def test_schema_passes_the_draft_2020_12_metaschema():
     out = subprocess.run([str(exe), "--check-metaschema", str(PUBLISHED)], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "ok -- validation done" in out.stdout
 
 
 def test_schema_header():

@@ -18,6 +18,7 @@ from policyctl.cli import explain as _explain
 from policyctl.cli import init as _init
 from policyctl.cli import lint as _lint
 from policyctl.cli import scan as _scan
+from policyctl.cli import schema as _schema
 from policyctl.cli import simulate as _simulate
 from policyctl.cli import typer_startup
 from policyctl.cli.common import state
@@ -57,6 +58,7 @@ _scan.register(app)
 _simulate.register(app)
 _explain.register(app)
 _diff.register(app)
+_schema.register(app)
 
 
 class _ClosedStream:

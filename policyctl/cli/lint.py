@@ -68,21 +68,28 @@ def register(app: typer.Typer) -> None:
         ignore: Optional[List[str]] = typer.Option(
             None, "--ignore", metavar="CODES",
             help="Do not report these rules (comma-separated, repeatable)."),
+        dialect: Optional[str] = typer.Option(
+            None, "--dialect", metavar="policylayer|intercept", show_default=False,
+            help="Read every file as this dialect (default: recognised from each file's content)."),
     ) -> None:
         raise typer.Exit(run(paths, fmt=fmt, output=output, fail_level=fail_level, tools=tools,
                              config=config, select=split_codes(select, "--select"),
-                             ignore=split_codes(ignore, "--ignore")))
+                             ignore=split_codes(ignore, "--ignore"), dialect=dialect))
 
 
 def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Optional[str],
         tools: Optional[str], config: Optional[str], select: tuple[str, ...],
-        ignore: tuple[str, ...]) -> int:
+        ignore: tuple[str, ...], dialect: Optional[str] = None) -> int:
     """The command's body, separate from typer so the flow reads top to bottom."""
     from policyctl.errors import UsageError
     from policyctl.exitcodes import for_findings
 
     if fmt not in _FORMATS:
         raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(_FORMATS)})")
+    from policyctl.policy.dialects import DIALECTS
+
+    if dialect is not None and dialect not in DIALECTS:
+        raise UsageError(f"--dialect: unknown dialect {dialect!r} (choose from {', '.join(DIALECTS)})")
     if fail_level is not None and fail_level not in _FAIL_LEVELS:
         raise UsageError(f"--fail-level: unknown level {fail_level!r} (choose error or warning)")
     if tools == "-" and "-" in paths:
@@ -103,7 +110,7 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
         for warning in snapshot.warnings:
             err(f"warning: {warning}")
 
-    report = run_lint(paths, config=cfg, tools=snapshot)
+    report = run_lint(paths, config=cfg, tools=snapshot, dialect=dialect)
     if not report.files:
         from policyctl.cli.common import err
 

@@ -24,7 +24,15 @@ from typing import Any, Iterator
 from policyctl.documents.jsonvalues import json_type_phrase as _json_type
 from policyctl.diagnostics import Diagnostic
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_FILE = SCHEMAS_DIR / "policy.schema.json"
+#: dialect → the packaged schema file (byte-identical to the published copy in schemas/)
+SCHEMA_FILES = {"policylayer": SCHEMA_FILE, "intercept": SCHEMAS_DIR / "intercept.schema.json"}
+
+
+def schema_text(dialect: str = "policylayer") -> str:
+    """The published JSON Schema of ``dialect``, as text."""
+    return SCHEMA_FILES[dialect].read_text(encoding="utf-8")
 SCHEMA_ID = "https://policyctl.dev/schemas/policy.schema.json"
 
 # Keywords the interpreter evaluates, plus annotations it may ignore.

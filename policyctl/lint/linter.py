@@ -82,7 +82,7 @@ def _discover(paths: Sequence[str]) -> dict[str, bool]:
 
 
 def lint(paths: Sequence[str], *, config: "LintConfig | None" = None,
-         tools: "ToolsLike | None" = None) -> LintReport:
+         tools: "ToolsLike | None" = None, dialect: str | None = None) -> LintReport:
     """Lint every file named by ``paths`` (see the module docstring)."""
     from policyctl.files import display_name, read_bytes
 
@@ -98,7 +98,7 @@ def lint(paths: Sequence[str], *, config: "LintConfig | None" = None,
             # is that file's finding; the other files are still linted.
             reports.append(_unreadable(path, exc.message, config))
             continue
-        reports.append(lint_bytes(raw, display_name(path), config=config, tools=tools))
+        reports.append(lint_bytes(raw, display_name(path), config=config, tools=tools, dialect=dialect))
     return LintReport(files=tuple(reports))
 
 
@@ -118,8 +118,8 @@ def _unreadable(path: str, message: str, config: "LintConfig | None") -> FileRep
 
 
 def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,
-               tools: "ToolsLike | None" = None) -> FileReport:
-    """Lint one document given as bytes."""
+               tools: "ToolsLike | None" = None, dialect: str | None = None) -> FileReport:
+    """Lint one document given as bytes (``dialect``: force one instead of detecting it)."""
     from policyctl.lint.config import LintConfig
     from policyctl.documents.loader import load_document
 
@@ -129,13 +129,20 @@ def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,
     diags: list[Diagnostic] = list(result.diagnostics)
     document = result.document
     if document is not None and not diags_have(diags, "PL001"):
-        from policyctl.documents.schema import schema_diagnostics
+        from policyctl.policy.dialects import detect
 
-        schema_diags = schema_diagnostics(document)
-        diags.extend(schema_diags)
-        # Rules reason about numbers as doubles; NaN or a 400-digit integer would only mislead them.
-        if not schema_diags and not diags_have(diags, "PL004"):
-            diags.extend(_semantic(document, tools, enabled, path))
+        chosen = dialect or detect(document.data)
+        if chosen == "intercept":
+            # Intercept's own validation (PL501) takes the place of the schema; its rules follow.
+            diags.extend(_semantic(document, tools, enabled, path, "intercept"))
+        else:
+            from policyctl.documents.schema import schema_diagnostics
+
+            schema_diags = schema_diagnostics(document)
+            diags.extend(schema_diags)
+            # Rules reason about numbers as doubles; NaN or a 400-digit integer would only mislead them.
+            if not schema_diags and not diags_have(diags, "PL004"):
+                diags.extend(_semantic(document, tools, enabled, path, "policylayer"))
     out = []
     from policyctl.lint.rules import get
 
@@ -158,13 +165,13 @@ def diags_have(diags: Sequence[Diagnostic], code: str) -> bool:
 
 
 def _semantic(document: Any, tools: "ToolsLike | None", enabled: frozenset[str],
-              path: str) -> list[Diagnostic]:
+              path: str, dialect: str) -> list[Diagnostic]:
     from policyctl.lint.rules import Context, all_rules
 
     ctx = Context(document=document, tools=tools)
     out: list[Diagnostic] = []
     for rule in all_rules():
-        if rule.check is None or rule.code not in enabled:
+        if rule.check is None or rule.code not in enabled or rule.dialect not in (dialect, "any"):
             continue
         if rule.needs_tools and tools is None:
             continue

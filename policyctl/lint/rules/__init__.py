@@ -1,7 +1,9 @@
 """The lint rule registry, keyed by stable codes (never reused) and kebab-case names.
 
 Families: ``PL0xx`` loading (syntax, schema, duplicate keys, numbers), ``PL1xx`` correctness (the
-policy cannot do what it says), ``PL2xx`` security posture, ``PL3xx`` maintainability.
+policy cannot do what it says), ``PL2xx`` security posture, ``PL3xx`` maintainability, ``PL5xx``
+the Intercept dialect (Intercept's own validation, and its traps). Rules declare the ``DIALECT``
+they apply to (``policylayer`` by default, ``intercept``, or ``any``).
 
 Each rule lives in its own module ``policyctl/lint/rules/plNNN_<name>.py`` with
 
@@ -50,10 +52,19 @@ _MODULES: dict[str, str] = {
     "PL201": "pl201_unanchored_allowlist",
     "PL202": "pl202_fully_open",
     "PL301": "pl301_yaml11_scalar",
+    "PL501": "pl501_intercept_invalid",
+    "PL502": "pl502_intercept_unknown_key",
+    "PL503": "pl503_intercept_newer_release",
+    "PL504": "pl504_intercept_state_never_counts",
+    "PL505": "pl505_intercept_lt_limit",
+    "PL506": "pl506_intercept_foreign_counter",
+    "PL507": "pl507_intercept_increment_from_type",
+    "PL508": "pl508_intercept_negative_increment",
+    "PL509": "pl509_intercept_unreachable_rule",
 }
 
 FAMILIES = {"PL0": "loading", "PL1": "correctness", "PL2": "security posture",
-            "PL3": "maintainability"}
+            "PL3": "maintainability", "PL5": "Intercept dialect"}
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,7 @@ class Rule:
     doc: str  # the module docstring (markdown-ish text)
     needs_tools: bool
     check: Callable[[Context], Iterable[Finding]] | None
+    dialect: str = "policylayer"  # the dialect the rule applies to: policylayer, intercept or any
 
     @property
     def family(self) -> str:
@@ -116,7 +128,8 @@ def _load(code: str) -> Rule:
     summary = doc.splitlines()[0].strip() if doc else ""
     assert module.CODE == code, module.__name__
     return Rule(code=code, name=module.NAME, severity=module.SEVERITY, summary=summary, doc=doc,
-                needs_tools=getattr(module, "NEEDS_TOOLS", False), check=getattr(module, "check", None))
+                needs_tools=getattr(module, "NEEDS_TOOLS", False), check=getattr(module, "check", None),
+                dialect=getattr(module, "DIALECT", "policylayer"))
 
 
 @lru_cache(maxsize=None)

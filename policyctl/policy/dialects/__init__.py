@@ -1,0 +1,37 @@
+"""The policy dialects policyctl reads, and how a document's dialect is recognised.
+
+``policylayer`` is PolicyLayer's hosted-gateway JSON (SPEC §1); ``intercept`` is the YAML of its
+open-source proxy Intercept (v1.1.0). :func:`detect` looks at the content, never the file name;
+``--dialect`` overrides it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DIALECTS = ("policylayer", "intercept")
+
+_POLICYLAYER_TOOL_KEYS = ("require", "deny_if", "limits")
+
+
+def detect(data: Any) -> str:
+    """``intercept`` when the document has Intercept's shape, else ``policylayer``.
+
+    In order: ``all_tools`` means PolicyLayer; a ``rules`` key under any tool means Intercept;
+    ``require``/``deny_if``/``limits`` under any tool mean PolicyLayer; then a ``"*"`` tool or a
+    top-level ``description`` mean Intercept. Without any mark (say ``{"version": "1", "default":
+    "deny"}``) the document is read as PolicyLayer's.
+    """
+    if not isinstance(data, dict):
+        return "policylayer"
+    if "all_tools" in data:
+        return "policylayer"
+    tools = data.get("tools")
+    entries = [e for e in tools.values() if isinstance(e, dict)] if isinstance(tools, dict) else []
+    if any("rules" in e for e in entries):
+        return "intercept"
+    if any(k in e for e in entries for k in _POLICYLAYER_TOOL_KEYS):
+        return "policylayer"
+    if (isinstance(tools, dict) and "*" in tools) or "description" in data:
+        return "intercept"
+    return "policylayer"
