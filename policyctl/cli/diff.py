@@ -97,6 +97,11 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
 
     p_old = load_policy(old)
     p_new = load_policy(new)
+    for loaded in (p_old, p_new):
+        if loaded.policy is None:
+            from policyctl.errors import UsageError
+
+            raise UsageError(f"{loaded.path}: diff compares PolicyLayer policies only for now")
     changes = diff_policies(p_old.policy, p_new.policy)
 
     behavior = None

@@ -86,6 +86,11 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
     from policyctl.policy.load import load_policy
 
     loaded = load_policy(policy)
+    if loaded.policy is None:
+        from policyctl.errors import UsageError
+
+        raise UsageError(f"{loaded.path}: explain reads PolicyLayer policies only for now; "
+                         "simulate --format jsonl shows each call's decision under an Intercept policy")
     ev = Evaluator(loaded.policy, windows=windows)
     if trace is not None:
         ex, call_id = _from_trace(ev, trace, line, skip_invalid)  # type: ignore[arg-type]

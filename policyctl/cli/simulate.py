@@ -83,6 +83,11 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     from policyctl.simulate.run import run as simulate_run
 
     loaded = load_policy(policy)
+    if loaded.dialect == "intercept":
+        if windows == "sliding":
+            raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
+        if coverage:
+            raise UsageError("--coverage is not available for Intercept policies yet (PolicyLayer only)")
     name = display_name(trace)
     total = _size(trace)
 
@@ -113,7 +118,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
 
     try:
         with progress(total) as advance:
-            result = simulate_run(loaded.policy, trace, windows=windows, skip_invalid=skip_invalid,
+            result = simulate_run(loaded.subject, trace, windows=windows, skip_invalid=skip_invalid,
                                   on_call=on_call, progress=advance, coverage=coverage)
     except BaseException:
         if stream is not None:

@@ -97,3 +97,18 @@ def go_v(value: Any) -> str:
     if isinstance(value, dict):
         return "map[" + " ".join(f"{k}:{go_v(value[k])}" for k in sorted(value, key=str)) + "]"
     return str(value)
+
+
+def go_v_yaml(value: Any) -> str:
+    """``%v`` of a value that Go's yaml.v3 decoded into ``any``: integers are Go ``int`` and print
+    as integers (``1000000``, not ``1e+06``); a timestamp is a ``time.Time``."""
+    t = type(value)
+    if t is int:
+        return str(value)
+    if t is list or t is tuple:
+        return "[" + " ".join(go_v_yaml(v) for v in value) + "]"
+    if t is dict:
+        return "map[" + " ".join(f"{k}:{go_v_yaml(value[k])}" for k in sorted(value, key=str)) + "]"
+    if hasattr(value, "go_v"):
+        return str(value.go_v())
+    return go_v(value)

@@ -61,7 +61,8 @@ __all__ = [
 ]
 
 REASONS: tuple[str, ...] = ("allowed", "hidden", "default_deny", "require", "deny_if", "rate_limited")
-EXPECT_VALUES: tuple[str, ...] = ("allow", "deny") + REASONS[1:]
+# a trace may expect any reason of any dialect (Intercept adds require_approval and policy_error)
+EXPECT_VALUES: tuple[str, ...] = ("allow", "deny") + REASONS[1:] + ("require_approval", "policy_error")
 
 Program = Callable[[int, str, dict, bool], int]
 

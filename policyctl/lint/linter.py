@@ -160,6 +160,15 @@ def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,
     return FileReport(path=path, diagnostics=tuple(out))
 
 
+def lint_document(document: Any, dialect: str, tools: "ToolsLike | None" = None) -> FileReport:
+    """The semantic rules of ``dialect`` on an already loaded document, every rule enabled."""
+    from policyctl.lint.rules import codes
+
+    diags = _semantic(document, tools, frozenset(codes()), document.path, dialect)
+    diags.sort(key=Diagnostic.sort_key)
+    return FileReport(path=document.path, diagnostics=tuple(diags))
+
+
 def diags_have(diags: Sequence[Diagnostic], code: str) -> bool:
     return any(d.code == code for d in diags)
 

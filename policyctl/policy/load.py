@@ -11,7 +11,7 @@ Semantic lint rules (PL1xx…) are not applied here: a policy with a warning sti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 from policyctl.diagnostics import Diagnostic, format_diagnostic
 from policyctl.documents.loader import Document, load_document
@@ -22,31 +22,46 @@ from policyctl.policy.dialects.policylayer.model import Policy
 
 @dataclass(frozen=True)
 class LoadedPolicy:
-    """A validated policy with the document (and source map) it came from."""
+    """A validated policy with the document (and source map) it came from.
 
-    policy: Policy
+    ``policy`` is the PolicyLayer model (None for another dialect); ``program`` the dialect-neutral
+    form (:mod:`policyctl.policy.ir`) of an Intercept policy (None for PolicyLayer's, which the
+    compiled evaluator reads directly).
+    """
+
+    policy: Policy | None
     document: Document
     path: str
+    dialect: str = "policylayer"
+    program: Any = None
+
+    @property
+    def subject(self) -> Any:
+        """What an evaluator is built from: the PolicyLayer model, or the program."""
+        return self.policy if self.policy is not None else self.program
 
 
-def load_policy(path: str) -> LoadedPolicy:
+def load_policy(path: str, *, dialect: str | None = None) -> LoadedPolicy:
     """Read, parse and validate the policy at ``path``; raise InvalidPolicyError when it is not usable.
 
     Missing or unreadable files raise :class:`policyctl.errors.InputError` (exit 2) as well.
     """
     name = display_name(path)
     raw = read_bytes(path)
-    return policy_from_bytes(raw, name)
+    return policy_from_bytes(raw, name, dialect=dialect)
 
 
-def policy_from_bytes(raw: bytes, name: str) -> LoadedPolicy:
+def policy_from_bytes(raw: bytes, name: str, *, dialect: str | None = None) -> LoadedPolicy:
     """Like :func:`load_policy` for bytes already read (``name`` is used in messages)."""
     from policyctl.documents.schema import schema_diagnostics
+    from policyctl.policy.dialects import detect
 
     result = load_document(raw, name)
     diagnostics = list(result.diagnostics)
     document = result.document
     if document is not None and not any(d.code == "PL001" for d in diagnostics):
+        if (dialect or detect(document.data)) == "intercept":
+            return _intercept(document, diagnostics, name)
         diagnostics.extend(schema_diagnostics(document))
     # An integer beyond 2^53 is a lint error (PL004) but not a reason to refuse the policy here: a Go
     # gateway decodes it into a double, and the engine compares it as one (SPEC §3).
@@ -63,6 +78,26 @@ def policy_from_bytes(raw: bytes, name: str) -> LoadedPolicy:
     except Exception as exc:  # pydantic.ValidationError: the schema should have caught it
         raise InvalidPolicyError(f"{name}: not a valid policy: {exc}", ()) from None
     return LoadedPolicy(policy=policy, document=document, path=name)
+
+
+def _intercept(document: Document, diagnostics: list[Diagnostic], name: str) -> LoadedPolicy:
+    """An Intercept policy: refused when Intercept would refuse it (load or validation errors,
+    PL501) or when it holds keys Intercept ignores (PL502: the policy would not mean what it says)."""
+    from policyctl.lint.linter import lint_document
+    from policyctl.policy.dialects.intercept.lower import lower
+    from policyctl.policy.dialects.intercept.model import build, yaml_v3_data
+
+    problems = [d for d in diagnostics if d.code in ("PL001", "PL003")]
+    problems += [d for d in lint_document(document, "intercept").diagnostics if d.code in ("PL501", "PL502")]
+    if problems:
+        problems.sort(key=Diagnostic.sort_key)
+        count = len(problems)
+        error = InvalidPolicyError(f"{name}: not a valid Intercept policy ({count} problem{'s' if count != 1 else ''})",
+                                   tuple(problems))
+        error.details = tuple(format_diagnostics(problems))
+        raise error
+    program = lower(build(yaml_v3_data(document)))
+    return LoadedPolicy(policy=None, document=document, path=name, dialect="intercept", program=program)
 
 
 def _lossy_integer(d: Diagnostic) -> bool:

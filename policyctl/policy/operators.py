@@ -220,8 +220,13 @@ def _false(_v: Any) -> bool:
     return False
 
 
-def compile_test(op: str, expected: Any) -> Callable[[Any], bool]:
-    """A closure equivalent to ``lambda v: test(op, expected, v)``, specialised for speed."""
+def compile_test(op: str, expected: Any, show: Callable[[Any], str] = go_v) -> Callable[[Any], bool]:
+    """A closure equivalent to ``lambda v: test(op, expected, v)``, specialised for speed.
+
+    ``show`` prints the policy's value as Go's ``%v`` does for the dialect's Go type: a JSON number
+    is a float64 (``1e+06``), an Intercept YAML integer an int (``1000000``). Argument values are
+    JSON, so they are always shown as :func:`go_v` shows them.
+    """
     nf = NOT_FOUND
     if op == "exists":
         if type(expected) is not bool:
@@ -231,7 +236,7 @@ def compile_test(op: str, expected: Any) -> Callable[[Any], bool]:
         return lambda v: v is nf or v is None
 
     if op in ("eq", "neq"):
-        base = _compile_eq(expected)
+        base = _compile_eq(expected, show)
         if op == "eq":
             return base
         return lambda v: v is not nf and not base(v)
@@ -239,7 +244,7 @@ def compile_test(op: str, expected: Any) -> Callable[[Any], bool]:
     if op in ("in", "not_in"):
         if not isinstance(expected, (list, tuple)):
             return _false
-        member = _compile_member(expected)
+        member = _compile_member(expected, show)
         if op == "in":
             return member
         return lambda v: v is not nf and not member(v)
@@ -269,7 +274,7 @@ def compile_test(op: str, expected: Any) -> Callable[[Any], bool]:
         return lambda v: type(v) is str and search(v)
 
     if op == "contains":
-        elem_eq = _compile_eq(expected)
+        elem_eq = _compile_eq(expected, show)
         if type(expected) is str:
             s = expected
 
@@ -290,10 +295,10 @@ def compile_test(op: str, expected: Any) -> Callable[[Any], bool]:
     return _false
 
 
-def _compile_eq(expected: Any) -> Callable[[Any], bool]:
+def _compile_eq(expected: Any, show: Callable[[Any], str] = go_v) -> Callable[[Any], bool]:
     """``lambda v: v is found and eq(v, expected)``."""
     nf = NOT_FOUND
-    text = go_v(expected)
+    text = show(expected)
     if _is_num(expected):
         y = to_double(expected)
 
@@ -316,12 +321,12 @@ def _compile_eq(expected: Any) -> Callable[[Any], bool]:
     return eq_other
 
 
-def _compile_member(values: Sequence[Any]) -> Callable[[Any], bool]:
+def _compile_member(values: Sequence[Any], show: Callable[[Any], str] = go_v) -> Callable[[Any], bool]:
     """``lambda v: v is found and any(eq(v, e) for e in values)``."""
     nf = NOT_FOUND
-    texts = frozenset(go_v(e) for e in values)  # what a string (or bool, null, list…) must print as
+    texts = frozenset(show(e) for e in values)  # what a string (or bool, null, list…) must print as
     numbers = frozenset(to_double(e) for e in values if _is_num(e))
-    other_texts = frozenset(go_v(e) for e in values if not _is_num(e))
+    other_texts = frozenset(show(e) for e in values if not _is_num(e))
 
     def member(v: Any) -> bool:
         t = type(v)

@@ -112,13 +112,19 @@ class SimulationResult:
                 continue
             row = out.get(tools[code])
             if row is None:
-                row = out[tools[code]] = {"calls": 0, **{r: 0 for r in REASONS}}
+                row = out[tools[code]] = {"calls": 0, **{r: 0 for r in self.reasons}}
             row["calls"] += n
             row[decisions[code].reason] += n
         return {t: out[t] for t in sorted(out)}
 
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The reasons this run can report: SPEC §2's six, plus the dialect's own (Intercept's
+        ``require_approval`` and ``policy_error``)."""
+        return getattr(self.evaluator, "reasons", REASONS)
+
     def by_reason(self) -> dict[str, int]:
-        out = {r: 0 for r in REASONS}
+        out = {r: 0 for r in self.reasons}
         for code, n in enumerate(self.tally):
             if n:
                 out[self.evaluator.decisions[code].reason] += n
@@ -151,7 +157,7 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     ``parallel``: None (default) lets a summary-only run of a large regular file use two processes
     (see ``_parallel``); False never does; True does whenever it can (the tests use it on small files).
     """
-    ev = Evaluator(policy, windows=windows)
+    ev = _evaluator(policy, windows)
     stats = TraceStats()
     result = SimulationResult(windows, ev, [], stats)
     cov = None
@@ -160,7 +166,8 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
 
         cov = CoverageCollector(policy, ev)
     if on_call is None and cov is None:
-        if parallel is not False and progress is None and fh is None and _parallel_ok(path, parallel):
+        if (parallel is not False and progress is None and fh is None and isinstance(ev, Evaluator)
+                and _parallel_ok(path, parallel)):
             _parallel(ev, path, result, skip_invalid)
         else:
             _fast(ev, path, result, skip_invalid, progress, fh)
@@ -169,6 +176,15 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     if cov is not None:
         result.coverage = cov.report(result)
     return result
+
+
+def _evaluator(policy: Any, windows: str) -> Any:
+    """The compiled evaluator of a PolicyLayer model, or the interpreter of a program (any dialect)."""
+    if isinstance(policy, Policy):
+        return Evaluator(policy, windows=windows)
+    from policyctl.engine.interpret import Interpreter
+
+    return Interpreter(policy, windows=windows)
 
 
 def _record_expectation(result: SimulationResult, line: int, rec: dict, msg: dict | None, grant: str,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
-from policyctl.engine.evaluator import REASONS
 from policyctl.reporters.console import escape, render as rich_render
 from policyctl.reporters.lint import plural, printable
 from policyctl.simulate.run import SimulationResult
@@ -18,9 +17,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 HEADERS = {"allowed": "allowed", "hidden": "hidden", "default_deny": "default deny", "require": "require",
-           "deny_if": "deny_if", "rate_limited": "rate limited"}
+           "deny_if": "deny_if", "rate_limited": "rate limited", "require_approval": "approval",
+           "policy_error": "policy error"}
 STYLE = {"allowed": "green", "hidden": "magenta", "default_deny": "red", "require": "red", "deny_if": "red",
-         "rate_limited": "yellow"}
+         "rate_limited": "yellow", "require_approval": "cyan", "policy_error": "red"}
 
 
 def decision_text(d: Any) -> str:
@@ -57,12 +57,13 @@ def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool
             table = Table(box=None, pad_edge=False, header_style="bold")
             table.add_column("tool", overflow="fold")
             table.add_column("calls", justify="right")
-            for r in REASONS:
+            reasons = result.reasons
+            for r in reasons:
                 table.add_column(HEADERS[r], justify="right")
-            totals = {"calls": 0, **{r: 0 for r in REASONS}}
+            totals = {"calls": 0, **{r: 0 for r in reasons}}
             for tool, row in rows.items():
                 cells = [escape(printable(tool)), str(row["calls"])]
-                for r in REASONS:
+                for r in reasons:
                     n = row[r]
                     cells.append(f"[{STYLE[r]}]{n}[/]" if n else "[dim]0[/]")
                 table.add_row(*cells)
@@ -71,7 +72,7 @@ def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool
             if len(rows) > 1:
                 table.add_section()
                 table.add_row("[bold]total[/]", f"[bold]{totals['calls']}[/]",
-                              *(f"[bold]{totals[r]}[/]" for r in REASONS))
+                              *(f"[bold]{totals[r]}[/]" for r in reasons))
             console.print()
             console.print(table)
         if result.failures:

@@ -315,6 +315,15 @@ class GoTime:
     def __str__(self) -> str:
         return self.text
 
+    def go_v(self) -> str:
+        """Go's ``%v`` of the time.Time (a bare date is midnight UTC)."""
+        import re
+
+        m = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", self.text)
+        if m:
+            return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d} 00:00:00 +0000 UTC"
+        return self.text
+
 
 def yaml_v3_data(document: Any) -> Any:
     """The document's data as yaml.v3 (Intercept's YAML library) decodes untyped values.
