@@ -168,6 +168,43 @@ def test_empty_select_or_ignore_is_a_usage_error(args: tuple[str, ...]) -> None:
     assert "name at least one rule" in r.stderr
 
 
+BROKEN = '{"version": "2", "default": "maybe", "bogus": 1\n'
+
+
+@pytest.mark.parametrize("config,flags", [
+    ("select: [PL1, PL201]\n", ()),  # docs/lint-rules.md's configuration example
+    (None, ("--select", "PL2")),
+    ("select: [PL3]\nper-file-ignores: {'*': [ALL]}\n", ("--select", "PL2", "--ignore", "PL")),
+])
+def test_a_selection_never_hides_a_broken_policy(tmp_path: Path, config: str | None,
+                                                 flags: tuple[str, ...]) -> None:
+    # S2: these used to print "1 file checked: no problems" and exit 0
+    (tmp_path / "broken.policy.json").write_text(BROKEN, encoding="utf-8")
+    if config is not None:
+        (tmp_path / ".policyctl.yaml").write_text(config, encoding="utf-8")
+    r = lint(*flags, "broken.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, "")
+    assert r.stdout.startswith("broken.policy.json:2:1: error[PL001] invalid JSON: ")
+    assert r.stdout.endswith("1 file checked: 1 error, 0 warnings\n")
+    doc = json.loads(lint("--format", "json", *flags, "broken.policy.json", cwd=tmp_path).stdout)
+    assert [(d["code"], d["severity"]) for d in doc["files"][0]["diagnostics"]] == [("PL001", "error")]
+
+
+def test_empty_select_in_config_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.policy.json").write_text(BROKEN, encoding="utf-8")
+    (tmp_path / ".policyctl.yaml").write_text("select: []\n", encoding="utf-8")
+    r = lint("broken.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith(f"error: {tmp_path / '.policyctl.yaml'}: select is empty; ")
+
+
+def test_ignoring_a_load_diagnostic_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.policy.json").write_text(BROKEN, encoding="utf-8")
+    r = lint("--ignore", "PL001", "broken.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("error: --ignore: 'PL001' cannot be ignored: ")
+
+
 def test_output_file_is_written_atomically_and_stdout_stays_empty(tmp_path: Path) -> None:
     out = tmp_path / "report.sarif"
     r = lint("--format", "sarif", "--output", str(out), "findings.policy.yaml")

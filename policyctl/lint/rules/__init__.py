@@ -148,6 +148,15 @@ def codes() -> tuple[str, ...]:
     return tuple(_MODULES)
 
 
+def load_codes() -> tuple[str, ...]:
+    """The load diagnostics (PL0xx): always run, always reported, always errors.
+
+    A file with one of them is refused by simulate, explain and diff; no configuration may make lint
+    call such a file clean.
+    """
+    return tuple(c for c in _MODULES if c.startswith("PL0"))
+
+
 _SELECTOR = re.compile(r"PL[0-9]{0,3}\Z")
 
 
