@@ -70,3 +70,10 @@ def test_help_reads_as_plain_text():
         assert " - a " not in text, (command, text)
     # typer words the rest of the usage line (newer releases add "..."); the metavar is ours
     assert "[-- CMD ARGS]" in run_cli("scan", "--help").stdout
+
+
+def test_err_makes_every_line_printable(capsys):
+    from policyctl.cli.common import err
+
+    err('error: tool "a\u202eb\u009b\u007f\tc"\n  detail \u001b[2J')
+    assert capsys.readouterr().err == 'error: tool "a\\u202eb\\x9b\\x7f\\x09c"\n  detail \\x1b[2J\n'

@@ -278,3 +278,12 @@ def test_junit_escapes_xml_and_controls():
     case = ET.fromstring(text).find("testsuite/testcase")
     assert case.get("name") == '<x&"y">.json'
     assert case.find("failure").get("message") == "a <b> & \\x00\\x1b \\ufffe"
+
+
+def test_printable_json_escapes_what_printable_escapes_and_round_trips():
+    value = {"tools": {"safe_read\u202e\u009b2J\u007f": {}, "é\u2028x": ["\u001b[2J", "\ud800"]}}
+    text = lint_formats.printable_json(value)
+    assert text == ('{\n  "tools": {\n    "safe_read\\u202e\\u009b2J\\u007f": {},\n'
+                    '    "é\\u2028x": [\n      "\\u001b[2J",\n      "\\ud800"\n    ]\n  }\n}')
+    assert json.loads(text) == value
+    assert all(lint_formats.printable(line) == line for line in text.split("\n"))  # nothing raw left

@@ -332,7 +332,8 @@ def _clip(text: str, limit: int = 120) -> str:
 
 
 def _show(name: str) -> str:
-    """A tool name for a message: quoted, control characters escaped, long names shortened."""
+    """A tool name for a message: quoted (JSON escapes for C0 controls and line breaks), long names
+    shortened. The CLI's ``err()`` makes the rest printable (C1 controls, DEL, bidi overrides)."""
     import json
 
     shown = json.dumps(name, ensure_ascii=False)
