@@ -464,3 +464,34 @@ def test_tools_and_policy_cannot_both_come_from_stdin(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert r.stdout == ""
     assert r.stderr == "error: only one input can be read from stdin (-): the --tools snapshot or a policy, not both\n"
+
+
+def test_sarif_uri_of_a_file_outside_the_cwd_decodes_to_it(tmp_path: Path,
+                                                           sarif_validator: jsonschema.Draft4Validator) -> None:
+    # B1: lint from a sibling folder, naming the file absolutely and through ../
+    from urllib.parse import unquote, urlsplit
+
+    folder = tmp_path / "sp ace dir"
+    folder.mkdir()
+    policy = folder / "é x.policy.json"
+    policy.write_text((REPO / "samples" / "sncro.policy.json").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "in side.policy.json").write_text('{"version": "1"}', encoding="utf-8")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for given in (str(policy), "../sp ace dir/é x.policy.json"):
+        r = lint("--format", "sarif", given, cwd=sub)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        sarif_validator.validate(doc)
+        (artifact,) = doc["runs"][0]["artifacts"]
+        uri = artifact["location"]["uri"]
+        parts = urlsplit(uri)
+        assert parts.scheme == "file" and parts.netloc == ""
+        assert uri.endswith("/sp%20ace%20dir/%C3%A9%20x.policy.json")
+        assert Path(unquote(parts.path)).samefile(policy)
+    r = lint("--format", "sarif", "in side.policy.json", cwd=folder)  # under the cwd: relative
+    doc = json.loads(r.stdout)
+    sarif_validator.validate(doc)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for res in doc["runs"][0]["results"] for loc in res["locations"]}
+    assert uris == {"in%20side.policy.json"}
