@@ -495,3 +495,12 @@ def test_sarif_uri_of_a_file_outside_the_cwd_decodes_to_it(tmp_path: Path,
     uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
             for res in doc["runs"][0]["results"] for loc in res["locations"]}
     assert uris == {"in%20side.policy.json"}
+
+
+def test_utf16_policy_without_bom_gets_the_encoding_message(tmp_path: Path) -> None:
+    # B3: the message used to be a misleading JSON syntax error at 1:2
+    (tmp_path / "u16.policy.json").write_bytes('{"version": "1", "default": "deny"}'.encode("utf-16-le"))
+    r = lint("u16.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, "")
+    assert r.stdout == ("u16.policy.json:1:1: error[PL001] file is UTF-16 (little-endian, without a byte "
+                        "order mark); policies must be UTF-8\n1 file checked: 1 error, 0 warnings\n")
