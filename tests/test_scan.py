@@ -231,3 +231,18 @@ def test_errors_carrying_server_text_are_escaped(mode: str, message: str) -> Non
     assert (result.returncode, result.stdout) == (2, "")
     assert message in result.stderr
     assert _raw_controls(result.stderr) == []
+
+
+@pytest.mark.parametrize("command", ["scan", "init"])
+@pytest.mark.parametrize("url,problem", [
+    ("http://[::1", "the host has an unclosed [ (an IPv6 address is written [::1])"),
+    ("http://127.0.0.1:99999/mcp", "the port 99999 is out of range (1-65535)"),
+    ("http://127.0.0.1:abc/mcp", "the port 'abc' is not a number"),
+    ("http://local host/mcp", "the host contains a space"),
+])
+def test_malformed_url_is_exit_2_not_an_internal_error(command: str, url: str, problem: str,
+                                                        capsys, monkeypatch) -> None:
+    # C5: each of these used to end in "internal error: ValueError …", exit 3
+    code, out, err = run(capsys, monkeypatch, command, "--timeout", "2", "--url", url)
+    assert (code, out) == (2, "")
+    assert err == f"error: --url '{url}': {problem}\n"

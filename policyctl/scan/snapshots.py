@@ -425,7 +425,8 @@ def _acquire_configured(server, spec: SourceSpec) -> Acquired:  # server: config
         from policyctl.mcp.client import scan_url
 
         headers = {**server.headers, **dict(spec.headers)}
-        snap = scan_url(server.url, headers=headers, timeout=spec.timeout)
+        snap = scan_url(server.url, headers=headers, timeout=spec.timeout,
+                        where=f"{server.path}: server {server.name!r}: url")
     else:
         from policyctl.mcp.client import scan_stdio
 
