@@ -48,7 +48,7 @@ def artifact_uri(path: str, *, cwd: str | None = None) -> str:
     absolute = PurePath(full).as_posix()
     if not absolute.startswith("/"):  # C:/x on Windows: file:///C:/x
         absolute = "/" + absolute
-    return "file://" + quote(os.fsencode(absolute), safe="/:" if os.name == "nt" else "/")
+    return "file://" + quote(os.fsencode(absolute), safe="/:")
 
 
 def help_uri(base: str, rule: RuleMeta) -> str:
