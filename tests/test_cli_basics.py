@@ -99,3 +99,10 @@ def test_typer_patch_is_applied_only_from_main():
             "print(before is after)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "True", r.stderr
+
+
+def test_err_makes_every_line_printable(capsys):
+    from policyctl.cli.common import err
+
+    err('error: tool "a\u202eb\u009b\u007f\tc"\n  detail \u001b[2J')
+    assert capsys.readouterr().err == 'error: tool "a\\u202eb\\x9b\\x7f\\x09c"\n  detail \\x1b[2J\n'

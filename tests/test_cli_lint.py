@@ -168,6 +168,43 @@ def test_empty_select_or_ignore_is_a_usage_error(args: tuple[str, ...]) -> None:
     assert "name at least one rule" in r.stderr
 
 
+BROKEN = '{"version": "2", "default": "maybe", "bogus": 1\n'
+
+
+@pytest.mark.parametrize("config,flags", [
+    ("select: [PL1, PL201]\n", ()),  # docs/lint-rules.md's configuration example
+    (None, ("--select", "PL2")),
+    ("select: [PL3]\nper-file-ignores: {'*': [ALL]}\n", ("--select", "PL2", "--ignore", "PL")),
+])
+def test_a_selection_never_hides_a_broken_policy(tmp_path: Path, config: str | None,
+                                                 flags: tuple[str, ...]) -> None:
+    # S2: these used to print "1 file checked: no problems" and exit 0
+    (tmp_path / "broken.policy.json").write_text(BROKEN, encoding="utf-8")
+    if config is not None:
+        (tmp_path / ".policyctl.yaml").write_text(config, encoding="utf-8")
+    r = lint(*flags, "broken.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, "")
+    assert r.stdout.startswith("broken.policy.json:2:1: error[PL001] invalid JSON: ")
+    assert r.stdout.endswith("1 file checked: 1 error, 0 warnings\n")
+    doc = json.loads(lint("--format", "json", *flags, "broken.policy.json", cwd=tmp_path).stdout)
+    assert [(d["code"], d["severity"]) for d in doc["files"][0]["diagnostics"]] == [("PL001", "error")]
+
+
+def test_empty_select_in_config_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.policy.json").write_text(BROKEN, encoding="utf-8")
+    (tmp_path / ".policyctl.yaml").write_text("select: []\n", encoding="utf-8")
+    r = lint("broken.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith(f"error: {tmp_path / '.policyctl.yaml'}: select is empty; ")
+
+
+def test_ignoring_a_load_diagnostic_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.policy.json").write_text(BROKEN, encoding="utf-8")
+    r = lint("--ignore", "PL001", "broken.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("error: --ignore: 'PL001' cannot be ignored: ")
+
+
 def test_output_file_is_written_atomically_and_stdout_stays_empty(tmp_path: Path) -> None:
     out = tmp_path / "report.sarif"
     r = lint("--format", "sarif", "--output", str(out), "findings.policy.yaml")
@@ -427,3 +464,43 @@ def test_tools_and_policy_cannot_both_come_from_stdin(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert r.stdout == ""
     assert r.stderr == "error: only one input can be read from stdin (-): the --tools snapshot or a policy, not both\n"
+
+
+def test_sarif_uri_of_a_file_outside_the_cwd_decodes_to_it(tmp_path: Path,
+                                                           sarif_validator: jsonschema.Draft4Validator) -> None:
+    # B1: lint from a sibling folder, naming the file absolutely and through ../
+    from urllib.parse import unquote, urlsplit
+
+    folder = tmp_path / "sp ace dir"
+    folder.mkdir()
+    policy = folder / "é x.policy.json"
+    policy.write_text((REPO / "samples" / "sncro.policy.json").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "in side.policy.json").write_text('{"version": "1"}', encoding="utf-8")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for given in (str(policy), "../sp ace dir/é x.policy.json"):
+        r = lint("--format", "sarif", given, cwd=sub)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        sarif_validator.validate(doc)
+        (artifact,) = doc["runs"][0]["artifacts"]
+        uri = artifact["location"]["uri"]
+        parts = urlsplit(uri)
+        assert parts.scheme == "file" and parts.netloc == ""
+        assert uri.endswith("/sp%20ace%20dir/%C3%A9%20x.policy.json")
+        assert Path(unquote(parts.path)).samefile(policy)
+    r = lint("--format", "sarif", "in side.policy.json", cwd=folder)  # under the cwd: relative
+    doc = json.loads(r.stdout)
+    sarif_validator.validate(doc)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for res in doc["runs"][0]["results"] for loc in res["locations"]}
+    assert uris == {"in%20side.policy.json"}
+
+
+def test_utf16_policy_without_bom_gets_the_encoding_message(tmp_path: Path) -> None:
+    # B3: the message used to be a misleading JSON syntax error at 1:2
+    (tmp_path / "u16.policy.json").write_bytes('{"version": "1", "default": "deny"}'.encode("utf-16-le"))
+    r = lint("u16.policy.json", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, "")
+    assert r.stdout == ("u16.policy.json:1:1: error[PL001] file is UTF-16 (little-endian, without a byte "
+                        "order mark); policies must be UTF-8\n1 file checked: 1 error, 0 warnings\n")

@@ -56,6 +56,50 @@ def test_bad_config_names_the_file(data, message):
     assert message in info.value.message
 
 
+@pytest.mark.parametrize("data,message", [
+    ({"select": []}, "select is empty"),
+    ({"select": ""}, "select is empty"),
+    ({"select": " , "}, "select is empty"),
+    ({"ignore": ["PL001"]}, "'PL001' cannot be ignored: PL001 is a load diagnostic"),
+    ({"ignore": ["PL1", "schema-violation"]}, "'schema-violation' cannot be ignored: PL002 is a load"),
+    ({"ignore": "PL0"}, "'PL0' cannot be ignored: PL001, PL002, PL003, PL004 are load diagnostics"),
+    ({"per-file-ignores": {"legacy/*": ["PL00"]}}, "per-file-ignores 'legacy/*': 'PL00' cannot be ignored"),
+    ({"severity": {"PL003": "warning"}}, "severity: 'PL003' cannot be made a warning"),
+    ({"severity": {"unportable-number": "warning"}}, "'unportable-number' cannot be made a warning"),
+])
+def test_load_diagnostics_cannot_be_configured_away(data, message):
+    # S2: PL001-PL004 mean "the gateway (and simulate) refuse this file"; no setting hides them
+    with pytest.raises(InputError) as info:
+        parse_config(data, source="my.yaml")
+    assert info.value.message.startswith("my.yaml: ")
+    assert message in info.value.message
+
+
+def test_load_codes_stay_enabled_and_errors_whatever_the_settings():
+    load = {"PL001", "PL002", "PL003", "PL004", "PL501", "PL502"}
+    cfg = parse_config({"select": ["PL2"], "ignore": ["ALL"], "severity": {"ALL": "warning", "PL001": "error"},
+                        "per-file-ignores": {"*": ["PL"]}}, source="c")
+    assert cfg.enabled_codes() == frozenset(load)
+    assert cfg.enabled_codes("x.policy.json") == frozenset(load)
+    assert {cfg.severity_of(code, "error") for code in load} == {"error"}
+    assert cfg.severity_of("PL201", "warning") == "warning"  # only the load codes are exempt
+    assert LintConfig().with_cli(select=["PL2"]).enabled_codes() == frozenset(load | {"PL201", "PL202"})
+    with pytest.raises(UsageError, match="--ignore: 'syntax-error' cannot be ignored"):
+        LintConfig().with_cli(ignore=["syntax-error"])
+
+
+def test_empty_select_in_a_config_file_names_the_file(tmp_path):
+    (tmp_path / ".policyctl.yaml").write_text("select: []\n")
+    with pytest.raises(InputError) as info:
+        load_config(start=str(tmp_path))
+    assert info.value.message.startswith(f"{tmp_path / '.policyctl.yaml'}: select is empty")
+    (tmp_path / ".policyctl.yaml").unlink()
+    (tmp_path / "pyproject.toml").write_text("[tool.policyctl]\nselect = []\n")
+    with pytest.raises(InputError) as info:
+        load_config(start=str(tmp_path))
+    assert info.value.message.startswith(f"{tmp_path / 'pyproject.toml'} [tool.policyctl]: select is empty")
+
+
 def test_with_cli_overrides():
     cfg = parse_config({"select": ["PL1"], "ignore": ["PL201", "PL106"], "fail-level": "warning"},
                        source="c")
@@ -63,7 +107,7 @@ def test_with_cli_overrides():
     assert merged.select == ("PL201", "PL202", "PL106")
     assert merged.ignore == ("PL201", "PL202")  # PL106 named exactly on the CLI: un-ignored
     assert merged.fail_level == "error"
-    assert merged.enabled_codes() == frozenset({"PL106"})
+    assert merged.enabled_codes() == frozenset({"PL106", "PL001", "PL002", "PL003", "PL004", "PL501", "PL502"})
     assert cfg.with_cli() == cfg
     assert cfg.with_cli(ignore=["fully-open"]).ignore == ("PL201", "PL106", "PL202")
 

@@ -127,6 +127,29 @@ def test_utf16_is_a_diagnostic():
     assert "UTF-16" in r.diagnostics[0].message
 
 
+@pytest.mark.parametrize("encoding,message", [
+    ("utf-16", "file is UTF-16 (byte order mark found); policies must be UTF-8"),
+    ("utf-16-le", "file is UTF-16 (little-endian, without a byte order mark); policies must be UTF-8"),
+    ("utf-16-be", "file is UTF-16 (big-endian, without a byte order mark); policies must be UTF-8"),
+    ("utf-32", "file is UTF-32 (byte order mark found); policies must be UTF-8"),
+    ("utf-32-le", "file is UTF-32 (little-endian, without a byte order mark); policies must be UTF-8"),
+    ("utf-32-be", "file is UTF-32 (big-endian, without a byte order mark); policies must be UTF-8"),
+])
+@pytest.mark.parametrize("name,text", [("p.json", JSON_POLICY), ("p.yaml", 'version: "1"\ndefault: deny\n'),
+                                       ("p.json", "{}"), ("p.yaml", "é: x\n")])
+def test_wide_encodings_are_named_with_or_without_a_bom(encoding, message, name, text):
+    # B3: UTF-16 without a BOM used to be "invalid JSON: Expecting property name …" at 1:2
+    r = load_document(text.encode(encoding), name)
+    assert r.document is None
+    assert [(d.code, d.line, d.column, d.pointer, d.message) for d in r.diagnostics] == [
+        ("PL001", 1, 1, None, message)]
+
+
+@pytest.mark.parametrize("raw", [b"{}", b"\xc3\xa9: x\n", b"a", b"#\n"])
+def test_utf8_is_not_mistaken_for_a_wide_encoding(raw):
+    assert not any(d.message.startswith("file is UTF") for d in load_document(raw, "p.yaml").diagnostics)
+
+
 def test_not_utf8_names_line_and_column():
     r = load_document(b'{"version": "1",\n "x": "ab\xff"}', "p.yaml")
     assert codes(r) == [("PL001", 2, 10, None)]

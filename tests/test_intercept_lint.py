@@ -124,3 +124,11 @@ def test_cli_lint_dialect_flag(tmp_path):
     r = run_cli("lint", "--dialect", "intercept", str(policy))
     assert r.returncode == 1 and 'error[PL501] version must be "1", got "2"' in r.stdout
     assert run_cli("lint", "--dialect", "nope", str(policy)).returncode == 2
+
+
+def test_a_selection_never_hides_an_invalid_intercept_policy(tmp_path):
+    policy = tmp_path / "p.policy.yaml"
+    policy.write_text('version: "1"\ntools:\n  t:\n    rules:\n      - {name: r, op: eq}\n')
+    r = run_cli("lint", "--select", "PL2", str(policy))
+    assert r.returncode == 1 and "PL502" in r.stdout and "PL501" in r.stdout, r.stdout
+    assert run_cli("lint", "--ignore", "PL501", str(policy)).returncode == 2

@@ -98,17 +98,52 @@ def test_diagnostics_are_sorted_and_stamped():
 
 
 def test_config_severity_select_and_per_file_ignores():
-    cfg = parse_config({"severity": {"fully-open": "error", "PL001": "warning"},
+    cfg = parse_config({"severity": {"fully-open": "error", "ALL": "error"},
                         "per-file-ignores": {"legacy/*": ["PL2"]}}, source="c")
     assert [(d.code, d.severity) for d in lint_bytes(OPEN.encode(), "new/a.yaml", config=cfg).diagnostics] \
         == [("PL202", "error")]
     assert lint_bytes(OPEN.encode(), "legacy/a.yaml", config=cfg).diagnostics == ()
-    assert [(d.code, d.severity) for d in lint_bytes(b"{", "a.json", config=cfg).diagnostics] \
-        == [("PL001", "warning")]
     only = LintConfig().with_cli(select=["PL1"])
     assert lint_bytes(OPEN.encode(), "a.yaml", config=only).diagnostics == ()
-    ignored = LintConfig().with_cli(ignore=["PL002"])
-    assert lint_bytes(b'{"version": "1"}', "a.json", config=ignored).diagnostics == ()
+    ignored = LintConfig().with_cli(ignore=["PL202"])
+    assert lint_bytes(OPEN.encode(), "a.yaml", config=ignored).diagnostics == ()
+
+
+# A document of every load diagnostic's kind: (bytes, file name, the code it must always get)
+BROKEN = [
+    (b'{"version": "2", "default": "maybe", "bogus": 1\n', "a.policy.json", "PL001"),
+    (b'{"version": "2", "default": "maybe", "bogus": 1}', "a.policy.json", "PL002"),
+    (b'{"version": "1", "version": "1", "default": "deny"}', "a.policy.json", "PL003"),
+    (b"version: '1'\ndefault: deny\nall_tools:\n  limits:\n"
+     b"    - {counter: c, window: hour, max: .inf, scope: grant}\n", "a.policy.yaml", "PL004"),
+]
+
+
+@pytest.mark.parametrize("raw,name,code", BROKEN, ids=[c for _, _, c in BROKEN])
+@pytest.mark.parametrize("settings", [
+    {"select": ["PL1", "PL201"]},  # docs/lint-rules.md's configuration example
+    {"select": ["PL2"]},
+    {"select": ["yaml11-scalar"]},
+    {"ignore": ["ALL"]},
+    {"per-file-ignores": {"*.policy.*": ["ALL"]}},
+    {"severity": {"ALL": "warning"}},
+    {"select": ["PL3"], "ignore": ["PL"], "severity": {"PL": "warning"},
+     "per-file-ignores": {"a.*": ["ALL"]}},
+])
+def test_load_diagnostics_are_always_reported_as_errors(raw, name, code, settings):
+    # S2: a selection without PL0 used to make a broken policy lint clean (exit 0)
+    cfg = parse_config(settings, source="c")
+    got = lint_bytes(raw, name, config=cfg).diagnostics
+    assert code in {d.code for d in got}
+    assert {d.severity for d in got if d.code.startswith("PL0")} == {"error"}
+    assert lint_bytes(raw, name, config=cfg) == lint_bytes(raw, name)  # nothing else to report here
+    assert lint_bytes(raw, name, config=LintConfig().with_cli(select=["PL2"])) == lint_bytes(raw, name)
+
+
+def test_unreadable_file_found_in_a_folder_is_reported_whatever_the_selection(tmp_path):
+    (tmp_path / "gone.policy.json").symlink_to(tmp_path / "nowhere.json")
+    report = lint([str(tmp_path)], config=parse_config({"select": ["PL2"]}, source="c"))
+    assert [(d.code, d.severity) for f in report.files for d in f.diagnostics] == [("PL001", "error")]
 
 
 def test_tools_rules_need_a_snapshot():

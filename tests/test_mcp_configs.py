@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from policyctl.errors import InputError
+from policyctl.errors import InputError, UsageError
 from policyctl.mcp.configs import default_paths, discover, search_paths, strip_jsonc
 from policyctl.scan.snapshots import SourceSpec, acquire
 from tests.servers.http_fixture import Behaviour, FixtureServer
@@ -89,6 +89,17 @@ def test_server_name_resolves_to_a_configured_url(tmp_path: Path, monkeypatch: p
         monkeypatch.setenv("POLICYCTL_MCP_CONFIG", str(config))
         got = acquire(SourceSpec(server="issues", timeout=5))
     assert len(got.snapshot.tools) == 14
+
+
+def test_a_malformed_configured_url_names_the_file_and_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # C5: the check names where the URL came from, not a --url the user never typed
+    config = write(tmp_path / "mcp.json", json.dumps({"servers": {"issues": {
+        "type": "http", "url": "http://bob:hunter2@127.0.0.1:99999/mcp"}}}))
+    monkeypatch.setenv("POLICYCTL_MCP_CONFIG", str(config))
+    with pytest.raises(UsageError) as info:
+        acquire(SourceSpec(server="issues", timeout=5))
+    assert info.value.message == (f"{config}: server 'issues': url 'http://127.0.0.1:99999/mcp': "
+                                  "the port 99999 is out of range (1-65535)")
 
 
 def test_catalog_wins_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from policyctl.errors import ServerError, UsageError
 from policyctl.mcp.client import scan_url
-from policyctl.mcp.http import parse_header, redact_url
+from policyctl.mcp.http import check_url, parse_header, redact_url, shown_url, url_problem
 from tests.servers.http_fixture import Behaviour, FixtureServer
 
 SERVERS = Path(__file__).parent / "servers"
@@ -128,6 +128,80 @@ def test_header_parsing_and_url_redaction() -> None:
 def test_bad_url_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="expected an http:// or https:// URL"):
         scan_url("ftp://example.org/mcp")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/mcp", "https://relay.sncro.net/tools/mcp", "http://[::1]:8080/mcp",
+    "http://[fe80::1%25eth0]/mcp", "http://user:pw@host/mcp", "http://h:/mcp", "http://é.example/mcp",
+    "HTTPS://Host.example/x?y=1#f", "http://h", "http://h:65535?q=a%20b",
+])
+def test_usable_urls_pass_the_check(url: str) -> None:
+    assert url_problem(url) is None
+    assert check_url(url) == url
+
+
+@pytest.mark.parametrize("url,problem", [
+    # C5: these four used to crash with exit 3 (ValueError / InvalidURL)
+    ("http://[::1", "the host has an unclosed [ (an IPv6 address is written [::1])"),
+    ("http://127.0.0.1:99999/mcp", "the port 99999 is out of range (1-65535)"),
+    ("http://127.0.0.1:abc/mcp", "the port 'abc' is not a number"),
+    ("http://local host/mcp", "the host contains a space"),
+    # ... and other hostile forms
+    ("http:///mcp", "no host"),
+    ("http://:8080/mcp", "no host"),
+    ("gopher://h/x", "unsupported scheme 'gopher'; expected an http:// or https:// URL"),
+    ("127.0.0.1:8080/mcp", "expected an http:// or https:// URL"),
+    ("http://h:0/", "the port 0 is out of range (1-65535)"),
+    ("http://h:\u0663/", "the port '\u0663' is not a number"),  # an Arabic-Indic digit is no port
+    ("http://h:" + "9" * 40 + "/", "the port 99999999999999999999 is out of range (1-65535)"),
+    ("http://[zz]/", "the host in [ ] is not an IPv6 address"),
+    ("http://[::1]x/", "unexpected text after the IPv6 address in [ ]"),
+    ("http://::1/", "the host has more than one ':' (an IPv6 address goes in brackets: http://[::1]:8080/)"),
+    ("http://a]b/", "the host has a [ or ] outside an IPv6 address"),
+    ("http://h\\x/", "the host contains '\\\\'"),
+    ("http://h\x1b[2J/", "the host contains the character U+001B"),
+    ("http://h/a b", "the path or query contains a space (write it as %20)"),
+])
+def test_malformed_urls_are_usage_errors_naming_the_problem(url: str, problem: str) -> None:
+    assert url_problem(url) == problem
+    with pytest.raises(UsageError) as info:
+        scan_url(url, timeout=1)
+    assert info.value.message == f"--url {shown_url(url)!r}: {problem}"
+
+
+@pytest.mark.parametrize("url,problem", [
+    ("http://alice:s3cret@[::1/mcp", "the host has an unclosed ["),
+    ("http://alice:s3cret@/mcp", "no host"),
+    ("http://alice:s3cret@h:99999/x?token=t0ken", "the port 99999 is out of range"),
+    ("http://alice:s3 cret@h/", "the user info contains a space"),
+])
+def test_credentials_are_never_echoed(url: str, problem: str) -> None:
+    with pytest.raises(UsageError) as info:
+        scan_url(url, timeout=1)
+    assert problem in info.value.message
+    assert [w for w in ("alice", "s3cret", "s3 cret", "t0ken") if w in info.value.message] == []
+
+
+def test_a_malformed_url_is_refused_before_any_connection() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(0.3)
+        port = listener.getsockname()[1]
+        for url in (f"http://127.0.0.1:{port}/m cp", f"http://127.0.0.1:{port}/mcp?x=\x7f"):
+            with pytest.raises(UsageError):
+                scan_url(url, timeout=1)
+        with pytest.raises(socket.timeout):
+            listener.accept()  # nobody knocked
+
+
+def test_a_redirect_to_a_malformed_url_is_a_server_error() -> None:
+    with FixtureServer(Behaviour(mode="bad-redirect")) as server:
+        with pytest.raises(ServerError) as info:
+            scan_url(server.url, timeout=5)
+    assert not isinstance(info.value, UsageError)
+    assert info.value.message.endswith(
+        "to an unusable URL: the host has an unclosed [ (an IPv6 address is written [::1])")
 
 
 def _free_port() -> int:

@@ -206,6 +206,27 @@ def test_sarif_uris_are_relative_and_encoded(tmp_path):
     assert lint_sarif.artifact_uri("/elsewhere/p.json", cwd=cwd) == "file:///elsewhere/p.json"
     assert lint_sarif.artifact_uri("c:x.json", cwd=cwd) == "c%3Ax.json"  # not mistaken for a scheme
     assert lint_sarif.artifact_uri("<stdin>", cwd=cwd) == "%3Cstdin%3E"
+    assert lint_sarif.artifact_uri("./a/../b.json", cwd=cwd) == "b.json"
+
+
+def test_sarif_uris_outside_the_cwd_are_file_uris_encoded_once(tmp_path):
+    # B1: an absolute path used to be quoted twice (%2520), and ../ stayed a relative reference
+    from urllib.parse import unquote, urlsplit
+
+    cwd = tmp_path / "sub"
+    real = tmp_path / "sp ace dir" / "é x.policy.json"
+    expected = "file://" + str(tmp_path).replace(" ", "%20") + "/sp%20ace%20dir/%C3%A9%20x.policy.json"
+    for given in (str(real), "../sp ace dir/é x.policy.json"):
+        uri = lint_sarif.artifact_uri(given, cwd=str(cwd))
+        assert uri == expected
+        assert "%25" not in uri
+        parts = urlsplit(uri)
+        assert (parts.scheme, parts.netloc, unquote(parts.path)) == ("file", "", str(real))
+    inside = lint_sarif.artifact_uri(str(cwd / "dé j/a b.json"), cwd=str(cwd))
+    assert inside == "d%C3%A9%20j/a%20b.json"
+    assert unquote(inside) == "dé j/a b.json"
+    # an undecodable byte in a file name stays that byte, so the URI still names the file
+    assert lint_sarif.artifact_uri("/x/bad\udcff.json", cwd=str(cwd)) == "file:///x/bad%FF.json"
 
 
 def test_sarif_with_hostile_paths_stays_valid(sarif_validator):
@@ -278,3 +299,12 @@ def test_junit_escapes_xml_and_controls():
     case = ET.fromstring(text).find("testsuite/testcase")
     assert case.get("name") == '<x&"y">.json'
     assert case.find("failure").get("message") == "a <b> & \\x00\\x1b \\ufffe"
+
+
+def test_printable_json_escapes_what_printable_escapes_and_round_trips():
+    value = {"tools": {"safe_read\u202e\u009b2J\u007f": {}, "é\u2028x": ["\u001b[2J", "\ud800"]}}
+    text = lint_formats.printable_json(value)
+    assert text == ('{\n  "tools": {\n    "safe_read\\u202e\\u009b2J\\u007f": {},\n'
+                    '    "é\\u2028x": [\n      "\\u001b[2J",\n      "\\ud800"\n    ]\n  }\n}')
+    assert json.loads(text) == value
+    assert all(lint_formats.printable(line) == line for line in text.split("\n"))  # nothing raw left

@@ -161,6 +161,29 @@ def test_regex_shape_unsupported(pattern, unsupported):
     ("^a\\\\$", True, True, False, False),
     ("[$]", False, False, False, False),
     ("^[|]$", True, True, False, False),
+    # S4: an anchor that may match zero times anchors nothing
+    ("^?(npm test|git status)$", False, True, False, False),
+    ("\\A?(npm test)\\z", False, True, False, False),
+    ("^*a$", False, True, False, False),
+    ("^??a$", False, True, False, False),
+    ("^{0}a$", False, True, False, False),
+    ("^{0,3}a$", False, True, False, False),
+    ("^{0,}a$", False, True, False, False),
+    ("(?i)^?a$", False, True, False, False),
+    ("(^)?a$", False, True, False, False),
+    ("(?:^|x)a$", False, True, False, False),  # anchored in one branch of a group only
+    ("^a$?", True, False, False, False),
+    ("^a\\z*", True, False, False, False),
+    ("^a${0,1}", True, False, False, False),
+    ("^a(?:$)?", True, False, False, False),
+    ("^a\\Q$", True, False, False, False),  # \Q…: a literal $, not an anchor
+    # ... while a quantifier that keeps at least one repetition still anchors
+    ("^+a${1}", True, True, False, False),
+    ("^{2,}a$+", True, True, False, False),
+    ("^?^a$", True, True, False, False),  # a later, non-optional anchor
+    ("^a$$?", True, True, False, False),
+    ("^{,3}a$", True, True, False, False),  # {,3} is a literal in RE2/Go, not a quantifier
+    ("^a\\Q$\\E$", True, True, False, False),
 ])
 def test_regex_shape_anchors(pattern, start, end, alt, multi):
     shape = read(pattern)

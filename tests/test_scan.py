@@ -182,3 +182,67 @@ def test_json_rpc_error_from_the_server_is_exit_2(capsys, monkeypatch) -> None:
     assert (code, out) == (2, "")
     assert "the server answered initialize with error -32700: Parse error" in err
     assert "internal error" not in err
+
+
+# Characters a hostile server puts in names and errors to drive the terminal: bidi override,
+# 8-bit CSI, DEL, ESC (S3). None may reach stderr (or the YAML of init) raw.
+RAW_CONTROLS = ("\u202e", "\u009b", "\u007f", "\u001b")
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in RAW_CONTROLS if c in text]
+
+
+@pytest.mark.parametrize("command", ["scan", "init"])
+def test_warnings_about_hostile_tool_names_are_escaped(command: str, tmp_path: Path) -> None:
+    snapshot = tmp_path / "evil.json"
+    snapshot.write_text(json.dumps({"tools": [{"name": "safe_read\u202e\u009b2J\u007f", "description": "x",
+                                               "inputSchema": {"type": "object"}}]}), encoding="utf-8")
+    result = run_cli(command, "--from", str(snapshot))
+    assert result.returncode == 0, result.stderr
+    assert _raw_controls(result.stderr) == []
+    assert (f'warning: {snapshot}: tools[0]: tool name "safe_read\\u202e\\x9b2J\\x7f" is outside MCP\'s '
+            "recommended [A-Za-z0-9_.-]{1,128}\n") == result.stderr
+
+
+@pytest.mark.parametrize("command,fmt", [("scan", "text"), ("scan", "json"), ("init", "json"), ("init", "yaml")])
+def test_a_live_hostile_server_never_reaches_the_terminal_raw(command: str, fmt: str) -> None:
+    result = run_cli(command, "--format", fmt, "--", sys.executable, FIXTURE, "hostile-names")
+    assert result.returncode == 0, result.stderr
+    assert _raw_controls(result.stderr) == [] and _raw_controls(result.stdout) == []
+    assert 'tools[0]: tool name "safe_read\\u202e\\x9b2J\\x7f" is outside' in result.stderr
+    assert 'tools[1] ("esc\\u001b[31m"): inputSchema.type is not "object"' in result.stderr
+    if fmt == "yaml":  # the policy keeps the exact name, as YAML escapes
+        assert '\n  "safe_read\\u202e\\u009b2J\\u007f": {}\n' in result.stdout
+    if fmt == "json":  # ... and as JSON escapes: the data is unchanged
+        assert '"safe_read\\u202e\\u009b2J\\u007f"' in result.stdout
+        data = json.loads(result.stdout)
+        names = list(data["tools"]) if command == "init" else [t["name"] for t in data["tools"]]
+        assert names == ["safe_read\u202e\u009b2J\u007f", "esc\u001b[31m"]
+
+
+@pytest.mark.parametrize("mode,message", [
+    ("hostile-duplicate", 'duplicate tool name "safe_read\\u202e\\x9b2J\\x7f" (also at index 0)'),
+    ("hostile-exit", "the server exited (exit code 3) before answering initialize"),
+    ("hostile-error", "the server answered initialize with error -32000: no "),
+])
+def test_errors_carrying_server_text_are_escaped(mode: str, message: str) -> None:
+    result = run_cli("scan", "--timeout", "10", "--", sys.executable, FIXTURE, mode)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert message in result.stderr
+    assert _raw_controls(result.stderr) == []
+
+
+@pytest.mark.parametrize("command", ["scan", "init"])
+@pytest.mark.parametrize("url,problem", [
+    ("http://[::1", "the host has an unclosed [ (an IPv6 address is written [::1])"),
+    ("http://127.0.0.1:99999/mcp", "the port 99999 is out of range (1-65535)"),
+    ("http://127.0.0.1:abc/mcp", "the port 'abc' is not a number"),
+    ("http://local host/mcp", "the host contains a space"),
+])
+def test_malformed_url_is_exit_2_not_an_internal_error(command: str, url: str, problem: str,
+                                                        capsys, monkeypatch) -> None:
+    # C5: each of these used to end in "internal error: ValueError …", exit 3
+    code, out, err = run(capsys, monkeypatch, command, "--timeout", "2", "--url", url)
+    assert (code, out) == (2, "")
+    assert err == f"error: --url '{url}': {problem}\n"

@@ -46,7 +46,15 @@ state = _State()
 
 
 def err(message: str) -> None:
-    """A line for the user on stderr (never on stdout: stdout carries the payload)."""
+    """A line for the user on stderr (never on stdout: stdout carries the payload).
+
+    Every message goes through here, and many quote text policyctl does not control (tool names,
+    descriptions and errors from an MCP server, file names), so each line is made printable with the
+    reporters' helper: no control character, bidi override or DEL reaches the terminal raw.
+    """
+    from policyctl.reporters.lint import printable
+
+    message = "\n".join(printable(line) for line in message.split("\n"))
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
 

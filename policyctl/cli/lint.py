@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             help="Configuration file (default: .policyctl.yaml, or the tool.policyctl table of pyproject.toml, found upward)."),
         select: Optional[List[str]] = typer.Option(
             None, "--select", metavar="CODES",
-            help="Only report these rules (codes, code prefixes or names; comma-separated, repeatable)."),
+            help="Only report these rules (codes, code prefixes or names; comma-separated, repeatable). PL001-PL004 (load errors) are always reported."),
         ignore: Optional[List[str]] = typer.Option(
             None, "--ignore", metavar="CODES",
             help="Do not report these rules (comma-separated, repeatable)."),

@@ -169,9 +169,9 @@ def _decode(raw: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
     if raw.startswith(b"\xef\xbb\xbf"):
         return None, _diag("PL001", "file starts with a UTF-8 byte order mark (BOM); save it "
                                     "as UTF-8 without BOM", path, (1, 1), None)
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, _diag("PL001", "file is UTF-16 (byte order mark found); policies must be "
-                                    "UTF-8", path, (1, 1), None)
+    wide = _wide_encoding(raw)
+    if wide is not None:
+        return None, _diag("PL001", f"file is {wide}; policies must be UTF-8", path, (1, 1), None)
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
@@ -181,6 +181,34 @@ def _decode(raw: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
         column = len(before[line_start:].decode("utf-8", "replace")) + 1
         return None, _diag("PL001", f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at offset "
                                     f"{exc.start} cannot be decoded", path, (line, column), None)
+
+
+# Byte order marks of the wide encodings; UTF-32LE's starts like UTF-16LE's, so it comes first.
+_WIDE_BOMS = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
+              (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"))
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """``UTF-16 (…)`` / ``UTF-32 (…)`` when ``raw`` is in a wide encoding, else None.
+
+    With a byte order mark that says it all. Without one, the NUL bytes among the first four give
+    it away (the detection of RFC 4627 §3 and YAML 1.2 §5.2): a policy starts with an ASCII
+    character, which UTF-16 pads with one NUL and UTF-32 with three, while UTF-8 JSON or YAML
+    never holds a NUL there.
+    """
+    for bom, name in _WIDE_BOMS:
+        if raw.startswith(bom):
+            return f"{name} (byte order mark found)"
+    head = raw[:4]
+    if len(head) == 4 and head[:3] == b"\x00\x00\x00" and head[3]:
+        return "UTF-32 (big-endian, without a byte order mark)"
+    if len(head) == 4 and head[0] and head[1:] == b"\x00\x00\x00":
+        return "UTF-32 (little-endian, without a byte order mark)"
+    if len(head) >= 2 and not head[0] and head[1]:
+        return "UTF-16 (big-endian, without a byte order mark)"
+    if len(head) >= 2 and head[0] and not head[1]:
+        return "UTF-16 (little-endian, without a byte order mark)"
+    return None
 
 
 # --------------------------------------------------------------------------------------------------

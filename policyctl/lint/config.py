@@ -14,6 +14,12 @@ directory, ``.policyctl.yaml`` (or ``.policyctl.yml``) or a ``pyproject.toml`` w
 Command-line flags win: ``--select`` replaces the configured selection (and un-ignores what it
 names exactly), ``--ignore`` adds to the ignored rules, ``--fail-level`` replaces the level.
 Unknown keys, unknown rules and bad values are errors (exit 2) naming the file.
+
+The load diagnostics PL001–PL004, and PL501/PL502 for Intercept files (a file that cannot be read
+as a valid policy) are outside the configuration: they always run and are always errors, whatever ``select`` says. Naming only load
+codes in ``ignore``, ``per-file-ignores`` or as a ``warning`` in ``severity`` is refused (exit 2);
+a wider selector there (``ALL``, ``PL``) covers the other rules only. ``select: []`` is refused
+like an empty ``--select``: it would otherwise read as "no rule at all".
 """
 
 from __future__ import annotations
@@ -44,16 +50,21 @@ class LintConfig:
 
     def enabled_codes(self, path: str | None = None) -> frozenset[str]:
         """Codes that run for ``path`` (None: ignoring per-file ignores)."""
-        from policyctl.lint.rules import codes
+        from policyctl.lint.rules import codes, load_codes
 
         chosen = set(codes() if self.select is None else self.select) - set(self.ignore)
         if path is not None:
             for pattern, ignored in self.per_file_ignores:
                 if _path_matches(path, pattern, self.base_dir):
                     chosen -= set(ignored)
-        return frozenset(chosen)
+        # Whatever was selected, a file that cannot be loaded is never reported clean.
+        return frozenset(chosen | set(load_codes()))
 
     def severity_of(self, code: str, default: str) -> str:
+        from policyctl.lint.rules import load_codes
+
+        if code in load_codes():
+            return "error"
         return self.severity.get(code, default)
 
     def with_cli(self, *, select: Iterable[str] = (), ignore: Iterable[str] = (),
@@ -69,7 +80,8 @@ class LintConfig:
                      if len(_expand_one(s, "--select", UsageError)) == 1}
             new_ignore = [c for c in new_ignore if c not in exact]
         if ignore:
-            new_ignore.extend(c for c in _expand_all(ignore, "--ignore", UsageError) if c not in new_ignore)
+            new_ignore.extend(c for c in _expand_but_load(ignore, "--ignore", UsageError, "ignored")
+                              if c not in new_ignore)
         level = self.fail_level
         if fail_level is not None:
             if fail_level not in SEVERITIES:
@@ -118,6 +130,27 @@ def _expand_all(selectors: Iterable[str], where: str, error: type[Exception]) ->
     return tuple(out)
 
 
+def _expand_but_load(selectors: Iterable[str], where: str, error: type[Exception],
+                     verb: str) -> tuple[str, ...]:
+    """Like :func:`_expand_all` for settings that turn rules off: never the load codes.
+
+    A selector standing only for load codes (``PL001``, ``syntax-error``, ``PL0``) is refused, so the
+    user learns it has no effect; a wider one (``ALL``, ``PL``) covers the other rules.
+    """
+    from policyctl.lint.rules import load_codes
+
+    load = set(load_codes())
+    out: list[str] = []
+    for s in selectors:
+        expanded = _expand_one(s, where, error)
+        if all(code in load for code in expanded):
+            raise error(f"{where}: {s.strip()!r} cannot be {verb}: {', '.join(expanded)} "
+                        f"{'is a load diagnostic' if len(expanded) == 1 else 'are load diagnostics'} "
+                        "(the file cannot be read as a valid policy), always reported as an error")
+        out.extend(code for code in expanded if code not in load and code not in out)
+    return tuple(out)
+
+
 def parse_config(data: Any, *, source: str, base_dir: str | None = None) -> LintConfig:
     """Validate configuration data (already parsed from YAML or TOML)."""
     if data is None:
@@ -133,16 +166,23 @@ def parse_config(data: Any, *, source: str, base_dir: str | None = None) -> Lint
                              f"{', '.join(k.replace('_', '-') for k in _KEYS)})")
         values[norm] = value
 
-    def codes_list(key: str) -> tuple[str, ...]:
+    def codes_list(key: str) -> list[Any]:
         raw = values[key]
         if isinstance(raw, str):
             raw = [part for part in raw.split(",") if part.strip()]
         if not isinstance(raw, list):
             raise InputError(f"{source}: {key.replace('_', '-')} must be a list of rules")
-        return _expand_all(raw, f"{source}: {key.replace('_', '-')}", InputError)
+        return raw
 
-    select = codes_list("select") if "select" in values else None
-    ignore = codes_list("ignore") if "ignore" in values else ()
+    select = None
+    if "select" in values:
+        chosen = codes_list("select")
+        if not chosen:
+            raise InputError(f"{source}: select is empty; name at least one rule code, prefix or name "
+                             "(to run every rule, leave select out or use [ALL])")
+        select = _expand_all(chosen, f"{source}: select", InputError)
+    ignore = (_expand_but_load(codes_list("ignore"), f"{source}: ignore", InputError, "ignored")
+              if "ignore" in values else ())
     severity: dict[str, str] = {}
     if "severity" in values:
         raw = values["severity"]
@@ -151,7 +191,12 @@ def parse_config(data: Any, *, source: str, base_dir: str | None = None) -> Lint
         for ref, level in raw.items():
             if level not in SEVERITIES:
                 raise InputError(f"{source}: severity of {ref}: {level!r} is not error or warning")
-            for code in _expand_one(str(ref), f"{source}: severity", InputError):
+            where = f"{source}: severity"
+            if level == "error":  # load codes are errors already: naming them changes nothing
+                chosen_codes = _expand_one(str(ref), where, InputError)
+            else:
+                chosen_codes = _expand_but_load([str(ref)], where, InputError, "made a warning")
+            for code in chosen_codes:
                 severity[code] = level
     per_file: list[tuple[str, tuple[str, ...]]] = []
     if "per_file_ignores" in values:
@@ -163,7 +208,8 @@ def parse_config(data: Any, *, source: str, base_dir: str | None = None) -> Lint
                 refs = [part for part in refs.split(",") if part.strip()]
             if not isinstance(pattern, str) or not pattern or not isinstance(refs, list):
                 raise InputError(f"{source}: per-file-ignores: {pattern!r} must map to a list of rules")
-            per_file.append((pattern, _expand_all(refs, f"{source}: per-file-ignores", InputError)))
+            per_file.append((pattern, _expand_but_load(refs, f"{source}: per-file-ignores {pattern!r}",
+                                                       InputError, "ignored")))
     level = values.get("fail_level", "error")
     if level not in SEVERITIES:
         raise InputError(f"{source}: fail-level {level!r} is not error or warning")

@@ -24,7 +24,9 @@ Related: ``policyctl.lint.config.load_config(explicit) -> LintConfig`` and ``Lin
 ignore=, fail_level=)``; ``policyctl.lint.rules.all_rules()`` / ``rule_table_markdown()``.
 
 Each diagnostic's code, rule name and severity are stamped here (severity from configuration,
-defaulting to the rule's), and its line/column come from the document's source map. Semantic rules
+defaulting to the rule's), and its line/column come from the document's source map. The load
+diagnostics PL001–PL004 are reported whatever the configuration selects or ignores, always as
+errors (see ``policyctl.lint.config``). Semantic rules
 run only on documents without syntax, schema or unportable-number (PL001/PL002/PL004) errors. Heavy modules stay unimported unless
 needed: ``yaml`` only for YAML files, ``re2`` only when a policy has a regex, never ``jsonschema``
 or pydantic.
@@ -96,24 +98,21 @@ def lint(paths: Sequence[str], *, config: "LintConfig | None" = None,
                 raise
             # One unreadable file met while searching a folder (a broken symlink, no permission)
             # is that file's finding; the other files are still linted.
-            reports.append(_unreadable(path, exc.message, config))
+            reports.append(_unreadable(path, exc.message))
             continue
         reports.append(lint_bytes(raw, display_name(path), config=config, tools=tools, dialect=dialect))
     return LintReport(files=tuple(reports))
 
 
-def _unreadable(path: str, message: str, config: "LintConfig | None") -> FileReport:
-    from policyctl.lint.config import LintConfig
+def _unreadable(path: str, message: str) -> FileReport:
+    """PL001 for a file found by searching a folder that cannot be read (a load diagnostic: always an error)."""
     from policyctl.documents.loader import LOAD_RULES
 
     reason = message[len(path) + 2:] if message.startswith(f"{path}: ") else message
     if os.path.islink(path) and not os.path.exists(path):
         reason += " (a broken symbolic link?)"
-    cfg = config or LintConfig()
-    if "PL001" not in cfg.enabled_codes(path):
-        return FileReport(path=path, diagnostics=())
     return FileReport(path=path, diagnostics=(Diagnostic(
-        code="PL001", rule=LOAD_RULES["PL001"], severity=cfg.severity_of("PL001", "error"),  # type: ignore[arg-type]
+        code="PL001", rule=LOAD_RULES["PL001"], severity="error",
         message=f"cannot read the file: {reason}", path=path, line=1, column=1, pointer=None),))
 
 

@@ -74,10 +74,14 @@ def _died_in_probe(conn: object) -> bool:
 
 
 def scan_url(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
-             era: str = "auto", max_pages: int = MAX_PAGES) -> Snapshot:
-    """List the tools of a streamable-HTTP MCP endpoint; the session is deleted afterwards."""
-    from policyctl.mcp.http import HttpConnection, redact_url
+             era: str = "auto", max_pages: int = MAX_PAGES, where: str = "--url") -> Snapshot:
+    """List the tools of a streamable-HTTP MCP endpoint; the session is deleted afterwards.
 
+    A malformed URL is a UsageError naming ``where`` it came from, before any connection.
+    """
+    from policyctl.mcp.http import HttpConnection, check_url, redact_url
+
+    check_url(url, where)
     shown = redact_url(url)
     label = f"server {shown}"
     captured = _now()

@@ -70,7 +70,7 @@ class HttpConnection:
     """One streamable-HTTP endpoint; use as a context manager so the session is deleted."""
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> None:
-        self.url = _check_url(url)
+        self.url = check_url(url)
         self.user_headers = dict(headers or {})
         self.session_id: str | None = None
         self.protocol: str | None = None
@@ -152,7 +152,14 @@ class HttpConnection:
                 resp.close()
                 if not location:
                     raise ServerError(f"HTTP {resp.status} redirect without a Location header from {redact_url(url)}")
-                target = _check_url(urljoin(url, location))
+                try:
+                    target = urljoin(url, location)
+                except ValueError:
+                    target = location
+                problem = url_problem(target)
+                if problem is not None:
+                    raise ServerError(f"HTTP {resp.status} redirect from {redact_url(url)} to an unusable "
+                                      f"URL: {problem}")
                 old, new = urlsplit(url), urlsplit(target)
                 if old.scheme == "https" and new.scheme == "http":
                     raise ServerError(f"refusing a redirect from https to http ({redact_url(target)})")
@@ -221,15 +228,92 @@ class HttpConnection:
         return ServerError(f"{status} from {where} for {method}" + (f": {text}" if text else ""))
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--url {redact_url(url) if parts.scheme else url!r}: expected an http:// or https:// URL")
-    try:
-        parts.port
-    except ValueError:
-        raise UsageError(f"--url {url!r}: bad port") from None
+def check_url(url: str, where: str = "--url") -> str:
+    """``url`` when policyctl can connect to it; a UsageError naming the problem otherwise.
+
+    Nothing is resolved or contacted. ``where`` says where the URL came from (``--url``, or a
+    server of an MCP client configuration file). The message shows the URL without its user
+    info (credentials) and with secret-looking query values hidden.
+    """
+    problem = url_problem(url)
+    if problem is not None:
+        raise UsageError(f"{where} {shown_url(url)!r}: {problem}")
     return url
+
+
+_HOST_PUNCTUATION = frozenset("-._~!$&'()*+,;=")
+_DIGITS = frozenset("0123456789")
+
+
+def url_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as a streamable-HTTP endpoint, or None.
+
+    Checked by hand, part by part, because ``urlsplit`` accepts much that the connection then
+    chokes on (an unclosed ``[``, a port of 99999 or ``abc``, a space in the host).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme:
+        return "expected an http:// or https:// URL"
+    if scheme.lower() not in ("http", "https"):
+        return f"unsupported scheme {scheme[:20]!r}; expected an http:// or https:// URL"
+    end = min([i for i in (rest.find(c) for c in "/?#") if i != -1] or [len(rest)])
+    netloc, tail = rest[:end], rest[end:]
+    userinfo, _at, hostport = netloc.rpartition("@")
+    for part, text in (("user info", userinfo), ("host", hostport), ("path or query", tail)):
+        for ch in text:
+            if ch.isspace() or not ch.isprintable():
+                what = "a space" if ch == " " else f"the character U+{ord(ch):04X}"
+                hint = " (write it as %20)" if part == "path or query" and ch == " " else ""
+                return f"the {part} contains {what}{hint}"
+    if not hostport:
+        return "no host"
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        if close == -1:
+            return "the host has an unclosed [ (an IPv6 address is written [::1])"
+        address, after = hostport[1:close], hostport[close + 1:]
+        import ipaddress
+
+        try:
+            ipaddress.IPv6Address(address.split("%", 1)[0])
+        except ValueError:
+            return "the host in [ ] is not an IPv6 address"
+        if after and not after.startswith(":"):
+            return "unexpected text after the IPv6 address in [ ]"
+        port = after[1:]
+    else:
+        if "[" in hostport or "]" in hostport:
+            return "the host has a [ or ] outside an IPv6 address"
+        if hostport.count(":") > 1:
+            return "the host has more than one ':' (an IPv6 address goes in brackets: http://[::1]:8080/)"
+        host, _colon, port = hostport.partition(":")
+        if not host:
+            return "no host"
+        odd = next((ch for ch in host if not (ch.isalnum() or ch in _HOST_PUNCTUATION)), None)
+        if odd is not None:
+            return f"the host contains {odd!r}"
+    if port:  # an empty port after ':' means the scheme's default (RFC 3986)
+        if not set(port) <= _DIGITS:
+            return f"the port {port[:20]!r} is not a number"
+        if len(port) > 5 or not 1 <= int(port) <= 65535:
+            return f"the port {port[:20]} is out of range (1-65535)"
+    try:
+        urlsplit(url).port  # what the connection will use must agree
+    except ValueError:
+        return "malformed URL"
+    return None
+
+
+def shown_url(url: str) -> str:
+    """A URL, possibly malformed, as an error message shows it: the text as given up to its query,
+    without the user info (credentials); the query is left out (it may hold a token)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url.partition("?")[0].partition("#")[0]
+    end = min([i for i in (rest.find(c) for c in "/?#") if i != -1] or [len(rest)])
+    netloc = rest[:end].rpartition("@")[2]
+    path = rest[end:].partition("?")[0].partition("#")[0]
+    return f"{scheme}{sep}{netloc}{path}"
 
 
 def _drain(resp: "_Response", deadline: float, limit: int) -> None:

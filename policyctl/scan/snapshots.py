@@ -332,7 +332,8 @@ def _clip(text: str, limit: int = 120) -> str:
 
 
 def _show(name: str) -> str:
-    """A tool name for a message: quoted, control characters escaped, long names shortened."""
+    """A tool name for a message: quoted (JSON escapes for C0 controls and line breaks), long names
+    shortened. The CLI's ``err()`` makes the rest printable (C1 controls, DEL, bidi overrides)."""
     import json
 
     shown = json.dumps(name, ensure_ascii=False)
@@ -424,7 +425,8 @@ def _acquire_configured(server, spec: SourceSpec) -> Acquired:  # server: config
         from policyctl.mcp.client import scan_url
 
         headers = {**server.headers, **dict(spec.headers)}
-        snap = scan_url(server.url, headers=headers, timeout=spec.timeout)
+        snap = scan_url(server.url, headers=headers, timeout=spec.timeout,
+                        where=f"{server.path}: server {server.name!r}: url")
     else:
         from policyctl.mcp.client import scan_stdio
 

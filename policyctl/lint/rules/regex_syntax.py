@@ -2,7 +2,9 @@
 
 Not a regex parser: it walks the pattern once, skipping escapes and character classes, which is
 enough to name Python/PCRE-only syntax in a message and to see whether ``^…$`` really anchors the
-whole pattern (a top-level ``|`` splits the anchors: ``^a|b$`` is ``^a`` or ``b$``).
+whole pattern (a top-level ``|`` splits the anchors: ``^a|b$`` is ``^a`` or ``b$``). An anchor
+counts only at the top level and only when it must match: ``^?``, ``^*``, ``^{0,3}`` or ``(^)?``
+anchor nothing, so ``^?(npm test)$`` is a search for ``npm test`` at the end of any text.
 """
 
 from __future__ import annotations
@@ -128,34 +130,160 @@ def read(pattern: str) -> RegexShape:
         last_token, last_token_end = c, i + 1
         i += 1
     del last_token_end
-    stripped_end = pattern
-    ends = stripped_end.endswith("$") and not _escaped(stripped_end, len(stripped_end) - 1)
-    ends = ends or (stripped_end.endswith("\\z") and not _escaped(stripped_end, len(stripped_end) - 2))
+    atoms = _top_level_atoms(pattern)
     return RegexShape(
         unsupported=tuple(dict.fromkeys(unsupported)),
         go_rejects=tuple(dict.fromkeys(go_rejects)),
         differs=tuple(dict.fromkeys(differs)),
-        starts_anchored=_starts_anchored(pattern),
-        ends_anchored=ends,
+        starts_anchored=_anchored(atoms, ("^", "\\A")),
+        ends_anchored=_anchored(atoms[::-1], ("$", "\\z")),
         top_level_alternation=top_alt,
         multiline=multiline,
     )
 
 
-def _escaped(pattern: str, index: int) -> bool:
-    """True when the character at ``index`` is escaped by an odd run of backslashes."""
-    k = index - 1
-    count = 0
-    while k >= 0 and pattern[k] == "\\":
-        count += 1
-        k -= 1
-    return count % 2 == 1
+@dataclass(frozen=True)
+class _Atom:
+    """One top-level item of a pattern: its text and the least number of times it must match."""
+
+    text: str  # "^", "\\A", "$", "\\z", "|", "(?i)", or any other atom (a group is one atom)
+    min_count: int  # product of its quantifiers' minimums (1 without a quantifier)
 
 
-def _starts_anchored(pattern: str) -> bool:
-    p = pattern
-    # leading flag groups such as (?i) do not move the anchor
-    while p.startswith("(?") and ")" in p and ":" not in p[: p.index(")")] and \
-            all(ch.isalpha() or ch == "-" for ch in p[2: p.index(")")]):
-        p = p[p.index(")") + 1:]
-    return p.startswith("^") or p.startswith("\\A")
+def _top_level_atoms(pattern: str) -> list[_Atom]:
+    """The pattern's top-level atoms with their quantifiers, in order; groups are not entered.
+
+    Anchors are only recognised at the top level: an anchor inside a group (``(^)``, ``(?:$|x)``)
+    counts as "something else", which makes PL201 report the pattern rather than trust it.
+    """
+    atoms: list[_Atom] = []
+    n = len(pattern)
+    i = 0
+    while i < n:
+        start = i
+        c = pattern[i]
+        if c == "\\":
+            if pattern.startswith("\\Q", i):  # literal up to \E (or the end)
+                end = pattern.find("\\E", i + 2)
+                i = n if end == -1 else end + 2
+                atoms.append(_Atom("\\Q", 1))
+                continue
+            i += 2
+        elif c == "[":
+            i = _class_end(pattern, i)
+        elif c == "(":
+            i = _group_end(pattern, i)
+        else:
+            i += 1
+        text = pattern[start:i]
+        if text == "|":
+            atoms.append(_Atom(text, 1))
+            continue
+        if text.startswith("(?") and _is_flags(text[2:-1]) and text.endswith(")"):
+            atoms.append(_Atom("(?flags)", 1))
+            continue
+        min_count, i = _quantifiers(pattern, i)
+        atoms.append(_Atom(text, min_count))
+    return atoms
+
+
+def _is_flags(body: str) -> bool:
+    return all(ch.isalpha() or ch == "-" for ch in body)
+
+
+def _class_end(pattern: str, i: int) -> int:
+    """Index just past the character class opening at ``i``."""
+    n = len(pattern)
+    j = i + 1
+    if j < n and pattern[j] == "^":
+        j += 1
+    if j < n and pattern[j] == "]":
+        j += 1
+    while j < n and pattern[j] != "]":
+        if pattern[j] == "\\":
+            j += 1
+        elif pattern.startswith("[:", j):
+            close = pattern.find(":]", j + 2)
+            if close != -1:
+                j = close + 1
+        j += 1
+    return min(n, j + 1)
+
+
+def _group_end(pattern: str, i: int) -> int:
+    """Index just past the group opening at ``i`` (the end of the pattern when it is unclosed)."""
+    n = len(pattern)
+    depth = 0
+    j = i
+    while j < n:
+        c = pattern[j]
+        if c == "\\":
+            if pattern.startswith("\\Q", j):
+                end = pattern.find("\\E", j + 2)
+                j = n if end == -1 else end + 2
+                continue
+            j += 2
+            continue
+        if c == "[":
+            j = _class_end(pattern, j)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return n
+
+
+def _quantifiers(pattern: str, i: int) -> tuple[int, int]:
+    """The least repetition count of the quantifiers at ``i`` (1 if none) and the index after them.
+
+    ``*``, ``?`` and ``{0}``/``{0,}``/``{0,n}`` allow zero; ``+`` and ``{m…}`` with m ≥ 1 do not; a lazy
+    ``?`` after a quantifier changes nothing. ``{,n}`` or ``{x}`` are literals in RE2/Go, not
+    quantifiers. A chain (``^?+``, invalid anyway) multiplies.
+    """
+    n = len(pattern)
+    least = 1
+    while i < n:
+        c = pattern[i]
+        if c in "*?":
+            least, i = 0, i + 1
+        elif c == "+":
+            i += 1
+        elif c == "{":
+            j = i + 1
+            while j < n and pattern[j].isdigit():
+                j += 1
+            if j == i + 1 or j >= n:
+                break
+            low = int(pattern[i + 1:j])
+            if pattern[j] == ",":
+                j += 1
+                while j < n and pattern[j].isdigit():
+                    j += 1
+            if j >= n or pattern[j] != "}":
+                break
+            least, i = least * low, j + 1
+        else:
+            break
+        if i < n and pattern[i] == "?":  # lazy
+            i += 1
+    return least, i
+
+
+def _anchored(atoms: list[_Atom], anchors: tuple[str, ...]) -> bool:
+    """True when an anchor in ``anchors`` must match before any other atom (walking ``atoms``).
+
+    Flag groups such as ``(?i)`` are zero-width and do not move the anchor; an anchor that may
+    match zero times (``^?``, ``\\A*``, ``${0}``, ``^{0,3}``) anchors nothing, but a later one still can.
+    """
+    for atom in atoms:
+        if atom.text == "(?flags)":
+            continue
+        if atom.text not in anchors:
+            return False
+        if atom.min_count >= 1:
+            return True
+    return False

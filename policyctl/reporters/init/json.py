@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
+
+from policyctl.reporters.lint import printable_json
 
 if TYPE_CHECKING:
     from policyctl.scan.starter import StarterPolicy
 
 
 def render(starter: "StarterPolicy") -> str:
-    return json.dumps(starter.data, indent=2, ensure_ascii=False) + "\n"
+    return printable_json(starter.data) + "\n"

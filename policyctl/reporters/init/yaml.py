@@ -50,7 +50,8 @@ def quote(text: str) -> str:
         elif ch == "\r":
             out.append("\\r")
         elif (o < 0x20 or 0x7F <= o <= 0x9F or o in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
-              or 0xD800 <= o <= 0xDFFF):
+              or 0xD800 <= o <= 0xDFFF or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069):
+            # controls, and bidi overrides that would reorder the file as an editor shows it
             out.append(f"\\u{o:04x}")
         else:
             out.append(ch)

@@ -86,6 +86,24 @@ def printable(text: object) -> str:
     return _UNPRINTABLE.sub(_escape_char, s)
 
 
+def printable_json(value: object) -> str:
+    """``value`` as indented JSON in which every character :func:`printable` escapes is a JSON
+    ``\\uXXXX`` escape: the same data for a program, nothing raw for a terminal or an editor.
+
+    Non-ASCII text stays readable (``é``); json.dumps already escapes C0 controls inside strings,
+    so the C0 characters left in its output (newlines of the indentation) are layout and kept.
+    """
+    import json
+
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _UNPRINTABLE.sub(_json_escape_char, text)
+
+
+def _json_escape_char(match: re.Match[str]) -> str:
+    ch = match.group()
+    return ch if ch < " " else f"\\u{ord(ch):04x}"
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -2,7 +2,8 @@
 
 One run; ``tool.driver.rules`` lists every known rule (so viewers can show help for rules that did
 not fire) plus any code that appears in a result without being registered. Each result carries its
-rule id and index, level, message, the file as a relative URI with line and column, and the JSON
+rule id and index, level, message, the file as a URI (relative under the working directory, else
+``file://``) with line and column, and the JSON
 Pointer of the offending value both as a logical location and in the result's property bag. A test
 validates the output against the official OASIS schema.
 """
@@ -26,18 +27,28 @@ _LEVEL = {"error": "error", "warning": "warning"}
 
 
 def artifact_uri(path: str, *, cwd: str | None = None) -> str:
-    """A URI reference for ``path``: relative (``%``-encoded, ``/``-separated) when the file lies
-    under the working directory, a ``file://`` URI otherwise."""
+    """A URI reference for ``path``, percent-encoded exactly once.
+
+    A file under the working directory gets a relative, ``/``-separated reference (``a%20b/x.json``);
+    any other file (an absolute path elsewhere, or ``../x.json``) an absolute ``file://`` URI.
+    Either decodes back to the file's path: the bytes of the name are encoded (``é`` is ``%C3%A9``,
+    an undecodable byte stays that byte), and nothing is quoted twice.
+    """
     if path == "<stdin>":
         return quote(path, safe="")
-    here = cwd if cwd is not None else os.getcwd()
-    p = PurePath(path)
-    if p.is_absolute():
-        try:
-            p = p.relative_to(here)
-        except ValueError:
-            return quote(encodable(p.as_uri()), safe="/:")
-    return quote(encodable(p.as_posix()), safe="/")
+    here = os.path.abspath(cwd if cwd is not None else os.getcwd())
+    full = os.path.normpath(os.path.join(here, path))
+    try:
+        inside = os.path.commonpath([here, full]) == here
+    except ValueError:  # another drive on Windows
+        inside = False
+    if inside and full != here:
+        relative = PurePath(os.path.relpath(full, here)).as_posix()
+        return quote(os.fsencode(relative), safe="/")
+    absolute = PurePath(full).as_posix()
+    if not absolute.startswith("/"):  # C:/x on Windows: file:///C:/x
+        absolute = "/" + absolute
+    return "file://" + quote(os.fsencode(absolute), safe="/:")
 
 
 def help_uri(base: str, rule: RuleMeta) -> str:

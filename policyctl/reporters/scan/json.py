@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Mapping
+
+from policyctl.reporters.lint import printable_json
 
 if TYPE_CHECKING:
     from policyctl.scan.risk import Risk
@@ -18,4 +19,4 @@ def document(snapshot: "Snapshot", risks: Mapping[str, "Risk"]) -> dict:
 
 
 def render(snapshot: "Snapshot", risks: Mapping[str, "Risk"]) -> str:
-    return json.dumps(document(snapshot, risks), indent=2, ensure_ascii=False) + "\n"
+    return printable_json(document(snapshot, risks)) + "\n"
