@@ -19,7 +19,7 @@ from policyctl.cli import init as _init
 from policyctl.cli import lint as _lint
 from policyctl.cli import scan as _scan
 from policyctl.cli import simulate as _simulate
-from policyctl.cli.common import state
+from policyctl.cli.common import flush_stdout, state
 from policyctl.exitcodes import ExitCode
 
 def _plain_params_skip_pydantic() -> None:
@@ -89,7 +89,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"policyctl {__version__}\n")
+        from policyctl.files import write_output
+
+        write_output(None, f"policyctl {__version__}\n")
         raise typer.Exit(0)
 
 
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         args = args[:i] + args[i + 1:]
     try:
         code = app(args=args, prog_name="policyctl", standalone_mode=False)
+        flush_stdout()  # what was printed directly (--version, help) fails here, not at exit
     except SystemExit as exc:  # typer.Exit inside standalone_mode=False surfaces here
         raise
     except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
