@@ -268,15 +268,15 @@ def _full_device(tmp_path: Path) -> str:
 
 @posix_only
 @pytest.mark.skipif(sys.platform != "linux", reason="/dev/full is Linux's")
-def test_a_device_is_written_in_place_and_a_write_error_is_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", _writers())
+def test_a_device_is_written_in_place_and_a_write_error_is_exit_2(tmp_path: Path, name: str) -> None:
     inputs = _copy_inputs(tmp_path)
     full = _full_device(tmp_path)
-    for name in ("lint", "simulate-jsonl", "simulate-junit", "init"):
-        r = subprocess.run([sys.executable, "-m", "policyctl", *_argv(name, inputs, full)], capture_output=True,
-                           text=True, cwd=REPO, env=cli_env(), timeout=60)
-        assert r.returncode == 2, (name, r.stderr)
-        assert r.stderr.startswith(f"error: cannot write {full}: ") and len(r.stderr.splitlines()) == 1, r.stderr
-        assert stat.S_ISCHR(os.stat(full).st_mode)
+    r = subprocess.run([sys.executable, "-m", "policyctl", *_argv(name, inputs, full)], capture_output=True,
+                       text=True, cwd=REPO, env=cli_env(), timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"error: cannot write {full}: ") and len(r.stderr.splitlines()) == 1, r.stderr
+    assert stat.S_ISCHR(os.stat(full).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [p.name for p in inputs.values()] + (["full"] if full.startswith(str(tmp_path)) else []))
 
@@ -299,8 +299,14 @@ def _ids(argvs: list[list[str]]) -> list[str]:
     return [" ".join(a if not a.startswith("/") else Path(a).name for a in argv) for argv in argvs]
 
 
+def _stdout_writers() -> list:
+    fast = ("lint", "--version")  # and jsonl, the streaming writer
+    return [pytest.param(argv, id=name, marks=() if argv[0] in fast or "jsonl" in argv else pytest.mark.slow)
+            for argv, name in zip(STDOUT_WRITERS, _ids(STDOUT_WRITERS))]
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="/dev/full is Linux's")
-@pytest.mark.parametrize("argv", STDOUT_WRITERS, ids=_ids(STDOUT_WRITERS))
+@pytest.mark.parametrize("argv", _stdout_writers())
 def test_stdout_to_a_full_device_is_a_clean_exit_2(argv: list[str]) -> None:
     # C6: "internal error: OSError: [Errno 28] No space left on device ... please report it", exit 3
     with open("/dev/full", "wb") as full:  # opening it for writing never replaces anything
@@ -373,7 +379,8 @@ TEXT_COMMANDS = {
 
 
 @posix_only
-@pytest.mark.parametrize("name", list(TEXT_COMMANDS))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in ("simulate", "explain", "scan")
+                                               else pytest.mark.slow) for name in TEXT_COMMANDS])
 def test_output_file_has_no_colour_when_run_in_a_terminal(tmp_path: Path, name: str) -> None:
     # issue 9: in a terminal, simulate, explain and scan wrote ANSI codes into the -o file
     env = _colour_env()
