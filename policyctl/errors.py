@@ -31,6 +31,14 @@ class OutputExistsError(UsageError):
     """Refusing to overwrite an existing file without --force."""
 
 
+class OutputError(PolicyctlError):
+    """An output that cannot be written: a full disk, a reader that went away, a socket, no permission."""
+
+    def __init__(self, message: str, *, stdout: bool = False) -> None:
+        super().__init__(message)
+        self.stdout = stdout  # the failed stream is standard output (the CLI stops writing to it)
+
+
 class InvalidPolicyError(InputError):
     """A policy that failed to load or validate; carries the lint diagnostics."""
 

@@ -21,7 +21,7 @@ from policyctl.cli import scan as _scan
 from policyctl.cli import schema as _schema
 from policyctl.cli import simulate as _simulate
 from policyctl.cli import typer_startup
-from policyctl.cli.common import state
+from policyctl.cli.common import flush_stdout, state
 from policyctl.exitcodes import ExitCode
 
 
@@ -38,7 +38,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"policyctl {__version__}\n")
+        from policyctl.files import write_output
+
+        write_output(None, f"policyctl {__version__}\n")
         raise typer.Exit(0)
 
 
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         args = args[:i] + args[i + 1:]
     try:
         code = app(args=args, prog_name="policyctl", standalone_mode=False)
+        flush_stdout()  # what was printed directly (--version, help) fails here, not at exit
     except SystemExit as exc:  # typer.Exit inside standalone_mode=False surfaces here
         raise
     except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into exit codes

@@ -1,10 +1,16 @@
-"""What every command shares: the error → exit-code mapping, output destinations, stderr messages."""
+"""What every command shares: the error → exit-code mapping, output destinations, stderr messages,
+and the one colour decision."""
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:
+    from policyctl.files import OutputFile
 
 from policyctl.exitcodes import ExitCode
 
@@ -15,8 +21,10 @@ class _State:
 
     def handle_exception(self, exc: BaseException) -> int:
         """Turn any exception that escaped a command into an exit code and one clear message."""
-        from policyctl.errors import PolicyctlError
+        from policyctl.errors import OutputError, PolicyctlError
 
+        if isinstance(exc, OutputError) and exc.stdout:
+            detach_stdout()
         if isinstance(exc, PolicyctlError):
             err(f"error: {exc.message}")
             for line in exc.details:
@@ -29,11 +37,13 @@ class _State:
             return int(getattr(exc, "exit_code", ExitCode.USAGE))
         if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
             return int(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, BrokenPipeError):  # stdout written outside emit (click's help, say)
+            detach_stdout()
+            err(f"error: cannot write standard output: {exc.strerror or exc}")
+            return int(ExitCode.USAGE)
         if type(exc).__name__ == "Abort" or isinstance(exc, KeyboardInterrupt):
             err("aborted")
             return 130
-        if isinstance(exc, BrokenPipeError):
-            return int(ExitCode.OK)
         if self.debug:
             traceback.print_exception(exc)
         else:
@@ -59,21 +69,56 @@ def err(message: str) -> None:
     sys.stderr.flush()
 
 
-def emit(text: str, output: str | None, *, force: bool = True) -> None:
-    """Send a rendered payload to stdout or, atomically, to ``--output``.
+def colour_for(out: "OutputFile") -> bool:
+    """The one colour decision, made for the stream actually written.
 
-    Reports (lint, simulate, diff) overwrite their --output file as linters do; ``init`` passes
+    Colour only on a terminal: never in a file (a temporary file is no terminal, whatever stdout
+    is), never with ``NO_COLOR`` (any non-empty value, per no-color.org) or ``TERM=dumb``.
+    ``FORCE_COLOR`` forces it on stdout only, so a forced pipeline still writes clean files.
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    if out.is_stdout and os.environ.get("FORCE_COLOR"):
+        return True
+    return out.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def emit(output: Optional[str], render: Callable[[bool], str], *, force: bool = True) -> None:
+    """Render a payload for its destination and write it there (stdout for None or ``-``).
+
+    ``render(colour)`` gets the colour decision for the stream it will land in. The writing follows
+    the output rule of ``policyctl.files`` (atomic files, streams in place, exit 2 on a write error).
+    Reports (lint, simulate, diff) replace their --output file as linters do; ``init`` passes
     ``force`` from its own flag so a policy is never clobbered by accident.
     """
-    if output is None or output == "-":
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
-        sys.stdout.flush()
-        return
-    from policyctl.files import atomic_write_text
+    from policyctl.files import OutputFile
 
-    atomic_write_text(output, text if text.endswith("\n") or not text else text + "\n", force=force)
+    with OutputFile(output, force=force) as out:
+        text = render(colour_for(out))
+        out.write(text if not text or text.endswith("\n") else text + "\n")
+
+
+def detach_stdout() -> None:
+    """After stdout failed (full disk, closed pipe): point it at the null device, so the interpreter's
+    final flush of what is still buffered neither fails again nor prints a second message."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def flush_stdout() -> None:
+    """Flush what was printed directly (``--version``, help); a failure is an OutputError (exit 2)."""
+    from policyctl.errors import OutputError
+    from policyctl.files import STDOUT_NAME
+
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as exc:
+        raise OutputError(f"cannot write {STDOUT_NAME}: {exc.strerror or exc}", stdout=True) from None
 
 
 def load_tools_option(path: str):  # -> policyctl.scan.snapshots.Snapshot

@@ -82,14 +82,11 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         raise UsageError(f"--search-budget: must be more than 0 and at most 3600 seconds, not {budget:g}")
     if seed is not None and seed < 0:
         raise UsageError(f"--seed: must be 0 or more, not {seed}")
-    inputs = {v for v in (old, new, trace, tools) if v is not None and v != "-"}
-    for flag, target in (("--output", output), ("--counterexample", counterexample)):
-        if target is not None and target != "-" and target in inputs:
-            raise UsageError(f"{flag} {target}: refusing to overwrite an input")
-    if counterexample is not None and counterexample == output:
-        raise UsageError("--counterexample and --output name the same file")
     if counterexample == "-":
         raise UsageError("--counterexample: give a file name (stdout carries the report)")
+    from policyctl.files import check_outputs
+
+    check_outputs([("--output", output), ("--counterexample", counterexample)], [old, new, trace, tools])
 
     from policyctl.cli.common import emit, err
     from policyctl.diff.differ import DiffReport, behavior_diff_trace, diff_policies
@@ -135,13 +132,13 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
 
     report = DiffReport(p_old.path, p_new.path, changes, behavior, result, windows=windows,
                         show_args=show_args, fail_on=fail_on)
-    emit(_render(fmt, report, to_stdout=output is None or output == "-"), output, force=True)
+    emit(output, lambda colour: _render(fmt, report, colour=colour))
 
     if counterexample is not None and result is not None:
-        from policyctl.files import atomic_write_text
+        from policyctl.files import write_output
 
         if result.counterexamples:
-            atomic_write_text(counterexample, result.counterexamples[0].to_jsonl(), force=True)
+            write_output(counterexample, result.counterexamples[0].to_jsonl())
             err(f"counterexample written to {counterexample}")
         else:
             err(f"no counterexample found; {counterexample} not written")
@@ -165,7 +162,7 @@ def _trace_warnings(stats, trace: str, err) -> None:  # stats: TraceStats
             "processed in file order")
 
 
-def _render(fmt: str, report, *, to_stdout: bool) -> str:  # report: DiffReport
+def _render(fmt: str, report, *, colour: bool) -> str:  # report: DiffReport
     if fmt == "json":
         from policyctl.reporters.diff import json as diff_json
 
@@ -176,4 +173,4 @@ def _render(fmt: str, report, *, to_stdout: bool) -> str:  # report: DiffReport
         return diff_markdown.render(report)
     from policyctl.reporters.diff import text as diff_text
 
-    return diff_text.render(report, color=None if to_stdout else False)
+    return diff_text.render(report, color=colour)

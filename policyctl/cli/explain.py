@@ -76,9 +76,9 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
             raise UsageError("only one input can be read from stdin (-), not both --trace and --policy")
     elif line is not None:
         raise UsageError("--line only applies with --trace")
-    from policyctl.cli.simulate import refuse_overwriting_inputs
+    from policyctl.files import check_outputs
 
-    refuse_overwriting_inputs("--output", output, (trace, policy))
+    check_outputs([("--output", output)], [trace, policy])
 
     from policyctl.cli.common import emit
     from policyctl.engine.evaluator import Evaluator
@@ -103,12 +103,11 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
     if fmt == "json":
         from policyctl.reporters.explain.json import render as render_json
 
-        text = render_json(ex, **kw)
+        emit(output, lambda colour: render_json(ex, **kw))
     else:
         from policyctl.reporters.explain.text import render as render_text
 
-        text = render_text(ex, source=source, **kw)
-    emit(text, output)
+        emit(output, lambda colour: render_text(ex, source=source, color=colour, **kw))
     return 0
 
 

@@ -48,15 +48,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from policyctl.cli.common import emit, err
         from policyctl.cli.scan import acquire_and_warn, source_options
-        from policyctl.errors import OutputExistsError
 
         chosen = _format_for(fmt, output)
         spec = source_options(server, from_, url, command, header, env, timeout)
-        if output and output != "-" and not force:
-            from pathlib import Path
+        from policyctl.files import check_outputs
 
-            if Path(output).exists():  # fail before a possibly slow scan; emit re-checks atomically
-                raise OutputExistsError(f"{output}: already exists (use --force to overwrite)")
+        # fail before a possibly slow scan; the write itself never replaces a file without --force
+        check_outputs([("--output", output)], [from_], force=force)
         acquired = acquire_and_warn(spec)
 
         from policyctl.scan.risk import classify_snapshot
@@ -74,7 +72,7 @@ def register(app: typer.Typer) -> None:
             from policyctl.reporters.init import json as init_json
 
             text = init_json.render(starter)
-        emit(text, output, force=force)
+        emit(output, lambda colour: text, force=force)
         if starter.review:
             from policyctl.reporters.lint import printable
 

@@ -94,8 +94,9 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
         raise UsageError(f"--fail-level: unknown level {fail_level!r} (choose error or warning)")
     if tools == "-" and "-" in paths:
         raise UsageError("only one input can be read from stdin (-): the --tools snapshot or a policy, not both")
-    if output is not None and output != "-" and _same_file_as_input(output, paths):
-        raise UsageError(f"--output {output}: refusing to overwrite a file that is being linted")
+    from policyctl.files import check_outputs, refuse_overwrite
+
+    check_outputs([("--output", output)], [*paths, tools, config])
 
     from policyctl.lint.config import load_config
     from policyctl.lint.linter import lint as run_lint
@@ -117,33 +118,20 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
         # not an error (a pre-commit run or an empty folder is legitimate), but worth saying
         err(f"warning: no policy files found in {', '.join(paths)} "
             "(looked for *.policy.json|yaml|yml and policy.json|yaml|yml)")
+    # the files found by searching folders are inputs too (the named ones were checked above)
+    refuse_overwrite("--output", output, [f.path for f in report.files])
     level = cfg.fail_level
-    text = _render(fmt, report, fail_level=level, to_stdout=output is None or output == "-")
 
     from policyctl.cli.common import emit
 
-    emit(text, output, force=True)
+    emit(output, lambda colour: _render(fmt, report, fail_level=level, colour=colour))
     return int(for_findings(report.failed(level)))
 
 
-def _same_file_as_input(output: str, paths: List[str]) -> bool:
-    import os
-
-    if not os.path.exists(output):
-        return False
-    for p in paths:
-        try:
-            if p != "-" and os.path.samefile(p, output):
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def _render(fmt: str, report: "LintReport", *, fail_level: str, to_stdout: bool) -> str:
+def _render(fmt: str, report: "LintReport", *, fail_level: str, colour: bool) -> str:
     import policyctl.reporters.lint as lint_formats
 
-    options = lint_formats.RenderOptions(fail_level=fail_level, color=to_stdout and _color_wanted())
+    options = lint_formats.RenderOptions(fail_level=fail_level, color=colour)
     if fmt == "sarif":
         from dataclasses import replace
 
@@ -151,18 +139,6 @@ def _render(fmt: str, report: "LintReport", *, fail_level: str, to_stdout: bool)
 
         options = replace(options, rules=_rule_metas(), tool_version=__version__)
     return lint_formats.render(fmt, report, options)
-
-
-def _color_wanted() -> bool:
-    """Colour on a terminal unless NO_COLOR is set (any non-empty value, per no-color.org)."""
-    import os
-    import sys
-
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
 def _rule_metas() -> tuple["RuleMeta", ...]:

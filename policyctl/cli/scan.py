@@ -106,6 +106,9 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("text", "json"):
             raise UsageError(f"--format {fmt!r}: choose text or json")
         spec = source_options(server, from_, url, command, header, env, timeout)
+        from policyctl.files import check_outputs
+
+        check_outputs([("--output", output)], [from_])
         acquired = acquire_and_warn(spec)
 
         from policyctl.scan.risk import classify_snapshot
@@ -114,9 +117,8 @@ def register(app: typer.Typer) -> None:
         if fmt == "json":
             from policyctl.reporters.scan import json as scan_json
 
-            text = scan_json.render(acquired.snapshot, risks)
+            emit(output, lambda colour: scan_json.render(acquired.snapshot, risks))
         else:
             from policyctl.reporters.scan import text as scan_text
 
-            text = scan_text.render(acquired.snapshot, risks)
-        emit(text, output)
+            emit(output, lambda colour: scan_text.render(acquired.snapshot, risks, color=colour))

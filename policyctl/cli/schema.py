@@ -29,5 +29,9 @@ def register(app: typer.Typer) -> None:
 
         if dialect not in DIALECTS:
             raise UsageError(f"--dialect: unknown dialect {dialect!r} (choose from {', '.join(DIALECTS)})")
-        emit(schema_text(dialect), output, force=force)
+        from policyctl.files import check_outputs
+
+        check_outputs([("--output", output)], [], force=force)
+        text = schema_text(dialect)
+        emit(output, lambda colour: text, force=force)
         raise typer.Exit(0)

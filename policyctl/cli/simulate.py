@@ -67,17 +67,14 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
         if not 0 <= min_coverage <= 100:
             raise UsageError(f"--min-coverage: must be between 0 and 100, not {min_coverage:g}")
         coverage = True
-    for flag, target in (("--output", output), ("--junit", junit)):
-        refuse_overwriting_inputs(flag, target, (trace, policy))
-        _check_destination(target)
     if junit == "-":
         raise UsageError("--junit: give a file name (stdout carries the report)")
-    if junit is not None and output is not None and output != "-" and \
-            os.path.abspath(junit) == os.path.abspath(output):
-        raise UsageError("--junit and --output name the same file")
+    from policyctl.files import check_outputs
+
+    check_outputs([("--output", output), ("--junit", junit)], [trace, policy])
 
     from policyctl.cli.common import emit, err
-    from policyctl.files import display_name
+    from policyctl.files import OutputFile, display_name, write_output
     from policyctl.policy.load import load_policy
     from policyctl.reporters.simulate.progress import progress
     from policyctl.simulate.run import run as simulate_run
@@ -98,7 +95,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     if fmt == "jsonl":
         from policyctl.reporters.simulate.jsonl import line as jsonl_line
 
-        stream = _Stream(output)
+        stream = OutputFile(output)
         sinks.append(lambda c: stream.write(jsonl_line(c, show_args=show_args)))
     if junit is not None:
         from dataclasses import replace
@@ -131,17 +128,17 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     elif fmt == "json":
         from policyctl.reporters.simulate.json import render as render_json
 
-        emit(render_json(result), output)
+        emit(output, lambda colour: render_json(result))
     else:
         from policyctl.reporters.simulate.text import render as render_text
 
-        emit(render_text(result, trace=name, policy=loaded.path, show_args=show_args,
-                         position=loaded.document.position, args_of=failed_args), output)
+        emit(output, lambda colour: render_text(result, trace=name, policy=loaded.path, show_args=show_args,
+                                                position=loaded.document.position, args_of=failed_args,
+                                                color=colour))
     if junit is not None:
-        from policyctl.files import atomic_write_text
         from policyctl.reporters.simulate.junit import render as render_junit
 
-        atomic_write_text(junit, render_junit(name, cases), force=True)
+        write_output(junit, render_junit(name, cases))
     if fmt == "jsonl" and result.failed:
         err(f"{result.failed} of {result.checked} expectations failed")
     if fmt != "text" and result.coverage is not None and min_coverage is not None:
@@ -154,41 +151,6 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     from policyctl.exitcodes import for_findings
 
     return int(for_findings(failed))
-
-
-def refuse_overwriting_inputs(flag: str, target: Optional[str], inputs: tuple[Optional[str], ...]) -> None:
-    """UsageError when ``target`` is one of ``inputs`` — also through a symlink or a hard link."""
-    if target is None or target == "-":
-        return
-    from policyctl.errors import UsageError
-
-    real = os.path.realpath(target)
-    for source in inputs:
-        if source is None or source == "-":
-            continue
-        try:
-            same = real == os.path.realpath(source) or os.path.samefile(target, source)
-        except OSError:  # one of them does not exist (yet): only the path comparison applies
-            same = False
-        if same:
-            raise UsageError(f"{flag} {target}: refusing to overwrite an input")
-
-
-def _check_destination(target: Optional[str]) -> None:
-    """Fail before the run, not after it: a report file cannot be written into a missing folder or
-    over a directory (and --junit failing late would leave --output written under a failed exit)."""
-    if target is None or target == "-":
-        return
-    from pathlib import Path
-
-    from policyctl.errors import InputError, OutputExistsError
-
-    path = Path(target)
-    if path.is_dir():
-        raise OutputExistsError(f"{target}: is a directory")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{target}: folder {folder} does not exist")
 
 
 def _size(path: str) -> int | None:
@@ -211,75 +173,3 @@ def _warnings(stats: Any, name: str, err: Any) -> None:
         err(f"warning: {name}: the timestamp went backwards on {stats.backwards} "
             f"line{'s' if stats.backwards != 1 else ''} (first at line {stats.first_backwards_line}); "
             "lines are evaluated in file order")
-
-
-class _Stream:
-    """jsonl output: buffered writes to stdout, or to a temporary file renamed over --output at the end
-    (so a failed run never leaves a partial file)."""
-
-    def __init__(self, output: Optional[str]) -> None:
-        import sys
-
-        self.buf: list[bytes] = []
-        self.size = 0
-        self.tmp: str | None = None
-        if output is None or output == "-":
-            self.fh = sys.stdout.buffer
-            self.target = None
-            return
-        import tempfile
-        from pathlib import Path
-
-        from policyctl.errors import InputError, OutputExistsError
-
-        target = Path(output)
-        if target.is_dir():
-            raise OutputExistsError(f"{target}: is a directory")
-        folder = target.parent if str(target.parent) else Path(".")
-        if not folder.is_dir():
-            raise InputError(f"{target}: folder {folder} does not exist")
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        if hasattr(os, "fchmod"):  # mkstemp's 0600 → the mode the other formats' files get
-            from policyctl.files import _mode_for
-
-            os.fchmod(fd, _mode_for(target))
-        self.fh = os.fdopen(fd, "wb")
-        self.target = target
-
-    def write(self, data: bytes) -> None:
-        self.buf.append(data)
-        self.size += len(data)
-        if self.size >= 1 << 16:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.buf:
-            self.fh.write(b"".join(self.buf))
-            self.buf.clear()
-            self.size = 0
-
-    def commit(self) -> None:
-        self.flush()
-        self.fh.flush()
-        if self.tmp is not None:
-            os.fsync(self.fh.fileno())
-            self.fh.close()
-            os.replace(self.tmp, self.target)  # type: ignore[arg-type]
-            self.tmp = None
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            try:
-                self.fh.close()
-            finally:
-                try:
-                    os.unlink(self.tmp)
-                except OSError:
-                    pass
-                self.tmp = None
-        else:
-            try:
-                self.flush()
-                self.fh.flush()
-            except OSError:
-                pass

@@ -1,7 +1,8 @@
 """Rich consoles configured the same way for every command.
 
-Colour follows rich's own rules (``NO_COLOR``, ``FORCE_COLOR``, and off when the stream is not a
-terminal). ``POLICYCTL_WIDTH`` pins the width, which the golden tests use.
+Payloads are rendered with the colour the command decided for the stream they will be written to
+(``cli.common.colour_for``); the stderr console follows rich's own rules for stderr.
+``POLICYCTL_WIDTH`` pins the width, which the golden tests use.
 """
 
 from __future__ import annotations
@@ -28,15 +29,10 @@ def stderr_console() -> "Console":
     return Console(file=sys.stderr, width=_width(), highlight=False, soft_wrap=False)
 
 
-def render(draw, *, color: bool | None = None) -> str:  # draw: Callable[[Console], None]
-    """Render with rich into a string destined for stdout (or --output).
-
-    Colour is used only when stdout is a terminal (and NO_COLOR is unset) and the text goes there.
-    """
+def render(draw, *, color: bool = False) -> str:  # draw: Callable[[Console], None]
+    """Render with rich into a string for stdout or --output; ANSI colour only when ``color``."""
     from rich.console import Console
 
-    if color is None:
-        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     buf = io.StringIO()
     width = _width() or (None if color else 100)
     console = Console(

@@ -121,7 +121,7 @@ def verdict(report: DiffReport) -> str:
     return "OK (--fail-on any): no difference"
 
 
-def render(report: DiffReport, *, color: bool | None = None) -> str:
+def render(report: DiffReport, *, color: bool = False) -> str:
     from rich import box
     from rich.table import Table
     from rich.text import Text

@@ -34,7 +34,7 @@ def _j(value: Any) -> str:
 
 
 def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, int]], show_args: bool,
-           call_id: object = None, source: str | None = None) -> str:
+           call_id: object = None, source: str | None = None, color: bool = False) -> str:
     value = shown if show_args else redacted
 
     def where(ptr: str) -> str:
@@ -128,4 +128,4 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
         if ex.origin is not None:
             _p(console, f"decided by: {_e(where(ex.origin))} ({_e(ex.origin)})")
 
-    return rich_render(draw)
+    return rich_render(draw, color=color)

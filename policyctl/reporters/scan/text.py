@@ -59,7 +59,7 @@ def summary(risks: Mapping[str, "Risk"]) -> str:
     return " · ".join(parts) + f"  ({flagged} with signals)"
 
 
-def render(snapshot: "Snapshot", risks: Mapping[str, "Risk"]) -> str:
+def render(snapshot: "Snapshot", risks: Mapping[str, "Risk"], *, color: bool = False) -> str:
     def draw(console: "Console") -> None:
         from rich import box
         from rich.table import Table
@@ -87,4 +87,4 @@ def render(snapshot: "Snapshot", risks: Mapping[str, "Risk"]) -> str:
         console.print(table)
         console.print(summary(risks), highlight=False)
 
-    return rich_render(draw)
+    return rich_render(draw, color=color)

@@ -44,7 +44,7 @@ def _id(value: object) -> str:
 
 
 def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool = False,
-           position: Callable[[str], tuple[int, int]] | None = None, args_of: dict[int, dict] | None = None) -> str:
+           position: Callable[[str], tuple[int, int]] | None = None, args_of: dict[int, dict] | None = None, color: bool = False) -> str:
     """The text report. ``position(pointer)`` locates coverage items in the policy file."""
 
     def draw(console: "Console") -> None:
@@ -105,7 +105,7 @@ def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool
             console.print(f"Skipped: {plural(stats.non_tool_messages, 'non-tool message')}, "
                           f"{plural(stats.invalid_lines, 'invalid line')}.")
 
-    return rich_render(draw)
+    return rich_render(draw, color=color)
 
 
 def _coverage(console: "Console", cov: Any, policy: str, position: Callable[[str], tuple[int, int]] | None) -> None:
