@@ -306,3 +306,34 @@ def test_search_leaves_nothing_in_the_working_directory(tmp_path: Path) -> None:
                 cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _force(op: str, value: object) -> dict:
+    return pol({"delete_repo": {"deny_if": [{"conditions": [{"path": "args.force", "op": op, "value": value}],
+                                             "on_deny": "force-delete needs approval"}]}}, default="allow")
+
+
+def test_a_true_to_1_change_is_shown_and_settled_by_trace_and_search(tmp_path: Path) -> None:
+    """S1: `eq true` → `eq 1` in a deny_if lets `force: true` through; the plain diff must show it."""
+    o, n = write(tmp_path, "old.json", _force("eq", True)), write(tmp_path, "new.json", _force("eq", 1))
+    r = run_cli("diff", o, n)
+    assert "No structural changes" not in r.stdout
+    assert "- args.force eq true" in r.stdout and "+ args.force eq 1" in r.stdout
+    assert "Summary: 0 loosened, 0 tightened, 0 neutral, 1 unknown" in r.stdout
+    assert run_cli("diff", o, n, "--fail-on", "any").returncode == 1
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(json.dumps({"ts": "2026-11-24T10:00:00Z", "tool": "delete_repo", "args": {"force": True}}) + "\n")
+    t = run_cli("diff", o, n, "--trace", str(trace), "-f", "json")
+    assert t.returncode == 1 and json.loads(t.stdout)["behavior"]["transitions"]["deny->allow"] == 1
+    s = run_cli("diff", o, n, "--search", "--search-budget", "3", "-f", "json")
+    assert s.returncode == 1
+    assert [c["effect"] for c in json.loads(s.stdout)["search"]["counterexamples"]] == ["loosened", "tightened"]
+
+
+@pytest.mark.parametrize(("old", "new"), [([True, 1], [1, 1]), ([False, 0, "x"], [0, "x", 0])])
+def test_a_loosening_python_equality_hid_trips_the_gate(tmp_path: Path, old: list, new: list) -> None:
+    """S1: the lists are equal for Python (True == 1), yet the new one no longer denies `true`."""
+    o, n = write(tmp_path, "old.json", _force("in", old)), write(tmp_path, "new.json", _force("in", new))
+    r = run_cli("diff", o, n, "-f", "json")
+    assert r.returncode == 1
+    assert [(c["kind"], c["effect"]) for c in json.loads(r.stdout)["changes"]] == [("condition-changed", "loosened")]
