@@ -337,3 +337,26 @@ def test_a_loosening_python_equality_hid_trips_the_gate(tmp_path: Path, old: lis
     r = run_cli("diff", o, n, "-f", "json")
     assert r.returncode == 1
     assert [(c["kind"], c["effect"]) for c in json.loads(r.stdout)["changes"]] == [("condition-changed", "loosened")]
+
+
+def test_swapping_counter_names_between_limits_passes_the_gate_and_search_agrees(tmp_path: Path) -> None:
+    """W2: [a: 5/minute, b: 100/hour] -> [b: 5/minute, a: 100/hour] changes only which counter name a
+    denial reports; structurally two neutral renames, and the search finds nothing but that."""
+    def version(first: str, second: str) -> dict:
+        return pol({"t": {"limits": [{"counter": first, "window": "minute", "max": 5, "scope": "grant"},
+                                     {"counter": second, "window": "hour", "max": 100, "scope": "grant"}]}})
+
+    o, n = write(tmp_path, "old.json", version("a", "b")), write(tmp_path, "new.json", version("b", "a"))
+    r = run_cli("diff", o, n, "-f", "json")
+    assert r.returncode == 0, r.stdout
+    doc = json.loads(r.stdout)
+    assert doc["summary"] == {"loosened": 0, "tightened": 0, "neutral": 2, "unknown": 0}
+    assert [(c["old"]["counter"], c["new"]["counter"]) for c in doc["changes"]] == [("a", "b"), ("b", "a")]
+    s = run_cli("diff", o, n, "--search", "--search-budget", "5", "-f", "json")
+    assert s.returncode == 0, s.stdout
+    (ce,) = json.loads(s.stdout)["search"]["counterexamples"]
+    assert ce["effect"] == "neutral"
+    # the only difference is the reported counter: same decisions, rule ids /limits/a vs /limits/b
+    last = ce["decisions"][-1]
+    assert last["old"]["decision"] == last["new"]["decision"] == "deny"
+    assert {last["old"]["rule"], last["new"]["rule"]} == {"/tools/t/limits/a", "/tools/t/limits/b"}
