@@ -124,7 +124,7 @@ def test_a_loosening_found_only_by_search_trips_the_gate(tmp_path: Path) -> None
                 "--counterexample", str(ce))
     assert r.returncode == 1, r.stderr
     search = json.loads(r.stdout)["search"]
-    assert list(search) == ["seed", "budget_seconds", "sequences", "complete", "counterexamples"]
+    assert list(search) == ["seed", "budget_seconds", "sequences", "complete", "unreached", "counterexamples"]
     assert search["seed"] == 3 and search["budget_seconds"] == 5 and search["sequences"] > 0
     assert search["counterexamples"][0]["effect"] == "loosened"
     assert search["counterexamples"][0]["calls"] == 1
@@ -360,3 +360,34 @@ def test_swapping_counter_names_between_limits_passes_the_gate_and_search_agrees
     last = ce["decisions"][-1]
     assert last["old"]["decision"] == last["new"]["decision"] == "deny"
     assert {last["old"]["rule"], last["new"]["rule"]} == {"/tools/t/limits/a", "/tools/t/limits/b"}
+
+
+def _require_s_n(pattern: str, threshold: object) -> dict:
+    return pol({"t": {"require": [{"conditions": [{"path": "args.s", "op": "regex", "value": pattern},
+                                                  {"path": "args.n", "op": "lt", "value": threshold}]}]}})
+
+
+def test_search_finds_a_loosening_behind_a_threshold_above_2_to_the_53(tmp_path: Path) -> None:
+    """W3: `lt 1e16` held for no generated value (1e16 ± 1 and ± 0.5 round to 1e16), so `^a+$` → `^a*$`
+    went unseen and the search said OK; the adjacent doubles reach it."""
+    o = write(tmp_path, "old.json", _require_s_n("^a+$", 1e16))
+    n = write(tmp_path, "new.json", _require_s_n("^a*$", 1e16))
+    r = run_cli("diff", o, n, "--search", "--search-budget", "5", "-f", "json")
+    assert r.returncode == 1, r.stdout
+    search = json.loads(r.stdout)["search"]
+    assert search["unreached"] == []
+    loose = search["counterexamples"][0]
+    assert loose["effect"] == "loosened"
+    (rec,) = loose["trace"]
+    assert rec["args"]["s"] == "" and rec["args"]["n"] < 1e16 and rec["expect"] == "allow"
+
+
+def test_search_that_cannot_reach_a_rule_says_incomplete(tmp_path: Path) -> None:
+    o = write(tmp_path, "old.json", _require_s_n("^\\p{Greek}{15}$", 5))
+    r = run_cli("diff", o, o, "--search", "--search-budget", "2")
+    assert r.returncode == 0
+    assert ", incomplete)" in r.stdout
+    assert "Incomplete: no generated value satisfies /tools/t/require/0/conditions/0 together" in r.stdout
+    assert r.stdout.rstrip().endswith("OK (--fail-on loosened): nothing loosened found (the search was incomplete)")
+    doc = json.loads(run_cli("diff", o, o, "--search", "--search-budget", "2", "-f", "json").stdout)
+    assert doc["search"]["complete"] is False and doc["search"]["unreached"] == ["/tools/t/require/0/conditions/0"]
