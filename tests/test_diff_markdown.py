@@ -126,3 +126,12 @@ def test_any_size_fits_and_loosenings_go_last(n_loose: int, n_other: int, n_tool
     if first_tight < n_loose:  # an unknown change left out: nothing less important is shown
         assert first_tight == len(shown)
         assert n_tools == 0 or f"… and {n_tools} more tools" in text
+
+
+def test_a_burst_is_folded_only_when_the_arguments_are_the_same_json() -> None:
+    from policyctl.reporters.diff.text import call_runs
+
+    calls = (SearchCall(0, "t", {"force": True}), SearchCall(0, "t", {"force": 1}), SearchCall(0, "t", {"force": 1}))
+    ce = Counterexample("neutral", calls, (DENY,) * 3, (DENY,) * 3)
+    assert [(first, last, rec["args"]) for first, last, rec, _, _ in call_runs(ce)] == [
+        (1, 1, {"force": True}), (2, 3, {"force": 1})]

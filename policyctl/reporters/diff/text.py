@@ -30,6 +30,10 @@ def compact(value: Any, limit: int = VALUE_WIDTH) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
@@ -93,7 +97,9 @@ def call_runs(ce: Any) -> list[tuple[int, int, dict, Outcome, Outcome]]:
     for i, (rec, o, n) in enumerate(zip(ce.trace_records(), ce.old, ce.new), start=1):
         if runs:
             first, _, prev, po, pn = runs[-1]
-            if (prev["ts"], prev["tool"], prev["args"], po, pn) == (rec["ts"], rec["tool"], rec["args"], o, n):
+            # arguments compared as JSON text: for Python {"a": True} == {"a": 1}, not for the gateway
+            if (prev["ts"], prev["tool"], _canon(prev["args"]), po, pn) == \
+                    (rec["ts"], rec["tool"], _canon(rec["args"]), o, n):
                 runs[-1] = (first, i, prev, po, pn)
                 continue
         runs.append((i, i, rec, o, n))
