@@ -320,6 +320,8 @@ def test_a_true_to_1_change_is_shown_and_settled_by_trace_and_search(tmp_path: P
     assert "No structural changes" not in r.stdout
     assert "- args.force eq true" in r.stdout and "+ args.force eq 1" in r.stdout
     assert "Summary: 0 loosened, 0 tightened, 0 neutral, 1 unknown" in r.stdout
+    assert r.stdout.rstrip().endswith("OK (--fail-on loosened): nothing loosened; 1 unknown change may loosen or "
+                                      "tighten (--search or a --trace settles it)")
     assert run_cli("diff", o, n, "--fail-on", "any").returncode == 1
     trace = tmp_path / "t.jsonl"
     trace.write_text(json.dumps({"ts": "2026-11-24T10:00:00Z", "tool": "delete_repo", "args": {"force": True}}) + "\n")

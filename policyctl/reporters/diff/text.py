@@ -150,7 +150,12 @@ def verdict(report: DiffReport) -> str:
     if report.search is not None and not report.search.complete:
         caveat = " (the search was incomplete)"
     if report.fail_on == "loosened":
-        return "OK (--fail-on loosened): nothing loosened" + (" found" + caveat if caveat else "")
+        text = "OK (--fail-on loosened): nothing loosened" + (" found" + caveat if caveat else "")
+        if s["unknown"] and report.search is None:
+            # an unknown change may loosen: say so rather than "nothing loosened" alone
+            text += (f"; {plural(s['unknown'], 'unknown change')} may loosen or tighten "
+                     "(--search or a --trace settles it)")
+        return text
     return "OK (--fail-on any): no difference" + (" found" + caveat if caveat else "")
 
 
