@@ -18,8 +18,11 @@ How effects are decided (the user documentation of these rules is docs/diff.md):
 * Rules and limits are identified by content, not by index: a rule is its set of conditions (their
   order does not change allow/deny), an ``in`` list is a set of Go ``%v`` forms (what ``eq``
   compares). Policy values are compared only through :mod:`policyctl.policy.values` (the
-  evaluator's semantics), never with Python's ``==``, for which ``True == 1``. Reordering that can change which rule id or message is reported is listed as
-  ``neutral``; reordering that cannot change anything, and key order, are not changes.
+  evaluator's semantics), never with Python's ``==``, for which ``True == 1``. Reordering that can
+  change which rule id or message is reported is listed as ``neutral``; reordering that cannot
+  change anything, and key order, are not changes.
+* Limits pair by shape (window and ``max``) before counter name: a counter name only names a bucket
+  and the reported rule id, so a rename, or names swapped between limits, is ``neutral``.
 * Whether a tool is reachable at all (``default``, ``hide``, tools added or removed) is judged by
   comparing how each version treats that tool: *blocked* (hidden, unlisted under ``default: deny``, or
   an unconditional ``deny_if``), *open* (unlisted under ``default: allow``), or its own rules.
@@ -29,7 +32,6 @@ How effects are decided (the user documentation of these rules is docs/diff.md):
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Literal, Sequence
