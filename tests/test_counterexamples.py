@@ -206,3 +206,54 @@ def test_window_modes_both_search(windows: str) -> None:
     new = variant(lambda d: d["tools"]["send_email"].update(limits=[lim("send_email_rate", "minute", 4)]))
     _, ce = find(new, windows=windows)
     assert len(ce.calls) == 4
+
+
+# W3: candidates were threshold ± 1 and ± 0.5, which all round to the threshold from 2**53 on, so a
+# condition such as `lt 1e16` never held in a generated call and the search called itself complete.
+
+def _require(*conds: dict[str, Any]) -> Policy:
+    return Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {"require": [{"conditions": list(conds)}]}}})
+
+
+@pytest.mark.parametrize(("op", "threshold"), [("lt", 1e16), ("lte", -1e16), ("gt", 2.0**60), ("gte", 1e300),
+                                               ("lt", -1.5e308), ("gt", 2**53 + 1)])
+def test_huge_thresholds_get_candidates_on_both_sides(op: str, threshold: float) -> None:
+    from policyctl.policy.operators import test as holds
+
+    p = _require(cond("args.n", op, threshold))
+    (slot,) = SearchSpace.build(p, p).slots["t"]
+    verdicts = {holds(op, threshold, v) for v in slot.values}
+    assert verdicts == {True, False}
+    assert all(isinstance(v, (int, float)) and abs(v) < float("inf") for v in slot.values)
+
+
+def test_a_loosening_behind_a_huge_threshold_is_found(tmp_path: Path) -> None:
+    old = _require(cond("args.s", "regex", "^a+$"), cond("args.n", "lt", 1e16))
+    new = _require(cond("args.s", "regex", "^a*$"), cond("args.n", "lt", 1e16))
+    result = search(old, new, budget=60.0, seed=0, max_examples=200)
+    assert result.unreached == ()
+    ce = {c.effect: c for c in result.counterexamples}["loosened"]
+    (call,) = ce.calls
+    assert call.args["s"] == "" and call.args["n"] < 1e16
+    assert (ce.old[0].reason, ce.new[0].decision) == ("require", "allow")
+
+
+def test_a_rule_no_candidate_satisfies_makes_the_search_incomplete() -> None:
+    # Python's re cannot read \p{Greek}, so strings come from plain text, and no 15 Greek letters
+    # turn up; the search must say it could not reach the rule rather than call itself complete.
+    p = _require(cond("args.s", "regex", "^\\p{Greek}{15}$"), cond("args.n", "lt", 5))
+    result = search(p, p, budget=60.0, seed=0, max_examples=50)
+    assert result.counterexamples == ()
+    assert result.unreached == ("/tools/t/require/0/conditions/0",)
+    assert not result.complete and not result.stopped_by_budget
+
+
+def test_rules_that_never_hold_are_not_unreached() -> None:
+    # A regex RE2 rejects never matches and `lt "5"` never holds: there is nothing to reach.
+    p = _require(cond("args.s", "regex", "(unclosed"))
+    q = _require(cond("args.n", "lt", "5"))
+    for policy in (p, q):
+        assert SearchSpace.build(policy, policy).unreached == ()
+    both = Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {"deny_if": [
+        {"conditions": [cond("args.n", "gt", 10), cond("args.n", "lt", 5)]}]}}})
+    assert SearchSpace.build(both, both).unreached == ("/tools/t/deny_if/0/conditions/0",)

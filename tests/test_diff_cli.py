@@ -124,7 +124,7 @@ def test_a_loosening_found_only_by_search_trips_the_gate(tmp_path: Path) -> None
                 "--counterexample", str(ce))
     assert r.returncode == 1, r.stderr
     search = json.loads(r.stdout)["search"]
-    assert list(search) == ["seed", "budget_seconds", "sequences", "complete", "counterexamples"]
+    assert list(search) == ["seed", "budget_seconds", "sequences", "complete", "unreached", "counterexamples"]
     assert search["seed"] == 3 and search["budget_seconds"] == 5 and search["sequences"] > 0
     assert search["counterexamples"][0]["effect"] == "loosened"
     assert search["counterexamples"][0]["calls"] == 1
@@ -306,3 +306,90 @@ def test_search_leaves_nothing_in_the_working_directory(tmp_path: Path) -> None:
                 cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _force(op: str, value: object) -> dict:
+    return pol({"delete_repo": {"deny_if": [{"conditions": [{"path": "args.force", "op": op, "value": value}],
+                                             "on_deny": "force-delete needs approval"}]}}, default="allow")
+
+
+def test_a_true_to_1_change_is_shown_and_settled_by_trace_and_search(tmp_path: Path) -> None:
+    """S1: `eq true` → `eq 1` in a deny_if lets `force: true` through; the plain diff must show it."""
+    o, n = write(tmp_path, "old.json", _force("eq", True)), write(tmp_path, "new.json", _force("eq", 1))
+    r = run_cli("diff", o, n)
+    assert "No structural changes" not in r.stdout
+    assert "- args.force eq true" in r.stdout and "+ args.force eq 1" in r.stdout
+    assert "Summary: 0 loosened, 0 tightened, 0 neutral, 1 unknown" in r.stdout
+    assert r.stdout.rstrip().endswith("OK (--fail-on loosened): nothing loosened; 1 unknown change may loosen or "
+                                      "tighten (--search or a --trace settles it)")
+    assert run_cli("diff", o, n, "--fail-on", "any").returncode == 1
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(json.dumps({"ts": "2026-11-24T10:00:00Z", "tool": "delete_repo", "args": {"force": True}}) + "\n")
+    t = run_cli("diff", o, n, "--trace", str(trace), "-f", "json")
+    assert t.returncode == 1 and json.loads(t.stdout)["behavior"]["transitions"]["deny->allow"] == 1
+    s = run_cli("diff", o, n, "--search", "--search-budget", "3", "-f", "json")
+    assert s.returncode == 1
+    assert [c["effect"] for c in json.loads(s.stdout)["search"]["counterexamples"]] == ["loosened", "tightened"]
+
+
+@pytest.mark.parametrize(("old", "new"), [([True, 1], [1, 1]), ([False, 0, "x"], [0, "x", 0])])
+def test_a_loosening_python_equality_hid_trips_the_gate(tmp_path: Path, old: list, new: list) -> None:
+    """S1: the lists are equal for Python (True == 1), yet the new one no longer denies `true`."""
+    o, n = write(tmp_path, "old.json", _force("in", old)), write(tmp_path, "new.json", _force("in", new))
+    r = run_cli("diff", o, n, "-f", "json")
+    assert r.returncode == 1
+    assert [(c["kind"], c["effect"]) for c in json.loads(r.stdout)["changes"]] == [("condition-changed", "loosened")]
+
+
+def test_swapping_counter_names_between_limits_passes_the_gate_and_search_agrees(tmp_path: Path) -> None:
+    """W2: [a: 5/minute, b: 100/hour] -> [b: 5/minute, a: 100/hour] changes only which counter name a
+    denial reports; structurally two neutral renames, and the search finds nothing but that."""
+    def version(first: str, second: str) -> dict:
+        return pol({"t": {"limits": [{"counter": first, "window": "minute", "max": 5, "scope": "grant"},
+                                     {"counter": second, "window": "hour", "max": 100, "scope": "grant"}]}})
+
+    o, n = write(tmp_path, "old.json", version("a", "b")), write(tmp_path, "new.json", version("b", "a"))
+    r = run_cli("diff", o, n, "-f", "json")
+    assert r.returncode == 0, r.stdout
+    doc = json.loads(r.stdout)
+    assert doc["summary"] == {"loosened": 0, "tightened": 0, "neutral": 2, "unknown": 0}
+    assert [(c["old"]["counter"], c["new"]["counter"]) for c in doc["changes"]] == [("a", "b"), ("b", "a")]
+    s = run_cli("diff", o, n, "--search", "--search-budget", "5", "-f", "json")
+    assert s.returncode == 0, s.stdout
+    (ce,) = json.loads(s.stdout)["search"]["counterexamples"]
+    assert ce["effect"] == "neutral"
+    # the only difference is the reported counter: same decisions, rule ids /limits/a vs /limits/b
+    last = ce["decisions"][-1]
+    assert last["old"]["decision"] == last["new"]["decision"] == "deny"
+    assert {last["old"]["rule"], last["new"]["rule"]} == {"/tools/t/limits/a", "/tools/t/limits/b"}
+
+
+def _require_s_n(pattern: str, threshold: object) -> dict:
+    return pol({"t": {"require": [{"conditions": [{"path": "args.s", "op": "regex", "value": pattern},
+                                                  {"path": "args.n", "op": "lt", "value": threshold}]}]}})
+
+
+def test_search_finds_a_loosening_behind_a_threshold_above_2_to_the_53(tmp_path: Path) -> None:
+    """W3: `lt 1e16` held for no generated value (1e16 ± 1 and ± 0.5 round to 1e16), so `^a+$` → `^a*$`
+    went unseen and the search said OK; the adjacent doubles reach it."""
+    o = write(tmp_path, "old.json", _require_s_n("^a+$", 1e16))
+    n = write(tmp_path, "new.json", _require_s_n("^a*$", 1e16))
+    r = run_cli("diff", o, n, "--search", "--search-budget", "5", "-f", "json")
+    assert r.returncode == 1, r.stdout
+    search = json.loads(r.stdout)["search"]
+    assert search["unreached"] == []
+    loose = search["counterexamples"][0]
+    assert loose["effect"] == "loosened"
+    (rec,) = loose["trace"]
+    assert rec["args"]["s"] == "" and rec["args"]["n"] < 1e16 and rec["expect"] == "allow"
+
+
+def test_search_that_cannot_reach_a_rule_says_incomplete(tmp_path: Path) -> None:
+    o = write(tmp_path, "old.json", _require_s_n("^\\p{Greek}{15}$", 5))
+    r = run_cli("diff", o, o, "--search", "--search-budget", "2")
+    assert r.returncode == 0
+    assert ", incomplete)" in r.stdout
+    assert "Incomplete: no generated value satisfies /tools/t/require/0/conditions/0 together" in r.stdout
+    assert r.stdout.rstrip().endswith("OK (--fail-on loosened): nothing loosened found (the search was incomplete)")
+    doc = json.loads(run_cli("diff", o, o, "--search", "--search-budget", "2", "-f", "json").stdout)
+    assert doc["search"]["complete"] is False and doc["search"]["unreached"] == ["/tools/t/require/0/conditions/0"]

@@ -100,3 +100,33 @@ def test_effect_summary_is_sound_without_limits(a: dict, b: dict, calls: list) -
             assert effects & {"tightened", "unknown"}, (effects, tool, args)
         if effects <= {"neutral"}:
             assert x.allowed == y.allowed, (effects, tool, args)
+
+
+_WINDOW_LEN = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "150")))
+@given(st.lists(st.tuples(st.sampled_from(["minute", "hour", "day"]), st.integers(1, 4)), min_size=1, max_size=4,
+                unique_by=lambda x: x[0]),
+       st.randoms(use_true_random=False), st.lists(st.integers(0, 4000), min_size=1, max_size=40))
+def test_renaming_counters_changes_no_decision_and_is_neutral(shapes: list, rnd: random.Random,
+                                                             gaps: list) -> None:
+    """W2: counter names only name buckets (one window per name here, so none is shared); any
+    permutation of them among the limits is neutral, and a call sequence gets the same allow/deny."""
+    from policyctl.engine.evaluator import Evaluator
+
+    names = [f"c{i}" for i in range(len(shapes))]
+    renamed = names[:]
+    rnd.shuffle(renamed)
+
+    def version(counters: list[str]) -> Policy:
+        limits = [{"counter": c, "window": w, "max": m, "scope": "grant"} for c, (w, m) in zip(counters, shapes)]
+        return Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {"limits": limits}}})
+
+    old, new = version(names), version(renamed)
+    assert {c.effect for c in diff_policies(old, new)} <= {"neutral"}
+    ev_old, ev_new = Evaluator(old), Evaluator(new)
+    ts = 1795514400.0
+    for gap in gaps:
+        ts += gap
+        assert ev_old.evaluate(ts, "g", "t", {}).allowed == ev_new.evaluate(ts, "g", "t", {}).allowed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -95,3 +96,61 @@ def test_condition_relation(old: tuple, new: tuple, rel: str) -> None:
     a = Condition(path="args.v", op=old[0], value=old[1])
     b = Condition(path="args.v", op=new[0], value=new[1])
     assert relation(a, b) == rel
+
+
+# S1: Python says True == 1 and False == 0; the evaluator does not (eq true matches true and "true",
+# eq 1 matches 1 and "1"). A change between them is a change, in every operator and rule kind.
+BOOL_NUMBER_SWAPS = [
+    ("eq", True, 1), ("eq", 1, True), ("eq", False, 0), ("eq", 0, False), ("neq", True, 1), ("neq", False, 0),
+    ("in", [True], [1]), ("in", [1], [True]), ("not_in", [False], [0]), ("not_in", [True, "x"], [1, "x"]),
+    ("contains", True, 1), ("contains", 0, False),
+]
+
+
+def _one_condition(kind: str, op: str, value: Any) -> Policy:
+    return policy({"tools": {"delete_repo": {kind: [{"conditions": [{"path": "args.force", "op": op, "value": value}],
+                                                     "on_deny": "force-delete needs approval"}]}}})
+
+
+@pytest.mark.parametrize("kind", ["require", "deny_if"])
+@pytest.mark.parametrize(("op", "old", "new"), BOOL_NUMBER_SWAPS)
+def test_a_bool_number_swap_is_a_change(kind: str, op: str, old: Any, new: Any) -> None:
+    changes = diff_policies(_one_condition(kind, op, old), _one_condition(kind, op, new))
+    assert [c.to_dict() for c in changes] == [{
+        "kind": "condition-changed", "pointer": f"/tools/delete_repo/{kind}/0/conditions/0",
+        "old": {"path": "args.force", "op": op, "value": old}, "new": {"path": "args.force", "op": op, "value": new},
+        "effect": "unknown"}]  # each version matches calls the other does not
+    # the JSON values keep their types (true stays true, 1 stays 1)
+    assert type(changes[0].old["value"]) is type(old) and type(changes[0].new["value"]) is type(new)
+
+
+@pytest.mark.parametrize("kind", ["require", "deny_if"])
+@pytest.mark.parametrize(("op", "old", "new"), BOOL_NUMBER_SWAPS)
+def test_each_side_of_a_bool_number_swap_has_no_changes_against_itself(kind: str, op: str, old: Any,
+                                                                       new: Any) -> None:
+    for value in (old, new):
+        assert diff_policies(_one_condition(kind, op, value), _one_condition(kind, op, value)) == ()
+
+
+@pytest.mark.parametrize(("kind", "effect"), [("deny_if", "loosened"), ("require", "tightened")])
+def test_dropping_true_from_an_in_list_that_python_calls_equal(kind: str, effect: str) -> None:
+    # (True, 1) == (1, 1) in Python; for the gateway the new list no longer matches true or "true".
+    changes = diff_policies(_one_condition(kind, "in", [True, 1]), _one_condition(kind, "in", [1, 1]))
+    assert [(c.kind, c.effect) for c in changes] == [("condition-changed", effect)]
+
+
+def test_a_bool_number_swap_in_a_limit_free_tool_is_seen_by_the_whole_diff() -> None:
+    # the early exits compared tool entries and rule lists with Python ==
+    old = policy({"tools": {"t": {"deny_if": [{"conditions": [{"path": "args.a", "op": "eq", "value": False}]}],
+                                  "require": [{"conditions": [{"path": "args.b", "op": "in", "value": [True, "x"]}]}]}}})
+    new = policy({"tools": {"t": {"deny_if": [{"conditions": [{"path": "args.a", "op": "eq", "value": 0}]}],
+                                  "require": [{"conditions": [{"path": "args.b", "op": "in", "value": [1, "x"]}]}]}}})
+    assert [(c.pointer, c.effect) for c in diff_policies(old, new)] == [
+        ("/tools/t/require/0/conditions/0", "unknown"), ("/tools/t/deny_if/0/conditions/0", "unknown")]
+
+
+def test_values_the_gateway_cannot_tell_apart_are_not_changes() -> None:
+    # eq true and eq "true" match the same calls, as do 5 and 5.0, and lt 1 and lt 1.0
+    pairs = [("eq", True, "true"), ("eq", 5, 5.0), ("in", [1000000], ["1e+06"]), ("lt", 1, 1.0)]
+    for op, a, b in pairs:
+        assert diff_policies(_one_condition("deny_if", op, a), _one_condition("deny_if", op, b)) == ()

@@ -17,8 +17,12 @@ How effects are decided (the user documentation of these rules is docs/diff.md):
   from ``rate_limited`` to ``allow``. The behavioural diff and ``--search`` see such calls.
 * Rules and limits are identified by content, not by index: a rule is its set of conditions (their
   order does not change allow/deny), an ``in`` list is a set of Go ``%v`` forms (what ``eq``
-  compares). Reordering that can change which rule id or message is reported is listed as
-  ``neutral``; reordering that cannot change anything, and key order, are not changes.
+  compares). Policy values are compared only through :mod:`policyctl.policy.values` (the
+  evaluator's semantics), never with Python's ``==``, for which ``True == 1``. Reordering that can
+  change which rule id or message is reported is listed as ``neutral``; reordering that cannot
+  change anything, and key order, are not changes.
+* Limits pair by shape (window and ``max``) before counter name: a counter name only names a bucket
+  and the reported rule id, so a rename, or names swapped between limits, is ``neutral``.
 * Whether a tool is reachable at all (``default``, ``hide``, tools added or removed) is judged by
   comparing how each version treats that tool: *blocked* (hidden, unlisted under ``default: deny``, or
   an unconditional ``deny_if``), *open* (unlisted under ``default: allow``), or its own rules.
@@ -28,13 +32,13 @@ How effects are decided (the user documentation of these rules is docs/diff.md):
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Literal, Sequence
 
-from policyctl.documents.gofmt import go_v
+from policyctl.documents.gofmt import to_double
 from policyctl.policy.dialects.policylayer.model import Condition, Limit, Policy, Rule, ToolPolicy, pointer
+from policyctl.policy.values import eq_key, keys_overlap, never_holds, value_key
 
 Effect = Literal["loosened", "tightened", "neutral", "unknown"]
 EFFECTS: tuple[str, ...] = ("loosened", "tightened", "neutral", "unknown")
@@ -89,53 +93,36 @@ def summarize(changes: Iterable[Change]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# canonical forms
-
-
-def _canon_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# canonical forms: every comparison of policy values goes through policyctl.policy.values (the
+# evaluator's semantics), never through Python's ``==`` on JSON values, where ``True == 1``.
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def eq_key(value: Any) -> str:
-    """What ``eq`` compares a value by: its Go ``%v`` form (numbers are equal iff their forms are).
-
-    Zero is kept apart from the string ``"0"``: ``-0.0`` equals ``0`` numerically but prints ``-0``.
-    """
-    if _is_number(value) and value == 0:
-        return "\x00zero"
-    return go_v(value)
-
-
-def _overlap_keys(keys: frozenset[str]) -> frozenset[str]:
-    """Keys that may ``eq`` each other: a numeric zero also equals the strings "0" and "-0"."""
-    return keys | {"0", "-0"} if "\x00zero" in keys else keys
-
-
-def _value_key(cond: Condition) -> Any:
-    """The part of a condition's value that decides its truth, in a canonical form."""
-    op, v = cond.op, cond.value
-    if op in ("in", "not_in"):
-        return tuple(sorted({eq_key(x) for x in (v if isinstance(v, (list, tuple)) else [v])}))
-    if op in ("eq", "neq"):
-        return eq_key(v)
-    if op in ("lt", "lte", "gt", "gte"):
-        return float(v) if _is_number(v) else _canon_json(v)
-    if op == "exists":
-        return bool(v) if isinstance(v, bool) else _canon_json(v)
-    return _canon_json(v)
-
-
-def cond_key(cond: Condition) -> tuple[str, str, Any]:
-    return (cond.path, cond.op, _value_key(cond))
+def cond_key(cond: Condition) -> tuple[str, str, str]:
+    """A condition's allow/deny meaning: path, operator and :func:`value_key` (all strings)."""
+    return (cond.path, cond.op, value_key(cond.op, cond.value))
 
 
 def rule_key(rule: Rule) -> frozenset:
     """A rule's allow/deny meaning: the set of its conditions (they are ANDed)."""
     return frozenset(cond_key(c) for c in rule.conditions)
+
+
+def _rule_sig(rule: Rule) -> tuple:
+    """Everything about a rule the diff can report: its conditions in order, and its message."""
+    return tuple(cond_key(c) for c in rule.conditions), rule.message or ""
+
+
+def _limit_sig(limit: Limit) -> tuple[str, str, str]:
+    return limit.counter, limit.window, str(int(limit.max))
+
+
+def _entry_sig(entry: ToolPolicy) -> tuple:
+    return (tuple(map(_rule_sig, entry.require)), tuple(map(_rule_sig, entry.deny_if)),
+            tuple(map(_limit_sig, entry.limits)))
 
 
 def _cond_data(cond: Condition) -> dict[str, Any]:
@@ -184,7 +171,7 @@ def _interval(cond: Condition) -> _Interval | None:
     v = cond.value
     if not _is_number(v):
         return None
-    x = float(v)
+    x = to_double(v)
     if math.isnan(x):
         return None
     inf = math.inf
@@ -200,15 +187,14 @@ def _member_set(cond: Condition) -> tuple[bool, frozenset[str]] | None:
     """``eq``/``in`` as (positive, keys); ``neq``/``not_in`` as (negative, keys)."""
     if cond.op in ("eq", "neq"):
         return (cond.op == "eq", frozenset([eq_key(cond.value)]))
-    if cond.op in ("in", "not_in"):
-        v = cond.value if isinstance(cond.value, (list, tuple)) else [cond.value]
-        return (cond.op == "in", frozenset(eq_key(x) for x in v))
+    if cond.op in ("in", "not_in") and isinstance(cond.value, (list, tuple)):
+        return (cond.op == "in", frozenset(eq_key(x) for x in cond.value))
     return None
 
 
 def _implies(a: Condition, b: Condition) -> bool:
     """Provably: whenever ``a`` holds, ``b`` holds (same path assumed)."""
-    if cond_key(a) == cond_key(b):
+    if cond_key(a) == cond_key(b) or never_holds(a.op, a.value):
         return True
     ia, ib = _interval(a), _interval(b)
     if ia is not None and ib is not None:
@@ -221,7 +207,7 @@ def _implies(a: Condition, b: Condition) -> bool:
         if not pa and not pb:
             return kb <= ka
         if pa and not pb:  # found and in ka  ⇒  found and not in kb
-            return not (_overlap_keys(ka) & _overlap_keys(kb))
+            return not keys_overlap(ka, kb)
         return False  # "not in a finite set" never implies "in a finite set"
     return False
 
@@ -357,7 +343,7 @@ def _diff_tool(old: Policy, new: Policy, tool: str) -> Iterator[Change]:
     if n is None:
         yield Change("tool-removed", pointer("tools", tool), _tool_data(o), None, _gate_effect(g_old, g_new))
         return
-    if o == n:
+    if _entry_sig(o) == _entry_sig(n):
         return
     # Context: a tool blocked in both versions, or hidden in the new one, decides nothing by its
     # rules; one blocked in the new version only by an unconditional deny_if keeps the change
@@ -389,7 +375,7 @@ def _rule_label(rule: Rule) -> str:
 
 def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...], kind: str,
                 ctx: str | None) -> Iterator[Change]:
-    if tuple(old) == tuple(new):
+    if tuple(map(_rule_sig, old)) == tuple(map(_rule_sig, new)):
         return
     keys_old, keys_new = [rule_key(r) for r in old], [rule_key(r) for r in new]
     # 1. pair rules with the same meaning (set of conditions), in order.
@@ -543,7 +529,7 @@ def limit_effect(old: Limit, new: Limit) -> str:
 
 def _diff_limits(old: Sequence[Limit], new: Sequence[Limit], base: tuple[str, ...],
                  ctx: str | None) -> Iterator[Change]:
-    if tuple(old) == tuple(new):
+    if tuple(map(_limit_sig, old)) == tuple(map(_limit_sig, new)):
         return
     at = base + ("limits",)
 
@@ -557,26 +543,32 @@ def _diff_limits(old: Sequence[Limit], new: Sequence[Limit], base: tuple[str, ..
     def eff(e: str) -> str:
         return _in_context("unknown" if interact and e != "neutral" else e, ctx)
 
+    # Pairing. A counter name decides nothing but the reported rule id (each limit of a list has
+    # its own bucket unless two share counter and window), so limits pair by what they count first:
+    # the same shape (window and max) under another name is a rename, neutral — a swap of names
+    # between two limits is two renames, not a loosening and a tightening. Then the same bucket
+    # with another max, the same window, and last the same counter with another window.
     free_old, free_new = list(range(len(old))), list(range(len(new)))
     same: list[tuple[int, int]] = []
     changed: list[tuple[int, int]] = []
-    for match in (lambda a, b: a == b,
+    for match in (lambda a, b: _limit_sig(a) == _limit_sig(b),
+                  lambda a, b: a.window == b.window and int(a.max) == int(b.max),
                   lambda a, b: a.counter == b.counter and a.window == b.window,
-                  lambda a, b: a.counter == b.counter,
-                  lambda a, b: a.window == b.window and a.max == b.max):
+                  lambda a, b: a.window == b.window,
+                  lambda a, b: a.counter == b.counter):
         for i in list(free_old):
             j = next((j for j in free_new if match(old[i], new[j])), None)
             if j is not None:
                 free_old.remove(i)
                 free_new.remove(j)
-                (same if old[i] == new[j] else changed).append((i, j))
+                (same if _limit_sig(old[i]) == _limit_sig(new[j]) else changed).append((i, j))
     for i in free_old:
         yield Change("limit-removed", pointer(*at, i), _limit_data(old[i]), None, eff("loosened"))
     for j in free_new:
         yield Change("limit-added", pointer(*at, j), None, _limit_data(new[j]), eff("tightened"))
     for i, j in sorted(changed, key=lambda p: p[1]):
         a, b = old[i], new[j]
-        e = "neutral" if (a.window, a.max) == (b.window, b.max) else limit_effect(a, b)
+        e = "neutral" if (a.window, int(a.max)) == (b.window, int(b.max)) else limit_effect(a, b)
         if interact:
             e = "unknown"
         yield Change("limit-changed", pointer(*at, j), _limit_data(a), _limit_data(b), _in_context(e, ctx))
@@ -586,7 +578,7 @@ def _diff_limits(old: Sequence[Limit], new: Sequence[Limit], base: tuple[str, ..
             # Observable through the reported counter; with a shared bucket, through decisions too.
             o_lims = [old[i] for i, _ in same]
             n_lims = [new[j] for _, j in sorted(same, key=lambda p: p[1])]
-            seen = (lambda x: x) if interact else (lambda x: x.counter)
+            seen = _limit_sig if interact else (lambda x: x.counter)
             if [seen(x) for x in o_lims] != [seen(x) for x in n_lims]:
                 yield Change("limits-reordered", pointer(*at), [_limit_label(x) for x in o_lims],
                              [_limit_label(x) for x in n_lims],

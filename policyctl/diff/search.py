@@ -7,12 +7,19 @@ themselves, so that differences are likely to be hit:
 * tools: every tool either version lists or hides, the snapshot's tools (``--tools``), and one tool
   that neither version names (to see ``default``);
 * arguments: for every condition path of the tool, "absent" or a value built from the conditions'
-  own values — each threshold and threshold ± 1 and ± 0.5, each ``in``/``eq`` value and a non-member,
+  own values — each threshold, the doubles next to it (``math.nextafter``: ± 1 and ± 0.5 round back
+  to the threshold itself from 2**53 on), ± 1, ± 0.5 and a value well inside each side (0 or twice
+  the threshold), each ``in``/``eq`` value and a non-member,
   present/absent/null for ``exists``, strings that match and miss each regex (and strings that tell
   two versions' regexes apart, found with ``hypothesis.find`` over ``from_regex`` and confirmed with
   RE2), substrings for ``contains`` — plus values of the right type for the snapshot's input schema;
 * time: starts just before minute, hour and day edges, gaps of 0, ½ s, 1 s and one window ± 1 s;
 * bursts: one call repeated ``max`` and ``max + 1`` times for every limit of either version.
+
+Before searching, every rule of both versions is checked against the candidates: if no choice of
+generated values satisfies all of a rule's conditions on some path, calls that need that rule to
+hold are never generated, and the result lists the rule's condition as *unreached* and is not
+``complete`` (rules that can never hold, such as ``lt "x"``, are not counted).
 
 Grants and ``upstream_error`` are not generated: the first call two versions decide differently can
 always be reached with one grant and no upstream failure (calls of other grants touch other buckets;
@@ -37,7 +44,8 @@ from random import Random
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from policyctl.diff.differ import Outcome, outcome
-from policyctl.policy.dialects.policylayer.model import Condition, Policy
+from policyctl.documents.gofmt import to_double
+from policyctl.policy.dialects.policylayer.model import Condition, Policy, pointer
 
 NS = 1_000_000_000
 #: The day-aligned instant every counterexample starts from (2026-01-01T00:00:00Z).
@@ -108,8 +116,11 @@ class SearchResult:
     seed: int
     budget: float
     examples: int
-    complete: bool  # False when the time budget ran out before every phase finished
+    complete: bool  # False when the budget ran out before every phase finished, or something is unreached
     counterexamples: tuple[Counterexample, ...]
+    #: pointers to conditions no generated value satisfies together with the rest of their rule
+    unreached: tuple[str, ...] = ()
+    stopped_by_budget: bool = False
 
     @property
     def loosened(self) -> bool:
@@ -135,7 +146,20 @@ def _number(x: float) -> int | float:
     return int(x) if float(x).is_integer() and abs(x) < 2**53 else x
 
 
+def _numbers_around(x: float) -> list[int | float]:
+    """Arguments on both sides of threshold ``x`` and on it: the adjacent doubles (from 2**53 on,
+    x ± 1 rounds back to x), ± 1 and ± 0.5, and one value well inside each side. Only finite ones: a
+    Go decoder refuses a number it would have to make infinite."""
+    if not math.isfinite(x):
+        return [_number(y) for y in (math.nextafter(x, 0.0), 0.0) if math.isfinite(y)]
+    far = max(1.0, abs(x))
+    around = (x, math.nextafter(x, -math.inf), math.nextafter(x, math.inf), x - 1, x + 1, x - 0.5, x + 0.5,
+              x - far, x + far)
+    return [_number(y) for y in around if math.isfinite(y)]
+
+
 def _key(value: Any) -> str:
+    """Identity of a generated value: JSON text, so ``true``, ``1`` and ``1.0`` stay apart."""
     return json.dumps(value, sort_keys=True)
 
 
@@ -158,16 +182,15 @@ def _condition_values(cond: Condition) -> list[Any]:
     op, v = cond.op, cond.value
     out: list[Any] = []
     if op in ("gt", "gte", "lt", "lte", "eq", "neq") and isinstance(v, (int, float)) and not isinstance(v, bool):
-        x = float(v)
-        if math.isfinite(x):
-            out += [_number(x), _number(x - 1), _number(x + 1), x - 0.5, x + 0.5]
+        out += _numbers_around(to_double(v))
     if op in ("eq", "neq"):
         out += [v, OTHER_VALUE]
     elif op in ("in", "not_in") and isinstance(v, (list, tuple)):
         out += list(v) + [OTHER_VALUE]
-        nums = [float(x) for x in v if isinstance(x, (int, float)) and not isinstance(x, bool)]
-        if nums:
-            out.append(_number(max(nums) + 1))
+        nums = [to_double(x) for x in v if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        nums = [x for x in nums if math.isfinite(x)]
+        if nums:  # a number that is none of them
+            out += [_number(y) for y in (max(nums) + 1, math.nextafter(max(nums), math.inf)) if math.isfinite(y)]
     elif op == "exists":
         out += ["x", None]
     elif op == "contains":
@@ -204,6 +227,7 @@ class SearchSpace:
     tools: list[str]
     slots: dict[str, list[_Slot]]
     bursts: list[int]
+    unreached: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, old: Policy, new: Policy, *, tools: Iterable[Any] = (), seed: int = 0,
@@ -255,7 +279,40 @@ class SearchSpace:
                 lims += entry.limits
             for lim in lims:
                 bursts |= {min(lim.max, MAX_BURST), min(lim.max + 1, MAX_BURST)}
-        return cls(ordered, slots, sorted(bursts))
+        return cls(ordered, slots, sorted(bursts), _unreached(old, new, slots))
+
+
+def _unreached(old: Policy, new: Policy, slots: dict[str, list[_Slot]]) -> tuple[str, ...]:
+    """Conditions that no generated value satisfies together with the other conditions of their
+    rule on the same path (pointers into the version that has them, old first, each once).
+
+    A rule whose conditions cannot all hold for the candidates is never seen holding, so a
+    difference that needs it is out of the search's reach. Rules that can never hold at all
+    (a condition such as ``lt "x"`` or a regex RE2 rejects) are left out: there is nothing to reach.
+    """
+    from policyctl.policy.operators import NOT_FOUND, test as holds
+    from policyctl.policy.values import never_holds
+
+    out: list[str] = []
+    for policy in (old, new):
+        for tool, entry in policy.tools.items():
+            by_segments = {s.segments: s for s in slots.get(tool, ())}
+            for kind, rules in (("require", entry.require), ("deny_if", entry.deny_if)):
+                for i, rule in enumerate(rules):
+                    if any(never_holds(c.op, c.value) for c in rule.conditions):
+                        continue
+                    groups: dict[tuple[str, ...], list[int]] = {}
+                    for j, cond in enumerate(rule.conditions):
+                        groups.setdefault(cond.segments, []).append(j)
+                    for segments, idx in groups.items():
+                        slot = by_segments.get(segments)
+                        candidates = [NOT_FOUND, *(slot.values if slot is not None else ())]
+                        conds = [rule.conditions[j] for j in idx]
+                        if not any(all(holds(c.op, c.value, v) for c in conds) for v in candidates):
+                            at = pointer("tools", tool, kind, i, "conditions", idx[0])
+                            if at not in out:
+                                out.append(at)
+    return tuple(out)
 
 
 #: Characters generated strings are made of. An explicit alphabet keeps hypothesis from building
@@ -496,7 +553,8 @@ def _search(old: Policy, new: Policy, *, windows: str, budget: float, seed: int,
             found[cls] = Counterexample(cls, tuple(calls), tuple(outcome(x) for x in a),
                                         tuple(outcome(y) for y in b), hit_at.get(cls, 0.0),
                                         time.monotonic() - started)
-    return SearchResult(seed, budget, examples, complete, tuple(found[c] for c in CLASSES if c in found))
+    return SearchResult(seed, budget, examples, complete and not space.unreached,
+                        tuple(found[c] for c in CLASSES if c in found), space.unreached, not complete)
 
 
 def _minimize(calls: list[SearchCall], cls: str, runner: _Runner, deadline: float) -> list[SearchCall]:
@@ -535,7 +593,7 @@ def _minimize(calls: list[SearchCall], cls: str, runner: _Runner, deadline: floa
 
 def _same(a: SearchCall, b: SearchCall) -> bool:
     """Calls of one burst change together (they are copies)."""
-    return a.tool == b.tool and a.offset_ns == b.offset_ns and a.args == b.args
+    return a.tool == b.tool and a.offset_ns == b.offset_ns and _key(a.args) == _key(b.args)
 
 
 def _rebase(calls: list[SearchCall]) -> list[SearchCall]:

@@ -3,7 +3,7 @@
 A rule's conditions are ANDed, so if two of them exclude each other the rule never holds: a
 `require` rule then denies every call, and a `deny_if` rule never denies. policyctl compares the
 conditions on the same path using the engine's operator semantics (numbers compare numerically,
-other values by their Go `%v` text, so `"5"` equals `5`):
+other values by their Go `%v` text, so `"5"` equals `5` but `true` does not equal `1`):
 
 * numeric bounds with no number between them (`gt 10` and `lt 5`, `gte 3` and `lt 3`);
 * two `eq` with different values, `eq v` with `neq v`, `eq v` with an `in` list that lacks `v` or
@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable
 
+from policyctl.documents.gofmt import go_v, to_double
 from policyctl.lint.rules import Context, Finding
 from policyctl.lint.rules import walk
 
@@ -73,15 +74,17 @@ def _is_num(v: Any) -> bool:
 
 
 def _number_of(v: Any) -> float | None:
-    """The number an argument must be to ``eq`` ``v`` when it has to be a number."""
+    """The number an argument must be to ``eq`` ``v`` when it has to be a number (None: no number
+    does). A string matches the number whose Go ``%v`` form it is: ``"5"`` and ``"1e+06"`` do,
+    ``"5.0"``, ``"1e6"`` and ``" 5"`` match no number."""
     if _is_num(v):
-        return float(v)
+        return to_double(v)
     if isinstance(v, str):
         try:
             x = float(v)
         except ValueError:
             return None
-        return x if math.isfinite(x) else None
+        return x if math.isfinite(x) and go_v(x) == v else None
     return None
 
 
@@ -117,12 +120,19 @@ class _Bounds:
 
 def _contradiction(conds: list[tuple[int, dict[str, Any]]], eq: Callable[[Any, Any], bool]
                    ) -> tuple[int, int, str] | None:
-    """(index a, index b, why) for the first pair found that excludes each other."""
-    # exists
-    exists = [(j, c) for j, c in conds if c["op"] == "exists"]
+    """(index a, index b, why) for the first pair found that excludes each other.
+
+    ``eq`` is the engine's equality of an argument with a policy value; two policy values are
+    related through :mod:`policyctl.policy.values` (whether some argument equals both), never with
+    Python's ``==``, for which ``True == 1``.
+    """
+    from policyctl.policy.values import eq_key, may_both_eq
+
+    # exists (a non-boolean value makes exists never hold: nothing to contradict)
+    exists = [(j, c) for j, c in conds if c["op"] == "exists" and type(c.get("value")) is bool]
     for j, c in exists:
         for k, d in exists:
-            if k > j and bool(c["value"]) != bool(d["value"]):
+            if k > j and c["value"] is not d["value"]:
                 return j, k, "the argument cannot be both present and absent"
     for j, c in exists:
         if c["value"]:
@@ -131,7 +141,7 @@ def _contradiction(conds: list[tuple[int, dict[str, Any]]], eq: Callable[[Any, A
             op = d["op"]
             needs_value = op in _NUMERIC_OPS or op in ("regex", "contains") or \
                 (op == "eq" and not eq(None, d.get("value"))) or \
-                (op == "in" and not any(eq(None, x) for x in d["value"]))
+                (op == "in" and isinstance(d.get("value"), list) and not any(eq(None, x) for x in d["value"]))
             if k != j and needs_value:
                 return min(j, k), max(j, k), "exists false means the argument is absent or null, " \
                                              f"and {op} cannot hold for that"
@@ -145,9 +155,9 @@ def _contradiction(conds: list[tuple[int, dict[str, Any]]], eq: Callable[[Any, A
     bounds = _Bounds()
     numeric = False
     for j, c in conds:
-        if c["op"] in _NUMERIC_OPS:
+        if c["op"] in _NUMERIC_OPS and _is_num(c.get("value")):
             numeric = True
-            bounds.add(j, c["op"], float(c["value"]))
+            bounds.add(j, c["op"], to_double(c["value"]))
             if bounds.empty():
                 return min(bounds.low_at, bounds.high_at), max(bounds.low_at, bounds.high_at), \
                     "no number satisfies both bounds"
@@ -170,18 +180,20 @@ def _contradiction(conds: list[tuple[int, dict[str, Any]]], eq: Callable[[Any, A
             if k == j:
                 continue
             op, value = d["op"], d.get("value")
-            if op == "eq" and k > j and not eq(c["value"], value):
+            if op in ("in", "not_in") and not isinstance(value, list):
+                continue
+            if op == "eq" and k > j and not may_both_eq(c["value"], value):
                 return j, k, "the argument cannot equal two different values"
-            if op == "neq" and eq(c["value"], value):
+            if op == "neq" and eq_key(c["value"]) == eq_key(value):
                 return min(j, k), max(j, k), "eq and neq of the same value"
-            if op == "in" and not any(eq(c["value"], x) for x in value):
+            if op == "in" and not any(may_both_eq(c["value"], x) for x in value):
                 return min(j, k), max(j, k), f"{walk.show(c['value'])} is not in the in list"
-            if op == "not_in" and any(eq(c["value"], x) for x in value):
+            if op == "not_in" and any(eq_key(c["value"]) == eq_key(x) for x in value):
                 return min(j, k), max(j, k), f"{walk.show(c['value'])} is in the not_in list"
-    ins = [(j, c) for j, c in conds if c["op"] == "in" and c["value"]]
+    ins = [(j, c) for j, c in conds if c["op"] == "in" and isinstance(c["value"], list) and c["value"]]
     for j, c in ins:
         for k, d in ins:
-            if k > j and not any(eq(x, y) for x in c["value"] for y in d["value"]):
+            if k > j and not any(may_both_eq(x, y) for x in c["value"] for y in d["value"]):
                 return j, k, "the two in lists have no value in common"
     return None
 

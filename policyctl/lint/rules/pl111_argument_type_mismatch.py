@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
+from policyctl.documents.gofmt import go_v, to_double
 from policyctl.lint.rules import Context, Finding
 from policyctl.lint.rules import walk
 from policyctl.lint.rules.input_schema import enum_of, lookup, types_of
@@ -49,6 +50,18 @@ NEEDS_TOOLS = True
 _NUMERIC_OPS = ("lt", "lte", "gt", "gte")
 
 
+def _spells_number(text: str, types: frozenset[str]) -> bool:
+    """Whether a number argument of ``types`` prints as ``text`` with Go's %v (what eq compares):
+    ``"5"`` and ``"1e+06"`` do, ``"5.0"``, ``"1e6"`` and ``" 5"`` spell no number."""
+    try:
+        x = float(text)
+    except ValueError:
+        return False
+    if not (math.isfinite(x) and go_v(x) == text):
+        return False
+    return "integer" not in types or x.is_integer() or types != {"integer", "number"}
+
+
 def _could_equal(value: Any, types: frozenset[str]) -> bool:
     """Whether some argument of one of ``types`` is ``eq`` to ``value`` (Go %v semantics)."""
     if "string" in types:
@@ -57,18 +70,15 @@ def _could_equal(value: Any, types: frozenset[str]) -> bool:
         return "boolean" in types
     if isinstance(value, (int, float)):
         if "number" in types:
-            return "integer" not in types or float(value).is_integer() or types != {"integer", "number"}
+            return "integer" not in types or to_double(value).is_integer() or types != {"integer", "number"}
         return False
     if isinstance(value, str):
         if value in ("true", "false") and "boolean" in types:
             return True
         if value == "<nil>" and "null" in types:
             return True
-        if "number" in types:
-            try:
-                return math.isfinite(float(value))
-            except ValueError:
-                return False
+        if "number" in types and _spells_number(value, types):
+            return True
         return bool(types & {"array", "object"})
     if value is None:
         return "null" in types

@@ -42,7 +42,7 @@ def search_data(search: Any) -> dict[str, Any]:
                           for i, (c, o, n) in enumerate(zip(ce.calls, ce.old, ce.new), start=1)],
         })
     return {"seed": search.seed, "budget_seconds": search.budget, "sequences": search.examples,
-            "complete": search.complete, "counterexamples": found}
+            "complete": search.complete, "unreached": list(search.unreached), "counterexamples": found}
 
 
 def to_data(report: DiffReport) -> dict[str, Any]:

@@ -30,6 +30,10 @@ def compact(value: Any, limit: int = VALUE_WIDTH) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
@@ -93,11 +97,37 @@ def call_runs(ce: Any) -> list[tuple[int, int, dict, Outcome, Outcome]]:
     for i, (rec, o, n) in enumerate(zip(ce.trace_records(), ce.old, ce.new), start=1):
         if runs:
             first, _, prev, po, pn = runs[-1]
-            if (prev["ts"], prev["tool"], prev["args"], po, pn) == (rec["ts"], rec["tool"], rec["args"], o, n):
+            # arguments compared as JSON text: for Python {"a": True} == {"a": 1}, not for the gateway
+            if (prev["ts"], prev["tool"], _canon(prev["args"]), po, pn) == \
+                    (rec["ts"], rec["tool"], _canon(rec["args"]), o, n):
                 runs[-1] = (first, i, prev, po, pn)
                 continue
         runs.append((i, i, rec, o, n))
     return runs
+
+
+MAX_UNREACHED = 5  # conditions named in the "search incomplete" note; the JSON lists all
+
+
+def search_state(sr: Any) -> str:
+    """How far the search got, for its heading ("" when it is complete)."""
+    parts = [", stopped by the budget"] if sr.stopped_by_budget else []
+    if sr.unreached:
+        parts.append(", incomplete")
+    return "".join(parts)
+
+
+def unreached_note(sr: Any) -> str | None:
+    """Why the search is incomplete when the budget is not the reason: the conditions no generated
+    value satisfies (a difference behind them cannot be found)."""
+    if not sr.unreached:
+        return None
+    shown = ", ".join(printable(p) for p in sr.unreached[:MAX_UNREACHED])
+    more = f" and {len(sr.unreached) - MAX_UNREACHED} more" if len(sr.unreached) > MAX_UNREACHED else ""
+    return (f"Incomplete: no generated value satisfies {shown}{more} together with the rest of its "
+            "rule (unless the conditions contradict each other, see lint's PL106), so no call that "
+            "needs it was tried and a difference behind it would be missed; a --trace with such calls "
+            "settles it.")
 
 
 def verdict(report: DiffReport) -> str:
@@ -116,9 +146,17 @@ def verdict(report: DiffReport) -> str:
         if report.fail_on == "loosened":
             return "FAIL (--fail-on loosened): " + ", ".join(parts)
         return "FAIL (--fail-on any): the versions differ"
+    caveat = ""
+    if report.search is not None and not report.search.complete:
+        caveat = " (the search was incomplete)"
     if report.fail_on == "loosened":
-        return "OK (--fail-on loosened): nothing loosened"
-    return "OK (--fail-on any): no difference"
+        text = "OK (--fail-on loosened): nothing loosened" + (" found" + caveat if caveat else "")
+        if s["unknown"] and report.search is None:
+            # an unknown change may loosen: say so rather than "nothing loosened" alone
+            text += (f"; {plural(s['unknown'], 'unknown change')} may loosen or tighten "
+                     "(--search or a --trace settles it)")
+        return text
+    return "OK (--fail-on any): no difference" + (" found" + caveat if caveat else "")
 
 
 def render(report: DiffReport, *, color: bool = False) -> str:
@@ -188,8 +226,11 @@ def render(report: DiffReport, *, color: bool = False) -> str:
         if sr is not None:
             console.print()
             head = f"Search (seed {sr.seed}, budget {sr.budget:g} s, {plural(sr.examples, 'sequence')} tried"
-            head += ")" if sr.complete else ", stopped by the budget)"
+            head += search_state(sr) + ")"
             console.print(Text(head, style="bold"), soft_wrap=True)
+            note = unreached_note(sr)
+            if note:
+                console.print(Text(note, style="yellow"), soft_wrap=True)
             if not sr.counterexamples:
                 console.print(f"No difference found in {plural(sr.examples, 'generated call sequence')}.")
             for ce in sr.counterexamples:
