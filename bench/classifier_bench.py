@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from policyctl.scan.risk import CATEGORIES, classify_snapshot  # noqa: E402
 from policyctl.scan.snapshots import Snapshot, ToolInfo, make_source  # noqa: E402
+from policyctl.scan.starter import starter_category  # noqa: E402
 
 SETS = {"policylayer": HERE / "data" / "risk-labels.policylayer.jsonl",
         "own": HERE / "data" / "risk-labels.own.jsonl"}
@@ -93,7 +94,8 @@ def predict(rows: list[dict]) -> list[dict]:
     out = []
     for row in rows:
         risk = risks[row["server"]][row["tool"]]
-        out.append({**row, "got": risk.category, "confidence": getattr(risk, "confidence", "none"), "rationale": risk.rationale})
+        out.append({**row, "got": risk.category, "confidence": risk.confidence, "rationale": risk.rationale,
+                    "init": starter_category(risk)})
     return out
 
 
@@ -111,6 +113,7 @@ def score(preds: list[dict]) -> dict:
                   "recall": round(hit / gold, 4) if gold else None}
     critical = [p for p in preds if p["label"] in CRITICAL]
     caught = [p for p in critical if p["got"] in CRITICAL]
+    caught_by_init = [p for p in critical if p["init"] in CRITICAL]
     by_conf = {}
     for level in ("high", "medium", "low"):
         sub = [p for p in preds if p["confidence"] == level]
@@ -120,6 +123,7 @@ def score(preds: list[dict]) -> dict:
         "per_category": per,
         "critical": {"n": len(critical), "caught": len(caught),
                      "recall": round(len(caught) / len(critical), 4) if critical else None,
+                     "caught_by_init": len(caught_by_init),
                      "missed": [f"{p['server']}/{p['tool']} ({p['label']}→{p['got']})"
                                 for p in critical if p["got"] not in CRITICAL]},
         "by_confidence": by_conf,
@@ -166,7 +170,8 @@ def report(name: str, res: dict, show: bool) -> None:
     print(f"{name}: {res['tools']} tools from {res['servers']} servers, {len(res['folds'])} folds by server")
     print(f"  agreement {res['agree']}/{res['tools']} = {_pct(res['agreement'])} "
           f"(folds {_pct(res['fold_agreement_range'][0])}–{_pct(res['fold_agreement_range'][1])}); "
-          f"destructive+financial recall {crit['caught']}/{crit['n']} = {_pct(crit['recall'])}")
+          f"destructive+financial recall {crit['caught']}/{crit['n']} = {_pct(crit['recall'])} "
+          f"(as init treats them: {crit['caught_by_init']}/{crit['n']})")
     print(f"  {'category':<12} {'n':>4} {'precision':>9} {'recall':>7}")
     for cat, row in res["per_category"].items():
         print(f"  {cat:<12} {row['n']:>4} {_pct(row['precision']):>9} {_pct(row['recall']):>7}")

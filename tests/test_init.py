@@ -94,7 +94,8 @@ def test_odd_names_golden_and_lint_clean(capsys, monkeypatch) -> None:
     monkeypatch.chdir(REPO)
     code, out, err = run(capsys, monkeypatch, "init", "--from", "samples/snapshots/odd-names.tools.json", "-f", "yaml")
     assert code == 0
-    assert "review: 3 tool(s) need a look before this policy is used:" in err
+    assert "review: 4 tool(s) need a look before this policy is used:" in err
+    assert "  überprüfen_status: low confidence: no action word; decided by a noun in the name" in err
     assert '  *: destructive, but a tool named "*" cannot be hidden by name; denied instead' in err
     data = yaml.safe_load(out)
     assert "*" not in data.get("hide", [])  # "*" there would hide every tool

@@ -58,7 +58,8 @@ def test_sncro_json_golden(capsys, monkeypatch) -> None:
     assert data["policyctl_snapshot"] == 1
     assert data["tools"][0]["risk"] == {
         "category": "write", "severity": "medium", "signals": [],
-        "rationale": "write: vetted in the catalog: opens a session and returns its credentials (PolicyLayer: write)"}
+        "rationale": "write: vetted in the catalog: opens a session and returns its credentials (PolicyLayer: write)",
+        "confidence": "high", "confidence_reasons": ["vetted in the catalog"]}
     golden("sncro.json", out)
 
 
@@ -75,7 +76,11 @@ def test_every_sample_scans_and_round_trips(sample: str, capsys, monkeypatch, tm
     code, out, _ = run(capsys, monkeypatch, "scan", "--from", str(SAMPLES / sample), "-f", "json")
     assert code == 0
     first = json.loads(out)
-    assert all(set(t["risk"]) == {"category", "severity", "signals", "rationale"} for t in first["tools"])
+    assert all({"category", "severity", "signals", "rationale", "confidence", "confidence_reasons"}
+               <= set(t["risk"]) <= {"category", "severity", "signals", "rationale", "confidence",
+                                     "confidence_reasons", "alternative"} for t in first["tools"])
+    assert all(t["risk"]["confidence"] in ("high", "medium", "low") and t["risk"]["confidence_reasons"]
+               for t in first["tools"])
     # scan output is itself an accepted snapshot (lint --tools reads it)
     again = tmp_path / "again.json"
     again.write_text(out, encoding="utf-8")
