@@ -126,6 +126,28 @@ def test_injection_fixture_fires_suspicious_description(capsys, monkeypatch) -> 
     assert risks["get_weather"]["signals"] == []
 
 
+def test_server_instructions_are_kept_and_read_as_context(capsys, monkeypatch, tmp_path: Path) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", "-f", "json", "--", sys.executable, FIXTURE, "payments")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["server"]["instructions"] == "A payments API for merchants: take payments, send invoices, issue refunds."
+    risks = {t["name"]: t["risk"] for t in data["tools"]}
+    assert risks["create_balance_account"]["category"] == "financial"
+    assert risks["create_balance_account"]["rationale"] == (
+        'financial: name says "create" … "balance" on a payments server (stdio-fixture: charge, customer, payment)')
+    assert risks["list_charges"]["category"] == "read"
+    # the saved snapshot keeps the instructions, so a later scan of the file decides the same way
+    saved = tmp_path / "payments.json"
+    saved.write_text(out, encoding="utf-8")
+    code, again, _ = run(capsys, monkeypatch, "scan", "-f", "json", "--from", str(saved))
+    assert code == 0 and json.loads(again) == data
+    # without the instructions the three tools alone are not a payments server
+    del data["server"]["instructions"]
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    code, bare, _ = run(capsys, monkeypatch, "scan", "-f", "json", "--from", str(saved))
+    assert {t["name"]: t["risk"]["category"] for t in json.loads(bare)["tools"]}["create_balance_account"] == "write"
+
+
 def test_url_source_with_header(capsys, monkeypatch) -> None:
     with FixtureServer(Behaviour(sse=True, require_token="abc")) as server:
         code, out, err = run(capsys, monkeypatch, "scan", "--url", server.url, "-H", "Authorization: Bearer abc")

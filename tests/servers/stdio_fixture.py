@@ -20,6 +20,7 @@ Modes:
   stubborn          ignores stdin EOF and SIGTERM, and starts a grandchild that does the same
   duplicate         lists the same tool name twice
   parse-error       answers every request with a -32700 error whose id is null
+  payments          a payments server: instructions that say so, and tools that only it makes financial
   escape            starts a grandchild in a new session (outside our process group) that keeps
                     the stdout pipe open, then behaves normally
 """
@@ -34,6 +35,7 @@ import sys
 import time
 
 MODERN = "2026-07-28"
+INSTRUCTIONS = "A payments API for merchants: take payments, send invoices, issue refunds."
 
 
 def tools(mode: str) -> list[dict]:
@@ -52,6 +54,12 @@ def tools(mode: str) -> list[dict]:
         names = sorted(os.environ)
         return [{"name": "show_env", "description": "env: " + ",".join(names),
                  "inputSchema": {"type": "object"}}]
+    if mode == "payments":
+        return [
+            {"name": "list_charges", "description": "Lists recent charges.", "inputSchema": {"type": "object"}},
+            {"name": "create_balance_account", "inputSchema": {"type": "object"}},
+            {"name": "get_customer", "description": "Returns one customer.", "inputSchema": {"type": "object"}},
+        ]
     if mode == "duplicate":
         return [{"name": "same", "inputSchema": {"type": "object"}}] * 2
     base = [
@@ -149,10 +157,12 @@ def main(argv: list[str]) -> None:
             send({"jsonrpc": "2.0", "id": rid, "result": {
                 "supportedVersions": [MODERN], "capabilities": {"tools": {}}, "resultType": "complete",
                 "ttlMs": 0, "cacheScope": "private",
+                **({"instructions": INSTRUCTIONS} if mode == "payments" else {}),
                 "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "stdio-fixture", "version": "1.0"}}}})
         elif method == "initialize":
             send({"jsonrpc": "2.0", "id": rid, "result": {
                 "protocolVersion": msg["params"]["protocolVersion"], "capabilities": {"tools": {}},
+                **({"instructions": INSTRUCTIONS} if mode == "payments" else {}),
                 "serverInfo": {"name": "stdio-fixture", "version": "1.0"}}})
         elif method == "tools/list":
             if mode == "ping-first":
