@@ -20,6 +20,14 @@ How a category is decided (docs/scan.md has the long form):
    lower a category. A rationale mentions when they disagree.
 5. Nothing at all → ``other`` (the starter policy treats it like write and flags it for review).
 
+**Server context** (``server_context``): the words of the whole server (name, instructions, every
+tool's name and description) can mark it a payments, trading or desktop-control server; then a
+write action on a money noun (``create_balance_account``) is financial, ``checkout`` is financial,
+and a desktop action is execute. The rationale names the context and its evidence.
+
+**Confidence** (``_confidence``): high, medium or low with the reasons behind it, and for an unsure
+read a destructive or financial ``alternative`` that ``init`` takes to be safe (docs/scan.md).
+
 Signals come from the input schema's top-level property names (``secret``, ``freeform-code``,
 ``filesystem-path``, ``url``), their count (``many-parameters`` above 12) and the text of the
 description and property descriptions (``suspicious-description``: hidden-instruction tags,
