@@ -114,6 +114,9 @@ def score(preds: list[dict]) -> dict:
     critical = [p for p in preds if p["label"] in CRITICAL]
     caught = [p for p in critical if p["got"] in CRITICAL]
     caught_by_init = [p for p in critical if p["init"] in CRITICAL]
+    # the price of the safer side: tools init treats as critical whose label is not
+    raised = [f"{p['server']}/{p['tool']} ({p['label']})" for p in preds
+              if p["init"] in CRITICAL and p["got"] not in CRITICAL and p["label"] not in CRITICAL]
     by_conf = {}
     for level in ("high", "medium", "low"):
         sub = [p for p in preds if p["confidence"] == level]
@@ -127,6 +130,7 @@ def score(preds: list[dict]) -> dict:
                      "missed": [f"{p['server']}/{p['tool']} ({p['label']}→{p['got']})"
                                 for p in critical if p["got"] not in CRITICAL]},
         "by_confidence": by_conf,
+        "raised_by_init": raised,
         "confusion": {g: {p: confusion[(g, p)] for p in CATEGORIES} for g in CATEGORIES},
     }
 
@@ -183,6 +187,8 @@ def report(name: str, res: dict, show: bool) -> None:
     print("  by confidence: " + ", ".join(
         f"{lvl} {c['agree']}/{c['n']}" + (f" ({c['agree'] / c['n']:.0%})" if c["n"] else "")
         for lvl, c in conf.items()))
+    if res["raised_by_init"]:
+        print(f"  given a critical template by init's safer side, labelled otherwise: {', '.join(res['raised_by_init'])}")
     if res["self_disagreements"]:
         print(f"  labelled differently on different servers: {len(res['self_disagreements'])} "
               f"({', '.join(res['self_disagreements'][:6])}{', …' if len(res['self_disagreements']) > 6 else ''})")
