@@ -190,24 +190,25 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 # "HTTPRequest" → HTTP Request, but "fetchURLs" keeps "URLs" whole (a plural acronym).
 _ACRONYM = re.compile(r"([A-Z]+)([A-Z](?:[a-z]{2,}|[a-rt-z]))")
 # Endings that make a verb-prefixed word one word ("listing", "searchable"), not verb + noun.
-_NOT_A_NOUN = frozenset("able ible ment ments ing ings ion ions er ers ed or ors ance ive ure".split())
+_NOT_A_NOUN = frozenset("able ible ment ments ing ings ion ions er ers ed or ors ance ive ure en ens ened".split())
 # Verbs common enough to open a run-together name ("getuser", "listrepos").
 _PREFIX_VERBS = ("get", "list", "create", "delete", "update", "remove", "fetch", "search", "cancel", "execute")
 
 
-def split_words(text: str) -> list[str]:
+def split_words(text: str, *, unglue: bool = True) -> list[str]:
     """``deleteConfluencePage`` → delete confluence page; ``get-env`` → get env; lower-case.
 
     Snake, kebab, dotted, camel and Pascal case, acronyms (``getHTTPStatus`` → get http status,
     ``fetchURLs`` → fetch urls) and run-together verb prefixes (``getuser`` → get user) are split;
-    digits stay with their word (``k8s``, ``x402``, ``s3``).
+    digits stay with their word (``k8s``, ``x402``, ``s3``). ``unglue=False`` (prose) keeps
+    run-together words whole.
     """
     spaced = _CAMEL.sub(r"\1 \2", text)
     spaced = _ACRONYM.sub(r"\1 \2", spaced)
     words: list[str] = []
     for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()):
         if word:
-            words.extend(_unglue(word))
+            words.extend(_unglue(word) if unglue else (word,))
     return words
 
 
@@ -216,7 +217,9 @@ def _unglue(word: str) -> list[str]:
         return [word]
     for verb in _PREFIX_VERBS:
         rest = word[len(verb):]
-        if word.startswith(verb) and len(rest) >= 3 and rest not in _NOT_A_NOUN and rest[:3] not in ("ing", "abl"):
+        # "cancellation", "getting": a doubled consonant continues the word, it does not start a noun
+        if (word.startswith(verb) and len(rest) >= 3 and rest not in _NOT_A_NOUN
+                and rest[:3] not in ("ing", "abl") and rest[0] != verb[-1]):
             return [verb, rest]
     return [word]
 
@@ -366,7 +369,7 @@ def server_context(server_name: str | None, tools: Iterable[ToolInfo], instructi
         texts.append(t.name)
         texts.append(t.description)
     for text in texts:
-        for w in split_words(text):
+        for w in split_words(text, unglue=False):
             w = _plain(w)
             counts[w] = counts.get(w, 0) + 1
     best: tuple[int, int, str] | None = None
@@ -466,7 +469,7 @@ _ORDER = {c: i for i, c in enumerate(("read", "other", "write", "execute", "dest
 
 
 def _description_words(tool: ToolInfo) -> list[str]:
-    return [w for w in split_words(_first_sentence(tool.description)) if w not in _SKIP]
+    return [w for w in split_words(_first_sentence(tool.description), unglue=False) if w not in _SKIP]
 
 
 def _categorise(tool: ToolInfo, context: ServerContext = NO_CONTEXT) -> _Decision:
@@ -581,7 +584,7 @@ def _confidence(tool: ToolInfo, decision: _Decision, context: ServerContext) -> 
 
     alternative = None
     if decision.category == "read":
-        words = [_base(w) for w in split_words(tool.name) + split_words(tool.description)]
+        words = [_base(w) for w in split_words(tool.name) + split_words(tool.description, unglue=False)]
         doubt = next((w for w in words if w in _CRITICAL_DOUBT), None)
         if doubt is not None and level != "high":
             alternative = _CRITICAL_DOUBT[doubt]
@@ -603,7 +606,7 @@ def _property_signals(tool: ToolInfo) -> list[tuple[str, str]]:
     props = props if isinstance(props, dict) else {}
     out: dict[str, str] = {}
     for name, spec in props.items():
-        words = split_words(name)
+        words = split_words(name, unglue=False)
         if not words:
             continue
         joined = "_".join(words)
