@@ -82,6 +82,42 @@ def test_every_category_template() -> None:
     assert [(e.tool, e.note) for e in starter.review] == [("zzz", "not classified; given the write template")]
 
 
+def test_confidence_decides_review_and_the_safer_side() -> None:
+    snap = parse_snapshot([
+        {"name": "list_payouts", "inputSchema": {}},                      # read, but could be financial
+        {"name": "get_item", "description": "Deletes the item once read.", "inputSchema": {}},  # could be destructive
+        {"name": "list_refunds", "description": "Lists refunds.", "inputSchema": {}},  # read, high confidence
+        {"name": "account_status", "inputSchema": {}},                    # read from a noun: low confidence
+    ], origin="t")
+    risks = classify_snapshot(snap)
+    starter = build_starter(snap, risks)
+    assert starter.data == {
+        "version": "1", "default": "deny", "hide": ["get_item"],
+        "tools": {
+            "list_refunds": {},
+            "account_status": {},
+            "list_payouts": {"deny_if": [{"conditions": [], "on_deny": "Requires human approval."}]},
+        },
+    }
+    assert [(e.tool, e.note) for e in starter.review] == [
+        ("account_status", "low confidence: no action word; decided by a noun in the name"),
+        ("list_payouts", "read with medium confidence, but it could be financial; given the financial template to be safe"),
+        ("get_item", "read with medium confidence, but it could be destructive; given the destructive template to be safe"),
+    ]
+    yaml_text = run_init_yaml(snap)
+    assert ('  # list_payouts — read, low: name says "list" [confidence: medium] — REVIEW: read with medium '
+            "confidence, but it could be financial; given the financial template to be safe") in yaml_text
+    assert yaml.safe_load(yaml_text) == starter.data
+    lint_clean(yaml_text, "safer.policy.yaml")
+
+
+def run_init_yaml(snap) -> str:  # noqa: ANN001
+    from policyctl.reporters.init.yaml import render
+    from policyctl.scan.starter import schema_id
+
+    return render(build_starter(snap, classify_snapshot(snap)), schema_id())
+
+
 def test_counter_names_are_safe_and_unique() -> None:
     taken: set[str] = set()
     assert counter_name("create_x", taken) == "create_x_rate"
@@ -94,7 +130,8 @@ def test_odd_names_golden_and_lint_clean(capsys, monkeypatch) -> None:
     monkeypatch.chdir(REPO)
     code, out, err = run(capsys, monkeypatch, "init", "--from", "samples/snapshots/odd-names.tools.json", "-f", "yaml")
     assert code == 0
-    assert "review: 3 tool(s) need a look before this policy is used:" in err
+    assert "review: 4 tool(s) need a look before this policy is used:" in err
+    assert "  überprüfen_status: low confidence: no action word; decided by a noun in the name" in err
     assert '  *: destructive, but a tool named "*" cannot be hidden by name; denied instead' in err
     data = yaml.safe_load(out)
     assert "*" not in data.get("hide", [])  # "*" there would hide every tool

@@ -214,3 +214,11 @@ def test_a_process_that_left_the_group_cannot_make_us_hang(tmp_path: Path) -> No
             except ProcessLookupError:
                 pass
     assert_gone(pids)
+
+
+@pytest.mark.parametrize("era", ["auto", "legacy"])
+def test_server_instructions_are_captured_in_both_eras(era: str) -> None:
+    snap = scan_stdio(FIXTURE + ["payments"], timeout=20, era=era)
+    assert snap.protocol_version == ("2026-07-28" if era == "auto" else "2025-11-25")
+    assert snap.instructions == "A payments API for merchants: take payments, send invoices, issue refunds."
+    assert scan_stdio(FIXTURE + ["normal"], timeout=20, era=era).instructions is None

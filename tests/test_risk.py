@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyctl.scan.risk import CATEGORIES, SEVERITY, classify, split_words
-from policyctl.scan.snapshots import ToolInfo
+from policyctl.scan.risk import CATEGORIES, SEVERITY, classify, classify_snapshot, server_context, split_words
+from policyctl.scan.snapshots import Snapshot, ToolInfo, make_source
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "data"
 
@@ -19,6 +19,11 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "data"
 def tool(name: str, description: str = "", props: dict | None = None, annotations: dict | None = None) -> ToolInfo:
     return ToolInfo(name=name, description=description,
                     input_schema={"type": "object", "properties": props or {}}, annotations=annotations or {})
+
+
+def snapshot(tools: list[ToolInfo], name: str | None = None, instructions: str | None = None) -> Snapshot:
+    return Snapshot(server_name=name, server_version=None, source=make_source("file"), protocol_version=None,
+                    tools=tuple(tools), instructions=instructions)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +37,18 @@ def tool(name: str, description: str = "", props: dict | None = None, annotation
         ("SLACK_ADD_REACTION", ["slack", "add", "reaction"]),
         ("files.move", ["files", "move"]),
         ("k8s_delete_ns", ["k8s", "delete", "ns"]),
+        ("getHTTPStatus", ["get", "http", "status"]),
+        ("fetchURLs", ["fetch", "urls"]),
+        ("getS3Object", ["get", "s3", "object"]),
+        ("l402-pay", ["l402", "pay"]),
+        ("getuser", ["get", "user"]),
+        ("listrepos", ["list", "repos"]),
+        ("listing", ["listing"]),
+        ("cancellation_policy", ["cancellation", "policy"]),
+        ("getting_started", ["getting", "started"]),
+        ("listens", ["listens"]),
+        ("address_book", ["address", "book"]),
+        ("onboardingAssistant", ["onboarding", "assistant"]),
     ],
 )
 def test_split_words(name: str, words: list[str]) -> None:
@@ -68,6 +85,14 @@ def test_split_words(name: str, words: list[str]) -> None:
          'financial: description says "Sweep funds"'),
         (tool("thinking", "A scratchpad for step-by-step reasoning."), "other",
          "other: no action word in the name or description"),
+        # name-only tools: the words decide, or the rationale says they cannot
+        (tool("transfer_tokens"), "financial", 'financial: name says "transfer"'),
+        (tool("logout_client_context"), "write", 'write: name says "logout"'),
+        (tool("trash_drive_file"), "destructive", 'destructive: name says "trash"'),
+        (tool("get_cancellation_policy"), "read", 'read: name says "get"'),
+        (tool("force"), "other", 'other: the name\'s words ("force") carry no action and there is no description'),
+        (tool("onboardingAssistant"), "other",
+         'other: the name\'s words ("onboarding assistant") carry no action and there is no description'),
     ],
 )
 def test_categories_and_rationales(t: ToolInfo, category: str, rationale: str) -> None:
@@ -161,22 +186,35 @@ def test_vetted_category_overrides_and_keeps_signals() -> None:
     assert risk.signals == ("secret",)
 
 
-def _bench(name: str) -> tuple[float, list[str]]:
+def _bench(name: str) -> tuple[float, float, list[str]]:
     rows = [json.loads(line) for line in (BENCH / name).read_text(encoding="utf-8").splitlines() if line]
-    agree, unsafe = 0, []
+    by_server: dict[str, list[dict]] = {}
     for row in rows:
-        risk = classify(tool(row["tool"], row["description"], {p: {} for p in row["params"]},
-                             row.get("annotations")))
-        agree += risk.category == row["label"]
-        if row["label"] in ("destructive", "financial") and risk.category == "read":
-            unsafe.append(row["tool"])
-    return agree / len(rows), unsafe
+        by_server.setdefault(row["server"], []).append(row)
+    agree, critical, caught, unsafe = 0, 0, 0, []
+    for server, items in by_server.items():
+        tools = {r["tool"]: tool(r["tool"], r["description"], {p: {} for p in r["params"]}, r.get("annotations"))
+                 for r in items}
+        risks = classify_snapshot(snapshot(list(tools.values()), server))
+        for row in items:
+            got = risks[row["tool"]].category
+            agree += got == row["label"]
+            if row["label"] in ("destructive", "financial"):
+                critical += 1
+                caught += got in ("destructive", "financial")
+                if got == "read":
+                    unsafe.append(row["tool"])
+    return agree / len(rows), caught / critical, unsafe
 
 
-@pytest.mark.parametrize("name", ["risk-labels.policylayer.jsonl", "risk-labels.own.jsonl"])
-def test_agreement_with_labelled_sets(name: str) -> None:
-    rate, unsafe = _bench(name)
-    assert rate >= 0.85
+# Held-in regression guards (the rules were tuned on these sets; the held-out measurement is the
+# bench's --more set, see docs/scan.md): agreement and destructive+financial recall as measured.
+@pytest.mark.parametrize(("name", "agreement", "recall"),
+                         [("risk-labels.policylayer.jsonl", 0.86, 0.94), ("risk-labels.own.jsonl", 0.96, 1.0)])
+def test_agreement_with_labelled_sets(name: str, agreement: float, recall: float) -> None:
+    rate, critical_recall, unsafe = _bench(name)
+    assert rate >= agreement
+    assert critical_recall >= recall
     assert unsafe == []  # no destructive or financial tool is ever called read
 
 
@@ -189,3 +227,138 @@ def test_classification_is_total_and_deterministic(name: str, description: str, 
     assert first == second
     assert first.category in CATEGORIES
     assert "\n" not in first.rationale and first.rationale.startswith(first.category + ":")
+
+
+# --- server context -------------------------------------------------------------------------
+
+PAYMENTS = [tool("list_charges", "Lists charges."), tool("refund_charge", "Refunds a charge."),
+            tool("send_invoice", "Sends an invoice to a customer.")]
+
+
+def test_a_payments_server_makes_money_nouns_financial() -> None:
+    alone = classify_snapshot(snapshot([tool("create_balance_account")], "ledger"))["create_balance_account"]
+    assert (alone.category, alone.rationale) == ("write", 'write: name says "create"')
+    risks = classify_snapshot(snapshot(PAYMENTS + [tool("create_balance_account")], "acme-pay"))
+    risk = risks["create_balance_account"]
+    assert risk.category == "financial"
+    assert risk.rationale == ('financial: name says "create" … "balance" on a payments server '
+                              "(acme-pay: charge, invoice, refund)")
+    assert risk.confidence == "medium" and "server context" in risk.confidence_reasons
+    # reading charges stays read: PolicyLayer labels list_* on payment servers read
+    assert risks["list_charges"].category == "read"
+
+
+def test_checkout_is_financial_only_on_a_money_server() -> None:
+    git = classify_snapshot(snapshot([tool("checkout"), tool("commit"), tool("push")], "git"))
+    assert git["checkout"].category == "write"
+    shop = classify_snapshot(snapshot(PAYMENTS + [tool("checkout_cart")], "shop"))
+    assert shop["checkout_cart"].category == "financial"
+    assert shop["checkout_cart"].rationale.startswith('financial: name says "checkout" … "cart" on a payments server')
+
+
+def test_instructions_are_server_context() -> None:
+    tools = [tool("get_customer", "Returns a customer."), tool("create_balance_account")]
+    assert classify_snapshot(snapshot(tools, "acme"))["create_balance_account"].category == "write"
+    said = snapshot(tools, "acme", instructions="Take payments and send invoices for merchants.")
+    assert server_context(said.server_name, said.tools, said.instructions).domain == "payments"
+    assert classify_snapshot(said)["create_balance_account"].category == "financial"
+
+
+def test_a_trading_server_makes_positions_financial() -> None:
+    trading = [tool("get_ticker", "Returns a ticker."), tool("list_markets", "Lists markets on the exchange."),
+               tool("get_portfolio", "Returns the portfolio.")]
+    risks = classify_snapshot(snapshot(trading + [tool("place_order"), tool("close_position")], "broker"))
+    assert risks["close_position"].category == "financial"
+    assert risks["close_position"].rationale == ('financial: name says "close" … "position" on a trading server '
+                                                   "(broker: market, portfolio, ticker)")
+    assert classify(tool("close_position")).category == "write"
+
+
+def test_a_desktop_control_server_makes_ui_actions_execute() -> None:
+    desk = [tool("set_volume"), tool("minimize_window"), tool("send_keyboard_shortcut"), tool("pause"),
+            tool("get_screen_size", "Returns the screen size.")]
+    risks = classify_snapshot(snapshot(desk, "windows-control"))
+    assert {n: r.category for n, r in risks.items()} == {
+        "set_volume": "execute", "minimize_window": "execute", "send_keyboard_shortcut": "execute",
+        "pause": "execute", "get_screen_size": "read"}
+    assert risks["pause"].confidence == "low"
+    assert risks["pause"].rationale.startswith("execute: no action word; on a desktop-control server (windows-control:")
+    assert classify(tool("pause")).category == "other"
+
+
+# --- confidence -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("t", "level", "reasons", "alternative"),
+    [
+        (tool("delete_file", "Deletes a file."), "high", ("name and description agree",), None),
+        (tool("delete_file"), "medium", ("name only (no description)",), None),
+        (tool("archive_task", "Moves a task away. This cannot be undone."), "high",
+         ("an explicit phrase in the description",), None),
+        (tool("account_status"), "low", ("no action word; decided by a noun in the name",), None),
+        (tool("xyz", annotations={"readOnlyHint": True}), "low", ("only the self-reported annotations",), None),
+        (tool("force"), "low", ("nothing to go on",), None),
+        (tool("get_item", "Deletes the item once read."), "medium",
+         ("description reads as destructive", 'also says "delete" (destructive)'), "destructive"),
+        (tool("list_payouts"), "medium", ("name only (no description)", 'also says "payout" (financial)'), "financial"),
+        (tool("list_payouts", "Lists the payouts of the account."), "high", ("name and description agree",), None),
+    ],
+)
+def test_confidence_and_its_reasons(t: ToolInfo, level: str, reasons: tuple[str, ...], alternative: str | None) -> None:
+    risk = classify(t)
+    assert (risk.confidence, risk.confidence_reasons, risk.alternative) == (level, reasons, alternative)
+    data = risk.to_data()
+    assert data["confidence"] == level and data["confidence_reasons"] == list(reasons)
+    assert data.get("alternative") == alternative
+
+
+# --- properties -----------------------------------------------------------------------------
+
+_word = st.sampled_from("get list create update delete remove run send pay swap refund invoice charge order "
+                        "wallet window volume note page report status cart balance user file".split())
+_names = st.lists(st.lists(_word, min_size=1, max_size=3).map("_".join), min_size=1, max_size=8, unique=True)
+# words in no lexicon and no domain list: a tool made of them is "unrelated"
+_unrelated = st.lists(st.sampled_from("zorp quib flem wuzzle tarn glib".split()), min_size=1, max_size=3).map("_".join)
+
+
+@settings(max_examples=150)
+@given(_names, _unrelated, st.text(alphabet="zorp quib.", max_size=30))
+def test_an_unrelated_tool_changes_no_category(names: list[str], extra: str, description: str) -> None:
+    tools = [tool(n) for n in names]
+    before = classify_snapshot(snapshot(tools, "srv"))
+    if extra in names:
+        return
+    after = classify_snapshot(snapshot(tools + [tool(extra, description)], "srv"))
+    assert {n: before[n] for n in names} == {n: after[n] for n in names}
+
+
+@settings(max_examples=150)
+@given(_names, st.randoms(use_true_random=False))
+def test_server_context_ignores_tool_order_and_is_deterministic(names: list[str], rnd) -> None:  # noqa: ANN001
+    tools = [tool(n) for n in names]
+    shuffled = list(tools)
+    rnd.shuffle(shuffled)
+    first = classify_snapshot(snapshot(tools, "srv"))
+    assert first == classify_snapshot(snapshot(tools, "srv"))
+    assert first == classify_snapshot(snapshot(shuffled, "srv"))
+
+
+@settings(max_examples=150)
+@given(_names, _word)
+def test_a_domain_tool_changes_others_only_through_the_context(names: list[str], word: str) -> None:
+    """Adding any tool changes another tool's category only when the server context changes."""
+    tools = [tool(n) for n in names]
+    extra = tool(f"{word}_extra_thing")
+    if extra.name in names:
+        return
+    before_ctx = server_context("srv", tools)
+    after_ctx = server_context("srv", tools + [extra])
+    before = classify_snapshot(snapshot(tools, "srv"))
+    after = classify_snapshot(snapshot(tools + [extra], "srv"))
+    if before_ctx == after_ctx:
+        assert {n: before[n].category for n in names} == {n: after[n].category for n in names}
+    else:
+        changed = [n for n in names if before[n].category != after[n].category]
+        assert all(after[n].rationale.find(" server (") >= 0 or before[n].rationale.find(" server (") >= 0
+                   for n in changed)

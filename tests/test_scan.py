@@ -58,7 +58,8 @@ def test_sncro_json_golden(capsys, monkeypatch) -> None:
     assert data["policyctl_snapshot"] == 1
     assert data["tools"][0]["risk"] == {
         "category": "write", "severity": "medium", "signals": [],
-        "rationale": "write: vetted in the catalog: opens a session and returns its credentials (PolicyLayer: write)"}
+        "rationale": "write: vetted in the catalog: opens a session and returns its credentials (PolicyLayer: write)",
+        "confidence": "high", "confidence_reasons": ["vetted in the catalog"]}
     golden("sncro.json", out)
 
 
@@ -75,7 +76,11 @@ def test_every_sample_scans_and_round_trips(sample: str, capsys, monkeypatch, tm
     code, out, _ = run(capsys, monkeypatch, "scan", "--from", str(SAMPLES / sample), "-f", "json")
     assert code == 0
     first = json.loads(out)
-    assert all(set(t["risk"]) == {"category", "severity", "signals", "rationale"} for t in first["tools"])
+    assert all({"category", "severity", "signals", "rationale", "confidence", "confidence_reasons"}
+               <= set(t["risk"]) <= {"category", "severity", "signals", "rationale", "confidence",
+                                     "confidence_reasons", "alternative"} for t in first["tools"])
+    assert all(t["risk"]["confidence"] in ("high", "medium", "low") and t["risk"]["confidence_reasons"]
+               for t in first["tools"])
     # scan output is itself an accepted snapshot (lint --tools reads it)
     again = tmp_path / "again.json"
     again.write_text(out, encoding="utf-8")
@@ -119,6 +124,28 @@ def test_injection_fixture_fires_suspicious_description(capsys, monkeypatch) -> 
     assert "suspicious-description" in risks["add_numbers"]["signals"]
     assert "suspicious: hidden-instruction tag" in risks["add_numbers"]["rationale"]
     assert risks["get_weather"]["signals"] == []
+
+
+def test_server_instructions_are_kept_and_read_as_context(capsys, monkeypatch, tmp_path: Path) -> None:
+    code, out, err = run(capsys, monkeypatch, "scan", "-f", "json", "--", sys.executable, FIXTURE, "payments")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["server"]["instructions"] == "A payments API for merchants: take payments, send invoices, issue refunds."
+    risks = {t["name"]: t["risk"] for t in data["tools"]}
+    assert risks["create_balance_account"]["category"] == "financial"
+    assert risks["create_balance_account"]["rationale"] == (
+        'financial: name says "create" … "balance" on a payments server (stdio-fixture: charge, customer, payment)')
+    assert risks["list_charges"]["category"] == "read"
+    # the saved snapshot keeps the instructions, so a later scan of the file decides the same way
+    saved = tmp_path / "payments.json"
+    saved.write_text(out, encoding="utf-8")
+    code, again, _ = run(capsys, monkeypatch, "scan", "-f", "json", "--from", str(saved))
+    assert code == 0 and json.loads(again) == data
+    # without the instructions the three tools alone are not a payments server
+    del data["server"]["instructions"]
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    code, bare, _ = run(capsys, monkeypatch, "scan", "-f", "json", "--from", str(saved))
+    assert {t["name"]: t["risk"]["category"] for t in json.loads(bare)["tools"]}["create_balance_account"] == "write"
 
 
 def test_url_source_with_header(capsys, monkeypatch) -> None:

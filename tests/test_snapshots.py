@@ -83,6 +83,19 @@ def test_snapshot_document_round_trip() -> None:
     assert parse_snapshot(out, origin="again").to_data() == out
 
 
+def test_server_instructions_round_trip_and_are_checked() -> None:
+    doc = {"policyctl_snapshot": 1, "server": {"name": "pay", "version": None, "instructions": "Take payments."},
+           "tools": []}
+    snap = parse_snapshot(doc, origin="s.json")
+    assert snap.instructions == "Take payments."
+    assert snap.to_data()["server"] == {"name": "pay", "version": None, "instructions": "Take payments."}
+    # absent instructions stay absent (no null key in every snapshot)
+    assert parse_snapshot({"policyctl_snapshot": 1, "tools": []}, origin="s").to_data()["server"] == \
+        {"name": None, "version": None}
+    with pytest.raises(InputError, match=r"^s\.json: server\.instructions must be a string or null$"):
+        parse_snapshot({"policyctl_snapshot": 1, "server": {"instructions": 5}, "tools": []}, origin="s.json")
+
+
 def test_snapshot_with_unknown_keys_warns() -> None:
     snap = parse_snapshot({"policyctl_snapshot": 1, "tools": [], "extra": 1}, origin="s")
     assert snap.warnings == ("s: ignoring unknown snapshot keys: extra",)

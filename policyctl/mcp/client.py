@@ -26,6 +26,7 @@ def _snapshot(listing: Listing, source: dict, origin: str, extra_warnings: Seque
         protocol_version=listing.protocol_version,
         tools=tools,
         warnings=tuple(listing.warnings) + tuple(extra_warnings) + warnings,
+        instructions=listing.instructions,
     )
 
 

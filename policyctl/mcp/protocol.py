@@ -59,6 +59,9 @@ class Connection(Protocol):
     def use_protocol(self, version: str, *, modern: bool) -> None: ...
 
 
+MAX_INSTRUCTIONS_CHARS = 20_000
+
+
 @dataclass(frozen=True)
 class Listing:
     """What one scan learned: server identity, negotiated version, raw tools, pages fetched."""
@@ -69,6 +72,7 @@ class Listing:
     tools: tuple[Any, ...]
     pages: int
     warnings: tuple[str, ...] = field(default=())
+    instructions: str | None = None
 
 
 def modern_meta() -> dict:
@@ -85,6 +89,7 @@ class _Session:
     version: str
     server_info: dict
     capabilities: dict
+    instructions: str | None = None
 
 
 def list_tools(conn: Connection, *, era: str = "auto", timeout: float = 30.0,
@@ -129,7 +134,7 @@ def list_tools(conn: Connection, *, era: str = "auto", timeout: float = 30.0,
         cursor = nxt
     name, version = _server_identity(session.server_info)
     return Listing(server_name=name, server_version=version, protocol_version=session.version,
-                   tools=tuple(tools), pages=pages, warnings=tuple(warnings))
+                   tools=tuple(tools), pages=pages, warnings=tuple(warnings), instructions=session.instructions)
 
 
 def _negotiate(conn: Connection, era: str, timeout: float, probe_timeout: float) -> _Session:
@@ -172,7 +177,7 @@ def _discover(conn: Connection, era: str, timeout: float) -> _Session | None:
     info = meta.get(_META_PREFIX + "serverInfo") or result.get("serverInfo") or {}
     caps = result.get("capabilities")
     return _Session(modern=True, version=MODERN, server_info=info if isinstance(info, dict) else {},
-                    capabilities=caps if isinstance(caps, dict) else {})
+                    capabilities=caps if isinstance(caps, dict) else {}, instructions=_instructions(result))
 
 
 def _initialize(conn: Connection, timeout: float) -> _Session:
@@ -189,7 +194,13 @@ def _initialize(conn: Connection, timeout: float) -> _Session:
     info = result.get("serverInfo")
     caps = result.get("capabilities")
     return _Session(modern=False, version=version, server_info=info if isinstance(info, dict) else {},
-                    capabilities=caps if isinstance(caps, dict) else {})
+                    capabilities=caps if isinstance(caps, dict) else {}, instructions=_instructions(result))
+
+
+def _instructions(result: dict) -> str | None:
+    """The server's ``instructions`` (read by the risk classifier as server context), bounded."""
+    text = result.get("instructions")
+    return text[:MAX_INSTRUCTIONS_CHARS] if isinstance(text, str) and text else None
 
 
 def _server_identity(info: dict) -> tuple[str | None, str | None]:

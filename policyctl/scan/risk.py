@@ -20,6 +20,14 @@ How a category is decided (docs/scan.md has the long form):
    lower a category. A rationale mentions when they disagree.
 5. Nothing at all → ``other`` (the starter policy treats it like write and flags it for review).
 
+**Server context** (``server_context``): the words of the whole server (name, instructions, every
+tool's name and description) can mark it a payments, trading or desktop-control server; then a
+write action on a money noun (``create_balance_account``) is financial, ``checkout`` is financial,
+and a desktop action is execute. The rationale names the context and its evidence.
+
+**Confidence** (``_confidence``): high, medium or low with the reasons behind it, and for an unsure
+read a destructive or financial ``alternative`` that ``init`` takes to be safe (docs/scan.md).
+
 Signals come from the input schema's top-level property names (``secret``, ``freeform-code``,
 ``filesystem-path``, ``url``), their count (``many-parameters`` above 12) and the text of the
 description and property descriptions (``suspicious-description``: hidden-instruction tags,
@@ -48,7 +56,7 @@ _READ = frozenset("""
 get list read fetch search find query show view describe retrieve lookup inspect explain count
 validate verify analyze analyse calculate compute estimate preview download browse scan summarize
 summarise compare diff peek poll convert check watch is has lint look open screenshot quote
-measure ping translate parse extract render format
+measure ping translate parse extract render format classify discover return
 """.split())
 _WRITE = frozenset("""
 create add update set write edit modify change save store put post patch insert upsert append
@@ -58,16 +66,16 @@ enable disable toggle register invite submit send reply respond comment react em
 publish schedule book place reserve checkout close archive restore link attach fill draft compose annotate
 report record share lock unlock finalize capture pull accept decline resolve
 replace apply sync mute unmute rate vote subscribe unsubscribe promote demote grant upgrade
-downgrade
+downgrade generate connect login logout signin signout setup backup
 """.split())
 _EXECUTE = frozenset("""
 run exec execute executor invoke trigger call start stop restart launch deploy build compile
 install spawn evaluate eval navigate click scale rerun retry dispatch perform process end
-shutdown reboot boot ssh shell bash automate simulate
+shutdown reboot boot ssh shell bash automate simulate activate transform initiate
 """.split())
 _DESTRUCTIVE = frozenset("""
 delete remove destroy drop purge truncate wipe erase clear revoke cancel terminate kill uninstall
-discard prune rm del evict flush burn void expunge shred reset nuke
+discard prune rm del evict flush burn void expunge shred reset nuke trash teardown cleanup
 """.split())
 # Financial verbs that are rarely anything else, and verb-nouns that often name a thing.
 _FINANCIAL_STRONG = frozenset("pay withdraw swap purchase buy sell payout deposit donate remit".split())
@@ -149,28 +157,71 @@ _TOOL_REF = re.compile(
 
 @dataclass(frozen=True)
 class Risk:
-    """A tool's classification: what the starter policy and the scan report are built from."""
+    """A tool's classification: what the starter policy and the scan report are built from.
+
+    ``confidence`` is high, medium or low; ``confidence_reasons`` are the signals behind it, and
+    ``alternative`` names a destructive or financial reading that a read decision could not rule out
+    (``init`` takes that safer side when the confidence is not high).
+    """
 
     category: str
     severity: str
     signals: tuple[str, ...]
     rationale: str
     vetted: bool = False
+    confidence: str = "high"
+    confidence_reasons: tuple[str, ...] = ()
+    alternative: str | None = None
 
     def to_data(self) -> dict:
-        return {"category": self.category, "severity": self.severity, "signals": list(self.signals),
-                "rationale": self.rationale}
+        data: dict = {"category": self.category, "severity": self.severity, "signals": list(self.signals),
+                      "rationale": self.rationale, "confidence": self.confidence,
+                      "confidence_reasons": list(self.confidence_reasons)}
+        if self.alternative:
+            data["alternative"] = self.alternative
+        return data
 
 
 # ---------------------------------------------------------------------------------------------
 # Words
 
 
-def split_words(text: str) -> list[str]:
-    """``deleteConfluencePage`` → delete confluence page; ``get-env`` → get env; lower-case."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
-    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+# "HTTPRequest" → HTTP Request, but "fetchURLs" keeps "URLs" whole (a plural acronym).
+_ACRONYM = re.compile(r"([A-Z]+)([A-Z](?:[a-z]{2,}|[a-rt-z]))")
+# Endings that make a verb-prefixed word one word ("listing", "searchable"), not verb + noun.
+_NOT_A_NOUN = frozenset("able ible ment ments ing ings ion ions er ers ed or ors ance ive ure en ens ened".split())
+# Verbs common enough to open a run-together name ("getuser", "listrepos").
+_PREFIX_VERBS = ("get", "list", "create", "delete", "update", "remove", "fetch", "search", "cancel", "execute")
+
+
+def split_words(text: str, *, unglue: bool = True) -> list[str]:
+    """``deleteConfluencePage`` → delete confluence page; ``get-env`` → get env; lower-case.
+
+    Snake, kebab, dotted, camel and Pascal case, acronyms (``getHTTPStatus`` → get http status,
+    ``fetchURLs`` → fetch urls) and run-together verb prefixes (``getuser`` → get user) are split;
+    digits stay with their word (``k8s``, ``x402``, ``s3``). ``unglue=False`` (prose) keeps
+    run-together words whole.
+    """
+    spaced = _CAMEL.sub(r"\1 \2", text)
+    spaced = _ACRONYM.sub(r"\1 \2", spaced)
+    words: list[str] = []
+    for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()):
+        if word:
+            words.extend(_unglue(word) if unglue else (word,))
+    return words
+
+
+def _unglue(word: str) -> list[str]:
+    if _category_of(word) or not word.isalpha():
+        return [word]
+    for verb in _PREFIX_VERBS:
+        rest = word[len(verb):]
+        # "cancellation", "getting": a doubled consonant continues the word, it does not start a noun
+        if (word.startswith(verb) and len(rest) >= 3 and rest not in _NOT_A_NOUN
+                and rest[:3] not in ("ing", "abl") and rest[0] != verb[-1]):
+            return [verb, rest]
+    return [word]
 
 
 def _base(word: str) -> str:
@@ -182,6 +233,15 @@ def _base(word: str) -> str:
             stem = word[: -len(suffix)] + repl
             if _category_of(stem):
                 return stem
+    return word
+
+
+def _plain(word: str) -> str:
+    """A noun's singular for matching (``charges`` → charge), without needing the lexicon."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
     return word
 
 
@@ -223,13 +283,107 @@ def _verbs(words: list[str]) -> list[_Verb]:
     return found
 
 
-def _money_noun(words: list[str]) -> str | None:
+def _money_noun(words: list[str], extra: frozenset[str] = frozenset()) -> str | None:
     for i, w in enumerate(words):
-        if w in _FINANCIAL_NOUNS:
+        if w in _FINANCIAL_NOUNS or _plain(w) in extra:
             if w.startswith("subscription") and i > 0 and words[i - 1] in _NON_BILLING_QUALIFIERS:
                 continue
             return w
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Server context
+
+
+@dataclass(frozen=True)
+class _Domain:
+    name: str
+    label: str
+    words: frozenset[str]
+    # nouns that, on such a server, make a write or execute action financial
+    money_nouns: frozenset[str] = frozenset()
+    # write and execute verbs that, on such a server, are financial in themselves
+    money_verbs: frozenset[str] = frozenset()
+
+
+_DOMAINS = (
+    _Domain("payments", "payments", frozenset("""
+        payment pay invoice refund charge payout billing checkout subscription stripe paypal merchant
+        escrow usdc usdt sats lightning x402 l402 fund money wallet customer card
+        """.split()),
+        money_nouns=frozenset("cart balance credit account".split()),
+        money_verbs=frozenset("checkout capture confirm topup".split())),
+    _Domain("trading", "trading", frozenset("""
+        swap trade trading exchange dex defi crypto ticker market portfolio broker stock order liquidity
+        slippage token wallet position
+        """.split()),
+        money_nouns=frozenset("position token asset liquidity".split()),
+        money_verbs=frozenset("swap execute place open close".split())),
+    _Domain("desktop", "desktop-control", frozenset("""
+        window keyboard mouse cursor volume monitor screen desktop media playback brightness shortcut
+        minimize maximize
+        """.split())),
+)
+# A domain needs this many distinct words of its own across the server to count.
+DOMAIN_MIN_WORDS = 3
+# On a desktop-control server these act on the machine, whatever their everyday category.
+_DEVICE_VERBS = frozenset("open focus play pause next previous mute unmute set send type press sleep wake "
+                          "minimize maximize close launch".split())
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    """What kind of server a tool sits on, from the words of the whole server.
+
+    ``domain`` is ``payments``, ``trading``, ``desktop`` or None; ``evidence`` the distinct domain
+    words found (most frequent first), which the rationale quotes.
+    """
+
+    server: str | None = None
+    domain: str | None = None
+    evidence: tuple[str, ...] = ()
+
+    def phrase(self) -> str:
+        dom = next(d for d in _DOMAINS if d.name == self.domain)
+        who = f"{self.server}: " if self.server else ""
+        return f"on a {dom.label} server ({who}{', '.join(self.evidence[:3])})"
+
+    @property
+    def spec(self) -> _Domain | None:
+        return next((d for d in _DOMAINS if d.name == self.domain), None)
+
+
+NO_CONTEXT = ServerContext()
+
+
+def server_context(server_name: str | None, tools: Iterable[ToolInfo], instructions: str | None = None) -> ServerContext:
+    """The server's domain from its name, its instructions and every tool's name and description.
+
+    Only words in a domain's list count, so a tool whose words are in no list never changes the
+    context (a property test checks it); the order of the tools does not matter.
+    """
+    counts: dict[str, int] = {}
+    texts = [server_name or "", instructions or ""]
+    for t in tools:
+        texts.append(t.name)
+        texts.append(t.description)
+    for text in texts:
+        for w in split_words(text, unglue=False):
+            w = _plain(w)
+            counts[w] = counts.get(w, 0) + 1
+    best: tuple[int, int, str] | None = None
+    found: dict[str, tuple[str, ...]] = {}
+    for rank, dom in enumerate(_DOMAINS):
+        hits = sorted((w for w in dom.words if w in counts), key=lambda w: (-counts[w], w))
+        if len(hits) >= DOMAIN_MIN_WORDS:
+            found[dom.name] = tuple(hits)
+            key = (len(hits), -rank, dom.name)
+            if best is None or key > best:
+                best = key
+    if best is None:
+        return ServerContext(server_name)
+    return ServerContext(server_name, best[2], found[best[2]])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,40 +394,57 @@ def _money_noun(words: list[str]) -> str | None:
 class _Decision:
     category: str
     because: str
+    # what decided: name-verb, name-nounish, phrase, description, name-noun, context, annotations, nothing
+    source: str = "name-verb"
+    context: bool = False
 
 
-def _from_words(words: list[str], where: str) -> _Decision | None:
+def _from_words(words: list[str], where: str, context: ServerContext = NO_CONTEXT) -> _Decision | None:
     verbs = _verbs(words)
     if not verbs:
         return None
     primary = verbs[0]
+    source = "name-verb" if where == "name" else "description"
     if primary.word in _NOUNISH:
         plainer = next((v for v in verbs[1:] if v.word not in _NOUNISH), None)
         if plainer is not None and plainer.category != primary.category:
             primary = plainer
+        if where == "name":
+            source = "name-nounish"
     later = [v for v in verbs if v is not primary]
 
     def eligible(v: _Verb) -> bool:
         if primary.category != "read":
             return True
-        return v.word not in _FINANCIAL_AMBIGUOUS and v.word not in ("clear", "reset", "end", "void")
+        return v.word not in _FINANCIAL_AMBIGUOUS and v.word not in ("clear", "reset", "end", "void", "payout", "deposit")
 
     ranked = [primary] + later
     for v in ranked:
         if v.category == "destructive" and (v is primary or eligible(v)):
-            return _Decision("destructive", f'{where} says "{v.word}"')
+            return _Decision("destructive", f'{where} says "{v.word}"', source)
     for v in ranked:
         if v.category == "financial" and (v is primary or eligible(v)):
-            return _Decision("financial", f'{where} says "{v.word}"')
+            return _Decision("financial", f'{where} says "{v.word}"', source)
+    dom = context.spec
     if primary.category in ("write", "execute"):
-        noun = _money_noun(words[primary.index + 1:]) or _money_noun(words[: primary.index])
+        extra = dom.money_nouns if dom else frozenset()
+        noun = _money_noun(words[primary.index + 1:], extra) or _money_noun(words[: primary.index], extra)
         if noun:
-            return _Decision("financial", f'{where} says "{primary.word}" … "{noun}"')
+            if dom and noun not in _FINANCIAL_NOUNS:
+                return _Decision("financial", f'{where} says "{primary.word}" … "{noun}" {context.phrase()}',
+                                 source, context=True)
+            return _Decision("financial", f'{where} says "{primary.word}" … "{noun}"', source)
+        if dom and primary.word in dom.money_verbs:
+            return _Decision("financial", f'{where} says "{primary.word}" {context.phrase()}', source, context=True)
+    if context.domain == "desktop" and primary.category in ("read", "write") and primary.word in _DEVICE_VERBS:
+        return _Decision("execute", f'{where} says "{primary.word}" {context.phrase()}', source, context=True)
+    if context.domain == "desktop" and primary.category == "write":
+        return _Decision("execute", f'{where} says "{primary.word}" {context.phrase()}', source, context=True)
     if primary.category == "write":
         for v in later:
             if v.category == "execute":
-                return _Decision("execute", f'{where} says "{v.word}"')
-    return _Decision(primary.category, f'{where} says "{primary.word}"')
+                return _Decision("execute", f'{where} says "{v.word}"', source)
+    return _Decision(primary.category, f'{where} says "{primary.word}"', source)
 
 
 def _first_sentence(text: str) -> str:
@@ -286,34 +457,47 @@ def _annotation_hint(annotations: Mapping[str, object]) -> _Decision | None:
     ro = annotations.get("readOnlyHint")
     de = annotations.get("destructiveHint")
     if ro is True:
-        return _Decision("read", "annotations say readOnlyHint (self-reported)")
+        return _Decision("read", "annotations say readOnlyHint (self-reported)", "annotations")
     if ro is False and de is True:
-        return _Decision("destructive", "annotations say destructiveHint (self-reported)")
+        return _Decision("destructive", "annotations say destructiveHint (self-reported)", "annotations")
     if ro is False:
-        return _Decision("write", "annotations say not read-only (self-reported)")
+        return _Decision("write", "annotations say not read-only (self-reported)", "annotations")
     return None
 
 
 _ORDER = {c: i for i, c in enumerate(("read", "other", "write", "execute", "destructive", "financial"))}
 
 
-def _categorise(tool: ToolInfo) -> _Decision:
+def _description_words(tool: ToolInfo) -> list[str]:
+    return [w for w in split_words(_first_sentence(tool.description), unglue=False) if w not in _SKIP]
+
+
+def _categorise(tool: ToolInfo, context: ServerContext = NO_CONTEXT) -> _Decision:
     name_words = split_words(tool.name)
-    decision = _from_words(name_words, "name")
+    decision = _from_words(name_words, "name", context)
+    if decision is None and tool.description.strip():
+        decision = _from_words(_description_words(tool), "description", context)
     if decision is None:
-        sentence = _first_sentence(tool.description)
-        decision = _from_words([w for w in split_words(sentence) if w not in _SKIP], "description")
-    if decision is None:
-        noun = _money_noun(name_words)
+        dom = context.spec
+        noun = _money_noun(name_words, dom.money_nouns if dom else frozenset())
         if noun:
-            decision = _Decision("financial", f'name says "{noun}"')
+            where = f" {context.phrase()}" if dom and noun not in _FINANCIAL_NOUNS else ""
+            decision = _Decision("financial", f'name says "{noun}"{where}', "name-noun", context=bool(where))
         else:
             read_noun = next((w for w in name_words if w in _READ_NOUNS), None)
             if read_noun:
-                decision = _Decision("read", f'name says "{read_noun}"')
+                decision = _Decision("read", f'name says "{read_noun}"', "name-noun")
     if decision is None:
-        hint = _annotation_hint(tool.annotations)
-        decision = hint or _Decision("other", "no action word in the name or description")
+        decision = _annotation_hint(tool.annotations)
+    if decision is None and context.domain == "desktop":
+        decision = _Decision("execute", f"no action word; {context.phrase()}", "context", context=True)
+    if decision is None:
+        shown = " ".join(name_words[:4]) or tool.name
+        if tool.description.strip():
+            decision = _Decision("other", "no action word in the name or description", "nothing")
+        else:
+            decision = _Decision("other", f'the name\'s words ("{_quote(shown, 30)}") carry no action and there '
+                                          "is no description", "nothing")
 
     # The whole description may raise the category (never lower it).
     text = tool.description
@@ -321,24 +505,91 @@ def _categorise(tool: ToolInfo) -> _Decision:
         for pattern in _DESTRUCTIVE_PHRASES:
             m = pattern.search(text)
             if m:
-                decision = _Decision("destructive", f'description says "{_quote(m.group(0))}"')
+                decision = _Decision("destructive", f'description says "{_quote(m.group(0))}"', "phrase")
                 break
     if decision.category not in ("destructive", "financial"):
         for pattern in _FINANCIAL_PHRASES:
             m = pattern.search(text)
             if m:
-                decision = _Decision("financial", f'description says "{_quote(m.group(0))}"')
+                decision = _Decision("financial", f'description says "{_quote(m.group(0))}"', "phrase")
                 break
 
     hint = _annotation_hint(tool.annotations)
-    if hint and not decision.because.startswith("annotations") and hint.category != decision.category:
+    if hint and decision.source != "annotations" and hint.category != decision.category:
         if _ORDER[hint.category] > _ORDER[decision.category]:
             decision = _Decision(decision.category, decision.because + f"; annotations claim {hint.category} "
-                                                                        "(hint only)")
+                                                                        "(hint only)", decision.source, decision.context)
         elif hint.category == "read":
             decision = _Decision(decision.category, decision.because + "; annotations claim read-only "
-                                                                        "(not trusted)")
+                                                                        "(not trusted)", decision.source, decision.context)
     return decision
+
+
+# ---------------------------------------------------------------------------------------------
+# Confidence
+
+# Critical words strong enough to doubt a read decision when they appear anywhere in the name or
+# description (the ambiguous ones, "refund" in list_refunds, are nouns after a read verb).
+_CRITICAL_DOUBT = {w: "destructive" for w in ("delete", "remove", "destroy", "drop", "purge", "truncate", "wipe",
+                                              "erase", "revoke", "terminate", "kill", "uninstall", "expunge")}
+_CRITICAL_DOUBT.update({w: "financial" for w in ("pay", "withdraw", "purchase", "buy", "sell", "payout",
+                                                  "deposit", "remit", "swap")})
+
+
+def _confidence(tool: ToolInfo, decision: _Decision, context: ServerContext) -> tuple[str, tuple[str, ...], str | None]:
+    """(level, reasons, alternative): the rule is in docs/scan.md ("Confidence")."""
+    reasons: list[str] = []
+    has_description = bool(tool.description.strip())
+    source = decision.source
+    if source == "phrase":
+        level = "high"
+        reasons.append("an explicit phrase in the description")
+    elif source == "name-verb":
+        if not has_description:
+            level = "medium"
+            reasons.append("name only (no description)")
+        else:
+            said = _from_words(_description_words(tool), "description", context)
+            if said is None or said.category == decision.category:
+                level = "high"
+                reasons.append("name and description agree" if said else "action word in the name")
+            else:
+                level = "medium"
+                reasons.append(f"description reads as {said.category}")
+    elif source == "name-nounish":
+        level = "medium"
+        reasons.append("the name's action word is also a noun")
+    elif source == "description":
+        level = "medium"
+        reasons.append("no action word in the name; the description decides")
+    elif source == "name-noun":
+        level = "low"
+        reasons.append("no action word; decided by a noun in the name")
+    elif source == "context":
+        level = "low"
+        reasons.append("no action word; decided by the server context only")
+    elif source == "annotations":
+        level = "low"
+        reasons.append("only the self-reported annotations")
+    else:
+        level = "low"
+        reasons.append("nothing to go on")
+    if decision.context and level == "high":
+        level = "medium"
+    if decision.context:
+        reasons.append("server context")
+    if "(hint only)" in decision.because and level == "high":
+        level = "medium"
+        reasons.append("annotations claim a riskier category")
+
+    alternative = None
+    if decision.category == "read":
+        words = [_base(w) for w in split_words(tool.name) + split_words(tool.description, unglue=False)]
+        doubt = next((w for w in words if w in _CRITICAL_DOUBT), None)
+        if doubt is not None and level != "high":
+            alternative = _CRITICAL_DOUBT[doubt]
+            reasons.append(f'also says "{doubt}" ({alternative})')
+    return level, tuple(reasons), alternative
 
 
 def _quote(text: str, limit: int = 40) -> str:
@@ -355,7 +606,7 @@ def _property_signals(tool: ToolInfo) -> list[tuple[str, str]]:
     props = props if isinstance(props, dict) else {}
     out: dict[str, str] = {}
     for name, spec in props.items():
-        words = split_words(name)
+        words = split_words(name, unglue=False)
         if not words:
             continue
         joined = "_".join(words)
@@ -414,12 +665,14 @@ def suspicious_reasons(tool: ToolInfo, server_tools: frozenset[str] = frozenset(
 # Public API
 
 
-def classify(tool: ToolInfo, *, server_tools: Iterable[str] = (), vetted: Mapping[str, object] | None = None) -> Risk:
-    """Category, severity, signals and rationale of one tool.
+def classify(tool: ToolInfo, *, server_tools: Iterable[str] = (), vetted: Mapping[str, object] | None = None,
+             context: ServerContext = NO_CONTEXT) -> Risk:
+    """Category, severity, signals, rationale and confidence of one tool.
 
     ``server_tools`` (every tool name on the same server) lets the suspicious-description check tell
     a reference to a sibling tool from one to a tool elsewhere. ``vetted`` is a catalog entry's
-    ``{"category": …, "reason": …}`` that overrides the classifier.
+    ``{"category": …, "reason": …}`` that overrides the classifier. ``context`` is the server's
+    (``server_context``); ``classify_snapshot`` works it out.
     """
     names = frozenset(server_tools)
     found = _property_signals(tool)
@@ -431,10 +684,13 @@ def classify(tool: ToolInfo, *, server_tools: Iterable[str] = (), vetted: Mappin
         category = str(vetted["category"])
         reason = str(vetted.get("reason") or "vetted in the policyctl catalog")
         rationale = f"{category}: vetted in the catalog: {reason}"
-        return Risk(category, SEVERITY[category], signals, _one_line(rationale, reasons), vetted=True)
-    decision = _categorise(tool)
+        return Risk(category, SEVERITY[category], signals, _one_line(rationale, reasons), vetted=True,
+                    confidence="high", confidence_reasons=("vetted in the catalog",))
+    decision = _categorise(tool, context)
+    level, why, alternative = _confidence(tool, decision, context)
     rationale = f"{decision.category}: {decision.because}"
-    return Risk(decision.category, SEVERITY[decision.category], signals, _one_line(rationale, reasons))
+    return Risk(decision.category, SEVERITY[decision.category], signals, _one_line(rationale, reasons),
+                confidence=level, confidence_reasons=why, alternative=alternative)
 
 
 def _one_line(rationale: str, reasons: list[str]) -> str:
@@ -444,7 +700,9 @@ def _one_line(rationale: str, reasons: list[str]) -> str:
 
 
 def classify_snapshot(snapshot: Snapshot, vetted: Mapping[str, Mapping[str, object]] | None = None) -> dict[str, Risk]:
-    """Every tool of a snapshot, in snapshot order."""
+    """Every tool of a snapshot, in snapshot order, each read in its server's context."""
     names = frozenset(snapshot.names)
     vetted = vetted or {}
-    return {t.name: classify(t, server_tools=names, vetted=vetted.get(t.name)) for t in snapshot.tools}
+    context = server_context(snapshot.server_name, snapshot.tools, snapshot.instructions)
+    return {t.name: classify(t, server_tools=names, vetted=vetted.get(t.name), context=context)
+            for t in snapshot.tools}

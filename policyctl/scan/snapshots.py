@@ -82,6 +82,8 @@ class Snapshot:
     protocol_version: str | None
     tools: tuple[ToolInfo, ...]
     warnings: tuple[str, ...] = ()
+    # the server's own ``instructions`` (from initialize), which the risk classifier reads as context
+    instructions: str | None = None
 
     def tool(self, name: str) -> ToolInfo | None:
         for t in self.tools:
@@ -93,11 +95,17 @@ class Snapshot:
     def names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tools)
 
+    def _server_data(self) -> dict:
+        data: dict = {"name": self.server_name, "version": self.server_version}
+        if self.instructions is not None:
+            data["instructions"] = self.instructions
+        return data
+
     def to_data(self) -> dict:
         """The SPEC §4 snapshot document."""
         return {
             "policyctl_snapshot": SNAPSHOT_VERSION,
-            "server": {"name": self.server_name, "version": self.server_version},
+            "server": self._server_data(),
             "source": dict(self.source),
             "protocol_version": self.protocol_version,
             "tools": [t.to_data() for t in self.tools],
@@ -176,6 +184,7 @@ def _file_snapshot(parsed: tuple[tuple[ToolInfo, ...], tuple[str, ...]], origin:
         protocol_version=protocol,
         tools=tools,
         warnings=warnings,
+        instructions=_opt_str(server.get("instructions")),
     )
 
 
@@ -204,7 +213,7 @@ def _from_snapshot_document(data: dict, origin: str) -> Snapshot:
     server = data.get("server") if data.get("server") is not None else {}
     if not isinstance(server, dict):
         raise InputError(f"{origin}: \"server\" must be an object")
-    for key in ("name", "version"):
+    for key in ("name", "version", "instructions"):
         if server.get(key) is not None and not isinstance(server.get(key), str):
             raise InputError(f"{origin}: server.{key} must be a string or null")
     source = data.get("source") if data.get("source") is not None else {}
@@ -229,6 +238,7 @@ def _from_snapshot_document(data: dict, origin: str) -> Snapshot:
         protocol_version=protocol,
         tools=tools,
         warnings=warnings,
+        instructions=server.get("instructions"),
     )
 
 

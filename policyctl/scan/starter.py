@@ -9,6 +9,12 @@
 | financial   | ``deny_if: [{conditions: [], on_deny: "Requires human approval."}]``  |
 | other       | as write, and flagged for review                                      |
 
+Confidence (docs/scan.md, "Confidence"): a tool classified with **low** confidence is flagged for
+review (the YAML comments it, the summary lists it). A tool classified **read** without high
+confidence whose classifier names a destructive or financial ``alternative`` gets that
+alternative's template instead (hidden, or denied until approved) and is flagged: an unsure call
+between read and destructive/financial is settled on the safer side.
+
 Tools appear grouped by category (read, write, execute, other, financial; destructive ones under
 ``hide``), in server order within a group. Counter names are ``<tool>_rate``; a tool name that is not
 plain (``/``, spaces, more than 100 characters) gets a readable, unique counter built from it plus a
@@ -43,6 +49,11 @@ class StarterEntry:
     review: bool = False
     note: str = ""
 
+    @property
+    def category(self) -> str:
+        """The category whose template this entry got (``starter_category``)."""
+        return starter_category(self.risk)
+
 
 @dataclass(frozen=True)
 class StarterPolicy:
@@ -74,6 +85,24 @@ def counter_name(tool: str, taken: set[str]) -> str:
     return name
 
 
+def starter_category(risk: Risk) -> str:
+    """The category whose template ``init`` writes: the classifier's, or the safer alternative."""
+    if risk.category == "read" and risk.confidence != "high" and risk.alternative in ("destructive", "financial"):
+        return risk.alternative
+    return risk.category
+
+
+def _review_note(risk: Risk, category: str) -> str:
+    if category != risk.category:
+        return (f"read with {risk.confidence} confidence, but it could be {category}; "
+                f"given the {category} template to be safe")
+    if risk.category == "other":
+        return "not classified; given the write template"
+    if risk.confidence == "low":
+        return "low confidence: " + "; ".join(risk.confidence_reasons)
+    return ""
+
+
 def _limit(counter: str, maximum: int) -> dict:
     return {"counter": counter, "window": "minute", "max": maximum, "scope": "grant"}
 
@@ -81,34 +110,36 @@ def _limit(counter: str, maximum: int) -> dict:
 def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolicy:
     """The SPEC §4 starter policy for ``snapshot`` given each tool's ``Risk``."""
     order = {t.name: i for i, t in enumerate(snapshot.tools)}
-    ranked = sorted(snapshot.tools, key=lambda t: (GROUP_ORDER.index(risks[t.name].category), order[t.name]))
+    placed = {t.name: starter_category(risks[t.name]) for t in snapshot.tools}
+    ranked = sorted(snapshot.tools, key=lambda t: (GROUP_ORDER.index(placed[t.name]), order[t.name]))
     tools: dict[str, dict] = {}
     hide: list[str] = []
     taken: set[str] = set()
     entries: list[StarterEntry] = []
     for tool in ranked:
         risk = risks[tool.name]
-        category = risk.category
+        category = placed[tool.name]
+        note = _review_note(risk, category)
+        review = bool(note)
         if category == "read":
             tools[tool.name] = {}
-            entries.append(StarterEntry(tool.name, risk, "tools"))
+            entries.append(StarterEntry(tool.name, risk, "tools", review, note))
         elif category in ("write", "other"):
             tools[tool.name] = {"limits": [_limit(counter_name(tool.name, taken), WRITE_MAX)]}
-            entries.append(StarterEntry(tool.name, risk, "tools", review=category == "other",
-                                        note="not classified; given the write template" if category == "other" else ""))
+            entries.append(StarterEntry(tool.name, risk, "tools", review, note))
         elif category == "execute":
             tools[tool.name] = {"limits": [_limit(counter_name(tool.name, taken), EXECUTE_MAX)]}
-            entries.append(StarterEntry(tool.name, risk, "tools"))
+            entries.append(StarterEntry(tool.name, risk, "tools", review, note))
         elif category == "financial":
             tools[tool.name] = {"deny_if": [{"conditions": [], "on_deny": APPROVAL}]}
-            entries.append(StarterEntry(tool.name, risk, "tools"))
+            entries.append(StarterEntry(tool.name, risk, "tools", review, note))
         elif tool.name == "*":
             tools[tool.name] = {"deny_if": [{"conditions": [], "on_deny": BLOCKED}]}
             entries.append(StarterEntry(tool.name, risk, "tools", review=True,
                                         note='destructive, but a tool named "*" cannot be hidden by name; denied instead'))
         else:
             hide.append(tool.name)
-            entries.append(StarterEntry(tool.name, risk, "hide"))
+            entries.append(StarterEntry(tool.name, risk, "hide", review, note))
     data: dict = {"version": "1", "default": "deny"}
     if hide:
         data["hide"] = hide

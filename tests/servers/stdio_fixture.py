@@ -25,6 +25,7 @@ Modes:
   hostile-duplicate lists one such name twice (policyctl refuses the list)
   hostile-exit      writes terminal escapes on stderr and exits before answering
   hostile-error     answers initialize with a JSON-RPC error whose message carries terminal escapes
+  payments          a payments server: instructions that say so, and tools that only it makes financial
   escape            starts a grandchild in a new session (outside our process group) that keeps
                     the stdout pipe open, then behaves normally
 """
@@ -40,6 +41,7 @@ import time
 
 MODERN = "2026-07-28"
 HOSTILE = "safe_read\u202e\u009b2J\u007f"
+INSTRUCTIONS = "A payments API for merchants: take payments, send invoices, issue refunds."
 
 
 def tools(mode: str) -> list[dict]:
@@ -58,6 +60,12 @@ def tools(mode: str) -> list[dict]:
         names = sorted(os.environ)
         return [{"name": "show_env", "description": "env: " + ",".join(names),
                  "inputSchema": {"type": "object"}}]
+    if mode == "payments":
+        return [
+            {"name": "list_charges", "description": "Lists recent charges.", "inputSchema": {"type": "object"}},
+            {"name": "create_balance_account", "inputSchema": {"type": "object"}},
+            {"name": "get_customer", "description": "Returns one customer.", "inputSchema": {"type": "object"}},
+        ]
     if mode == "duplicate":
         return [{"name": "same", "inputSchema": {"type": "object"}}] * 2
     if mode == "hostile-names":
@@ -167,6 +175,7 @@ def main(argv: list[str]) -> None:
             send({"jsonrpc": "2.0", "id": rid, "result": {
                 "supportedVersions": [MODERN], "capabilities": {"tools": {}}, "resultType": "complete",
                 "ttlMs": 0, "cacheScope": "private",
+                **({"instructions": INSTRUCTIONS} if mode == "payments" else {}),
                 "_meta": {"io.modelcontextprotocol/serverInfo": {
                     "name": "evil\u202e\u009bserver" if mode == "hostile-names" else "stdio-fixture",
                     "version": "1.0"}}}})
@@ -174,6 +183,7 @@ def main(argv: list[str]) -> None:
             name = "evil\u202e\u009bserver" if mode == "hostile-names" else "stdio-fixture"
             send({"jsonrpc": "2.0", "id": rid, "result": {
                 "protocolVersion": msg["params"]["protocolVersion"], "capabilities": {"tools": {}},
+                **({"instructions": INSTRUCTIONS} if mode == "payments" else {}),
                 "serverInfo": {"name": name, "version": "1.0"}}})
         elif method == "tools/list":
             if mode == "ping-first":

@@ -129,6 +129,8 @@ def _why(entry: "StarterEntry") -> str:
     text += rationale[len(prefix):] if rationale.startswith(prefix) else rationale
     if entry.risk.signals:
         text += f" [signals: {', '.join(entry.risk.signals)}]"
+    if entry.risk.confidence != "high":
+        text += f" [confidence: {entry.risk.confidence}]"
     if entry.review:
         text += f" — REVIEW: {entry.note}"
     return text
@@ -166,8 +168,8 @@ def render(starter: "StarterPolicy", schema_id: str) -> str:
         group = None
         for name, value in tools.items():
             entry = by_tool[name]
-            if entry.risk.category != group:
-                group = entry.risk.category
+            if entry.category != group:
+                group = entry.category
                 lines.append("  " + comment(_GROUP_TITLES.get(group, group)))
             lines.append("  " + comment(_why(entry)))
             lines.extend(_entry(quote(name), value, 2))

@@ -1,4 +1,4 @@
-"""``scan --format text``: one rich table row per tool (category, severity, signals, rationale).
+"""``scan --format text``: one rich table row per tool (category, severity, confidence, signals, rationale).
 
 Severity is coloured on a terminal (critical red, high yellow); every piece of server-provided text
 is made printable and escaped before rich sees it, since tool names and descriptions are hostile.
@@ -52,11 +52,30 @@ def heading(snapshot: "Snapshot") -> str:
     return printable(" · ".join(parts))
 
 
+def _confidence(risk: "Risk") -> str:
+    """``high``, or ``low`` / ``medium`` with the first reason and a safer alternative when named."""
+    if risk.confidence == "high":
+        return "high"
+    text = risk.confidence
+    if risk.alternative:
+        text += f" (could be {risk.alternative})"
+    return text
+
+
 def summary(risks: Mapping[str, "Risk"]) -> str:
     counts = Counter(r.category for r in risks.values())
     flagged = sum(1 for r in risks.values() if r.signals)
     parts = [f"{c} {counts.get(c, 0)}" for c in ORDER]
     return " · ".join(parts) + f"  ({flagged} with signals)"
+
+
+def unsure(risks: Mapping[str, "Risk"]) -> str | None:
+    """A line naming the low-confidence tools (None when there are none)."""
+    names = [name for name, r in risks.items() if r.confidence == "low"]
+    if not names:
+        return None
+    shown = ", ".join(printable(n)[:40] for n in names[:8]) + (", …" if len(names) > 8 else "")
+    return f"low confidence, review: {plural(len(names), 'tool')} ({shown})"
 
 
 def render(snapshot: "Snapshot", risks: Mapping[str, "Risk"], *, color: bool = False) -> str:
@@ -72,6 +91,7 @@ def render(snapshot: "Snapshot", risks: Mapping[str, "Risk"], *, color: bool = F
         table.add_column("Tool", overflow="fold", max_width=NAME_WIDTH)
         table.add_column("Category", no_wrap=True)
         table.add_column("Severity", no_wrap=True)
+        table.add_column("Confidence", no_wrap=True)
         table.add_column("Signals", overflow="fold")
         table.add_column("Rationale", overflow="fold", ratio=1)
         for tool in snapshot.tools:
@@ -81,10 +101,14 @@ def render(snapshot: "Snapshot", risks: Mapping[str, "Risk"], *, color: bool = F
                 _cell(tool.name, 200),
                 risk.category,
                 f"[{style}]{risk.severity}[/]" if style else risk.severity,
+                _confidence(risk),
                 ", ".join(risk.signals) or "-",
                 _cell(risk.rationale, 300),
             )
         console.print(table)
         console.print(summary(risks), highlight=False)
+        line = unsure(risks)
+        if line:
+            console.print(escape(line), highlight=False)
 
     return rich_render(draw, color=color)
