@@ -127,7 +127,7 @@ class TraceInput:
         for call, path in import_calls(self.format, [self.path], self.options, summary, warnings.append, progress):
             rec = call.record()
             n += 1
-            upstream = call.upstream is not None and call.upstream != "ok"
+            upstream = bool(call.upstream_error)
             yield f"{path}:{call.line}", call.ts_ns, call.grant, call.tool, call.args, upstream, rec, None
         if summary.files_read == 0:
             from policyctl.errors import InputError

@@ -37,6 +37,7 @@ SOURCES: dict[str, str] = {
 }
 
 NS = 1_000_000_000
+_NOT_SENT = ("no_response", "not_forwarded")  # SPEC §3 upstream values that do not imply a failure
 _KEEP_MESSAGES = 20
 
 
@@ -56,11 +57,12 @@ class Call:
     at merge time (sources whose results may sit in another file), else None."""
 
     __slots__ = ("ts_ns", "file_ix", "line", "seq", "key", "server", "tool", "args", "id", "grant",
-                 "upstream", "executed", "observed", "pair")
+                 "upstream", "executed", "observed", "pair", "note", "failed")
 
     def __init__(self, ts_ns: int, file_ix: int, line: int, seq: int, key: Any, server: str | None, tool: str,
                  args: dict, id: Any, grant: str, upstream: str | None = None, executed: bool = True,
-                 observed: str | None = None, pair: Any = None) -> None:
+                 observed: str | None = None, pair: Any = None, note: str | None = None,
+                 failed: bool | None = None) -> None:
         self.ts_ns = ts_ns
         self.file_ix = file_ix
         self.line = line
@@ -75,10 +77,13 @@ class Call:
         self.executed = executed
         self.observed = observed
         self.pair = pair
+        self.note = note  # "no_args": the source recorded no arguments (counted once per call)
+        self.failed = failed  # upstream_error as recorded, for upstream no_response / not_forwarded
 
     def to_list(self) -> list:
         return [self.ts_ns, self.file_ix, self.line, self.seq, self.key, self.server, self.tool, self.args,
-                self.id, self.grant, self.upstream, self.executed, self.observed, self.pair]
+                self.id, self.grant, self.upstream, self.executed, self.observed, self.pair, self.note,
+                self.failed]
 
     @classmethod
     def from_list(cls, v: list) -> "Call":
@@ -87,7 +92,11 @@ class Call:
     @property
     def upstream_error(self) -> bool | None:
         u = self.upstream
-        return None if u is None else u != "ok"
+        if u is None:
+            return None
+        if u in _NOT_SENT:
+            return bool(self.failed)
+        return u != "ok"
 
     def record(self) -> dict:
         """The SPEC §3 plain record: ts, grant, tool, args, id, server, then what is known."""
@@ -99,7 +108,7 @@ class Call:
         if u is not None:
             if u != "error":
                 rec["upstream"] = u
-            rec["upstream_error"] = u != "ok"
+            rec["upstream_error"] = self.upstream_error
         if not self.executed:
             rec["executed"] = False
         if self.observed is not None:
@@ -299,6 +308,14 @@ def import_calls(source: str, paths: list[str], options: ImportOptions, summary:
             if options.until_ns is not None and call.ts_ns >= options.until_ns:
                 summary.outside_window += 1
                 continue
+            if call.args is None:  # arguments that are not a JSON object (counted once per call)
+                ctx.bad_args(files[call.file_ix], call.line, "arguments are not a JSON object")
+                if not options.keep_bad_args:
+                    continue
+                call.args = {}
+                call.upstream = None
+            if call.note == "no_args":
+                summary.no_args += 1
             if not call.executed:
                 summary.not_executed += 1
                 if not options.include_not_executed:
@@ -306,7 +323,7 @@ def import_calls(source: str, paths: list[str], options: ImportOptions, summary:
             summary.calls += 1
             name = call.server if call.server is not None else "(unknown)"
             summary.calls_per_server[name] = summary.calls_per_server.get(name, 0) + 1
-            if call.upstream is not None and call.upstream != "ok":
+            if call.upstream_error:
                 summary.upstream_errors += 1
             if call.observed == "denied":
                 summary.observed_denied += 1
