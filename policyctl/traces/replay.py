@@ -137,8 +137,7 @@ class TraceInput:
         if stats is not None:
             stats.lines = n
             stats.calls = n
-            stats.invalid_lines += summary.invalid_lines
-            stats.invalid_messages.extend(summary.invalid_messages)
+            stats.invalid_lines += summary.invalid_lines  # reported (with file:line) by the import summary
 
     def _policyctl(self, skip_invalid: bool, stats: Any, progress: Any) -> Iterator[tuple]:
         from policyctl.traces.importers import server_matcher

@@ -23,9 +23,9 @@ def lines(summary: Any, *, output: str | None = None) -> list[str]:
                             "left out (--include-not-executed keeps them)")),
         (s.upstream_errors, "upstream errors"),
         (s.observed_denied, "denied by a gateway at the time (\"observed\": \"denied\")"),
-        (s.other_servers, "calls of other servers left out (--server)"),
+        (s.other_servers, "call records of other servers left out (--server; copies included)"),
         (s.outside_window, "calls outside --since/--until left out"),
-        (s.truncated_last_lines, "unfinished last lines skipped (a session still being written)"),
+        (s.truncated_last_lines, "unfinished last line(s) skipped (a session still being written)"),
     ]
     for count, what in facts:
         if count:
