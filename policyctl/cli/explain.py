@@ -155,6 +155,10 @@ def _from_trace(ev: Any, ti: Any, line: Any, skip_invalid: bool) -> tuple[Any, o
     from policyctl.files import display_name
     from policyctl.traces.reader import TraceStats, parse_ts, record_id
 
+    if isinstance(ti, str):  # a policyctl trace file
+        from policyctl.traces.replay import TraceInput
+
+        ti = TraceInput(ti, "policyctl")
     trace = ti.path
     name = display_name(trace)
     stats = TraceStats()

@@ -277,7 +277,7 @@ def detect(path: str) -> str | None:
                 for name in sorted(files):
                     if name.endswith((".jsonl", ".jsonl.zst", ".json", ".log")):
                         found = detect(os.path.join(folder, name))
-                        if found is not None:
+                        if found is not None and found != "policyctl":  # a folder is an import source
                             return found
             return None
         with open(path, "rb") as fh:
