@@ -443,3 +443,13 @@ def test_a_plain_trace_keeps_the_exit_2_rule_and_simulate_server_filters_it(tmp_
     trace.write_text('{"ts": "2026-01-01T00:00:00Z", "tool": "t", "args": {}}\nnot json\n')
     bad = run_cli("simulate", str(trace), "--policy", "samples/sncro.policy.json", env=ENV)
     assert bad.returncode == 2 and f"{trace}:2: invalid JSON" in bad.stderr
+
+
+def test_many_files_merge_in_several_passes_without_losing_or_repeating_a_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policyctl.traces import merge
+
+    one_pass, _, _ = _import("claude-code", DATA / "claude-code" / "projects")
+    monkeypatch.setattr(merge, "FAN_IN", 2)  # 9 files → runs merged in groups of 2, three passes
+    several, s, _ = _import("claude-code", DATA / "claude-code" / "projects")
+    assert several == one_pass
+    assert s.duplicates_removed == 7

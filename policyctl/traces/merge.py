@@ -82,7 +82,7 @@ class Spool:
     def merged(self) -> Iterator[list]:
         """Every row of every run, in key order (stable: equal keys keep run order)."""
         self.fh.flush()
-        runs = self.runs
+        runs = list(self.runs)  # merged runs are appended to self.runs: never to the list being grouped
         while len(runs) > FAN_IN:
             merged_runs: list[tuple[int, int]] = []
             for i in range(0, len(runs), FAN_IN):
