@@ -262,7 +262,8 @@ def _result(tid: str, text: str, ts: str, is_error: bool = False) -> bytes:
 def test_invalid_utf8_and_truncated_lines_are_counted_not_fatal(tmp_path: Path) -> None:
     f = tmp_path / "s.jsonl"
     f.write_bytes(_assistant("toolu_1", "mcp__sncro__check_session", "2026-01-01T00:00:00Z", {"k": 1})
-                  + b'{"type":"assistant","tool_use","mcp__x": "\xff\xfe"}\n'
+                  + b'{"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_9","name":"mcp__a__b",'
+                    b'"input":{"q":"caf\xe9"}}]}}\n'
                   + _assistant("toolu_2", "mcp__sncro__end_session", "2026-01-01T00:00:01Z", {})
                   + _assistant("toolu_3", "mcp__sncro__end_session", "2026-01-01T00:00:02Z", {})[:-10])
     records, s, _ = _import("claude-code", f)
@@ -453,3 +454,35 @@ def test_many_files_merge_in_several_passes_without_losing_or_repeating_a_call(m
     several, s, _ = _import("claude-code", DATA / "claude-code" / "projects")
     assert several == one_pass
     assert s.duplicates_removed == 7
+
+
+@pytest.mark.parametrize("chunk,cap", [(7, 50), (16, 20), (1 << 20, 1 << 22)])  # chunks smaller than the cap, as shipped
+def test_blocks_and_lines_agree_on_every_line_whatever_the_chunk_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      chunk: int, cap: int) -> None:
+    """read_blocks (the claude-code fast path) and read_lines see the same lines, numbers and
+    overlong lines, also when lines span chunks and the last line has no newline."""
+    import random
+
+    from policyctl.traces import sources
+
+    monkeypatch.setattr(sources, "_CHUNK", chunk)
+    monkeypatch.setattr(sources, "LINE_CAP", cap)
+    rng = random.Random(chunk)
+    lines = [b"x" * rng.choice([0, 1, 5, 19, 21, 49, 51, 80, 200]) + str(i).encode() for i in range(300)]
+    f = tmp_path / "t.jsonl"
+    f.write_bytes(b"\n".join(lines))  # no final newline
+    by_lines = []
+    for n, raw, last in sources.read_lines(str(f), print):
+        by_lines.append((n, raw.size if isinstance(raw, sources.Overlong) else bytes(raw), last))
+    by_blocks = []
+    for first, data, start, end, last in sources.read_blocks(str(f), print):
+        if isinstance(data, sources.Overlong):
+            by_blocks.append((first, data.size, last))
+            continue
+        parts = data[start:end].split(b"\n")
+        if data[start:end].endswith(b"\n"):
+            parts.pop()
+        for k, raw in enumerate(parts):
+            by_blocks.append((first + k, raw, last and k == len(parts) - 1))
+    assert by_blocks == by_lines
+    assert len(by_lines) == 300

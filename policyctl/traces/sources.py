@@ -9,6 +9,7 @@ Public API::
 
     walk(paths, accept, warn) -> list[str]                        # sorted files under paths
     read_lines(path, warn, progress=None) -> Iterator[(lineno, raw, last)]
+    read_blocks(path, warn, progress=None) -> Iterator[(first_lineno, data, start, end, last)]  # whole lines
     Overlong                                                       # stands in for a too-long line
     detect(path) -> str | None                                     # a source name, when unambiguous
 """
@@ -208,7 +209,10 @@ def read_lines(path: str, warn: Warn, progress: Callable[[int], None] | None = N
                 if end < 0:
                     break
                 lineno += 1
-                yield lineno, chunk[start:end], False
+                if end - start > LINE_CAP:  # only a line begun in the previous chunk can be this long
+                    yield lineno, Overlong(chunk[start:start + _KEEP], chunk[end - _KEEP:end], end - start), False
+                else:
+                    yield lineno, chunk[start:end], False
                 start = end + 1
             rest = chunk[start:] if start < len(chunk) else b""
             if len(rest) > LINE_CAP:
@@ -226,6 +230,87 @@ def read_lines(path: str, warn: Warn, progress: Callable[[int], None] | None = N
         elif rest:
             lineno += 1
             yield lineno, rest, True
+    finally:
+        try:
+            fh.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def read_blocks(path: str, warn: Warn, progress: Callable[[int], None] | None = None,
+                ) -> Iterator[tuple[int, bytes | Overlong, int, int, bool]]:
+    """``(first_lineno, data, start, end, last)``: the file as blocks of whole lines —
+    ``data[start:end]``, about one read chunk each, every line ending with a newline except the
+    file's unterminated last line (then ``last``) — for importers that search a block for their
+    markers instead of looking at each line; the bounds spare copying the chunk. A line longer than
+    :data:`LINE_CAP` comes alone as an :class:`Overlong` (``start``/``end`` 0). Errors as
+    :func:`read_lines`.
+    """
+    fh = _open_stream(path, warn)
+    if fh is None:
+        return
+    lineno = 1  # number of the first line of the next block
+    rest = b""  # the start of a line that continues in the next chunk
+    head: bytes | None = None  # head of an overlong line being skipped
+    skipped = 0
+    tail = b""
+    try:
+        while True:
+            try:
+                chunk = fh.read(_CHUNK)
+            except Exception as exc:  # noqa: BLE001 - OSError, zstd errors: a bad file, not a crash
+                warn(f"{path}: cannot read past line {lineno - 1}: {_reason(exc)}")
+                return
+            if not chunk:
+                break
+            if progress is not None:
+                progress(len(chunk))
+            start = 0
+            if head is not None:
+                cut = chunk.find(b"\n")
+                if cut < 0:
+                    skipped += len(chunk)
+                    tail = (tail + chunk)[-_KEEP:]
+                    continue
+                skipped += cut
+                tail = (tail + chunk[:cut])[-_KEEP:]
+                yield lineno, Overlong(head, tail, skipped), 0, 0, False
+                lineno += 1
+                head = None
+                start = cut + 1
+            elif rest:  # finish the line begun in the previous chunk (a copy of that line only)
+                cut = chunk.find(b"\n")
+                if cut < 0:
+                    rest += chunk
+                    if len(rest) > LINE_CAP:
+                        head, tail, skipped, rest = rest[:_KEEP], rest[-_KEEP:], len(rest), b""
+                    continue
+                line = rest + chunk[:cut + 1]
+                rest = b""
+                if len(line) - 1 > LINE_CAP:
+                    yield lineno, Overlong(line[:_KEEP], line[-_KEEP - 1:-1], len(line) - 1), 0, 0, False
+                else:
+                    yield lineno, line, 0, len(line), False
+                lineno += 1
+                start = cut + 1
+            end = chunk.rfind(b"\n", start) + 1
+            if end > start:
+                yield lineno, chunk, start, end, False
+                lineno += chunk.count(b"\n", start, end)
+            else:
+                end = start
+            if end < len(chunk):
+                rest = chunk[end:]
+                if len(rest) > LINE_CAP:
+                    head, tail, skipped, rest = rest[:_KEEP], rest[-_KEEP:], len(rest), b""
+        if isinstance(fh, _Bounded) and fh.exceeded:
+            warn(f"{path}: decompressed size exceeds {fh.budget:,} bytes; the rest is skipped "
+                 "(a corrupt or hostile zstd file)")
+            return
+        if head is not None:
+            yield lineno, Overlong(head, tail, skipped), 0, 0, True
+        elif rest:
+            yield lineno, rest, 0, len(rest), True
     finally:
         try:
             fh.close()

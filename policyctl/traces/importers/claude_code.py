@@ -21,9 +21,13 @@ import orjson
 
 from policyctl.traces.importers import Call, Context, split_mcp_name
 from policyctl.traces.reader import _json_error, parse_ts
-from policyctl.traces.sources import Overlong, read_lines, walk
+from policyctl.traces.sources import Overlong, read_blocks, walk
 
 _ID = re.compile(rb'"tool_use_id"\s*:\s*"([^"\\]+)"')
+# Raw-byte markers: a quote inside a JSON string is always escaped, so these byte sequences occur
+# only as JSON structure (a "name" key whose value starts with mcp__, a "tool_use_id" key).
+_CALL = b'"name":"mcp__'
+_RESULT = b'"tool_use_id"'
 _NOT_EXECUTED_PREFIXES = ("The user doesn't want to proceed with this tool use",
                           "The user doesn't want to take this action")
 _GATEWAY = ("[INTERCEPT POLICY DENIED]", "[INTERCEPT APPROVAL REQUIRED]")
@@ -53,42 +57,83 @@ class Source:
             call.upstream, call.executed, call.observed = outcome
 
     def read(self, path: str, ix: int, ctx: Context) -> Iterator[Call]:
-        loads = orjson.loads
+        for first, block, start, end, last in read_blocks(path, ctx.warn, ctx.progress):
+            if type(block) is Overlong:
+                self._overlong(path, first, block, ctx)
+                continue
+            yield from self._block(block, start, end, first, last, path, ix, ctx)
+
+    def _block(self, block: bytes, bstart: int, bend: int, first: int, last: bool, path: str, ix: int,
+               ctx: Context) -> Iterator[Call]:
+        """The calls and results in ``block[bstart:bend]`` (whole lines): only lines holding a call
+        marker or the result marker are looked at (the searches run over the whole block in C)."""
+        find = block.find
+        hits: list[int] = []
+        at = find(_CALL, bstart, bend)
+        while at >= 0:
+            hits.append(at)
+            at = find(_CALL, at + 13, bend)
+        at = find(_RESULT, bstart, bend)
+        if at >= 0:
+            while at >= 0:
+                hits.append(at)
+                at = find(_RESULT, at + 15, bend)
+            hits.sort()
+        if not hits:
+            return
         mcp_ids = self.mcp_ids
-        outcomes = self.outcomes
-        for lineno, raw, last in read_lines(path, ctx.warn, ctx.progress):
-            if type(raw) is Overlong:
-                self._overlong(path, lineno, raw, ctx)
+        cursor, line_at = bstart, first
+        line_start = line_end = -1
+        wanted = False
+        for at in hits:
+            if at >= line_end:  # the first hit of a new line
+                if wanted:
+                    lineno = line_at + block.count(b"\n", cursor, line_start)
+                    cursor, line_at = line_start, lineno
+                    yield from self._line(block, line_start, line_end, lineno, last, path, ix, ctx)
+                line_start = block.rfind(b"\n", bstart, at) + 1 or bstart
+                line_end = find(b"\n", at, bend)
+                if line_end < 0:
+                    line_end = bend
+                wanted = False
+            if wanted:
                 continue
-            is_call = b'"tool_use"' in raw and b'"mcp__' in raw
-            if not is_call:
-                if b'"tool_result"' not in raw:
-                    continue
-                if not any(tid in mcp_ids for tid in _result_ids(raw)):
-                    continue
-            try:
-                obj = loads(raw)
-            except orjson.JSONDecodeError:
-                if last:
-                    ctx.summary.truncated_last_lines += 1
-                else:
-                    ctx.invalid(path, lineno, _json_error(raw))
-                continue
-            if type(obj) is not dict:
-                continue
-            message = obj.get("message")
-            content = message.get("content") if type(message) is dict else None
-            if type(content) is not list:
-                continue
-            kind = obj.get("type")
-            if kind == "assistant":
-                yield from self._calls(obj, content, path, ix, lineno, ctx)
-            elif kind == "user":
-                for seq, block in enumerate(content):
-                    if type(block) is dict and block.get("type") == "tool_result":
-                        tid = block.get("tool_use_id")
-                        if tid in mcp_ids and tid not in outcomes:
-                            outcomes[tid] = _classify(obj, block)
+            if block[at + 1] == 0x6E:  # '"name":"mcp__': a call
+                wanted = True
+            else:  # a result: wanted only for an MCP call (a built-in's result is most of the bytes)
+                m = _ID.match(block, at)
+                wanted = m is not None and m.group(1).decode("utf-8", "replace") in mcp_ids
+        if wanted:
+            lineno = line_at + block.count(b"\n", cursor, line_start)
+            yield from self._line(block, line_start, line_end, lineno, last, path, ix, ctx)
+
+    def _line(self, block: bytes, start: int, end: int, lineno: int, last: bool, path: str, ix: int,
+              ctx: Context) -> Iterator[Call]:
+        raw = block[start:end]
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            if last and (end == len(block) or block[end] != 0x0A):
+                ctx.summary.truncated_last_lines += 1
+            else:
+                ctx.invalid(path, lineno, _json_error(raw))
+            return
+        if type(obj) is not dict:
+            return
+        message = obj.get("message")
+        content = message.get("content") if type(message) is dict else None
+        if type(content) is not list:
+            return
+        kind = obj.get("type")
+        if kind == "assistant":
+            yield from self._calls(obj, content, path, ix, lineno, ctx)
+        elif kind == "user":
+            mcp_ids, outcomes = self.mcp_ids, self.outcomes
+            for b in content:
+                if type(b) is dict and b.get("type") == "tool_result":
+                    tid = b.get("tool_use_id")
+                    if tid in mcp_ids and tid not in outcomes:
+                        outcomes[tid] = _classify(obj, b)
 
     def _calls(self, obj: dict, content: list, path: str, ix: int, lineno: int, ctx: Context) -> Iterator[Call]:
         for seq, block in enumerate(content):
@@ -130,15 +175,17 @@ class Source:
                 self.outcomes[tid] = _classify_bytes(data)
 
 
-def _result_ids(raw: bytes) -> Iterator[str]:
-    """The ``tool_use_id`` values in a raw line (bytes.find: much faster than a regex on big lines)."""
+def _result_ids(raw: bytes, start: int = 0, end: int | None = None) -> Iterator[str]:
+    """The ``tool_use_id`` values in ``raw[start:end]`` (bytes.find: much faster than a regex)."""
+    if end is None:
+        end = len(raw)
     find = raw.find
-    at = find(b'"tool_use_id"')
+    at = find(_RESULT, start, end)
     while at >= 0:
-        m = _ID.match(raw, at)
+        m = _ID.match(raw, at, end)
         if m is not None:
             yield m.group(1).decode("utf-8", "replace")
-        at = find(b'"tool_use_id"', at + 13)
+        at = find(_RESULT, at + 13, end)
 
 
 def _text(content: Any) -> str:
