@@ -486,3 +486,22 @@ def test_blocks_and_lines_agree_on_every_line_whatever_the_chunk_size(tmp_path: 
             by_blocks.append((first + k, raw, last and k == len(parts) - 1))
     assert by_blocks == by_lines
     assert len(by_lines) == 300
+
+
+def test_bad_times_and_huge_numbers_in_spans_and_logs_are_invalid_lines_not_crashes(tmp_path: Path) -> None:
+    span = {"traceId": "0" * 32, "spanId": "1" * 16, "startTimeUnixNano": "9" * 30, "attributes": [
+        {"key": "mcp.method.name", "value": {"stringValue": "tools/call"}},
+        {"key": "gen_ai.tool.name", "value": {"stringValue": "t"}}]}
+    ok = dict(span, startTimeUnixNano="1794481200500000000", spanId="2" * 16, attributes=span["attributes"] + [
+        {"key": "gen_ai.tool.call.arguments", "value": {"kvlistValue": {"values": [
+            {"key": "n", "value": {"intValue": "9" * 25}}]}}}])
+    f = tmp_path / "spans.jsonl"
+    f.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span, ok]}]}]}) + "\n")
+    records, s, _ = _import("otlp", f)
+    assert [r["args"] for r in records] == [{"n": 1e25}]
+    assert s.invalid_messages == [f"{f}:1: span of t: startTimeUnixNano is not a time in nanoseconds since 1970"]
+    log = tmp_path / "mcp.log"
+    log.write_text('2026-13-40T10:00:00.000Z [s] [info] Message from client: '
+                   '{"method":"tools/call","params":{"name":"t","arguments":{}},"jsonrpc":"2.0","id":1}\n')
+    records, s, _ = _import("claude-desktop", log)
+    assert records == [] and s.invalid_lines == 1 and s.invalid_messages[0].startswith(f"{log}:1: ")

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
     def import_(
         source: str = typer.Argument(..., metavar="SOURCE", show_default=False,
                                      help="claude-code, codex, claude-desktop, otlp or jsonrpc."),
-        paths: Optional[List[str]] = typer.Argument(None, metavar="[PATH]...", show_default=False,
+        paths: Optional[List[str]] = typer.Argument(None, metavar="PATH", show_default=False,
                                                     help="Files or folders (default: the source's usual folder)."),
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                              help="Write the trace to FILE (atomically) instead of stdout."),

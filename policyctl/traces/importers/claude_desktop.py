@@ -101,7 +101,11 @@ class Source:
                 if type(args) is not dict:
                     args = None
                 rid = msg.get("id")
-                ts_ns = parse_ts(m.group(1).decode())
+                try:
+                    ts_ns = parse_ts(m.group(1).decode())
+                except ValueError as exc:
+                    ctx.invalid(path, lineno, str(exc).replace('"ts"', "the line's time"))
+                    continue
                 if not ctx.keep_server(name):
                     continue
                 rid_key = orjson.dumps(rid).decode()

@@ -25,6 +25,7 @@ from policyctl.traces.reader import _json_error
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+_MAX_NS = 253402300800 * 1_000_000_000  # year 10000
 _HEX = re.compile(r"[0-9a-fA-F]+\Z")
 
 
@@ -94,9 +95,10 @@ def _value(v: Any) -> Any:
         return v["boolValue"]
     if "intValue" in v:
         try:
-            return int(v["intValue"])
+            n = int(v["intValue"])
         except (TypeError, ValueError):
             return None
+        return n if -(1 << 63) <= n < (1 << 63) else float(n)  # JSON numbers beyond int64: as a double
     if "doubleValue" in v:
         return v["doubleValue"]
     if "arrayValue" in v:
@@ -164,7 +166,9 @@ def _call(span: dict, a: dict, res: dict, path: str, ix: int, lineno: int, seq: 
     try:
         ts_ns = int(start)  # a decimal string per the spec, an integer from some exporters
     except (TypeError, ValueError):
-        ctx.invalid(path, lineno, f"span of {tool}: startTimeUnixNano is not a number")
+        ts_ns = -1
+    if not 0 < ts_ns < _MAX_NS:
+        ctx.invalid(path, lineno, f"span of {tool}: startTimeUnixNano is not a time in nanoseconds since 1970")
         return None
     server = a.get("mcp.server.name") or res.get("service.name")
     server = server if type(server) is str else None
