@@ -18,12 +18,12 @@ def test_version_flag_prints_version_and_exits_zero():
 def test_help_lists_every_command():
     r = run_cli("--help")
     assert r.returncode == 0
-    for command in ("lint", "init", "scan", "simulate", "explain", "diff"):
+    for command in ("lint", "init", "scan", "simulate", "explain", "diff", "import"):
         assert re.search(rf"\b{command}\b", r.stdout), command
 
 
 def test_every_command_has_help():
-    for command in ("lint", "init", "scan", "simulate", "explain", "diff"):
+    for command in ("lint", "init", "scan", "simulate", "explain", "diff", "import"):
         r = run_cli(command, "--help")
         assert r.returncode == 0, (command, r.stderr)
         assert "Usage:" in r.stdout
@@ -61,7 +61,7 @@ def test_help_reads_as_plain_text():
     r = run_cli("--help")
     commands = r.stdout.split("Commands:", 1)[1]
     assert "..." not in commands, commands
-    for command in ("lint", "init", "scan", "simulate", "explain", "diff"):
+    for command in ("lint", "init", "scan", "simulate", "explain", "diff", "import"):
         text = run_cli(command, "--help").stdout
         assert not re.search(r"\[/?(bold|dim|italic|b|i|red|green|yellow|cyan)\]|\\\[", text), (command, text)
         assert "[[" not in text, (command, text)

@@ -49,3 +49,14 @@ def test_what_is_not_built_for_intercept_yet_is_refused_cleanly():
                  ["diff", POLICY, POLICY]):
         r = run_cli(*args)
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, args
+
+
+def test_a_tool_error_keeps_intercepts_reservation_but_a_jsonrpc_error_gives_it_back(tmp_path):
+    policy = tmp_path / "p.policy.yaml"
+    policy.write_text('version: "1"\ntools:\n  t:\n    rules:\n      - name: once\n        rate_limit: 1/minute\n')
+    for kind, second in (("tool_error", "deny"), ("jsonrpc_error", "allow"), ("no_response", "deny")):
+        trace = tmp_path / f"{kind}.jsonl"
+        trace.write_text(f'{{"ts": "2026-12-03T10:00:00Z", "tool": "t", "upstream": "{kind}", "upstream_error": true}}\n'
+                         '{"ts": "2026-12-03T10:00:01Z", "tool": "t"}\n')
+        r = run_cli("simulate", str(trace), "--policy", str(policy), "--format", "jsonl")
+        assert [json.loads(x)["decision"] for x in r.stdout.splitlines()] == ["allow", second], kind

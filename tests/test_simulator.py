@@ -47,6 +47,15 @@ def test_end_session_loop_sample_is_rate_limited_then_recovers():
     assert sliding[-1] == "rate_limited"
 
 
+_RECORD_FIELDS = [
+    ("upstream", 3, ['"ok"', '"tool_error"', '"jsonrpc_error"', '"no_response"', '"not_forwarded"', '"weird"', "null", "3"]),
+    ("server", 4, ['"sncro"', "null", "1"]),
+    ("executed", 6, ["false", "true", '"no"']),
+    ("observed", 6, ['"denied"', "[]"]),
+    ("shadow", 6, ['{"decision": "allow"}', '"allow"']),
+]
+
+
 def line_strategy() -> st.SearchStrategy[str]:
     ts = st.one_of(st.integers(1795514400, 1795514400 + 300).map(str),
                    st.integers(0, 299_999).map(lambda ms: json.dumps(
@@ -71,6 +80,9 @@ def line_strategy() -> st.SearchStrategy[str]:
             parts.append('"expect_rule": "(default deny)"')
         if draw(st.integers(0, 4)) == 0:
             parts.append('"id": "c"')
+        for key, odds, values in _RECORD_FIELDS:  # the fields record and import write (SPEC §3)
+            if draw(st.integers(0, odds)) == 0:
+                parts.append(f'"{key}": {draw(st.sampled_from(values))}')
         draw(st.randoms()).shuffle(parts)
         return "{" + ", ".join(parts) + "}"
 
@@ -187,3 +199,18 @@ def test_simulate_accepts_calls_without_ts_ns(tmp_path):
 def test_evaluator_rejects_unknown_window_mode():
     with pytest.raises(ValueError):
         Evaluator(Policy.from_data({"version": "1", "default": "allow"}), windows="rolling")
+
+
+@pytest.mark.parametrize("first, second", [('"upstream": "tool_error"', "allowed"), ('"upstream": "jsonrpc_error"', "allowed"),
+                                           ('"upstream": "ok"', "rate_limited"), ('"upstream": "no_response"', "rate_limited")])
+def test_upstream_tool_or_jsonrpc_error_gives_the_reservation_back(tmp_path, first, second):
+    from policyctl.policy.dialects.policylayer.model import Policy
+
+    policy = Policy.model_validate({"version": "1", "default": "deny", "tools": {"t": {"limits": [
+        {"counter": "c", "window": "minute", "max": 1, "scope": "grant"}]}}})
+    path = tmp_path / "t.jsonl"
+    path.write_text(f'{{"ts": 1795514400, "grant": "g", "tool": "t", "args": {{}}, {first}}}\n'
+                    '{"ts": 1795514401, "grant": "g", "tool": "t", "args": {}}\n')
+    for kw in ({"parallel": False}, {"on_call": lambda c: None}, {"parallel": True}):
+        result = run(policy, str(path), **kw)
+        assert result.by_reason()["allowed"] == (2 if second == "allowed" else 1), kw

@@ -108,6 +108,14 @@ BAD = [
     ('{"message": {"method": "ping"}}', 'missing "ts"'),  # skipped messages need a ts too
     ('{"ts": "nope", "message": {"method": "ping"}}', '"ts" is not an RFC 3339 timestamp'),
     (b'{"ts": 1795514400, "tool": "\xff"}', "not valid UTF-8"),
+    ('{"ts": 1795514400, "tool": "t", "upstream": "failed"}', '"upstream" must be one of ok, jsonrpc_error, tool_error'),
+    ('{"ts": 1795514400, "tool": "t", "upstream": "tool_error", "upstream_error": false}',
+     '"upstream" is "tool_error" but "upstream_error" is false'),
+    ('{"ts": 1795514400, "tool": "t", "upstream": "ok", "upstream_error": true}', '"upstream" is "ok" but'),
+    ('{"ts": 1795514400, "tool": "t", "server": 7}', '"server" must be a string, got a number'),
+    ('{"ts": 1795514400, "tool": "t", "executed": "no"}', '"executed" must be true or false'),
+    ('{"ts": 1795514400, "tool": "t", "observed": true}', '"observed" must be a string'),
+    ('{"ts": 1795514400, "tool": "t", "shadow": "allow"}', '"shadow" must be an object'),
 ]
 
 
@@ -195,3 +203,19 @@ def test_fast_path_and_full_validation_agree_on_timestamps_in_years_1_and_9999(t
         list(read_trace(path))
     path = write(tmp_path, '{"ts": "9999-12-31T23:00:00+01:00", "tool": "a", "args": {}, "grant": "g"}\n', "ok.jsonl")
     assert [c.tool for c in read_trace(path)] == ["a"]
+
+
+def test_record_fields_server_upstream_executed_observed_shadow(tmp_path):
+    """The fields record and import write are read: upstream jsonrpc_error/tool_error imply upstream_error."""
+    lines = [
+        '{"ts": 1, "grant": "g", "tool": "t", "args": {}, "server": "sncro", "upstream": "tool_error"}',
+        '{"ts": 2, "grant": "g", "tool": "t", "args": {}, "server": null, "upstream": "jsonrpc_error", "upstream_error": true}',
+        '{"ts": 3, "grant": "g", "tool": "t", "args": {}, "upstream": "ok", "executed": false, "observed": "denied"}',
+        '{"ts": 4, "grant": "g", "tool": "t", "args": {}, "upstream": "no_response", "upstream_error": true, '
+        '"shadow": {"decision": "deny", "reason": "rate_limited", "rule": "/tools/t/limits/c"}}',
+        '{"ts": 5, "grant": "g", "tool": "t", "args": {}, "upstream": "not_forwarded"}',
+    ]
+    calls = list(read_trace(write(tmp_path, "\n".join(lines) + "\n")))
+    assert [(c.server, c.upstream, c.upstream_error) for c in calls] == [
+        ("sncro", "tool_error", True), (None, "jsonrpc_error", True), (None, "ok", False),
+        (None, "no_response", True), (None, "not_forwarded", False)]

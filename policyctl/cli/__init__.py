@@ -15,6 +15,7 @@ import typer
 from policyctl import __version__
 from policyctl.cli import diff as _diff
 from policyctl.cli import explain as _explain
+from policyctl.cli import import_ as _import
 from policyctl.cli import init as _init
 from policyctl.cli import lint as _lint
 from policyctl.cli import scan as _scan
@@ -61,6 +62,7 @@ _simulate.register(app)
 _explain.register(app)
 _diff.register(app)
 _schema.register(app)
+_import.register(app)
 
 
 class _ClosedStream:

@@ -130,3 +130,29 @@ def load_tools_option(path: str):  # -> policyctl.scan.snapshots.Snapshot
         return load_snapshot(path)
     except InputError as exc:
         raise InputError(f"--tools: {exc.message}", details=exc.details) from None
+
+
+TRACE_FORMAT_HELP = ("Format of TRACE: auto (from the first lines), policyctl, claude-code, codex, claude-desktop, "
+                     "otlp or jsonrpc. Imported sources may be folders.")
+
+
+def trace_input(trace: str, fmt: str, servers: list[str] | None, grant_from: str | None, since: str | None,
+                until: str | None):  # -> policyctl.traces.replay.TraceInput
+    """The trace to replay, from the shared --trace-format/--server/--grant-from/--since/--until flags."""
+    from policyctl.errors import UsageError
+    from policyctl.traces.replay import TraceInput
+
+    ti = TraceInput(trace, fmt, servers=servers or [], grant_from=grant_from, since=since, until=until)
+    if trace == "-" and ti.format != "policyctl":
+        raise UsageError(f"--trace-format {ti.format}: reads files or folders, not stdin")
+    return ti
+
+
+def report_import(ti, *, summary: bool = True) -> None:  # ti: TraceInput
+    """After replaying an imported source: its warnings and (``summary``) what it read, on stderr."""
+    if ti.summary is None:
+        return
+    from policyctl.reporters.import_.summary import lines, warnings
+
+    for line in warnings(ti.summary) + (lines(ti.summary) if summary else []):
+        err(line)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import typer
+
+from policyctl.cli.common import TRACE_FORMAT_HELP
 
 _FORMATS = ("text", "json", "markdown")
 _FAIL_ON = ("loosened", "any", "never")  # kept in step with differ.FAIL_ON
@@ -50,15 +52,26 @@ def register(app: typer.Typer) -> None:
                                        help="Show argument values of trace calls (default: keys only)."),
         skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                           help="Skip and count invalid trace lines instead of stopping."),
+        trace_format: str = typer.Option("auto", "--trace-format", metavar="FORMAT", help=TRACE_FORMAT_HELP),
+        server: Optional[List[str]] = typer.Option(None, "--server", metavar="NAME",
+                                                   help="Replay only this MCP server's calls (repeatable)."),
+        grant_from: Optional[str] = typer.Option(None, "--grant-from", metavar="const:NAME|session|project|agent",
+                                                 help="Grant of imported calls (default const:default)."),
+        since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
+        until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
     ) -> None:
         raise typer.Exit(run(old, new, trace=trace, fmt=fmt, fail_on=fail_on, output=output, windows=windows,
                              search=search, search_budget=search_budget, seed=seed, tools=tools,
-                             counterexample=counterexample, show_args=show_args, skip_invalid=skip_invalid))
+                             counterexample=counterexample, show_args=show_args, skip_invalid=skip_invalid,
+                             trace_format=trace_format, servers=server, grant_from=grant_from, since=since,
+                             until=until))
 
 
 def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, output: Optional[str],
         windows: str, search: bool, search_budget: Optional[float], seed: Optional[int],
-        tools: Optional[str], counterexample: Optional[str], show_args: bool, skip_invalid: bool) -> int:
+        tools: Optional[str], counterexample: Optional[str], show_args: bool, skip_invalid: bool,
+        trace_format: str = "auto", servers: Optional[List[str]] = None, grant_from: Optional[str] = None,
+        since: Optional[str] = None, until: Optional[str] = None) -> int:
     """The command's body: check flags, load, compare, render, gate."""
     from policyctl.errors import UsageError
 
@@ -92,6 +105,13 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     from policyctl.diff.differ import DiffReport, behavior_diff_trace, diff_policies
     from policyctl.policy.load import load_policy
 
+    ti = None
+    if trace is not None:
+        from policyctl.cli.common import trace_input
+
+        ti = trace_input(trace, trace_format, servers, grant_from, since, until)
+    elif servers or grant_from or since or until or trace_format != "auto":
+        raise UsageError("--trace-format, --server, --grant-from, --since and --until apply to --trace")
     p_old = load_policy(old)
     p_new = load_policy(new)
     for loaded in (p_old, p_new):
@@ -107,8 +127,13 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
 
         stats = TraceStats()
         behavior = behavior_diff_trace(p_old.policy, p_new.policy, trace, windows=windows,
-                                       skip_invalid=skip_invalid, stats=stats)
-        _trace_warnings(stats, trace, err)
+                                       skip_invalid=skip_invalid, stats=stats, trace_input=ti)
+        if ti is not None and ti.summary is not None:
+            from policyctl.cli.common import report_import
+
+            report_import(ti)
+        else:
+            _trace_warnings(stats, trace, err)
 
     result = None
     if search:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
+
+from policyctl.cli.common import TRACE_FORMAT_HELP
 
 _FORMATS = ("text", "json")
 _WINDOWS = ("fixed", "sliding")
@@ -29,7 +31,9 @@ def register(app: typer.Typer) -> None:
                                    help="The policy (JSON or YAML; - = stdin)."),
         trace: Optional[str] = typer.Option(None, "--trace", "-t", metavar="FILE",
                                             help="JSONL trace holding the call (- = stdin)."),
-        line: Optional[int] = typer.Option(None, "--line", "-n", metavar="N", help="1-based line of the call in --trace."),
+        line: Optional[str] = typer.Option(None, "--line", "-n", metavar="N",
+                                           help="1-based line of the call in --trace (FILE:N for an imported source, "
+                                                "as simulate's \"line\" shows it)."),
         call: Optional[str] = typer.Option(None, "--call", metavar="JSON",
                                            help='The call as JSON: {"tool", "args", "grant"} or an MCP record.'),
         at: Optional[str] = typer.Option(None, "--at", metavar="TS",
@@ -44,16 +48,25 @@ def register(app: typer.Typer) -> None:
         show_args: bool = typer.Option(False, "--show-args", help="Show argument values (default: their type only)."),
         skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                           help="Skip invalid trace lines before --line instead of stopping."),
+        trace_format: str = typer.Option("auto", "--trace-format", metavar="FORMAT", help=TRACE_FORMAT_HELP),
+        server: Optional[List[str]] = typer.Option(None, "--server", metavar="NAME",
+                                                   help="Replay only this MCP server's calls (repeatable)."),
+        grant_from: Optional[str] = typer.Option(None, "--grant-from", metavar="const:NAME|session|project|agent",
+                                                 help="Grant of imported calls (default const:default)."),
+        since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
+        until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
     ) -> None:
         raise typer.Exit(run(policy=policy, trace=trace, line=line, call=call, at=at, grant=grant,
                              upstream_error=upstream_error, windows=windows, fmt=fmt, output=output,
-                             show_args=show_args, skip_invalid=skip_invalid))
+                             show_args=show_args, skip_invalid=skip_invalid, trace_format=trace_format,
+                             servers=server, grant_from=grant_from, since=since, until=until))
 
 
-def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None, call: Optional[str] = None,
+def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] = None, call: Optional[str] = None,
         at: Optional[str] = None, grant: Optional[str] = None, upstream_error: bool = False,
         windows: str = "fixed", fmt: str = "text", output: Optional[str] = None, show_args: bool = False,
-        skip_invalid: bool = False) -> int:
+        skip_invalid: bool = False, trace_format: str = "auto", servers: Optional[List[str]] = None,
+        grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None) -> int:
     from policyctl.errors import UsageError
 
     if fmt not in _FORMATS:
@@ -62,11 +75,14 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
         raise UsageError(f"--windows: unknown mode {windows!r} (choose fixed or sliding)")
     if (trace is None) == (call is None):
         raise UsageError("give either --trace FILE --line N, or --call JSON")
+    ti = None
     if trace is not None:
         if line is None:
             raise UsageError("--trace needs --line N")
-        if line < 1:
-            raise UsageError(f"--line: must be 1 or more, not {line}")
+        from policyctl.cli.common import trace_input
+
+        ti = trace_input(trace, trace_format, servers, grant_from, since, until)
+        line = _line_spec(line, imported=ti.format != "policyctl")
         for flag, value in (("--at", at), ("--grant", grant)):
             if value is not None:
                 raise UsageError(f"{flag} only applies with --call")
@@ -92,9 +108,12 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
         raise UsageError(f"{loaded.path}: explain reads PolicyLayer policies only for now; "
                          "simulate --format jsonl shows each call's decision under an Intercept policy")
     ev = Evaluator(loaded.policy, windows=windows)
-    if trace is not None:
-        ex, call_id = _from_trace(ev, trace, line, skip_invalid)  # type: ignore[arg-type]
-        source = f"{display_name(trace)}:{line}"
+    if ti is not None:
+        ex, call_id = _from_trace(ev, ti, line, skip_invalid)  # type: ignore[arg-type]
+        source = f"{display_name(trace)}:{line}" if isinstance(line, int) else str(ex.line)
+        from policyctl.cli.common import report_import
+
+        report_import(ti, summary=False)  # the replay stopped at the call: counts would be partial
     else:
         ex, call_id = _from_call(ev, call, at, grant, upstream_error)  # type: ignore[arg-type]
         source = None
@@ -111,17 +130,59 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[int] = None,
     return 0
 
 
-def _from_trace(ev: Any, trace: str, line: int, skip_invalid: bool) -> tuple[Any, object]:
+def _line_spec(raw: str | int, *, imported: bool) -> int | tuple[str, int]:
+    """--line: N for a policyctl trace; FILE:N (as simulate's "line" shows it) for an imported source."""
+    from policyctl.errors import UsageError
+
+    text = str(raw).strip()
+    if not imported:
+        if not text.lstrip("-").isdigit():
+            raise UsageError(f"--line: expected a line number, not {text!r}")
+        n = int(text)
+        if n < 1:
+            raise UsageError(f"--line: must be 1 or more, not {n}")
+        return n
+    file, sep, num = text.rpartition(":")
+    if not sep or not file or not num.isdigit() or int(num) < 1:
+        raise UsageError(f"--line: an imported source needs FILE:N (the \"line\" simulate shows), not {text!r}")
+    return file, int(num)
+
+
+def _matches(row_line: object, want: tuple[str, int]) -> bool:
+    file, _, num = str(row_line).rpartition(":")
+    return num == str(want[1]) and (file == want[0] or file.endswith("/" + want[0]))
+
+
+def _from_trace(ev: Any, ti: Any, line: Any, skip_invalid: bool) -> tuple[Any, object]:
     from policyctl.errors import InputError
     from policyctl.engine.explain import explain_call
     from policyctl.files import display_name
-    from policyctl.traces.reader import TraceStats, iter_records, parse_ts, record_id
+    from policyctl.traces.reader import TraceStats, parse_ts, record_id
 
+    if isinstance(ti, str):  # a policyctl trace file
+        from policyctl.traces.replay import TraceInput
+
+        ti = TraceInput(ti, "policyctl")
+    trace = ti.path
     name = display_name(trace)
     stats = TraceStats()
     programs = ev.programs
     replayed = 0
-    for n, ts, grant, tool, args, upstream, rec, msg in iter_records(trace, skip_invalid=skip_invalid, stats=stats):
+    if not isinstance(line, int):
+        for n, ts, grant, tool, args, upstream, rec, msg in ti.records(skip_invalid=skip_invalid, stats=stats):
+            if not _matches(n, line):
+                prog = programs.get(tool) or ev.program(tool)
+                prog(ts, grant, args, upstream)
+                replayed += 1
+                continue
+            ex = explain_call(ev, ts, grant, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
+            ex.line = n
+            ex.replayed = replayed
+            ex.late = False
+            return ex, record_id(rec, msg)
+        raise InputError(f"{name}: no imported call at {line[0]}:{line[1]} (the \"line\" values simulate "
+                         "--format jsonl shows name the calls)")
+    for n, ts, grant, tool, args, upstream, rec, msg in ti.records(skip_invalid=skip_invalid, stats=stats):
         if n < line:
             prog = programs.get(tool) or ev.program(tool)
             prog(ts, grant, args, upstream)

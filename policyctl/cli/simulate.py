@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
+
+from policyctl.cli.common import TRACE_FORMAT_HELP
 
 _FORMATS = ("text", "json", "jsonl")
 _WINDOWS = ("fixed", "sliding")
@@ -13,7 +15,9 @@ _WINDOWS = ("fixed", "sliding")
 _HELP = """Replay a trace of tool calls through a policy: allow, deny, hidden or rate-limited, per call.
 
 TRACE is a JSON Lines file (- for stdin): plain records {"ts", "tool", "args", "grant", ...} or
-recorded MCP messages {"ts", "grant", "message": {JSON-RPC tools/call}}. Lines may state
+recorded MCP messages {"ts", "grant", "message": {JSON-RPC tools/call}}. With --trace-format (or
+when the first lines show it), TRACE may also be what agents recorded themselves: Claude Code or
+Codex sessions, Claude Desktop MCP logs, OTLP/JSON traces or a JSON-RPC capture, files or folders. Lines may state
 "expect" (allow, deny or a reason) and "expect_rule"; any mismatch fails the run, so a trace is a
 regression test of the policy.
 
@@ -45,16 +49,26 @@ def register(app: typer.Typer) -> None:
                                       help="Report tools, rules, conditions and limits the trace never exercised."),
         min_coverage: Optional[float] = typer.Option(None, "--min-coverage", metavar="PCT",
                                                      help="Exit 1 when coverage is below PCT (implies --coverage)."),
+        trace_format: str = typer.Option("auto", "--trace-format", metavar="FORMAT", help=TRACE_FORMAT_HELP),
+        server: Optional[List[str]] = typer.Option(None, "--server", metavar="NAME",
+                                                   help="Replay only this MCP server's calls (repeatable)."),
+        grant_from: Optional[str] = typer.Option(None, "--grant-from", metavar="const:NAME|session|project|agent",
+                                                 help="Grant of imported calls (default const:default)."),
+        since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
+        until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
     ) -> None:
         raise typer.Exit(run(trace, policy=policy, fmt=fmt, output=output, windows=windows, junit=junit,
                              skip_invalid=skip_invalid, show_args=show_args, coverage=coverage,
-                             min_coverage=min_coverage))
+                             min_coverage=min_coverage, trace_format=trace_format, servers=server,
+                             grant_from=grant_from, since=since, until=until))
 
 
 def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = None, windows: str = "fixed",
         junit: Optional[str] = None, skip_invalid: bool = False, show_args: bool = False, coverage: bool = False,
-        min_coverage: Optional[float] = None) -> int:
+        min_coverage: Optional[float] = None, trace_format: str = "auto", servers: Optional[List[str]] = None,
+        grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None) -> int:
     """The command's body: check flags, load, replay, render, gate."""
+    from policyctl.cli.common import report_import, trace_input
     from policyctl.errors import UsageError
 
     if fmt not in _FORMATS:
@@ -79,6 +93,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     from policyctl.reporters.simulate.progress import progress
     from policyctl.simulate.run import run as simulate_run
 
+    ti = trace_input(trace, trace_format, servers, grant_from, since, until)
     loaded = load_policy(policy)
     if loaded.dialect == "intercept":
         if windows == "sliding":
@@ -86,7 +101,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
         if coverage:
             raise UsageError("--coverage is not available for Intercept policies yet (PolicyLayer only)")
     name = display_name(trace)
-    total = _size(trace)
+    total = _size(trace) if ti.format == "policyctl" else None
 
     cases: list[Any] = []
     failed_args: dict[int, dict] = {}
@@ -116,12 +131,15 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     try:
         with progress(total) as advance:
             result = simulate_run(loaded.subject, trace, windows=windows, skip_invalid=skip_invalid,
-                                  on_call=on_call, progress=advance, coverage=coverage)
+                                  on_call=on_call, progress=advance, coverage=coverage, trace_input=ti)
     except BaseException:
         if stream is not None:
             stream.abort()
         raise
-    _warnings(result.stats, name, err)
+    if ti.summary is not None:
+        report_import(ti)
+    else:
+        _warnings(result.stats, name, err)
 
     if stream is not None:
         stream.commit()

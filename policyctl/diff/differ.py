@@ -651,7 +651,7 @@ def behavior_diff(old: Policy, new: Policy, calls: Iterable[Any], *, windows: st
 
 
 def behavior_diff_trace(old: Policy, new: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool = False,
-                        stats: Any = None, max_examples: int = MAX_EXAMPLES) -> BehaviorDiff:
+                        stats: Any = None, max_examples: int = MAX_EXAMPLES, trace_input: Any = None) -> BehaviorDiff:
     """:func:`behavior_diff` straight from a trace file (``-`` = stdin), read once and streamed.
 
     Uses the trace reader's record stream rather than building a ``TraceCall`` per line: reading is
@@ -660,7 +660,10 @@ def behavior_diff_trace(old: Policy, new: Policy, path: str, *, windows: str = "
     """
     from policyctl.traces.reader import iter_records, record_id
 
-    rows = iter_records(path, skip_invalid=skip_invalid, stats=stats)
+    if trace_input is not None and not trace_input.plain:  # an imported source, or a filtered trace
+        rows = trace_input.records(skip_invalid=skip_invalid, stats=stats)
+    else:
+        rows = iter_records(path, skip_invalid=skip_invalid, stats=stats)
     return _replay(old, new, rows, lambda rec, msg: (record_id(rec, msg), rec.get("ts")), windows, max_examples)
 
 

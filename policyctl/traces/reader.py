@@ -9,7 +9,7 @@ Public API::
 
     @dataclass(frozen=True, slots=True)
     class TraceCall:
-        line, ts, ts_raw, grant, tool, args, id, upstream_error, expect, expect_rule, ts_ns
+        line, ts, ts_raw, grant, tool, args, id, upstream_error, expect, expect_rule, ts_ns, server, upstream
     read_trace(path, *, skip_invalid=False, stats=None) -> Iterator[TraceCall]   # "-" = stdin
     parse_ts(raw) -> int                                                          # ns, or ValueError
 
@@ -37,7 +37,7 @@ from policyctl.errors import InputError
 from policyctl.files import STDIN, display_name
 
 __all__ = ["TraceCall", "TraceStats", "read_trace", "iter_records", "decode_lines", "parse_ts", "open_trace",
-           "MAX_LINE_BYTES"]
+           "MAX_LINE_BYTES", "UPSTREAM_KINDS", "check_extras"]
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is refused rather than buffered without bound
 _CHUNK = 1 << 20
@@ -69,6 +69,8 @@ class TraceCall:
     expect: str | None
     expect_rule: str | None
     ts_ns: int | None = None  # exact time; None → derived from ``ts``
+    server: str | None = None  # the MCP server's name, when the record names it
+    upstream: str | None = None  # SPEC §3 ``upstream`` (ok, jsonrpc_error, tool_error, …), when given
 
     @property
     def arg_keys(self) -> list[str]:
@@ -317,12 +319,57 @@ def _check_common(rec: dict) -> tuple[str, bool]:
         grant = "default"
     elif type(grant) is not str:
         raise _Bad(f'"grant" must be a string or null, got {_json_type(grant)}')
-    upstream = rec.get("upstream_error")
-    if upstream is not None and type(upstream) is not bool:
-        raise _Bad(f'"upstream_error" must be true or false, got {_json_type(upstream)}')
+    upstream = check_extras(rec)
     if "expect" in rec or "expect_rule" in rec:
         _check_expect(rec)
-    return grant, upstream is True
+    return grant, upstream
+
+
+#: SPEC §3 ``upstream`` values and whether each implies ``upstream_error`` (None: it says nothing)
+UPSTREAM_KINDS: dict[str, bool | None] = {"ok": False, "jsonrpc_error": True, "tool_error": True,
+                                          "no_response": None, "not_forwarded": None}
+
+
+def check_extras(rec: dict) -> bool | str:
+    """Check the optional fields of a record besides ts/tool/args/grant/expect and return whether its
+    upstream call failed: false, or how — the ``upstream`` kind (``jsonrpc_error``/``tool_error``)
+    when the record names it, else true (a bare ``upstream_error: true``, which counts as a JSON-RPC
+    error). Either way a failure is truthy; the Intercept dialect tells the two kinds apart.
+
+    ``server`` must be a string, ``upstream`` one of :data:`UPSTREAM_KINDS` and consistent with
+    ``upstream_error``, ``executed`` a boolean, ``observed`` a string, ``shadow`` an object (each may
+    be null or absent). Raises ``_Bad`` with what is wrong.
+    """
+    up = rec.get("upstream_error")
+    if up is not None and up is not True and up is not False:
+        raise _Bad(f'"upstream_error" must be true or false, got {_json_type(up)}')
+    kind = rec.get("upstream")
+    if kind is not None:
+        implied = UPSTREAM_KINDS.get(kind, _ABSENT) if type(kind) is str else _ABSENT
+        if implied is _ABSENT:
+            shown = f'"{_describe(kind)}"' if isinstance(kind, str) else _json_type(kind)
+            raise _Bad(f'"upstream" must be one of {", ".join(UPSTREAM_KINDS)}; got {shown}')
+        if implied is True:
+            if up is False:
+                raise _Bad(f'"upstream" is "{kind}" but "upstream_error" is false')
+            up = True
+        elif implied is False and up is True:
+            raise _Bad('"upstream" is "ok" but "upstream_error" is true')
+    server = rec.get("server")
+    if server is not None and type(server) is not str:
+        raise _Bad(f'"server" must be a string, got {_json_type(server)}')
+    executed = rec.get("executed")
+    if executed is not None and executed is not True and executed is not False:
+        raise _Bad(f'"executed" must be true or false, got {_json_type(executed)}')
+    observed = rec.get("observed")
+    if observed is not None and type(observed) is not str:
+        raise _Bad(f'"observed" must be a string, got {_json_type(observed)}')
+    shadow = rec.get("shadow")
+    if shadow is not None and type(shadow) is not dict:
+        raise _Bad(f'"shadow" must be an object, got {_json_type(shadow)}')
+    if up is True and type(kind) is str and kind != "ok":
+        return kind
+    return up is True
 
 
 _SECONDS = {f":{s:02d}": s * NS for s in range(60)}
@@ -438,16 +485,15 @@ def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | Non
                     if off is not None:
                         ts_ns = base + off
                 if ts_ns is not None and len(rec) != 4:
-                    up = rec.get("upstream_error")
-                    if "message" in rec or (up is not None and up is not True and up is not False):
+                    if "message" in rec:
                         ts_ns = None
                     else:
-                        upstream = up is True
-                        if "expect" in rec or "expect_rule" in rec:
-                            try:
+                        try:
+                            upstream = check_extras(rec)
+                            if "expect" in rec or "expect_rule" in rec:
                                 _check_expect(rec)
-                            except _Bad as exc:
-                                bad = str(exc)
+                        except _Bad as exc:
+                            bad = str(exc)
             if ts_ns is None and bad is None:
                 try:
                     ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
@@ -549,4 +595,5 @@ def read_trace(path: str, *, skip_invalid: bool = False, stats: TraceStats | Non
     for line, ts_ns, grant, tool, args, upstream, rec, msg in iter_records(
             path, skip_invalid=skip_invalid, stats=stats, fh=fh):
         yield TraceCall(line, ts_ns / NS, rec.get("ts"), grant, tool, args, record_id(rec, msg),
-                        upstream, rec.get("expect"), rec.get("expect_rule"), ts_ns)
+                        bool(upstream), rec.get("expect"), rec.get("expect_rule"), ts_ns, rec.get("server"),
+                        rec.get("upstream"))

@@ -56,5 +56,7 @@ def lower(policy: Policy) -> ir.Program:
         tools[name] = ir.ToolProgram(tuple(checks), reservations)
     wildcard = ir.ToolProgram((), tuple(_reservation(None, lim, pointer("all_tools", "limits", k))
                                         for k, lim in enumerate(policy.all_tools.limits)))
+    # PolicyLayer releases on every upstream failure (SPEC §2: upstream_error true)
+    release = frozenset({ir.UPSTREAM_JSONRPC_ERROR, ir.UPSTREAM_TOOL_ERROR, "no_response"})
     return ir.Program("policylayer", tuple(policy.hide), tuple(pointer("hide", i) for i in range(len(policy.hide))),
-                      policy.default == "deny", tools, wildcard)
+                      policy.default == "deny", tools, wildcard, release_on=release)

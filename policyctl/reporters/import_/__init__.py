@@ -1,0 +1,1 @@
+"""Reporters of ``policyctl import`` (the stderr summary and progress bar)."""
