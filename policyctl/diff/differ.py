@@ -737,6 +737,14 @@ class DiffReport:
                 or (self.behavior is not None and self.behavior.loosened)
                 or (self.search is not None and self.search.loosened))
 
+    def unsettled(self) -> int:
+        """Unknown changes that may loosen and that no complete ``--search`` has cleared: the gate
+        fails closed on them (S1: ``eq true`` → ``eq 1`` lets ``force: true`` through)."""
+        unknown = self.summary["unknown"]
+        if unknown and self.search is not None and self.search.complete and not self.search.loosened:
+            return 0
+        return unknown
+
     def changed(self) -> bool:
         return (bool(self.changes)
                 or (self.behavior is not None and self.behavior.changed > 0)
@@ -749,7 +757,7 @@ class DiffReport:
             return False
         if fail_on == "any":
             return self.changed()
-        return self.loosened()
+        return self.loosened() or self.unsettled() > 0
 
 
 __all__ = [

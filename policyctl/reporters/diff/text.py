@@ -140,6 +140,9 @@ def verdict(report: DiffReport) -> str:
         parts.append(f"{plural(report.behavior.transitions['deny->allow'], 'trace call')} deny->allow")
     if report.search is not None and report.search.loosened:
         parts.append("a loosening counterexample")
+    if report.unsettled():
+        parts.append(f"{plural(report.unsettled(), 'unknown change')} that may loosen (a complete "
+                     "--search that finds no loosening clears it)")
     if report.fail_on == "never":
         return "--fail-on never: exit 0"
     if report.failed():
@@ -151,10 +154,8 @@ def verdict(report: DiffReport) -> str:
         caveat = " (the search was incomplete)"
     if report.fail_on == "loosened":
         text = "OK (--fail-on loosened): nothing loosened" + (" found" + caveat if caveat else "")
-        if s["unknown"] and report.search is None:
-            # an unknown change may loosen: say so rather than "nothing loosened" alone
-            text += (f"; {plural(s['unknown'], 'unknown change')} may loosen or tighten "
-                     "(--search or a --trace settles it)")
+        if s["unknown"]:
+            text += f"; {plural(s['unknown'], 'unknown change')} cleared by the complete search"
         return text
     return "OK (--fail-on any): no difference" + (" found" + caveat if caveat else "")
 
