@@ -9,7 +9,8 @@ import pytest
 
 from policyctl.traces import reader as traces
 from policyctl.errors import InputError
-from policyctl.traces.reader import TraceStats, format_ts, parse_ts, read_trace
+from policyctl.traces.reader import TraceStats, parse_ts, read_trace
+from policyctl.traces.timestamps import format_ts
 
 S = 1795514400  # 2026-11-24T10:00:00Z
 NS = 10**9

@@ -87,6 +87,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     total = _size(trace)
 
     cases: list[Any] = []
+    unchecked: list[tuple[int, str]] = []
     failed_args: dict[int, dict] = {}
     sinks = []
     stream = None
@@ -114,7 +115,9 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     try:
         with progress(total) as advance:
             result = simulate_run(loaded.policy, trace, windows=windows, skip_invalid=skip_invalid,
-                                  on_call=on_call, progress=advance, coverage=coverage)
+                                  on_call=on_call, progress=advance, coverage=coverage,
+                                  on_unchecked=(lambda line, message: unchecked.append((line, message)))
+                                  if junit is not None else None)
     except BaseException:
         if stream is not None:
             stream.abort()
@@ -136,7 +139,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
         from policyctl.files import atomic_write_text
         from policyctl.reporters.simulate.junit import render as render_junit
 
-        atomic_write_text(junit, render_junit(name, cases), force=True)
+        atomic_write_text(junit, render_junit(name, cases, unchecked), force=True)
     if fmt == "jsonl" and result.failed:
         err(f"{result.failed} of {result.checked} expectations failed")
     if fmt != "text" and result.coverage is not None and min_coverage is not None:

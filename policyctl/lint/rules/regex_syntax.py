@@ -33,7 +33,6 @@ class RegexShape:
     """What :func:`read` learned about a pattern."""
 
     unsupported: tuple[str, ...]  # Python/PCRE-only constructs, described
-    go_rejects: tuple[str, ...]  # accepted by RE2 in C++ but not by Go's regexp
     differs: tuple[str, ...]  # valid in RE2/Go but meaning something else in Python
     starts_anchored: bool  # begins with ^ or \A (outside any group)
     ends_anchored: bool  # ends with $ or \z
@@ -43,7 +42,6 @@ class RegexShape:
 
 def read(pattern: str) -> RegexShape:
     unsupported: list[str] = []
-    go_rejects: list[str] = []
     differs: list[str] = []
     depth = 0
     top_alt = False
@@ -60,8 +58,6 @@ def read(pattern: str) -> RegexShape:
                 unsupported.append(f"a backreference \\{nxt}")
             elif nxt in _ESCAPES:
                 unsupported.append(_ESCAPES[nxt])
-            elif nxt == "C":
-                go_rejects.append("\\C (any single byte)")
             elif nxt == "Q":  # \Q…\E quotes literally: skip to \E
                 end = pattern.find("\\E", i + 2)
                 i = n if end == -1 else end + 2
@@ -133,7 +129,6 @@ def read(pattern: str) -> RegexShape:
     ends = ends or (stripped_end.endswith("\\z") and not _escaped(stripped_end, len(stripped_end) - 2))
     return RegexShape(
         unsupported=tuple(dict.fromkeys(unsupported)),
-        go_rejects=tuple(dict.fromkeys(go_rejects)),
         differs=tuple(dict.fromkeys(differs)),
         starts_anchored=_starts_anchored(pattern),
         ends_anchored=ends,
