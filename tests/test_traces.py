@@ -294,6 +294,16 @@ def test_an_expectation_on_a_message_that_is_not_tools_call_is_a_bad_line(method
     stats = TraceStats()
     assert list(read_trace(path, skip_invalid=True, stats=stats)) == []
     assert (stats.invalid_lines, stats.non_tool_messages) == (1, 0)
+    # the simulator's inlined fast path and its two-process path see the same bad line
+    from policyctl.policy.dialects.policylayer.model import Policy
+    from policyctl.simulate.run import run
+
+    policy = Policy.from_data({"version": "1", "default": "deny"})
+    for parallel in (False, True):
+        with pytest.raises(InputError) as exc:
+            run(policy, path, parallel=parallel)
+        assert str(exc.value).endswith(f':1: "{key}" on a message that is not a tools/call call is never checked '
+                                       f'(method {shown}; only exactly "tools/call" is evaluated)')
 
 
 def test_a_message_that_is_not_tools_call_without_an_expectation_is_still_skipped(tmp_path):

@@ -34,10 +34,10 @@ def render(trace_name: str, cases: Iterable[CallResult], unchecked: Iterable[tup
     errors = 0
     for line, what in unchecked:
         errors += 1
-        case = ET.Element("testcase", {"classname": printable(trace_name), "name": printable(f"line {line}: not checked"),
+        case = ET.Element("testcase", {"classname": printable(trace_name),
+                                       "name": printable(f"line {line}: not checked"),
                                        "file": printable(trace_name), "line": str(line)})
-        e = ET.SubElement(case, "error", {"type": "invalid-line",
-                                          "message": printable(what)})
+        e = ET.SubElement(case, "error", {"type": "invalid-line", "message": printable(what)})
         e.text = printable(what)
         elements.append((line, case))
     for c in cases:
