@@ -41,7 +41,6 @@ from typing import Iterable
 from policyctl.lint.rules import Context, Finding
 from policyctl.lint.rules import walk
 from policyctl.lint.rules.regex_syntax import read
-from policyctl.policy.regex import gateway_error
 
 CODE = "PL101"
 NAME = "invalid-regex"
@@ -52,6 +51,8 @@ def check(ctx: Context) -> Iterable[Finding]:
     for _ref, _j, cond, at in walk.conditions(ctx.data):
         if cond["op"] != "regex":
             continue
+        from policyctl.policy.regex import gateway_error  # only for policies with a regex (start-up)
+
         pattern = cond["value"]
         shape = read(pattern)
         problem = gateway_error(pattern)  # the same compile as simulate, explain and diff
