@@ -382,3 +382,24 @@ def test_hostile_names_and_values_cannot_change_the_program():
     assert ev.evaluate_ns(T(TS), evil, evil, {evil: evil}) == ALLOWED
     assert ev.evaluate_ns(T(TS), evil, evil, {evil: evil}).reason == "rate_limited"
     assert ev.evaluate_ns(T(TS), "g", evil, {}).rule == f"/tools/{evil}/require/args.{evil}-eq"
+
+
+@pytest.mark.parametrize("n", [2, 99, 100, 1000])
+def test_a_deny_if_rule_with_many_conditions_compiles_and_decides(n):
+    # C3: one nested `if` per condition hit Python's 100 indentation levels at 99 conditions
+    conds = [cond(f"args.k{i}", "exists", True) for i in range(n)]
+    ev = make({"t": {"deny_if": [{"conditions": conds, "on_deny": "all present"},
+                                 {"conditions": [cond("args.k0", "eq", 1)], "on_deny": "k0 is 1"}],
+                     "limits": [lim("t", mx=1)]}}, default="allow")
+    every = {f"k{i}": 1 for i in range(n)}
+    assert ev.evaluate_ns(T(TS), "g", "t", every) == Decision(False, "deny_if", "/tools/t/deny_if/args.k0-exists",
+                                                              "all present")
+    for missing in (0, n // 2, n - 1):  # any one condition failing lets the next rule decide
+        args = {k: v for k, v in every.items() if k != f"k{missing}"}
+        assert ev.evaluate_ns(T(TS), "g", "t", args).message == ("k0 is 1" if missing else None)
+    # the rules stage of the split program (the parallel path) agrees, and the limit still counts
+    rules, limits = ev.stages("t")
+    assert ev.decisions[rules(every)].message == "all present" and rules({"k1": 1}) == -1
+    assert limits is not None and ev.evaluate_ns(T(TS), "g", "t", {}).reason == "rate_limited"
+    depth = max(len(line) - len(line.lstrip(" ")) for line in ev.program("t").__doc__.splitlines()) // 4
+    assert depth <= 3

@@ -9,7 +9,8 @@ import pytest
 
 from policyctl.traces import reader as traces
 from policyctl.errors import InputError
-from policyctl.traces.reader import TraceStats, format_ts, parse_ts, read_trace
+from policyctl.traces.reader import TraceStats, parse_ts, read_trace
+from policyctl.traces.timestamps import format_ts
 
 S = 1795514400  # 2026-11-24T10:00:00Z
 NS = 10**9
@@ -47,6 +48,80 @@ def test_format_ts():
     assert format_ts(S * NS) == "2026-11-24T10:00:00Z"
     assert format_ts(S * NS + 250_000_000) == "2026-11-24T10:00:00.250Z"
     assert format_ts(S * NS + 1) == "2026-11-24T10:00:00.000000001Z"
+    assert format_ts(S * NS, min_fraction_digits=3) == "2026-11-24T10:00:00.000Z"
+    assert format_ts(-1) == "1969-12-31T23:59:59.999999999Z"
+
+
+# Nanoseconds since the epoch of the first and last instants a trace may hold, and one day.
+FIRST = -62135596800 * NS  # 0001-01-01T00:00:00Z
+END = 253402300800 * NS  # 10000-01-01T00:00:00Z (the first instant after 9999)
+DAY = 86400 * NS
+
+
+@pytest.mark.parametrize("ns, text", [
+    # B2: years before 1000 keep four digits (strftime("%Y") printed "1-01-01T...")
+    (FIRST + 30 * NS, "0001-01-01T00:00:30Z"), (FIRST, "0001-01-01T00:00:00Z"),
+    (FIRST + 364_876 * DAY, "0999-12-31T00:00:00Z"),
+    # C4: window bounds just outside the accepted years are written, not a crash
+    (FIRST - 30 * NS, "0000-12-31T23:59:30Z"), (FIRST - DAY, "0000-12-31T00:00:00Z"),
+    (FIRST - 367 * DAY, "-0001-12-31T00:00:00Z"),  # year 0 is a leap year
+    (END - NS, "9999-12-31T23:59:59Z"), (END, "+10000-01-01T00:00:00Z"),
+    (END + DAY + 500_000_000, "+10000-01-02T00:00:00.500Z"),
+])
+def test_format_ts_at_the_edges_of_the_year_range(ns, text):
+    assert format_ts(ns) == text
+
+
+def test_format_ts_reads_back_through_parse_ts_across_the_whole_range():
+    import random
+
+    rnd = random.Random(7)
+    for _ in range(20_000):
+        ns = rnd.randrange(FIRST, END)
+        assert parse_ts(format_ts(ns)) == ns
+
+
+@pytest.mark.parametrize("raw", [
+    "\u0662\u0660\u0662\u0666-\u0661\u0661-\u0662\u0664T\u0661\u0660:\u0660\u0660:\u0660\u0660Z",  # Arabic-Indic
+    "\uff12\uff10\uff12\uff16-11-24T10:00:00Z",  # fullwidth year
+    "2026-11-24T10:00:00+\u0660\u0665:\u0663\u0660",  # Arabic-Indic offset
+    "2026-11-24T10:00:00.\u0665Z",  # in the fraction
+    "2026-11-24T1\u09e6:00:00Z",  # a Bengali zero in the hour
+    "2026-11-24T10:00:0\U0001d7ceZ",  # mathematical bold zero
+])
+def test_non_ascii_digits_are_not_rfc_3339(raw, tmp_path):
+    # W5: RFC 3339 DIGIT is ASCII (Go's time.Parse agrees); Python's \d and int() are not
+    with pytest.raises(ValueError) as exc:
+        parse_ts(raw)
+    assert "digits must be ASCII 0-9" in str(exc.value)
+    line = '{"ts": "%s", "tool": "t", "args": {}, "grant": "g"}' % raw
+    path = write(tmp_path, line + "\n" + line.replace('"args": {}, ', "") + "\n")
+    with pytest.raises(InputError) as exc:
+        list(read_trace(path))
+    assert str(exc.value).endswith(':1: "ts" is not an RFC 3339 timestamp (its digits must be ASCII 0-9): "%s"'
+                                   % raw)
+    stats = TraceStats()
+    assert list(read_trace(path, skip_invalid=True, stats=stats)) == []
+    assert stats.invalid_lines == 2
+
+
+def test_non_ascii_digits_in_the_fast_paths_of_simulate(tmp_path):
+    # the simulator's own inlined fast path and its parallel worker parse through the same cache
+    from policyctl.policy.load import load_policy
+    from policyctl.simulate.run import run
+
+    good = '{"ts": "2026-11-24T10:00:0%d.5Z", "tool": "t", "args": {}, "grant": "g"}'
+    lines = [good % 1, good % 2, good.replace("%d", "\u0663"), good % 4]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    pol = write(tmp_path, '{"version": "1", "default": "allow"}', "p.json")
+    policy = load_policy(pol).policy
+    for parallel in (False, True):
+        with pytest.raises(InputError) as exc:
+            run(policy, path, parallel=parallel)
+        assert str(exc.value).endswith(':3: "ts" is not an RFC 3339 timestamp (its digits must be ASCII 0-9): '
+                                       '"2026-11-24T10:00:0\u0663.5Z"')
+        result = run(policy, path, parallel=parallel, skip_invalid=True)
+        assert (result.calls, result.stats.invalid_lines) == (3, 1)
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "t.jsonl") -> str:
@@ -219,3 +294,50 @@ def test_record_fields_server_upstream_executed_observed_shadow(tmp_path):
     assert [(c.server, c.upstream, c.upstream_error) for c in calls] == [
         ("sncro", "tool_error", True), (None, "jsonrpc_error", True), (None, "ok", False),
         (None, "no_response", True), (None, "not_forwarded", False)]
+
+
+@pytest.mark.parametrize("method, shown", [
+    ("Tools/Call", '"Tools/Call"'), ("tools/call ", '"tools/call "'), ("tools/list", '"tools/list"'),
+    (None, "null"), (7, "a number"),
+])
+@pytest.mark.parametrize("key", ["expect", "expect_rule"])
+def test_an_expectation_on_a_message_that_is_not_tools_call_is_a_bad_line(method, shown, key, tmp_path):
+    # W4: only exactly "tools/call" is evaluated, so the expectation would pass without being checked
+    import json
+
+    value = "allow" if key == "expect" else "(default deny)"
+    message = {"jsonrpc": "2.0", "id": 1, "params": {"name": "delete_everything", "arguments": {}}}
+    if method is not None:
+        message["method"] = method
+    rec = {"ts": "2026-11-24T10:00:00Z", "message": message, key: value}
+    path = write(tmp_path, json.dumps(rec) + "\n")
+    with pytest.raises(InputError) as exc:
+        list(read_trace(path))
+    assert str(exc.value) == (f'{path}:1: "{key}" on a message that is not a tools/call call is never checked '
+                              f'(method {shown}; only exactly "tools/call" is evaluated)')
+    stats = TraceStats()
+    assert list(read_trace(path, skip_invalid=True, stats=stats)) == []
+    assert (stats.invalid_lines, stats.non_tool_messages) == (1, 0)
+    # the simulator's inlined fast path and its two-process path see the same bad line
+    from policyctl.policy.dialects.policylayer.model import Policy
+    from policyctl.simulate.run import run
+
+    policy = Policy.from_data({"version": "1", "default": "deny"})
+    for parallel in (False, True):
+        with pytest.raises(InputError) as exc:
+            run(policy, path, parallel=parallel)
+        assert str(exc.value).endswith(f':1: "{key}" on a message that is not a tools/call call is never checked '
+                                       f'(method {shown}; only exactly "tools/call" is evaluated)')
+
+
+def test_a_message_that_is_not_tools_call_without_an_expectation_is_still_skipped(tmp_path):
+    path = write(tmp_path, "\n".join([
+        '{"ts": 1, "message": {"jsonrpc": "2.0", "id": 1, "method": "Tools/Call", "params": {"name": "t"}}}',
+        '{"ts": 2, "message": {"jsonrpc": "2.0", "method": "tools/list"}, "expect": null, "expect_rule": null}',
+        '{"ts": 3, "message": {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "t"}}, '
+        '"expect": "allow"}',
+    ]) + "\n")
+    stats = TraceStats()
+    calls = list(read_trace(path, stats=stats))
+    assert [(c.line, c.tool, c.expect) for c in calls] == [(3, "t", "allow")]
+    assert (stats.non_tool_messages, stats.invalid_lines) == (2, 0)

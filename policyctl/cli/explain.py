@@ -221,7 +221,8 @@ def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upst
     if at is not None:
         ts_raw: Any = at
         try:
-            ts_raw = orjson.loads(at) if at.strip()[:1].isdigit() and "T" not in at and "t" not in at else at
+            # epoch seconds are a JSON number (ASCII digits); anything else is read as RFC 3339
+            ts_raw = orjson.loads(at) if at.strip()[:1] in "0123456789" and "T" not in at and "t" not in at else at
         except orjson.JSONDecodeError:
             ts_raw = at
         try:

@@ -104,6 +104,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     total = _size(trace) if ti.format == "policyctl" else None
 
     cases: list[Any] = []
+    unchecked: list[tuple[int, str]] = []
     failed_args: dict[int, dict] = {}
     sinks = []
     stream = None
@@ -131,7 +132,9 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     try:
         with progress(total) as advance:
             result = simulate_run(loaded.subject, trace, windows=windows, skip_invalid=skip_invalid,
-                                  on_call=on_call, progress=advance, coverage=coverage, trace_input=ti)
+                                  on_call=on_call, progress=advance, coverage=coverage, trace_input=ti,
+                                  on_unchecked=(lambda line, message: unchecked.append((line, message)))
+                                  if junit is not None else None)
     except BaseException:
         if stream is not None:
             stream.abort()
@@ -156,7 +159,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     if junit is not None:
         from policyctl.reporters.simulate.junit import render as render_junit
 
-        write_output(junit, render_junit(name, cases))
+        write_output(junit, render_junit(name, cases, unchecked))
     if fmt == "jsonl" and result.failed:
         err(f"{result.failed} of {result.checked} expectations failed")
     if fmt != "text" and result.coverage is not None and min_coverage is not None:

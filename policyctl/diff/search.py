@@ -39,13 +39,13 @@ import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from random import Random
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from policyctl.diff.differ import Outcome, outcome
 from policyctl.documents.gofmt import to_double
 from policyctl.policy.dialects.policylayer.model import Condition, Policy, pointer
+from policyctl.traces.timestamps import format_ts
 
 NS = 1_000_000_000
 #: The day-aligned instant every counterexample starts from (2026-01-01T00:00:00Z).
@@ -98,7 +98,7 @@ class Counterexample:
         decisions: ``simulate --policy NEW`` passes them, ``--policy OLD`` fails where they differ."""
         out = []
         for i, (call, new) in enumerate(zip(self.calls, self.new), start=1):
-            rec: dict[str, Any] = {"ts": format_ts(BASE_SECONDS * NS + call.offset_ns), "tool": call.tool,
+            rec: dict[str, Any] = {"ts": format_ts(BASE_SECONDS * NS + call.offset_ns, min_fraction_digits=3), "tool": call.tool,
                                    "args": call.args, "id": f"ce-{i}",
                                    "expect": "allow" if new.decision == "allow" else new.reason}
             if new.rule is not None:
@@ -129,13 +129,6 @@ class SearchResult:
     @property
     def found(self) -> bool:
         return bool(self.counterexamples)
-
-
-def format_ts(ts_ns: int) -> str:
-    """RFC 3339 UTC with milliseconds (the search only makes half-second steps)."""
-    sec, rem = divmod(ts_ns, NS)
-    stamp = datetime.fromtimestamp(sec, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{rem // 1_000_000:03d}Z"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,4 +598,4 @@ def _rebase(calls: list[SearchCall]) -> list[SearchCall]:
 
 
 __all__ = ["ABSENT", "BASE_SECONDS", "CLASSES", "Counterexample", "SearchCall", "SearchResult",
-           "SearchSpace", "build_args", "classify", "expand", "format_ts", "search"]
+           "SearchSpace", "build_args", "classify", "expand", "search"]

@@ -316,12 +316,19 @@ class _ProgramBuilder:
             if not rule.conditions:
                 self.emit(1, f"return {code}")
                 break  # an empty deny_if always denies: nothing after it can run
-            depth = 1
+            if len(rule.conditions) == 1:
+                cond = rule.conditions[0]
+                self.emit_value(1, cond.segments)
+                self.emit(1, f"if {inline_expr(cond.op, cond.value, self.bind)}: return {code}")
+                continue
+            # Every condition must hold. A one-pass block that the first failing condition leaves
+            # keeps the source two levels deep however many conditions there are (one nested `if`
+            # per condition hit Python's limit of 100 indentation levels at 99 conditions).
+            self.emit(1, "while True:")
             for cond in rule.conditions:
-                self.emit_value(depth, cond.segments)
-                self.emit(depth, f"if {inline_expr(cond.op, cond.value, self.bind)}:")
-                depth += 1
-            self.emit(depth, f"return {code}")
+                self.emit_value(2, cond.segments)
+                self.emit(2, f"if not {inline_expr(cond.op, cond.value, self.bind)}: break")
+            self.emit(2, f"return {code}")
         else:
             rules_end = len(self.lines)
             self.build_limits(codes)

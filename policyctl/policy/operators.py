@@ -13,7 +13,7 @@ numbers. A path that cannot be walked gives :data:`NOT_FOUND`, which makes every
 ``lt`` …   ``lt lte gt gte``: both numbers, else false (no string-to-number coercion)
 ``exists`` (found and not null) == value
 ``regex``  actual is a string and the RE2 pattern matches somewhere in it (unanchored); a pattern
-           RE2 cannot compile never matches
+           the gateway cannot compile (:mod:`policyctl.policy.regex`) never matches
 ``contains`` string actual and string value → substring; array actual → some element ``eq`` value
 =========  ==========================================================================================
 
@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 from policyctl.documents.gofmt import go_v, to_double
 
-__all__ = ["NOT_FOUND", "resolve", "eq", "test", "compile_test", "inline_expr", "compile_regex", "regex_error"]
+__all__ = ["NOT_FOUND", "resolve", "eq", "test", "compile_test", "inline_expr", "compile_regex"]
 
 
 class _NotFound:
@@ -47,6 +47,7 @@ NOT_FOUND: Any = _NotFound()
 
 _MAX_EXACT = 2**53  # integers up to this magnitude compare the same as their float64 images
 _MEMO_LIMIT = 4096  # per regex: results remembered for repeated argument values (agents repeat themselves)
+_MEMO_MAX_CHARS = 256  # ...of texts up to this length: at most ~4 MiB per pattern, whatever the trace
 
 
 def resolve(args: Any, segments: Sequence[str]) -> Any:
@@ -91,51 +92,29 @@ def _num_cmp(op: str, a: Any, b: Any) -> bool:
 _REGEX_CACHE: dict[str, Any] = {}
 
 
-def _options() -> Any:
-    import re2
-
-    opts = re2.Options()
-    opts.log_errors = False  # RE2 would print parse errors on stderr; lint reports them instead
-    opts.never_capture = True  # only "does it match" matters
-    return opts
-
-
-def regex_error(pattern: Any) -> str | None:
-    """Why RE2 rejects ``pattern`` (None when it compiles)."""
-    if not isinstance(pattern, str):
-        return "the value is not a string"
-    import re2
-
-    try:
-        re2.compile(pattern, _options())
-    except Exception as exc:  # noqa: BLE001 - re2 raises its own error type, sometimes bytes
-        msg = exc.args[0] if exc.args else str(exc)
-        if isinstance(msg, bytes):
-            msg = msg.decode("utf-8", "replace")
-        return str(msg)
-    return None
-
-
 def compile_regex(pattern: Any) -> Callable[[str], bool] | None:
-    """A fast ``search(text) -> bool`` for an RE2 pattern, or None when it does not compile.
+    """A fast ``search(text) -> bool`` for a pattern, or None when the gateway cannot compile it.
 
-    Results are memoised per pattern for up to 4096 distinct texts (then the memo starts over), so
-    memory stays bounded while repeated arguments — the common case in agent traces — cost a dict
-    lookup instead of a trip into RE2.
+    Compiled by :func:`policyctl.policy.regex.compile_gateway` (RE2 as Go's regexp reads it: a
+    pattern only C++ RE2 accepts never matches, SPEC §3). Results for texts of up to
+    ``_MEMO_MAX_CHARS`` characters are memoised per pattern, up to ``_MEMO_LIMIT`` of them (then the
+    memo starts over), so repeated arguments — the common case in agent traces — cost a dict lookup
+    instead of a trip into RE2, while memory stays bounded: a long text is searched every time
+    rather than kept alive by the memo.
     """
     if not isinstance(pattern, str):
         return None
     if pattern in _REGEX_CACHE:
         return _REGEX_CACHE[pattern]
-    import re2
+    from policyctl.policy.regex import compile_gateway
 
-    try:
-        compiled = re2.compile(pattern, _options())
-    except Exception:  # noqa: BLE001
+    compiled = compile_gateway(pattern)
+    if compiled is None:
         _REGEX_CACHE[pattern] = None
         return None
     raw = _raw_matcher(compiled)
     memo: dict[str, bool] = {}
+    longest = _MEMO_MAX_CHARS
 
     def search(text: str) -> bool:
         hit = memo.get(text)
@@ -145,9 +124,10 @@ def compile_regex(pattern: Any) -> Callable[[str], bool] | None:
             result = raw(text)
         except Exception:  # noqa: BLE001 - e.g. a string that cannot be UTF-8 encoded
             result = False
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        memo[text] = result
+        if len(text) <= longest:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[text] = result
         return result
 
     search.memo = memo  # type: ignore[attr-defined]  # read directly by compiled programs

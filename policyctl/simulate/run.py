@@ -23,6 +23,7 @@ from policyctl.engine.evaluator import REASONS, Decision, Evaluator, seconds_to_
 from policyctl.errors import InputError
 from policyctl.files import display_name
 from policyctl.policy.dialects.policylayer.model import Policy
+from policyctl.traces.timestamps import TimeCache
 from policyctl.traces.reader import (
     TimeCache, TraceCall, TraceStats, _Bad, _check_expect, check_extras, _json_error, _lines, _Overlong, decode_lines,
     decode_record, iter_records, open_trace, overlong_message, record_id,
@@ -151,11 +152,15 @@ class SimulationResult:
 def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool = False,
         on_call: Callable[[CallResult], None] | None = None,
         progress: Callable[[int], None] | None = None, coverage: bool = False,
-        fh: IO[bytes] | None = None, parallel: bool | None = None, trace_input: Any = None) -> SimulationResult:
+        fh: IO[bytes] | None = None, parallel: bool | None = None, trace_input: Any = None,
+        on_unchecked: Callable[[int, str], None] | None = None) -> SimulationResult:
     """Simulate the trace at ``path`` (``-`` = stdin). Raises InputError on a bad line unless ``skip_invalid``.
 
     ``trace_input`` (a :class:`policyctl.traces.replay.TraceInput`) replays an imported source or a
     filtered trace instead; its calls go through the general loop (``line`` is then ``FILE:LINE``).
+
+    ``on_unchecked(line, message)``: an invalid line skipped by ``skip_invalid`` stated an
+    expectation, which was therefore never checked (the JUnit report shows it as an error).
 
     ``parallel``: None (default) lets a summary-only run of a large regular file use two processes
     (see ``_parallel``); False never does; True does whenever it can (the tests use it on small files).
@@ -171,14 +176,14 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     if trace_input is not None and not trace_input.plain:
         rows = trace_input.records(skip_invalid=skip_invalid, stats=stats, progress=progress)
         _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, rows)
-    elif on_call is None and cov is None:
+    elif on_call is None and cov is None and on_unchecked is None:
         if (parallel is not False and progress is None and fh is None and isinstance(ev, Evaluator)
                 and _parallel_ok(path, parallel)):
             _parallel(ev, path, result, skip_invalid)
         else:
             _fast(ev, path, result, skip_invalid, progress, fh)
     else:
-        _general(ev, path, result, skip_invalid, progress, fh, on_call, cov)
+        _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, on_unchecked=on_unchecked)
     if cov is not None:
         result.coverage = cov.report(result)
     return result
@@ -214,12 +219,14 @@ def _expectation(result: SimulationResult, line: int, rid: object, ts_raw: objec
 
 def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool,
              progress: Callable[[int], None] | None, fh: IO[bytes] | None,
-             on_call: Callable[[CallResult], None] | None, cov: Any, rows: Iterable[tuple] | None = None) -> None:
+             on_call: Callable[[CallResult], None] | None, cov: Any, rows: Iterable[tuple] | None = None,
+             on_unchecked: Callable[[int, str], None] | None = None) -> None:
     tally = result.tally
     programs = ev.programs
     decisions = ev.decisions
     if rows is None:
-        rows = iter_records(path, skip_invalid=skip_invalid, stats=result.stats, fh=fh, progress=progress)
+        rows = iter_records(path, skip_invalid=skip_invalid, stats=result.stats, fh=fh, progress=progress,
+                            on_unchecked=on_unchecked)
     for line, ts, grant, tool, args, upstream, rec, msg in rows:
         prog = programs.get(tool)
         if prog is None:

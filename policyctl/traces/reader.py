@@ -23,10 +23,8 @@ such lines are counted in ``TraceStats.backwards``). ``ts_raw`` is always the li
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import IO, Any, Callable, Iterator
 
 import orjson
@@ -35,6 +33,7 @@ from policyctl.engine.counters import NS
 from policyctl.engine.evaluator import EXPECT_VALUES, seconds_to_ns
 from policyctl.errors import InputError
 from policyctl.files import STDIN, display_name
+from policyctl.traces.timestamps import MAX_NS, MIN_NS, TimeCache, lacks_timezone, prefix_ns, suffix_ns
 
 __all__ = ["TraceCall", "TraceStats", "read_trace", "iter_records", "decode_lines", "parse_ts", "open_trace",
            "MAX_LINE_BYTES", "UPSTREAM_KINDS", "check_extras"]
@@ -42,17 +41,6 @@ __all__ = ["TraceCall", "TraceStats", "read_trace", "iter_records", "decode_line
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is refused rather than buffered without bound
 _CHUNK = 1 << 20
 _KEEP_MESSAGES = 20  # invalid-line messages remembered for the report (the count is always exact)
-_CACHE_LIMIT = 8192
-
-# Years 0001..9999, as RFC 3339 allows (and Python's datetime can print for the reports).
-_MIN_NS = -62135596800 * NS
-_MAX_NS = 253402300800 * NS
-
-_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})\Z")
-_SUFFIX = re.compile(r"(?:\.(\d{1,9})\d*)?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z")
-_NO_TZ = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\Z")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
 
 @dataclass(frozen=True, slots=True)
 class TraceCall:
@@ -93,34 +81,6 @@ class TraceStats:
 
 # --- timestamps --------------------------------------------------------------------------------
 
-def _prefix_ns(prefix: str) -> int:
-    m = _PREFIX.match(prefix)
-    if m is None:
-        raise ValueError
-    y, mo, d, h, mi, s = (int(g) for g in m.groups())
-    if s == 60:
-        raise ValueError("leap seconds (:60) are not supported")
-    dt = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)  # validates month/day/hour ranges
-    delta = dt - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * NS
-
-
-def _suffix_ns(suffix: str) -> int:
-    """Fraction minus offset, in ns, of the part after ``YYYY-MM-DDTHH:MM:SS``."""
-    m = _SUFFIX.match(suffix)
-    if m is None:
-        raise ValueError
-    frac, _z, sign, oh, om = m.groups()
-    ns = int((frac + "000000000")[:9]) if frac else 0
-    if sign:
-        h, mi = int(oh), int(om)
-        if h > 23 or mi > 59:
-            raise ValueError("offset out of range")
-        off = (h * 3600 + mi * 60) * NS
-        ns += -off if sign == "+" else off
-    return ns
-
-
 def _describe(value: Any) -> str:
     text = orjson.dumps(value).decode() if not isinstance(value, str) else value
     return text if len(text) <= 60 else text[:57] + "..."
@@ -129,8 +89,10 @@ def _describe(value: Any) -> str:
 def _ts_error(raw: Any) -> str:
     if isinstance(raw, str):
         shown = _describe(raw)
-        if _NO_TZ.match(raw.strip()):
+        if lacks_timezone(raw.strip()):
             return f'"ts" has no timezone: "{shown}" (add Z or an offset such as +02:00)'
+        if any(c.isdigit() and not "0" <= c <= "9" for c in raw):
+            return f'"ts" is not an RFC 3339 timestamp (its digits must be ASCII 0-9): "{shown}"'
         return f'"ts" is not an RFC 3339 timestamp: "{shown}"'
     return f'"ts" must be an RFC 3339 string or a number of seconds since the epoch, got {_json_type(raw)}'
 
@@ -142,7 +104,7 @@ def parse_ts(raw: Any) -> int:
         if t is str:
             if len(raw) < 20:
                 raise ValueError
-            ns = _prefix_ns(raw[:19]) + _suffix_ns(raw[19:])
+            ns = prefix_ns(raw[:19]) + suffix_ns(raw[19:])
         elif t is int or t is float:
             ns = seconds_to_ns(raw)
         else:
@@ -151,22 +113,9 @@ def parse_ts(raw: Any) -> int:
         detail = str(exc)
         msg = _ts_error(raw)
         raise ValueError(f"{msg}: {detail}" if detail and "leap" in detail else msg) from None
-    if not _MIN_NS <= ns < _MAX_NS:
+    if not MIN_NS <= ns < MAX_NS:
         raise ValueError(f'"ts" is out of range (years 1 to 9999): {_describe(raw)}')
     return ns
-
-
-def format_ts(ns: int) -> str:
-    """RFC 3339 UTC rendering of a nanosecond time, with only as many fraction digits as needed."""
-    sec, frac = divmod(ns, NS)
-    dt = _EPOCH + timedelta(seconds=sec)
-    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if frac:
-        digits = f"{frac:09d}".rstrip("0")
-        if len(digits) <= 3:
-            digits = digits.ljust(3, "0")
-        base += "." + digits
-    return base + "Z"
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -290,8 +239,15 @@ def decode_record(rec: Any) -> tuple:
         msg = rec["message"]
         if type(msg) is not dict:
             raise _Bad(f'"message" must be a JSON-RPC request object, got {_json_type(msg)}')
-        if msg.get("method") != "tools/call":
+        method = msg.get("method")
+        if method != "tools/call":
             _check_common(rec)
+            if states_expectation(rec):
+                # Only tools/call is evaluated: an expectation here would pass without being checked.
+                shown = f'"{_describe(method)}"' if isinstance(method, str) else _json_type(method)
+                key = "expect" if rec.get("expect") is not None else "expect_rule"
+                raise _Bad(f'"{key}" on a message that is not a tools/call call is never checked '
+                           f'(method {shown}; only exactly "tools/call" is evaluated)')
             return ts_ns, None, None, None, False, msg
         params = msg.get("params")
         if type(params) is not dict:
@@ -311,6 +267,11 @@ def decode_record(rec: Any) -> tuple:
 
 
 _ABSENT: Any = object()
+
+
+def states_expectation(rec: Any) -> bool:
+    """Does a decoded line state an expectation (``expect`` or ``expect_rule``, not null)?"""
+    return type(rec) is dict and (rec.get("expect") is not None or rec.get("expect_rule") is not None)
 
 
 def _check_common(rec: dict) -> tuple[str, bool]:
@@ -370,55 +331,6 @@ def check_extras(rec: dict) -> bool | str:
     if up is True and type(kind) is str and kind != "ok":
         return kind
     return up is True
-
-
-_SECONDS = {f":{s:02d}": s * NS for s in range(60)}
-
-
-class TimeCache:
-    """Cheapest correct RFC 3339 parsing for streams: the ``YYYY-MM-DDTHH:MM:SS`` prefix and the
-    ``.fff…Z``/offset suffix are each parsed once and remembered (bounded), so a typical line costs
-    two slices and two dict lookups; a new second within a known minute costs one more lookup and
-    a two-digit parse. Prefixes in years 1 and 9999 are never cached, so an offset can never push
-    a cached result out of range unnoticed."""
-
-    __slots__ = ("prefixes", "suffixes", "minutes")
-
-    def __init__(self) -> None:
-        self.prefixes: dict[str, int] = {}
-        self.suffixes: dict[str, int] = {}
-        self.minutes: dict[str, int] = {}
-
-    def prefix(self, p: str) -> int | None:
-        """ns of ``YYYY-MM-DDTHH:MM:SS`` (None when it is not one, or in year 1 or 9999)."""
-        minute = self.minutes.get(p[:16])
-        sec = _SECONDS.get(p[16:]) if minute is not None else None  # ":00".. ":59" (so len(p) == 19)
-        if sec is not None:
-            base = minute + sec
-        else:
-            try:
-                base = _prefix_ns(p)
-            except ValueError:
-                return None
-            if p.startswith(("0001", "9999")):
-                return None
-            if len(self.minutes) >= _CACHE_LIMIT:
-                self.minutes.clear()
-            self.minutes[p[:16]] = base - int(p[17:19]) * NS
-        if len(self.prefixes) >= _CACHE_LIMIT:
-            self.prefixes.clear()
-        self.prefixes[p] = base
-        return base
-
-    def suffix(self, s: str) -> int | None:
-        try:
-            off = _suffix_ns(s)
-        except ValueError:
-            return None
-        if len(self.suffixes) >= _CACHE_LIMIT:
-            self.suffixes.clear()
-        self.suffixes[s] = off
-        return off
 
 
 def iter_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
@@ -506,11 +418,14 @@ def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | Non
 
 def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | None = None,
                  fh: IO[bytes] | None = None,
-                 progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
+                 progress: Callable[[int], None] | None = None,
+                 on_unchecked: Callable[[int, str], None] | None = None) -> Iterator[tuple]:
     """Stream a trace as ``(line, ts_ns, grant, tool, args, upstream, rec, msg)`` tuples.
 
     ``rec`` is the decoded line (for ``ts``, ``id``, ``expect``…), ``msg`` the JSON-RPC message of
     an MCP record (None for a plain record). Most callers want :func:`read_trace`.
+    ``on_unchecked(line, message)`` hears of every invalid line skipped (``skip_invalid``) although
+    it states an expectation: an expectation that was never checked.
     """
     if stats is None:
         stats = TraceStats()
@@ -531,6 +446,8 @@ def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | N
                 stats.invalid_lines += 1
                 if len(stats.invalid_messages) < _KEEP_MESSAGES:
                     stats.invalid_messages.append(message)
+                if on_unchecked is not None and states_expectation(rec):
+                    on_unchecked(lineno, message)
                 continue
             if prev_ns is not None and ts_ns < prev_ns:
                 # The evaluation clock never runs backwards: a late line is evaluated at the

@@ -2,12 +2,14 @@
 
 PolicyLayer's engine is written in Go, whose `regexp` package implements RE2 syntax. A pattern RE2
 cannot compile never matches, so a `require` rule using it denies every call and a `deny_if` rule
-never fires. policyctl compiles each pattern with Google's RE2 (default options, the same syntax
-as Go's Perl-style flags) and names the construct when it is Python/PCRE-only: lookahead and
+never fires. policyctl compiles each pattern with Google's RE2 (Perl-style syntax, as Go's `regexp`
+reads it) and names the construct when it is Python/PCRE-only: lookahead and
 lookbehind, backreferences (`\\1`, `(?P=name)`), possessive quantifiers (`a*+`) and atomic groups
 (`(?>…)`), conditionals, inline comments, the verbose/ASCII/locale flags, and escapes such as
-`\\Z`, `\\G`, `\\h`. It also reports `\\C`, which RE2 in C++ accepts but Go rejects, and `{,n}`,
-which Python reads as "0 to n repetitions" but RE2 and Go read as literal text.
+`\\Z`, `\\G`, `\\h`. It also reports what RE2 in C++ accepts but Go rejects — `\\C` and a
+non-ASCII group name such as `(?P<名>…)` — and `{,n}`, which Python reads as "0 to n repetitions" but
+RE2 and Go read as literal text. simulate, explain and diff compile patterns the same way: a
+pattern reported here as not compiling never matches there.
 
 Failing example:
 
@@ -45,37 +47,23 @@ NAME = "invalid-regex"
 SEVERITY = "error"
 
 
-def re2_error(pattern: str) -> str | None:
-    """RE2's reason for rejecting ``pattern`` (None when it compiles)."""
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False  # RE2 would print to stderr; the message goes into the diagnostic
-    try:
-        re2.compile(pattern, options)
-    except Exception as exc:  # noqa: BLE001 - re2.error, or an encoding error for lone surrogates
-        msg = exc.args[0] if exc.args else str(exc)
-        if isinstance(msg, bytes):
-            msg = msg.decode("utf-8", "replace")
-        return str(msg)
-    return None
-
-
 def check(ctx: Context) -> Iterable[Finding]:
     for _ref, _j, cond, at in walk.conditions(ctx.data):
         if cond["op"] != "regex":
             continue
+        from policyctl.policy.regex import gateway_error  # only for policies with a regex (start-up)
+
         pattern = cond["value"]
         shape = read(pattern)
-        error = re2_error(pattern)
-        if error is not None:
-            msg = f"regex {walk.show(pattern)} does not compile with RE2 (Go's regexp): {error}"
+        problem = gateway_error(pattern)  # the same compile as simulate, explain and diff
+        if problem is not None and problem.re2_error is not None:
+            msg = f"regex {walk.show(pattern)} does not compile with RE2 (Go's regexp): {problem.re2_error}"
             if shape.unsupported:
                 msg += f"; {', '.join(shape.unsupported)} is Python/PCRE-only syntax"
             msg += "; a pattern that does not compile never matches"
             yield Finding(msg, at + "/value")
             continue
-        for what in shape.go_rejects:
+        for what in problem.go_rejects if problem is not None else ():
             yield Finding(f"regex {walk.show(pattern)} uses {what}, which RE2 in C++ accepts but "
                           "Go's regexp rejects; the gateway cannot compile it", at + "/value")
         for what in shape.differs:

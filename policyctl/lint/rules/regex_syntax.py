@@ -35,7 +35,6 @@ class RegexShape:
     """What :func:`read` learned about a pattern."""
 
     unsupported: tuple[str, ...]  # Python/PCRE-only constructs, described
-    go_rejects: tuple[str, ...]  # accepted by RE2 in C++ but not by Go's regexp
     differs: tuple[str, ...]  # valid in RE2/Go but meaning something else in Python
     starts_anchored: bool  # begins with ^ or \A (outside any group)
     ends_anchored: bool  # ends with $ or \z
@@ -45,7 +44,6 @@ class RegexShape:
 
 def read(pattern: str) -> RegexShape:
     unsupported: list[str] = []
-    go_rejects: list[str] = []
     differs: list[str] = []
     depth = 0
     top_alt = False
@@ -62,8 +60,6 @@ def read(pattern: str) -> RegexShape:
                 unsupported.append(f"a backreference \\{nxt}")
             elif nxt in _ESCAPES:
                 unsupported.append(_ESCAPES[nxt])
-            elif nxt == "C":
-                go_rejects.append("\\C (any single byte)")
             elif nxt == "Q":  # \Q…\E quotes literally: skip to \E
                 end = pattern.find("\\E", i + 2)
                 i = n if end == -1 else end + 2
@@ -133,7 +129,6 @@ def read(pattern: str) -> RegexShape:
     atoms = _top_level_atoms(pattern)
     return RegexShape(
         unsupported=tuple(dict.fromkeys(unsupported)),
-        go_rejects=tuple(dict.fromkeys(go_rejects)),
         differs=tuple(dict.fromkeys(differs)),
         starts_anchored=_anchored(atoms, ("^", "\\A")),
         ends_anchored=_anchored(atoms[::-1], ("$", "\\z")),

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from policyctl.engine.explain import Explanation
 from policyctl.reporters.explain.common import json_type
-from policyctl.traces.reader import format_ts
+from policyctl.traces.timestamps import format_ts
 
 
 def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, int]], show_args: bool,

@@ -14,7 +14,7 @@ from policyctl.policy.dialects.policylayer.model import pointer
 from policyctl.reporters.console import escape, render as rich_render
 from policyctl.reporters.explain.common import redacted, shown
 from policyctl.reporters.lint import printable
-from policyctl.traces.reader import format_ts
+from policyctl.traces.timestamps import format_ts
 
 if TYPE_CHECKING:
     from rich.console import Console

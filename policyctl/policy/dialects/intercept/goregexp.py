@@ -32,30 +32,21 @@ _GO_WORDS: tuple[tuple[str, str], ...] = (
 
 def go_compile_error(pattern: str) -> str | None:
     """``error parsing regexp: …`` as Go's ``regexp.Compile`` reports it, or None if Go compiles it."""
-    from policyctl.lint.rules.pl101_invalid_regex import re2_error
+    from policyctl.policy.regex import gateway_error
 
-    error = re2_error(pattern)
+    error = gateway_error(pattern)
     if error is None:
-        at = _unescaped_c(pattern)
-        if at is None:
-            return None
-        return "error parsing regexp: invalid escape sequence: `\\C`"
-    what, sep, fragment = error.partition(": ")
+        return None
+    if error.re2_error is None:  # RE2 in C++ accepts it, Go does not
+        what = error.go_rejects[0]
+        if what.startswith("\\C"):
+            return "error parsing regexp: invalid escape sequence: `\\C`"
+        start = pattern.find("(?")
+        return f"error parsing regexp: invalid named capture: `{pattern[start:pattern.find('>', start) + 1]}`"
+    what, sep, fragment = error.re2_error.partition(": ")
     for prefix, words in _GO_WORDS:
         if what.startswith(prefix):
             if prefix == "trailing \\":
                 return f"error parsing regexp: {words}: ``"
             return f"error parsing regexp: {words}: `{fragment if sep else ''}`"
-    return f"error parsing regexp: {error}"
-
-
-def _unescaped_c(pattern: str) -> int | None:
-    i = 0
-    while i < len(pattern) - 1:
-        if pattern[i] == "\\":
-            if pattern[i + 1] == "C":
-                return i
-            i += 2
-            continue
-        i += 1
-    return None
+    return f"error parsing regexp: {error.re2_error}"
