@@ -17,6 +17,7 @@ from policyctl.cli import diff as _diff
 from policyctl.cli import explain as _explain
 from policyctl.cli import init as _init
 from policyctl.cli import lint as _lint
+from policyctl.cli import record as _record
 from policyctl.cli import scan as _scan
 from policyctl.cli import simulate as _simulate
 from policyctl.cli.common import state
@@ -109,6 +110,7 @@ _scan.register(app)
 _simulate.register(app)
 _explain.register(app)
 _diff.register(app)
+_record.register(app)
 
 
 class _ClosedStream:

@@ -1,0 +1,363 @@
+"""The transport-neutral core of ``policyctl record``: what to record, decide, forward and answer.
+
+The transports hand every message they relay to a :class:`Recorder` — ``from_client`` before it is
+forwarded, ``from_server`` before it is passed back — and forward what it returns: the bytes
+unchanged in the common case, a filtered copy of a ``tools/list`` answer under ``--enforce``, and,
+for a call ``--enforce`` denies, nothing forwarded and a local answer for the client.
+
+Order and time. Each ``tools/call`` gets its ``ts`` when its request arrives (wall-clock UTC,
+milliseconds, from a monotonic clock so it never goes backwards) and a place in arrival order.
+Its trace line is written — whole, one ``write`` — as soon as its answer has arrived *and* every
+call that arrived before it has been written, so the file lists calls in arrival order with
+non-decreasing ``ts``: exactly the order and times ``simulate`` replays. A shadow decision is made
+when the line is written, with the upstream outcome known (``simulate`` releases an allowed call's
+reservations on ``upstream_error`` right after it); under ``--enforce`` the decision must come
+before forwarding, so it is made on arrival, in the same order, and a failed upstream answer
+releases the call's reservations when it arrives.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+
+from policyctl.mcp.proxy.shadow import PolicyGate, ReplayCall, shadow_field
+from policyctl.mcp.proxy.trace_writer import MS, NS, TraceFile, keep_paths, record_line, redact_keys
+
+MODERN = "2026-07-28"
+_META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+_META_VERSION = "io.modelcontextprotocol/protocolVersion"
+_WATCHED = ("tools/list", "initialize", "server/discover")
+
+
+class Clock:
+    """Wall-clock UTC in nanoseconds, advanced by a monotonic clock (it never runs backwards),
+    truncated to milliseconds (what the trace line can hold)."""
+
+    def __init__(self) -> None:
+        self._wall = time.time_ns()
+        self._mono = time.monotonic_ns()
+        self._last = 0
+
+    def now_ms(self) -> int:
+        ts = self._wall + (time.monotonic_ns() - self._mono)
+        ts -= ts % MS
+        if ts < self._last:
+            ts = self._last
+        self._last = ts
+        return ts
+
+
+@dataclass
+class Call:
+    """One ``tools/call`` on its way through the proxy."""
+
+    ts_ns: int
+    grant: str
+    tool: str
+    args: dict
+    ident: Any
+    channel: Any
+    decision: Any = None  # the Decision made on arrival under --enforce
+    upstream: str | None = None  # set when the answer (or its absence) is known
+
+
+@dataclass
+class Stats:
+    calls: int = 0
+    upstream: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str, int] = field(default_factory=dict)
+    malformed_from_client: int = 0
+    malformed_from_server: int = 0
+    unread_large: int = 0
+    batches: int = 0
+
+
+@dataclass(frozen=True)
+class Options:
+    grant: str = "default"
+    enforce: bool = False
+    redact: frozenset[str] = frozenset()
+    redact_unread: bool = False
+
+
+def _key(channel: Any, ident: Any) -> tuple:
+    # 1 and "1" are different JSON-RPC ids
+    return (channel, type(ident) is str, ident)
+
+
+def encode(message: Any) -> bytes:
+    return orjson.dumps(message)
+
+
+def denial(ident: Any, message: str) -> dict:
+    """The answer an enforcing gateway gives a denied call: a tool result with ``isError``."""
+    return {"jsonrpc": "2.0", "id": ident,
+            "result": {"content": [{"type": "text", "text": message}], "isError": True}}
+
+
+class Recorder:
+    """Pairs calls with answers, decides, and writes trace lines in arrival order. Thread-safe."""
+
+    def __init__(self, trace: TraceFile, *, options: Options = Options(), gate: PolicyGate | None = None,
+                 on_tools: Callable[[list, str | None, str | None, str | None], None] | None = None) -> None:
+        self.trace = trace
+        self.options = options
+        self.gate = gate
+        self.on_tools = on_tools
+        self.clock = Clock()
+        self.stats = Stats()
+        self.lock = threading.Lock()
+        self._calls: dict[tuple, deque[Call]] = {}
+        self._watched: dict[tuple, tuple[str, Any]] = {}
+        self._queue: deque[Call] = deque()
+        self.server_name: str | None = None
+        self.server_version: str | None = None
+        self.protocol_version: str | None = None
+        self._tools: list | None = None
+
+    # -- from the client ---------------------------------------------------------------------------
+    def from_client(self, raw: bytes, *, channel: Any = None, grant: str | None = None) -> tuple[bytes | None, bytes | None]:
+        """``(to forward, local answer)`` for one client message (a stdio line, an HTTP body)."""
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            if raw.strip():
+                with self.lock:
+                    self.stats.malformed_from_client += 1
+            return raw, None
+        grant = self.options.grant if grant is None else grant
+        if isinstance(data, list):
+            with self.lock:
+                self.stats.batches += 1
+            keep, answers = [], []
+            for item in data:
+                answer = self._client_item(item, channel, grant)
+                if answer is None:
+                    keep.append(item)
+                else:
+                    answers.append(answer)
+            if not answers:
+                return raw, None
+            return (encode(keep) if keep else None), encode(answers)
+        answer = self._client_item(data, channel, grant)
+        if answer is None:
+            return raw, None
+        return None, encode(answer)
+
+    def _client_item(self, msg: Any, channel: Any, grant: str) -> dict | None:
+        if type(msg) is not dict:
+            with self.lock:
+                self.stats.malformed_from_client += 1
+            return None
+        method = msg.get("method")
+        if method is None:
+            return None  # a response to a server→client request
+        ident = msg.get("id")
+        if method == "tools/call" and ident is not None:
+            params = msg.get("params")
+            tool = params.get("name") if type(params) is dict else None
+            args = params.get("arguments", {}) if type(params) is dict else None
+            if type(tool) is not str or type(args) is not dict:
+                with self.lock:
+                    self.stats.malformed_from_client += 1
+                return None  # the server will say what is wrong; nothing replayable to record
+            return self._call(Call(0, grant, tool, args, ident, channel))
+        if method in _WATCHED and ident is not None:
+            params = msg.get("params")
+            cursor = params.get("cursor") if type(params) is dict else None
+            if method == "tools/list" and type(params) is dict and type(params.get("_meta")) is dict:
+                version = params["_meta"].get(_META_VERSION)
+                if type(version) is str:
+                    self.protocol_version = version
+            with self.lock:
+                self._watched[_key(channel, ident)] = (method, cursor)
+            return None
+        if method == "notifications/cancelled":
+            params = msg.get("params")
+            rid = params.get("requestId") if type(params) is dict else None
+            if rid is not None:
+                with self.lock:
+                    self._answer(_key(channel, rid), "no_response")
+        return None
+
+    def _call(self, call: Call) -> dict | None:
+        with self.lock:
+            call.ts_ns = self.clock.now_ms()
+            self.stats.calls += 1
+            self._queue.append(call)
+            if self.gate is not None and self.options.enforce:
+                call.decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args)
+                if not call.decision.allowed:
+                    call.upstream = "not_forwarded"
+                    self._flush()
+                    return denial(call.ident, call.decision.message or "Denied by policy")
+            self._calls.setdefault(_key(call.channel, call.ident), deque()).append(call)
+            return None
+
+    # -- from the server ---------------------------------------------------------------------------
+    def from_server(self, raw: bytes, *, channel: Any = None) -> bytes | None:
+        """What to pass to the client for one server message: ``raw`` itself, a filtered copy (a
+        ``tools/list`` answer under ``--enforce``), or None when nothing is left to pass."""
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            if raw.strip():
+                with self.lock:
+                    self.stats.malformed_from_server += 1
+            return raw
+        if isinstance(data, list):
+            changed = False
+            out = []
+            for item in data:
+                new = self._server_item(item, channel)
+                changed = changed or new is not item
+                out.append(new)
+            return encode(out) if changed else raw
+        new = self._server_item(data, channel)
+        return raw if new is data else encode(new)
+
+    def _server_item(self, msg: Any, channel: Any) -> Any:
+        if type(msg) is not dict:
+            with self.lock:
+                self.stats.malformed_from_server += 1
+            return msg
+        if "method" in msg or "id" not in msg:
+            return msg  # a server→client request or notification
+        key = _key(channel, msg["id"])
+        with self.lock:
+            if key in self._calls:
+                self._answer(key, _outcome(msg))
+                return msg
+            watched = self._watched.pop(key, None)
+        if watched is None:
+            return msg
+        method, cursor = watched
+        result = msg.get("result")
+        if type(result) is not dict:
+            return msg
+        if method == "initialize":
+            self._identity(result.get("serverInfo"))
+            version = result.get("protocolVersion")
+            if type(version) is str:
+                self.protocol_version = version
+        elif method == "server/discover":
+            meta = result.get("_meta")
+            info = meta.get(_META_SERVER_INFO) if type(meta) is dict else None
+            self._identity(info if info is not None else result.get("serverInfo"))
+            self.protocol_version = MODERN
+        elif method == "tools/list":
+            return self._tools_page(msg, result, cursor)
+        return msg
+
+    def _identity(self, info: Any) -> None:
+        if type(info) is dict:
+            name, version = info.get("name"), info.get("version")
+            with self.lock:
+                self.server_name = name if type(name) is str and name else self.server_name
+                self.server_version = version if type(version) is str and version else self.server_version
+
+    def _tools_page(self, msg: dict, result: dict, cursor: Any) -> dict:
+        tools = result.get("tools")
+        if type(tools) is not list:
+            return msg
+        nxt = result.get("nextCursor")
+        if self.on_tools is not None:
+            if cursor is None:
+                self._tools = list(tools)
+            elif self._tools is not None:
+                self._tools.extend(tools)
+            if not nxt and self._tools is not None:
+                self.on_tools(self._tools, self.server_name, self.server_version, self.protocol_version)
+                self._tools = None
+        if self.gate is None or not self.options.enforce:
+            return msg
+        with self.lock:
+            kept = [t for t in tools if not (type(t) is dict and type(t.get("name")) is str
+                                             and self.gate.hidden(t["name"]))]
+        if len(kept) == len(tools):
+            return msg
+        return {**msg, "result": {**result, "tools": kept}}
+
+    # -- the sequencer (caller holds the lock) ------------------------------------------------------
+    def _answer(self, key: tuple, upstream: str) -> None:
+        calls = self._calls.get(key)
+        if not calls:
+            return
+        call = calls.popleft()
+        if not calls:
+            del self._calls[key]
+        call.upstream = upstream
+        if upstream != "ok" and call.decision is not None and call.decision.allowed and self.gate is not None:
+            self.gate.release(call.ts_ns, call.grant, call.tool)
+        self._flush()
+
+    def _flush(self) -> None:
+        queue = self._queue
+        while queue and queue[0].upstream is not None:
+            self._write(queue.popleft())
+
+    def _write(self, call: Call) -> None:
+        upstream = call.upstream or "no_response"
+        shadow = None
+        decision = call.decision
+        if self.gate is not None:
+            if decision is None:
+                decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args,
+                                            upstream_error=upstream != "ok")
+            shadow = shadow_field(decision)
+            key = decision.reason
+            self.stats.decisions[key] = self.stats.decisions.get(key, 0) + 1
+        args = call.args
+        if self.options.redact:
+            args = redact_keys(args, self.options.redact)
+        if self.options.redact_unread and self.gate is not None:
+            args = keep_paths(args, self.gate.paths(call.tool))
+        self.trace.write(record_line(ts_ns=call.ts_ns, grant=call.grant, tool=call.tool, args=args,
+                                     ident=call.ident, server=self.server_name, upstream=upstream,
+                                     shadow=shadow))
+        self.stats.upstream[upstream] = self.stats.upstream.get(upstream, 0) + 1
+
+    # -- the end -----------------------------------------------------------------------------------
+    def count_unread(self) -> None:
+        with self.lock:
+            self.stats.unread_large += 1
+
+    def finish(self) -> Stats:
+        """Write every call still waiting (unanswered ones as ``no_response``); close the trace."""
+        with self.lock:
+            for call in self._queue:
+                if call.upstream is None:
+                    call.upstream = "no_response"
+                    if call.decision is not None and call.decision.allowed and self.gate is not None:
+                        self.gate.release(call.ts_ns, call.grant, call.tool)
+            self._calls.clear()
+            self._flush()
+            self.trace.close()
+        return self.stats
+
+
+def _outcome(msg: dict) -> str:
+    if "error" in msg:
+        return "jsonrpc_error"
+    result = msg.get("result")
+    if type(result) is dict and result.get("isError") is True:
+        return "tool_error"
+    return "ok"
+
+
+def history_of(path: str) -> Callable[[], Any]:
+    """The calls written to ``path`` so far, for rebuilding counters after a policy reload."""
+    def calls() -> Any:
+        from policyctl.mcp.proxy.shadow import replay_calls
+
+        return iter(replay_calls(path))
+    return calls
+
+
+__all__ = ["Recorder", "Options", "Stats", "Call", "Clock", "denial", "history_of", "ReplayCall", "NS"]
