@@ -18,6 +18,7 @@ releases the call's reservations when it arrives.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -33,6 +34,7 @@ MODERN = "2026-07-28"
 _META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 _META_VERSION = "io.modelcontextprotocol/protocolVersion"
 _WATCHED = ("tools/list", "initialize", "server/discover")
+HELD: Any = object()  # a call kept back under --enforce until earlier answers are in
 
 
 class Clock:
@@ -65,6 +67,8 @@ class Call:
     channel: Any
     decision: Any = None  # the Decision made on arrival under --enforce
     upstream: str | None = None  # set when the answer (or its absence) is known
+    message: Any = None  # the JSON-RPC request, kept while the call is held
+    later: Any = None  # deliver(forward, answer) once a held call is decided
 
 
 @dataclass
@@ -105,25 +109,45 @@ class Recorder:
     """Pairs calls with answers, decides, and writes trace lines in arrival order. Thread-safe."""
 
     def __init__(self, trace: TraceFile, *, options: Options = Options(), gate: PolicyGate | None = None,
-                 on_tools: Callable[[list, str | None, str | None, str | None], None] | None = None) -> None:
+                 on_tools: Callable[[list, str | None, str | None, str | None], None] | None = None,
+                 clock: Clock | None = None) -> None:
         self.trace = trace
         self.options = options
         self.gate = gate
         self.on_tools = on_tools
-        self.clock = Clock()
+        self.clock = clock or Clock()
         self.stats = Stats()
         self.lock = threading.Lock()
         self._calls: dict[tuple, deque[Call]] = {}
         self._watched: dict[tuple, tuple[str, Any]] = {}
         self._queue: deque[Call] = deque()
+        self._held: deque[Call] = deque()
+        self._deliveries: list[tuple[Callable, bytes | None, bytes | None]] = []
+        self._delivery_lock = threading.Lock()
+        self._closing = False
         self.server_name: str | None = None
         self.server_version: str | None = None
         self.protocol_version: str | None = None
         self._tools: list | None = None
 
     # -- from the client ---------------------------------------------------------------------------
-    def from_client(self, raw: bytes, *, channel: Any = None, grant: str | None = None) -> tuple[bytes | None, bytes | None]:
-        """``(to forward, local answer)`` for one client message (a stdio line, an HTTP body)."""
+    def from_client(self, raw: bytes, *, channel: Any = None, grant: str | None = None,
+                    calls: list | None = None, later: Callable[[bytes | None, bytes | None], None] | None = None,
+                    held: list | None = None) -> tuple[bytes | None, bytes | None]:
+        """``(to forward, local answer)`` for one client message (a stdio line, an HTTP body);
+        ``calls`` (if given) receives the keys of the calls it registered.
+
+        Under ``--enforce`` a call that a limit would deny while an earlier allowed call is still
+        waiting for its answer is *held* (and so is every call after it): it is left out of what
+        to forward, and ``later(forward, answer)`` delivers it once the earlier answers are in —
+        a failed one gives its reservations back first, exactly as ``simulate`` replays it."""
+        try:
+            return self._from_client(raw, channel, grant, calls, later, held)
+        finally:
+            self._deliver()
+
+    def _from_client(self, raw: bytes, channel: Any, grant: str | None, calls: list | None,
+                     later: Any, held: list | None) -> tuple[bytes | None, bytes | None]:
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -137,20 +161,27 @@ class Recorder:
                 self.stats.batches += 1
             keep, answers = [], []
             for item in data:
-                answer = self._client_item(item, channel, grant)
+                answer = self._client_item(item, channel, grant, calls, later)
                 if answer is None:
                     keep.append(item)
-                else:
+                elif answer is not HELD:
                     answers.append(answer)
-            if not answers:
+                elif held is not None:
+                    held.append(item.get("id"))
+            if len(keep) == len(data):
                 return raw, None
-            return (encode(keep) if keep else None), encode(answers)
-        answer = self._client_item(data, channel, grant)
+            return (encode(keep) if keep else None), (encode(answers) if answers else None)
+        answer = self._client_item(data, channel, grant, calls, later)
         if answer is None:
             return raw, None
+        if answer is HELD:
+            if held is not None:
+                held.append(data.get("id"))
+            return None, None
         return None, encode(answer)
 
-    def _client_item(self, msg: Any, channel: Any, grant: str) -> dict | None:
+    def _client_item(self, msg: Any, channel: Any, grant: str, calls: list | None = None,
+                     later: Any = None) -> Any:
         if type(msg) is not dict:
             with self.lock:
                 self.stats.malformed_from_client += 1
@@ -167,7 +198,9 @@ class Recorder:
                 with self.lock:
                     self.stats.malformed_from_client += 1
                 return None  # the server will say what is wrong; nothing replayable to record
-            return self._call(Call(0, grant, tool, args, ident, channel))
+            if calls is not None:
+                calls.append(_key(channel, ident))
+            return self._call(Call(0, grant, tool, args, ident, channel, message=msg, later=later))
         if method in _WATCHED and ident is not None:
             params = msg.get("params")
             cursor = params.get("cursor") if type(params) is dict else None
@@ -186,13 +219,16 @@ class Recorder:
                     self._answer(_key(channel, rid), "no_response")
         return None
 
-    def _call(self, call: Call) -> dict | None:
+    def _call(self, call: Call) -> Any:
         with self.lock:
             call.ts_ns = self.clock.now_ms()
             self.stats.calls += 1
             self._queue.append(call)
             if self.gate is not None and self.options.enforce:
-                call.decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args)
+                if self._held or not self._decide(call):
+                    self._held.append(call)
+                    return HELD
+                call.message = call.later = None
                 if not call.decision.allowed:
                     call.upstream = "not_forwarded"
                     self._flush()
@@ -200,10 +236,63 @@ class Recorder:
             self._calls.setdefault(_key(call.channel, call.ident), deque()).append(call)
             return None
 
+    def _decide(self, call: Call) -> bool:
+        """Decide ``call`` on arrival (True), or say it must wait (False): a limit would deny it while
+        an earlier allowed call's answer — which may give reservations back — is still out."""
+        decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args)  # type: ignore[union-attr]
+        if decision.reason == "rate_limited" and not self._closing and any(
+                c.upstream is None and c.decision is not None and c.decision.allowed
+                for c in self._queue if c is not call):
+            return False  # a denial changes no counter: deciding again later is safe
+        call.decision = decision
+        return True
+
+    def _release_held(self) -> None:
+        """Decide held calls, in order, as far as the answers that came in allow (lock held)."""
+        while self._held:
+            call = self._held[0]
+            if not self._decide(call):
+                return
+            self._held.popleft()
+            later, message = call.later, call.message
+            call.message = call.later = None
+            if not call.decision.allowed:
+                call.upstream = "not_forwarded"
+                if later is not None:
+                    self._deliveries.append((later, None,
+                                             encode(denial(call.ident, call.decision.message or "Denied by policy"))))
+            elif self._closing:
+                call.upstream = "no_response"  # the session ended before it could be forwarded
+                self.gate.release(call.ts_ns, call.grant, call.tool)  # type: ignore[union-attr]
+            else:
+                self._calls.setdefault(_key(call.channel, call.ident), deque()).append(call)
+                if later is not None:
+                    self._deliveries.append((later, encode(message), None))
+        self._flush()
+
+    def _deliver(self) -> None:
+        """Pass decided held calls on, outside the lock (writing may block), in decision order."""
+        if not self._deliveries:
+            return
+        with self._delivery_lock:
+            with self.lock:
+                todo, self._deliveries = self._deliveries, []
+            for later, forward, answer in todo:
+                try:
+                    later(forward, answer)
+                except OSError:
+                    pass
+
     # -- from the server ---------------------------------------------------------------------------
     def from_server(self, raw: bytes, *, channel: Any = None) -> bytes | None:
-        """What to pass to the client for one server message: ``raw`` itself, a filtered copy (a
-        ``tools/list`` answer under ``--enforce``), or None when nothing is left to pass."""
+        """What to pass to the client for one server message: ``raw`` itself, or a filtered copy (a
+        ``tools/list`` answer under ``--enforce``)."""
+        try:
+            return self._from_server(raw, channel)
+        finally:
+            self._deliver()
+
+    def _from_server(self, raw: bytes, channel: Any) -> bytes | None:
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -295,6 +384,8 @@ class Recorder:
         call.upstream = upstream
         if upstream != "ok" and call.decision is not None and call.decision.allowed and self.gate is not None:
             self.gate.release(call.ts_ns, call.grant, call.tool)
+        if self._held:
+            self._release_held()
         self._flush()
 
     def _flush(self) -> None:
@@ -323,7 +414,36 @@ class Recorder:
                                      shadow=shadow))
         self.stats.upstream[upstream] = self.stats.upstream.get(upstream, 0) + 1
 
+    def unanswered(self, keys: list) -> None:
+        """The calls at ``keys`` will get no answer (their stream ended or the upstream failed)."""
+        with self.lock:
+            for key in keys:
+                while key in self._calls:
+                    self._answer(key, "no_response")
+        self._deliver()
+
     # -- the end -----------------------------------------------------------------------------------
+    def large_from_server(self, head: bytes, tail: bytes, *, channel: Any = None) -> None:
+        """A server message too large to read (relayed unread): pair it with its call from its first
+        and last bytes — the top-level ``id`` first (``{"jsonrpc":"2.0","id":…``, as Python SDKs
+        write it) or last (``…,"id":…}``, as the TypeScript SDK writes it)."""
+        m = _HEAD_ID.match(head) or _TAIL_ID.search(tail)
+        if m is None:
+            return
+        try:
+            ident = orjson.loads(m.group(1))
+        except orjson.JSONDecodeError:
+            return
+        if _HEAD_ERROR.match(head):
+            outcome = "jsonrpc_error"
+        elif _TOOL_ERROR.search(tail):
+            outcome = "tool_error"
+        else:
+            outcome = "ok"
+        with self.lock:
+            self._answer(_key(channel, ident), outcome)
+        self._deliver()
+
     def count_unread(self) -> None:
         with self.lock:
             self.stats.unread_large += 1
@@ -331,15 +451,26 @@ class Recorder:
     def finish(self) -> Stats:
         """Write every call still waiting (unanswered ones as ``no_response``); close the trace."""
         with self.lock:
+            self._closing = True
+            held = {id(c) for c in self._held}
             for call in self._queue:
-                if call.upstream is None:
+                if call.upstream is None and id(call) not in held:
                     call.upstream = "no_response"
                     if call.decision is not None and call.decision.allowed and self.gate is not None:
                         self.gate.release(call.ts_ns, call.grant, call.tool)
+            self._release_held()
             self._calls.clear()
+            self._deliveries.clear()
             self._flush()
             self.trace.close()
         return self.stats
+
+
+_ID = rb'("(?:[^"\\]|\\.)*"|-?\d+)'
+_HEAD_ID = re.compile(rb'\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*' + _ID)
+_TAIL_ID = re.compile(rb'"id"\s*:\s*' + _ID + rb'\s*\}\s*\Z')
+_HEAD_ERROR = re.compile(rb'\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?(?:"id"\s*:\s*[^,]*,\s*)?"error"\s*:')
+_TOOL_ERROR = re.compile(rb'"isError"\s*:\s*true')
 
 
 def _outcome(msg: dict) -> str:

@@ -26,6 +26,7 @@ from policyctl.mcp.proxy.session import Recorder, encode
 from policyctl.mcp.stdio import shutdown
 
 MAX_INSPECT = 16 * 1024 * 1024
+_PROBE = 4096  # bytes kept from each end of a message too large to read
 _POSIX = os.name == "posix"
 
 
@@ -64,6 +65,7 @@ class StdioProxy:
         self.client_out = client_out
         self.max_inspect = max_inspect
         self._out_lock = threading.Lock()
+        self._in_lock = threading.Lock()
         self._done = threading.Event()
         self.reason = ""
 
@@ -141,7 +143,7 @@ class StdioProxy:
                         continue
                     self._to_server(child_in, line)
                     continue
-                forward, answer = self.recorder.from_client(line)
+                forward, answer = self.recorder.from_client(line, later=self._later)
                 if forward is not None:
                     self._to_server(child_in, line if forward is line else forward + b"\n")
                 if answer is not None:
@@ -161,15 +163,27 @@ class StdioProxy:
 
     def _to_server(self, fd: int, data: bytes) -> None:
         try:
-            _write_all(fd, data)
+            with self._in_lock:
+                _write_all(fd, data)
         except OSError:
             pass  # the server is gone; its end of stdout ends the session
+
+    def _later(self, forward: bytes | None, answer: bytes | None) -> None:
+        """A call --enforce held back has been decided: pass it on, or answer it."""
+        if forward is not None and self.proc.stdin is not None:
+            try:
+                self._to_server(self.proc.stdin.fileno(), forward + b"\n")
+            except ValueError:
+                pass  # stdin already closed
+        if answer is not None:
+            self._to_client(answer + b"\n")
 
     # -- server → client ---------------------------------------------------------------------------
     def _server_to_client(self) -> None:
         assert self.proc.stdout is not None
         reader = open(self.proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)  # noqa: SIM115
         streaming = False
+        head = tail = b""
         try:
             while True:
                 line = reader.readline(self.max_inspect)
@@ -179,8 +193,12 @@ class StdioProxy:
                 if streaming or not whole and len(line) >= self.max_inspect:
                     if not streaming:
                         self.recorder.count_unread()
+                        head = line[:_PROBE]
+                    tail = (tail + line[-_PROBE:])[-_PROBE:] if streaming else line[-_PROBE:]
                     streaming = not whole
                     self._to_client(line)
+                    if not streaming:
+                        self.recorder.large_from_server(head, tail.rstrip(b"\r\n"))
                     continue
                 out = self.recorder.from_server(line)
                 if out is not None:
