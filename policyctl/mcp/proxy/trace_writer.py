@@ -88,11 +88,18 @@ def _keep(value: Mapping[str, Any], tree: dict) -> dict:
     return out
 
 
+_last_second: tuple[int, str] = (-1, "")  # the previous line's second and its text: most lines share one
+
+
 def format_ts_ms(ts_ns: int) -> str:
     """RFC 3339 UTC with exactly three fraction digits: ``2026-11-24T10:00:00.250Z``."""
+    global _last_second
     sec, frac = divmod(ts_ns, NS)
-    base = datetime.fromtimestamp(sec, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{frac // MS:03d}Z"
+    known, text = _last_second
+    if known != sec:
+        text = datetime.fromtimestamp(sec, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_second = (sec, text)
+    return f"{text}.{frac // MS:03d}Z"
 
 
 def grant_from_secret(value: str) -> str:
