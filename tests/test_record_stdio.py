@@ -364,3 +364,15 @@ def test_the_sdk_client_gets_what_the_server_sent_through_the_proxy(tmp_path: Pa
     assert proxied == direct
     assert [(r["tool"], r["server"], r["upstream"]) for r in map(json.loads, trace.read_text().splitlines())] == [
         ("convert_time", "mcp-time", "ok"), ("convert_time", "mcp-time", "tool_error")]
+
+
+def test_the_server_gets_a_minimal_environment_plus_what_is_named(tmp_path: Path) -> None:
+    env = {**os.environ, "GIVEN_TOKEN": "from-the-client", "OTHER_SECRET": "kept-back"}
+    out = subprocess.run([sys.executable, "-m", "policyctl", "record", "-o", str(tmp_path / "t.jsonl"),
+                          "--env", "GIVEN_TOKEN", "--env", "EXTRA=1", "--", sys.executable,
+                          str(SERVERS / "stdio_fixture.py"), "env"],
+                         input=msg(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                                     "clientInfo": {"name": "t"}}) + b"\n" + msg(2, "tools/list") + b"\n",
+                         capture_output=True, env=env, timeout=30)
+    listed = json.loads(out.stdout.splitlines()[1])["result"]["tools"][0]["description"]
+    assert "GIVEN_TOKEN" in listed and "EXTRA" in listed and "OTHER_SECRET" not in listed

@@ -20,8 +20,9 @@ passes unchanged; each answered call becomes a line `simulate` can replay. With 
 line also says what the policy decides ("shadow"); --enforce applies it: a denied call is answered
 by policyctl and never reaches the server, hidden tools disappear from tools/list.
 
-The server gets a minimal environment (PATH, HOME, user, locale, terminal, TMPDIR, TZ) plus --env
-NAME=VALUE; --inherit-env passes policyctl's whole environment instead.
+The server gets a minimal environment (PATH, HOME, user, locale, terminal, TMPDIR, TZ) plus each
+--env NAME=VALUE, or --env NAME for a variable policyctl itself was given (the "env" of a client's
+server entry reaches policyctl, not the server); --inherit-env passes policyctl's whole environment.
 
 Exit status: the server's own exit status (stdio; 128+N when signal N stopped it); 0 when an HTTP
 proxy is stopped; 2 usage error or unusable input (existing trace without --force/--append,
@@ -100,8 +101,12 @@ def run(*, command: list[str], output: str, upstream: Optional[str] = None, list
     pairs: dict[str, str] = dict(os.environ) if inherit_env else {}
     for item in env:
         key, sep, value = item.partition("=")
-        if not sep or not _ENV_NAME.fullmatch(key):
-            raise UsageError(f"--env {item.split('=')[0]!r}: expected NAME=VALUE")
+        if not _ENV_NAME.fullmatch(key):
+            raise UsageError(f"--env {key!r}: expected NAME=VALUE or NAME")
+        if not sep:  # NAME alone: pass our own value on (a token the MCP client gave us)
+            if key not in os.environ:
+                raise UsageError(f"--env {key}: not set in policyctl's environment")
+            value = os.environ[key]
         pairs[key] = value
     headers = []
     if header:
