@@ -376,3 +376,11 @@ def test_the_server_gets_a_minimal_environment_plus_what_is_named(tmp_path: Path
                          capture_output=True, env=env, timeout=30)
     listed = json.loads(out.stdout.splitlines()[1])["result"]["tools"][0]["description"]
     assert "GIVEN_TOKEN" in listed and "EXTRA" in listed and "OTHER_SECRET" not in listed
+
+
+def test_a_server_that_cannot_start_leaves_no_trace_file(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    out = subprocess.run([sys.executable, "-m", "policyctl", "record", "-o", str(trace), "--",
+                          "no-such-command-anywhere"], capture_output=True, input=b"")
+    assert out.returncode == 2 and b"command not found: no-such-command-anywhere" in out.stderr
+    assert not trace.exists()

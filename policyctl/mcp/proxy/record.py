@@ -64,25 +64,43 @@ def record(config: RecordConfig, *, notify: Callable[[str], None] = lambda m: No
                       redact_unread=config.redact_unread)
     on_tools = _snapshot_writer(config, notify) if config.tools_out else None
     recorder = Recorder(trace, options=options, gate=gate, on_tools=on_tools)
+    started = False
     try:
         if config.upstream is not None:
             from policyctl.mcp.proxy.http import HttpProxy
 
             proxy = HttpProxy(config.upstream, recorder, listen=config.listen, headers=config.headers,
                               grant_header=config.grant_header)
-            status = proxy.run(ready=ready)
+
+            def serving(url: str) -> None:
+                nonlocal started
+                started = True
+                if ready is not None:
+                    ready(url)
+
+            status = proxy.run(ready=serving)
         else:
             from policyctl.mcp.proxy.stdio import StdioProxy
             from policyctl.mcp.stdio import child_environment
 
             proxy = StdioProxy(list(config.command), recorder, env=child_environment(config.env),
                                grace=config.grace)
+            started = True
             status = proxy.run()
+    except BaseException:
+        if not started or proxy_failed_to_start(locals().get("proxy")):
+            trace.discard_if_unused()
+        raise
     finally:
         stats = recorder.finish()
     return RecordResult(exit_status=status, stats=stats, trace=config.output, lines=trace.lines,
                         policy_reloads=gate.reloads if gate else 0, policy_refused=gate.refused if gate else 0,
                         ended=getattr(proxy, "reason", "") if "proxy" in locals() else "")
+
+
+def proxy_failed_to_start(proxy: object) -> bool:
+    """A stdio proxy whose server never started (command not found …)."""
+    return proxy is not None and getattr(proxy, "proc", None) is None
 
 
 def _snapshot_writer(config: RecordConfig, notify: Callable[[str], None]) -> Callable[[list, str | None, str | None, str | None], None]:

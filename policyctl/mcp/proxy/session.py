@@ -23,7 +23,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from itertools import chain
+from typing import Any, Callable, Iterator
 
 import orjson
 
@@ -129,6 +130,16 @@ class Recorder:
         self.server_version: str | None = None
         self.protocol_version: str | None = None
         self._tools: list | None = None
+        if gate is not None:
+            written = gate.history
+            gate.history = lambda: chain(written(), self._decided_unwritten())
+
+    def _decided_unwritten(self) -> Iterator[ReplayCall]:
+        """Calls decided on arrival (``--enforce``) whose lines are not written yet, for rebuilding
+        counters after a policy reload (the lock is held: reloads happen inside ``decide``)."""
+        for c in self._queue:
+            if c.decision is not None:
+                yield ReplayCall(c.ts_ns, c.grant, c.tool, c.args, c.upstream not in (None, "ok"))
 
     # -- from the client ---------------------------------------------------------------------------
     def from_client(self, raw: bytes, *, channel: Any = None, grant: str | None = None,

@@ -158,6 +158,7 @@ class TraceFile:
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
         if existing is not None and force:
             os.fchmod(self.fd, 0o600)
+        self.created = existing is None
         self.appending = existing is not None and append and existing.st_size > 0
         if self.appending and not _ends_with_newline(path):
             self._write(b"\n")  # a line cut short by a crash of something else stays on its own
@@ -171,6 +172,15 @@ class TraceFile:
         while view:
             n = os.write(self.fd, view)
             view = view[n:]
+
+    def discard_if_unused(self) -> None:
+        """Remove the file again if this run created it and wrote nothing (the session never began)."""
+        self.close()
+        if self.created and self.lines == 0:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
 
     def close(self) -> None:
         if self.fd >= 0:
