@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -199,3 +200,77 @@ def test_an_unreachable_upstream_is_a_502_not_a_crash(tmp_path: Path) -> None:
         code, _ = proxy.stop()
     assert code == 0
     assert [(r["id"], r["upstream"]) for r in proxy.trace_lines()] == [(1, "no_response")]
+
+
+class _Streaming:
+    """An upstream that streams: a GET event stream with a pause between events (recording the
+    Last-Event-ID it was given), and a POST answered with one JSON body of ``size`` bytes."""
+
+    def __init__(self, size: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+        self.size = size
+        self.last_event_ids: list[str | None] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                outer.last_event_ids.append(self.headers.get("Last-Event-ID"))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for i in range(2):
+                    note = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": i}}
+                    self.wfile.write(f"id: {i}\nevent: message\ndata: {json.dumps(note)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(1.5)
+
+            def do_POST(self) -> None:  # noqa: N802
+                msg = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = (b'{"jsonrpc":"2.0","id":' + json.dumps(msg["id"]).encode()
+                        + b',"result":{"content":[{"type":"text","text":"' + b"z" * outer.size + b'"}]}}')
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"
+
+
+def test_event_streams_are_relayed_as_they_arrive_and_large_bodies_unread(tmp_path: Path) -> None:
+    upstream = _Streaming(size=20 * 1024 * 1024)
+    proxy = HttpProxy(tmp_path, upstream.url)
+    try:
+        parts = urlsplit(proxy.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        start = time.monotonic()
+        conn.request("GET", "/mcp", headers={"Accept": "text/event-stream", "Last-Event-ID": "41"})
+        resp = conn.getresponse()
+        first = b""
+        while b"\n\n" not in first:
+            first += resp.read1(4096)
+        assert time.monotonic() - start < 1.2  # the first event came before the server sent the second
+        assert b"id: 0\nevent: message\ndata: " in first
+        rest = resp.read()
+        assert b"id: 1\n" in rest
+        conn.close()
+        assert upstream.last_event_ids == ["41"]
+        status, _, body = post(proxy.url, {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                                           "params": {"name": "dump", "arguments": {}}})
+        assert status == 200 and len(body) > 20 * 1024 * 1024
+        assert json.loads(body)["result"]["content"][0]["text"] == "z" * (20 * 1024 * 1024)
+    finally:
+        code, err = proxy.stop()
+        upstream.server.shutdown()
+    assert code == 0 and "1 too large to read (relayed unread)" in err
+    assert [(r["id"], r["upstream"]) for r in proxy.trace_lines()] == [(7, "no_response")]
