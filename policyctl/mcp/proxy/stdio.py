@@ -160,11 +160,10 @@ class StdioProxy:
                 proc.stdin.close()  # the client is done: the server sees end of input
             except OSError:
                 pass
-        # The client closed our stdin; give the server its grace period to finish and exit.
+        # The client closed our stdin: the shutdown sequence starts (the server's stdin is closed
+        # already; it gets its grace period to answer what it still owes and exit).
         self.reason = self.reason or "the client closed the connection"
-        timer = threading.Timer(self.grace, self._done.set)
-        timer.daemon = True
-        timer.start()
+        self._done.set()
 
     def _to_server(self, fd: int, data: bytes) -> None:
         try:
