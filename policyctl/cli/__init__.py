@@ -18,6 +18,7 @@ from policyctl.cli import explain as _explain
 from policyctl.cli import import_ as _import
 from policyctl.cli import init as _init
 from policyctl.cli import lint as _lint
+from policyctl.cli import record as _record
 from policyctl.cli import scan as _scan
 from policyctl.cli import schema as _schema
 from policyctl.cli import simulate as _simulate
@@ -63,6 +64,7 @@ _explain.register(app)
 _diff.register(app)
 _schema.register(app)
 _import.register(app)
+_record.register(app)
 
 
 class _ClosedStream:

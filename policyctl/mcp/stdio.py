@@ -200,24 +200,7 @@ class StdioConnection:
     def close(self) -> None:
         """Close stdin, wait, terminate, wait, kill — the whole process group; reap the child."""
         proc = self.proc
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        except OSError:
-            pass
-        if not _wait(proc, self.grace):
-            self._signal(signal.SIGTERM)
-            if not _wait(proc, self.grace):
-                self._signal(signal.SIGKILL if _POSIX else signal.SIGTERM)
-                _wait(proc, 5.0)
-        # The leader is gone; anything it left in its group gets the same treatment.
-        if _POSIX and _group_alive(self.pid):
-            self._signal(signal.SIGTERM)
-            end = time.monotonic() + self.grace
-            while _group_alive(self.pid) and time.monotonic() < end:
-                time.sleep(0.02)
-            if _group_alive(self.pid):
-                self._signal(signal.SIGKILL)
+        shutdown(proc, self.grace)
         # The readers see end-of-file once the group is gone. Close the pipes only after they have
         # stopped: closing a buffered pipe that another thread is reading would block on its lock
         # (a process that left our group could hold the pipe open forever).
@@ -229,16 +212,41 @@ class StdioConnection:
                 except OSError:
                     pass
 
-    def _signal(self, sig: int) -> None:
-        try:
-            if _POSIX:
-                os.killpg(self.pid, sig)
-            elif sig == signal.SIGTERM:  # pragma: no cover - Windows
-                self.proc.terminate()
-            else:  # pragma: no cover - Windows
-                self.proc.kill()
-        except (ProcessLookupError, PermissionError, OSError):
-            pass
+def shutdown(proc: subprocess.Popen, grace: float) -> None:
+    """The MCP shutdown sequence for a child started in its own process group: close its stdin,
+    wait ``grace``, SIGTERM the group, wait, SIGKILL it; then whatever the child left in its group
+    gets the same treatment. The child is reaped."""
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except OSError:
+        pass
+    if not _wait(proc, grace):
+        signal_group(proc, signal.SIGTERM)
+        if not _wait(proc, grace):
+            signal_group(proc, signal.SIGKILL if _POSIX else signal.SIGTERM)
+            _wait(proc, 5.0)
+    # The leader is gone; anything it left in its group gets the same treatment.
+    if _POSIX and _group_alive(proc.pid):
+        signal_group(proc, signal.SIGTERM)
+        end = time.monotonic() + grace
+        while _group_alive(proc.pid) and time.monotonic() < end:
+            time.sleep(0.02)
+        if _group_alive(proc.pid):
+            signal_group(proc, signal.SIGKILL)
+
+
+def signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """Send ``sig`` to the child's process group (the child itself on Windows)."""
+    try:
+        if _POSIX:
+            os.killpg(proc.pid, sig)
+        elif sig == signal.SIGTERM:  # pragma: no cover - Windows
+            proc.terminate()
+        else:  # pragma: no cover - Windows
+            proc.kill()
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
 
 
 def _readline(stream, limit: int) -> bytes:

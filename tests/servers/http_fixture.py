@@ -5,7 +5,8 @@ It speaks both eras (``server/discover`` + ``Mcp-Method`` headers, or ``initiali
 event first and a server→client ``ping`` the client must answer), paginates, redirects ``/mcp/``
 to ``/mcp`` with 307, can require a bearer token, and records every request so tests can check
 headers, sessions and the final DELETE. Hostile modes: ``hang``, ``trickle``, ``html``,
-``not-jsonrpc``, ``no-answer`` (202 to a request), ``loop-cursor``.
+``not-jsonrpc``, ``no-answer`` (202 to a request), ``loop-cursor``. ``tools/call`` echoes its
+arguments as text (``oops`` answers ``isError``, ``fail`` a JSON-RPC error).
 
     python http_fixture.py PORT [--sse] [--legacy] [--page N]     # for manual runs and bench
 """
@@ -62,6 +63,7 @@ class Behaviour:
 class _Handler(BaseHTTPRequestHandler):
     server: "FixtureServer"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *args: object) -> None:  # keep test output clean
         pass
@@ -173,6 +175,17 @@ class _Handler(BaseHTTPRequestHandler):
             result: dict = {"tools": b.tools[start:start + b.page]}
             if start + b.page < len(b.tools):
                 result["nextCursor"] = str(start + b.page)
+            self._answer(rid, result)
+            return
+        if method == "tools/call":  # echo the arguments; "oops" is a tool error, "fail" a JSON-RPC error
+            params = msg.get("params") or {}
+            if params.get("name") == "fail":
+                self._answer_error(rid, -32000, "it failed")
+                return
+            result = {"content": [{"type": "text", "text": json.dumps(params.get("arguments") or {},
+                                                                      sort_keys=True)}]}
+            if params.get("name") == "oops":
+                result["isError"] = True
             self._answer(rid, result)
             return
         self._answer_error(rid, -32601, "Method not found")

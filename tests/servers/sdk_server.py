@@ -55,7 +55,23 @@ async def list_tools(ctx, params) -> types.ListToolsResult:  # noqa: ANN001 - SD
     return types.ListToolsResult(tools=TOOLS[start:end], next_cursor=str(end) if end < len(TOOLS) else None)
 
 
-server = Server("policyctl-fixture", version="0.3.0", on_list_tools=list_tools)
+async def call_tool(ctx, params) -> types.CallToolResult:  # noqa: ANN001 - SDK callback shape
+    """Every tool answers with its name and arguments as text; ``create_refund`` with an amount
+    over 1000 answers ``isError`` (a tool error); ``send_email`` to nobody fails as a JSON-RPC
+    error; ``fetch_page`` reports progress first (a notification on the same stream)."""
+    import json
+
+    args = params.arguments or {}
+    if params.name == "send_email" and not args.get("to"):
+        raise ValueError("no recipient")
+    if params.name == "fetch_page":
+        await ctx.session.send_log_message(level="info", data="fetching", related_request_id=ctx.request_id)
+    error = params.name == "create_refund" and isinstance(args.get("amount"), int) and args["amount"] > 1000
+    text = json.dumps({"tool": params.name, "arguments": args}, sort_keys=True)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
+
+
+server = Server("policyctl-fixture", version="0.3.0", on_list_tools=list_tools, on_call_tool=call_tool)
 
 
 def main(argv: list[str]) -> None:

@@ -1,0 +1,505 @@
+"""The transport-neutral core of ``policyctl record``: what to record, decide, forward and answer.
+
+The transports hand every message they relay to a :class:`Recorder` — ``from_client`` before it is
+forwarded, ``from_server`` before it is passed back — and forward what it returns: the bytes
+unchanged in the common case, a filtered copy of a ``tools/list`` answer under ``--enforce``, and,
+for a call ``--enforce`` denies, nothing forwarded and a local answer for the client.
+
+Order and time. Each ``tools/call`` gets its ``ts`` when its request arrives (wall-clock UTC,
+milliseconds, from a monotonic clock so it never goes backwards) and a place in arrival order.
+Its trace line is written — whole, one ``write`` — as soon as its answer has arrived *and* every
+call that arrived before it has been written, so the file lists calls in arrival order with
+non-decreasing ``ts``: exactly the order and times ``simulate`` replays. A shadow decision is made
+when the line is written, with the upstream outcome known (``simulate`` releases an allowed call's
+reservations on ``upstream_error`` right after it); under ``--enforce`` the decision must come
+before forwarding, so it is made on arrival, in the same order, and a failed upstream answer
+releases the call's reservations when it arrives.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from policyctl.mcp.proxy.shadow import PolicyGate, ReplayCall, shadow_field
+from policyctl.mcp.proxy.trace_writer import MS, NS, TraceFile, keep_paths, record_line, redact_keys
+
+MODERN = "2026-07-28"
+_META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+_META_VERSION = "io.modelcontextprotocol/protocolVersion"
+_WATCHED = ("tools/list", "initialize", "server/discover")
+HELD: Any = object()  # a call kept back under --enforce until earlier answers are in
+
+
+class Clock:
+    """Wall-clock UTC in nanoseconds, advanced by a monotonic clock (it never runs backwards),
+    truncated to milliseconds (what the trace line can hold)."""
+
+    def __init__(self) -> None:
+        self._wall = time.time_ns()
+        self._mono = time.monotonic_ns()
+        self._last = 0
+
+    def now_ms(self) -> int:
+        ts = self._wall + (time.monotonic_ns() - self._mono)
+        ts -= ts % MS
+        if ts < self._last:
+            ts = self._last
+        self._last = ts
+        return ts
+
+
+@dataclass
+class Call:
+    """One ``tools/call`` on its way through the proxy."""
+
+    ts_ns: int
+    grant: str
+    tool: str
+    args: dict
+    ident: Any
+    channel: Any
+    decision: Any = None  # the Decision made on arrival under --enforce
+    upstream: str | None = None  # set when the answer (or its absence) is known
+    message: Any = None  # the JSON-RPC request, kept while the call is held
+    later: Any = None  # deliver(forward, answer) once a held call is decided
+
+
+@dataclass
+class Stats:
+    calls: int = 0
+    upstream: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str, int] = field(default_factory=dict)
+    malformed_from_client: int = 0
+    malformed_from_server: int = 0
+    unread_large: int = 0
+    batches: int = 0
+
+
+@dataclass(frozen=True)
+class Options:
+    grant: str = "default"
+    enforce: bool = False
+    redact: frozenset[str] = frozenset()
+    redact_unread: bool = False
+
+
+def _key(channel: Any, ident: Any) -> tuple:
+    # 1 and "1" are different JSON-RPC ids
+    return (channel, type(ident) is str, ident)
+
+
+def encode(message: Any) -> bytes:
+    return orjson.dumps(message)
+
+
+def denial(ident: Any, message: str) -> dict:
+    """The answer an enforcing gateway gives a denied call: a tool result with ``isError``."""
+    return {"jsonrpc": "2.0", "id": ident,
+            "result": {"content": [{"type": "text", "text": message}], "isError": True}}
+
+
+class Recorder:
+    """Pairs calls with answers, decides, and writes trace lines in arrival order. Thread-safe."""
+
+    def __init__(self, trace: TraceFile, *, options: Options = Options(), gate: PolicyGate | None = None,
+                 on_tools: Callable[[list, str | None, str | None, str | None], None] | None = None,
+                 clock: Clock | None = None) -> None:
+        self.trace = trace
+        self.options = options
+        self.gate = gate
+        self.on_tools = on_tools
+        self.clock = clock or Clock()
+        self.stats = Stats()
+        self.lock = threading.Lock()
+        self._calls: dict[tuple, deque[Call]] = {}
+        self._watched: dict[tuple, tuple[str, Any]] = {}
+        self._queue: deque[Call] = deque()
+        self._held: deque[Call] = deque()
+        self._deliveries: list[tuple[Callable, bytes | None, bytes | None]] = []
+        self._delivery_lock = threading.Lock()
+        self._closing = False
+        self.server_name: str | None = None
+        self.server_version: str | None = None
+        self.protocol_version: str | None = None
+        self._tools: list | None = None
+        if gate is not None:
+            written = gate.history
+            gate.history = lambda: chain(written(), self._decided_unwritten())
+
+    def _decided_unwritten(self) -> Iterator[ReplayCall]:
+        """Calls decided on arrival (``--enforce``) whose lines are not written yet, for rebuilding
+        counters after a policy reload (the lock is held: reloads happen inside ``decide``)."""
+        for c in self._queue:
+            if c.decision is not None:
+                yield ReplayCall(c.ts_ns, c.grant, c.tool, c.args, c.upstream not in (None, "ok"))
+
+    # -- from the client ---------------------------------------------------------------------------
+    def from_client(self, raw: bytes, *, channel: Any = None, grant: str | None = None,
+                    calls: list | None = None, later: Callable[[bytes | None, bytes | None], None] | None = None,
+                    held: list | None = None) -> tuple[bytes | None, bytes | None]:
+        """``(to forward, local answer)`` for one client message (a stdio line, an HTTP body);
+        ``calls`` (if given) receives the keys of the calls it registered.
+
+        Under ``--enforce`` a call that a limit would deny while an earlier allowed call is still
+        waiting for its answer is *held* (and so is every call after it): it is left out of what
+        to forward, and ``later(forward, answer)`` delivers it once the earlier answers are in —
+        a failed one gives its reservations back first, exactly as ``simulate`` replays it."""
+        try:
+            return self._from_client(raw, channel, grant, calls, later, held)
+        finally:
+            self._deliver()
+
+    def _from_client(self, raw: bytes, channel: Any, grant: str | None, calls: list | None,
+                     later: Any, held: list | None) -> tuple[bytes | None, bytes | None]:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            if raw.strip():
+                with self.lock:
+                    self.stats.malformed_from_client += 1
+            return raw, None
+        grant = self.options.grant if grant is None else grant
+        if isinstance(data, list):
+            with self.lock:
+                self.stats.batches += 1
+            keep, answers = [], []
+            for item in data:
+                answer = self._client_item(item, channel, grant, calls, later)
+                if answer is None:
+                    keep.append(item)
+                elif answer is not HELD:
+                    answers.append(answer)
+                elif held is not None:
+                    held.append(item.get("id"))
+            if len(keep) == len(data):
+                return raw, None
+            return (encode(keep) if keep else None), (encode(answers) if answers else None)
+        answer = self._client_item(data, channel, grant, calls, later)
+        if answer is None:
+            return raw, None
+        if answer is HELD:
+            if held is not None:
+                held.append(data.get("id"))
+            return None, None
+        return None, encode(answer)
+
+    def _client_item(self, msg: Any, channel: Any, grant: str, calls: list | None = None,
+                     later: Any = None) -> Any:
+        if type(msg) is not dict:
+            with self.lock:
+                self.stats.malformed_from_client += 1
+            return None
+        method = msg.get("method")
+        if method is None:
+            return None  # a response to a server→client request
+        ident = msg.get("id")
+        if method == "tools/call" and ident is not None:
+            params = msg.get("params")
+            tool = params.get("name") if type(params) is dict else None
+            args = params.get("arguments", {}) if type(params) is dict else None
+            if type(tool) is not str or type(args) is not dict:
+                with self.lock:
+                    self.stats.malformed_from_client += 1
+                return None  # the server will say what is wrong; nothing replayable to record
+            if calls is not None:
+                calls.append(_key(channel, ident))
+            return self._call(Call(0, grant, tool, args, ident, channel, message=msg, later=later))
+        if method in _WATCHED and ident is not None:
+            params = msg.get("params")
+            cursor = params.get("cursor") if type(params) is dict else None
+            if method == "tools/list" and type(params) is dict and type(params.get("_meta")) is dict:
+                version = params["_meta"].get(_META_VERSION)
+                if type(version) is str:
+                    self.protocol_version = version
+            with self.lock:
+                self._watched[_key(channel, ident)] = (method, cursor)
+            return None
+        if method == "notifications/cancelled":
+            params = msg.get("params")
+            rid = params.get("requestId") if type(params) is dict else None
+            if rid is not None:
+                with self.lock:
+                    self._answer(_key(channel, rid), "no_response")
+        return None
+
+    def _call(self, call: Call) -> Any:
+        with self.lock:
+            call.ts_ns = self.clock.now_ms()
+            self.stats.calls += 1
+            self._queue.append(call)
+            if self.gate is not None and self.options.enforce:
+                if self._held or not self._decide(call):
+                    self._held.append(call)
+                    return HELD
+                call.message = call.later = None
+                if not call.decision.allowed:
+                    call.upstream = "not_forwarded"
+                    self._flush()
+                    return denial(call.ident, call.decision.message or "Denied by policy")
+            self._calls.setdefault(_key(call.channel, call.ident), deque()).append(call)
+            return None
+
+    def _decide(self, call: Call) -> bool:
+        """Decide ``call`` on arrival (True), or say it must wait (False): a limit would deny it while
+        an earlier allowed call's answer — which may give reservations back — is still out."""
+        decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args)  # type: ignore[union-attr]
+        if decision.reason == "rate_limited" and not self._closing and any(
+                c.upstream is None and c.decision is not None and c.decision.allowed
+                for c in self._queue if c is not call):
+            return False  # a denial changes no counter: deciding again later is safe
+        call.decision = decision
+        return True
+
+    def _release_held(self) -> None:
+        """Decide held calls, in order, as far as the answers that came in allow (lock held)."""
+        while self._held:
+            call = self._held[0]
+            if not self._decide(call):
+                return
+            self._held.popleft()
+            later, message = call.later, call.message
+            call.message = call.later = None
+            if not call.decision.allowed:
+                call.upstream = "not_forwarded"
+                if later is not None:
+                    self._deliveries.append((later, None,
+                                             encode(denial(call.ident, call.decision.message or "Denied by policy"))))
+            elif self._closing:
+                call.upstream = "no_response"  # the session ended before it could be forwarded
+                self.gate.release(call.ts_ns, call.grant, call.tool)  # type: ignore[union-attr]
+            else:
+                self._calls.setdefault(_key(call.channel, call.ident), deque()).append(call)
+                if later is not None:
+                    self._deliveries.append((later, encode(message), None))
+        self._flush()
+
+    def _deliver(self) -> None:
+        """Pass decided held calls on, outside the lock (writing may block), in decision order."""
+        if not self._deliveries:
+            return
+        with self._delivery_lock:
+            with self.lock:
+                todo, self._deliveries = self._deliveries, []
+            for later, forward, answer in todo:
+                try:
+                    later(forward, answer)
+                except OSError:
+                    pass
+
+    # -- from the server ---------------------------------------------------------------------------
+    def from_server(self, raw: bytes, *, channel: Any = None) -> bytes | None:
+        """What to pass to the client for one server message: ``raw`` itself, or a filtered copy (a
+        ``tools/list`` answer under ``--enforce``)."""
+        try:
+            return self._from_server(raw, channel)
+        finally:
+            self._deliver()
+
+    def _from_server(self, raw: bytes, channel: Any) -> bytes | None:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            if raw.strip():
+                with self.lock:
+                    self.stats.malformed_from_server += 1
+            return raw
+        if isinstance(data, list):
+            changed = False
+            out = []
+            for item in data:
+                new = self._server_item(item, channel)
+                changed = changed or new is not item
+                out.append(new)
+            return encode(out) if changed else raw
+        new = self._server_item(data, channel)
+        return raw if new is data else encode(new)
+
+    def _server_item(self, msg: Any, channel: Any) -> Any:
+        if type(msg) is not dict:
+            with self.lock:
+                self.stats.malformed_from_server += 1
+            return msg
+        if "method" in msg or "id" not in msg:
+            return msg  # a server→client request or notification
+        key = _key(channel, msg["id"])
+        with self.lock:
+            if key in self._calls:
+                self._answer(key, _outcome(msg))
+                return msg
+            watched = self._watched.pop(key, None)
+        if watched is None:
+            return msg
+        method, cursor = watched
+        result = msg.get("result")
+        if type(result) is not dict:
+            return msg
+        if method == "initialize":
+            self._identity(result.get("serverInfo"))
+            version = result.get("protocolVersion")
+            if type(version) is str:
+                self.protocol_version = version
+        elif method == "server/discover":
+            meta = result.get("_meta")
+            info = meta.get(_META_SERVER_INFO) if type(meta) is dict else None
+            self._identity(info if info is not None else result.get("serverInfo"))
+            self.protocol_version = MODERN
+        elif method == "tools/list":
+            return self._tools_page(msg, result, cursor)
+        return msg
+
+    def _identity(self, info: Any) -> None:
+        if type(info) is dict:
+            name, version = info.get("name"), info.get("version")
+            with self.lock:
+                self.server_name = name if type(name) is str and name else self.server_name
+                self.server_version = version if type(version) is str and version else self.server_version
+
+    def _tools_page(self, msg: dict, result: dict, cursor: Any) -> dict:
+        tools = result.get("tools")
+        if type(tools) is not list:
+            return msg
+        nxt = result.get("nextCursor")
+        if self.on_tools is not None:
+            if cursor is None:
+                self._tools = list(tools)
+            elif self._tools is not None:
+                self._tools.extend(tools)
+            if not nxt and self._tools is not None:
+                self.on_tools(self._tools, self.server_name, self.server_version, self.protocol_version)
+                self._tools = None
+        if self.gate is None or not self.options.enforce:
+            return msg
+        with self.lock:
+            kept = [t for t in tools if not (type(t) is dict and type(t.get("name")) is str
+                                             and self.gate.hidden(t["name"]))]
+        if len(kept) == len(tools):
+            return msg
+        return {**msg, "result": {**result, "tools": kept}}
+
+    # -- the sequencer (caller holds the lock) ------------------------------------------------------
+    def _answer(self, key: tuple, upstream: str) -> None:
+        calls = self._calls.get(key)
+        if not calls:
+            return
+        call = calls.popleft()
+        if not calls:
+            del self._calls[key]
+        call.upstream = upstream
+        if upstream != "ok" and call.decision is not None and call.decision.allowed and self.gate is not None:
+            self.gate.release(call.ts_ns, call.grant, call.tool)
+        if self._held:
+            self._release_held()
+        self._flush()
+
+    def _flush(self) -> None:
+        queue = self._queue
+        while queue and queue[0].upstream is not None:
+            self._write(queue.popleft())
+
+    def _write(self, call: Call) -> None:
+        upstream = call.upstream or "no_response"
+        shadow = None
+        decision = call.decision
+        if self.gate is not None:
+            if decision is None:
+                decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args,
+                                            upstream_error=upstream != "ok")
+            shadow = shadow_field(decision)
+            key = decision.reason
+            self.stats.decisions[key] = self.stats.decisions.get(key, 0) + 1
+        args = call.args
+        if self.options.redact:
+            args = redact_keys(args, self.options.redact)
+        if self.options.redact_unread and self.gate is not None:
+            args = keep_paths(args, self.gate.paths(call.tool))
+        self.trace.write(record_line(ts_ns=call.ts_ns, grant=call.grant, tool=call.tool, args=args,
+                                     ident=call.ident, server=self.server_name, upstream=upstream,
+                                     shadow=shadow))
+        self.stats.upstream[upstream] = self.stats.upstream.get(upstream, 0) + 1
+
+    def unanswered(self, keys: list) -> None:
+        """The calls at ``keys`` will get no answer (their stream ended or the upstream failed)."""
+        with self.lock:
+            for key in keys:
+                while key in self._calls:
+                    self._answer(key, "no_response")
+        self._deliver()
+
+    # -- the end -----------------------------------------------------------------------------------
+    def large_from_server(self, head: bytes, tail: bytes, *, channel: Any = None) -> None:
+        """A server message too large to read (relayed unread): pair it with its call from its first
+        and last bytes — the top-level ``id`` first (``{"jsonrpc":"2.0","id":…``, as Python SDKs
+        write it) or last (``…,"id":…}``, as the TypeScript SDK writes it)."""
+        m = _HEAD_ID.match(head) or _TAIL_ID.search(tail)
+        if m is None:
+            return
+        try:
+            ident = orjson.loads(m.group(1))
+        except orjson.JSONDecodeError:
+            return
+        if _HEAD_ERROR.match(head):
+            outcome = "jsonrpc_error"
+        elif _TOOL_ERROR.search(tail):
+            outcome = "tool_error"
+        else:
+            outcome = "ok"
+        with self.lock:
+            self._answer(_key(channel, ident), outcome)
+        self._deliver()
+
+    def count_unread(self) -> None:
+        with self.lock:
+            self.stats.unread_large += 1
+
+    def finish(self) -> Stats:
+        """Write every call still waiting (unanswered ones as ``no_response``); close the trace."""
+        with self.lock:
+            self._closing = True
+            held = {id(c) for c in self._held}
+            for call in self._queue:
+                if call.upstream is None and id(call) not in held:
+                    call.upstream = "no_response"
+                    if call.decision is not None and call.decision.allowed and self.gate is not None:
+                        self.gate.release(call.ts_ns, call.grant, call.tool)
+            self._release_held()
+            self._calls.clear()
+            self._deliveries.clear()
+            self._flush()
+            self.trace.close()
+        return self.stats
+
+
+_ID = rb'("(?:[^"\\]|\\.)*"|-?\d+)'
+_HEAD_ID = re.compile(rb'\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*' + _ID)
+_TAIL_ID = re.compile(rb'"id"\s*:\s*' + _ID + rb'\s*\}\s*\Z')
+_HEAD_ERROR = re.compile(rb'\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?(?:"id"\s*:\s*[^,]*,\s*)?"error"\s*:')
+_TOOL_ERROR = re.compile(rb'"isError"\s*:\s*true')
+
+
+def _outcome(msg: dict) -> str:
+    if "error" in msg:
+        return "jsonrpc_error"
+    result = msg.get("result")
+    if type(result) is dict and result.get("isError") is True:
+        return "tool_error"
+    return "ok"
+
+
+def history_of(path: str) -> Callable[[], Any]:
+    """The calls written to ``path`` so far, for rebuilding counters after a policy reload."""
+    def calls() -> Any:
+        from policyctl.mcp.proxy.shadow import replay_calls
+
+        return iter(replay_calls(path))
+    return calls
+
+
+__all__ = ["Recorder", "Options", "Stats", "Call", "Clock", "denial", "history_of", "ReplayCall", "NS"]

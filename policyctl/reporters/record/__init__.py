@@ -1,0 +1,1 @@
+"""``record``'s summary on stderr at exit."""
