@@ -50,15 +50,21 @@ def register(app: typer.Typer) -> None:
                                        help="Show argument values of trace calls (default: keys only)."),
         skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                           help="Skip and count invalid trace lines instead of stopping."),
+        report_file: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
+                                                  help="Also write a self-contained HTML page: changes, changed "
+                                                       "calls over time and per tool, the first changed calls."),
+        force: bool = typer.Option(False, "--force", help="Let --report replace an existing file."),
     ) -> None:
         raise typer.Exit(run(old, new, trace=trace, fmt=fmt, fail_on=fail_on, output=output, windows=windows,
                              search=search, search_budget=search_budget, seed=seed, tools=tools,
-                             counterexample=counterexample, show_args=show_args, skip_invalid=skip_invalid))
+                             counterexample=counterexample, show_args=show_args, skip_invalid=skip_invalid,
+                             report_file=report_file, force=force))
 
 
 def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, output: Optional[str],
         windows: str, search: bool, search_budget: Optional[float], seed: Optional[int],
-        tools: Optional[str], counterexample: Optional[str], show_args: bool, skip_invalid: bool) -> int:
+        tools: Optional[str], counterexample: Optional[str], show_args: bool, skip_invalid: bool,
+        report_file: Optional[str] = None, force: bool = False) -> int:
     """The command's body: check flags, load, compare, render, gate."""
     from policyctl.errors import UsageError
 
@@ -90,6 +96,10 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         raise UsageError("--counterexample and --output name the same file")
     if counterexample == "-":
         raise UsageError("--counterexample: give a file name (stdout carries the report)")
+    from policyctl.cli.simulate import check_report_destination
+
+    check_report_destination(report_file, (old, new, trace, tools),
+                             {"--output": output, "--counterexample": counterexample}, force)
 
     from policyctl.cli.common import emit, err
     from policyctl.diff.differ import DiffReport, behavior_diff_trace, diff_policies
@@ -100,12 +110,17 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     changes = diff_policies(p_old.policy, p_new.policy)
 
     behavior = None
+    timeline = None
     if trace is not None:
         from policyctl.traces.reader import TraceStats
 
         stats = TraceStats()
+        if report_file is not None:
+            from policyctl.diff.report import ChangeTimeline
+
+            timeline = ChangeTimeline()
         behavior = behavior_diff_trace(p_old.policy, p_new.policy, trace, windows=windows,
-                                       skip_invalid=skip_invalid, stats=stats)
+                                       skip_invalid=skip_invalid, stats=stats, observer=timeline)
         _trace_warnings(stats, trace, err)
 
     result = None
@@ -131,6 +146,12 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     report = DiffReport(p_old.path, p_new.path, changes, behavior, result, windows=windows,
                         show_args=show_args, fail_on=fail_on)
     emit(_render(fmt, report, to_stdout=output is None or output == "-"), output, force=True)
+    if report_file is not None:
+        from policyctl.files import atomic_write_text
+        from policyctl.reporters.html.diff import render as render_html
+
+        atomic_write_text(report_file, render_html(report, timeline=timeline, old_position=p_old.document.position,
+                                                   new_position=p_new.document.position), force=force)
 
     if counterexample is not None and result is not None:
         from policyctl.files import atomic_write_text

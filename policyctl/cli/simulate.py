@@ -45,15 +45,19 @@ def register(app: typer.Typer) -> None:
                                       help="Report tools, rules, conditions and limits the trace never exercised."),
         min_coverage: Optional[float] = typer.Option(None, "--min-coverage", metavar="PCT",
                                                      help="Exit 1 when coverage is below PCT (implies --coverage)."),
+        report: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
+                                             help="Also write a self-contained HTML page: limit buckets over time, "
+                                                  "window-edge bursts, calls per tool over time, denying rules."),
+        force: bool = typer.Option(False, "--force", help="Let --report replace an existing file."),
     ) -> None:
         raise typer.Exit(run(trace, policy=policy, fmt=fmt, output=output, windows=windows, junit=junit,
                              skip_invalid=skip_invalid, show_args=show_args, coverage=coverage,
-                             min_coverage=min_coverage))
+                             min_coverage=min_coverage, report=report, force=force))
 
 
 def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = None, windows: str = "fixed",
         junit: Optional[str] = None, skip_invalid: bool = False, show_args: bool = False, coverage: bool = False,
-        min_coverage: Optional[float] = None) -> int:
+        min_coverage: Optional[float] = None, report: Optional[str] = None, force: bool = False) -> int:
     """The command's body: check flags, load, replay, render, gate."""
     from policyctl.errors import UsageError
 
@@ -75,6 +79,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     if junit is not None and output is not None and output != "-" and \
             os.path.abspath(junit) == os.path.abspath(output):
         raise UsageError("--junit and --output name the same file")
+    check_report_destination(report, (trace, policy), {"--output": output, "--junit": junit}, force)
 
     from policyctl.cli.common import emit, err
     from policyctl.files import display_name
@@ -114,7 +119,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     try:
         with progress(total) as advance:
             result = simulate_run(loaded.policy, trace, windows=windows, skip_invalid=skip_invalid,
-                                  on_call=on_call, progress=advance, coverage=coverage)
+                                  on_call=on_call, progress=advance, coverage=coverage, report=report is not None)
     except BaseException:
         if stream is not None:
             stream.abort()
@@ -132,6 +137,12 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
 
         emit(render_text(result, trace=name, policy=loaded.path, show_args=show_args,
                          position=loaded.document.position, args_of=failed_args), output)
+    if report is not None:
+        from policyctl.files import atomic_write_text
+        from policyctl.reporters.html.simulate import render as render_html
+
+        atomic_write_text(report, render_html(result, trace=name, policy=loaded.path,
+                                              position=loaded.document.position), force=force)
     if junit is not None:
         from policyctl.files import atomic_write_text
         from policyctl.reporters.simulate.junit import render as render_junit
@@ -167,6 +178,30 @@ def refuse_overwriting_inputs(flag: str, target: Optional[str], inputs: tuple[Op
             same = False
         if same:
             raise UsageError(f"{flag} {target}: refusing to overwrite an input")
+
+
+def check_report_destination(report: Optional[str], inputs: tuple[Optional[str], ...],
+                             others: dict[str, Optional[str]], force: bool) -> None:
+    """``--report FILE.html``: a file name, not an input, not another output, not an existing file
+    unless ``--force`` — checked before the run, so a refused page costs no replay."""
+    if report is None:
+        return
+    from policyctl.errors import OutputExistsError, UsageError
+
+    if report == "-":
+        raise UsageError("--report: give a file name (stdout carries the report)")
+    refuse_overwriting_inputs("--report", report, inputs)
+    for flag, other in others.items():
+        if other is not None and other != "-" and os.path.abspath(other) == os.path.abspath(report):
+            raise UsageError(f"--report and {flag} name the same file")
+    _check_destination(report)
+    if os.path.lexists(report) and not force:
+        raise OutputExistsError(f"{report}: already exists (use --force to overwrite)")
+    if os.path.exists(report):
+        import stat
+
+        if not stat.S_ISREG(os.stat(report).st_mode):
+            raise UsageError(f"--report {report}: not a regular file; refusing to replace it")
 
 
 def _check_destination(target: Optional[str]) -> None:

@@ -72,6 +72,7 @@ class BucketView:
     window: str
     max: int
     pointer: str  # the limit's rule id, e.g. /all_tools/limits/calls-per-minute
+    origin: str  # the limit's place in the policy document, e.g. /all_tools/limits/0
     reserved: int  # calls counted (allowed, not rolled back)
     denied: int  # calls this bucket refused
     peak: int  # the largest count of one window
@@ -127,15 +128,16 @@ class SimulationReport:
 class _Family:
     """One ``(location, counter, window)`` of the policy: its buckets per grant."""
 
-    __slots__ = ("location", "counter", "window", "max", "length", "pointer", "buckets")
+    __slots__ = ("location", "counter", "window", "max", "length", "pointer", "origin", "buckets")
 
-    def __init__(self, location: str, counter: str, window: str, mx: int, pointer: str) -> None:
+    def __init__(self, location: str, counter: str, window: str, mx: int, pointer: str, origin: str) -> None:
         self.location = location
         self.counter = counter
         self.window = window
         self.max = mx
         self.length = WINDOW_SECONDS[window] * NS
         self.pointer = pointer
+        self.origin = origin
         self.buckets: dict[str, _Bucket] = {}
 
 
@@ -340,11 +342,15 @@ class ReportCollector:
         key = counter_key(loc, lim)
         fam = self.families.get(key)
         if fam is None:
-            location = "all_tools" if loc is None else loc
             from policyctl.engine.evaluator import limit_decision
+            from policyctl.policy.dialects.policylayer.model import pointer
 
-            fam = self.families[key] = _Family(location, lim.counter, lim.window, int(lim.max),
-                                               limit_decision(loc, lim).rule or "")
+            if loc is None:
+                origin = pointer("all_tools", "limits", _index(self.ev.policy.all_tools.limits, lim))
+            else:
+                origin = pointer("tools", loc, "limits", _index(self.ev.policy.tools[loc].limits, lim))
+            fam = self.families[key] = _Family("all_tools" if loc is None else loc, lim.counter, lim.window,
+                                               int(lim.max), limit_decision(loc, lim).rule or "", origin)
         elif lim.max < fam.max:  # two limits sharing one bucket: the smaller max is the one that bites
             fam.max = int(lim.max)
         return fam
@@ -431,6 +437,10 @@ class ReportCollector:
         return Timeline(LADDER[self.rung], out, start, last)
 
 
+def _index(limits: Any, lim: Any) -> int:
+    return next(i for i, item in enumerate(limits) if item is lim)
+
+
 def _add_into(have: list[int], more: list[int]) -> None:
     if len(have) < len(more):
         have.extend([0] * (len(more) - len(have)))
@@ -440,7 +450,7 @@ def _add_into(have: list[int], more: list[int]) -> None:
 
 def _view(b: _Bucket) -> BucketView:
     fam = b.fam
-    return BucketView(b.grant, fam.location, fam.counter, fam.window, fam.max, fam.pointer, b.reserved,
+    return BucketView(b.grant, fam.location, fam.counter, fam.window, fam.max, fam.pointer, fam.origin, b.reserved,
                       b.denied, b.top, b.active, b.full, b.bursts, b.worst, tuple(b.series or ()), b.series_from,
                       b.first)
 
