@@ -1,0 +1,82 @@
+"""Benchmark `simulate --report`: what the page costs on top of `simulate --format json`, and its size.
+
+Runs, as child processes on the same trace, alternating (best of N each)::
+
+    policyctl simulate TRACE --policy P --format json                     (the baseline)
+    policyctl simulate TRACE --policy P --format json --report OUT.html   (the same run, plus the page)
+
+and prints both times, the overhead in percent, the page's size, and the time to render the page
+alone (inside the second run). Usage::
+
+    python bench/report_bench.py [--calls 1000000] [--repeat 3] [--windows fixed] [--workers N]
+
+``--workers 1`` sets POLICYCTL_WORKERS=1 (one process) for both commands; without it the simulator
+chooses (a big file uses a forked worker when a CPU is idle). Generates the trace with
+``bench/simulate_gen.py`` when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        sys.exit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--windows", default="fixed")
+    ap.add_argument("--workers", choices=("1", "2"), default=None)
+    ns = ap.parse_args()
+    trace = OUT / f"trace-{ns.calls}.jsonl"
+    policy = OUT / "bench.policy.json"
+    if not trace.exists() or not policy.exists():
+        subprocess.run([sys.executable, str(HERE / "simulate_gen.py"), "--calls", str(ns.calls)], check=True)
+    env = dict(os.environ)
+    if ns.workers:
+        env["POLICYCTL_WORKERS"] = ns.workers
+    page = OUT / f"report-{ns.calls}.html"
+    base = [sys.executable, "-m", "policyctl", "simulate", str(trace), "--policy", str(policy), "--format", "json",
+            "--windows", ns.windows]
+    plain, with_page = [], []
+    for _ in range(ns.repeat):
+        plain.append(timed(base, env))
+        with_page.append(timed(base + ["--report", str(page), "--force"], env))
+    # the page alone: aggregate in-process once, then time the rendering
+    sys.path.insert(0, str(HERE.parent))
+    from policyctl.policy.load import load_policy
+    from policyctl.reporters.html.simulate import render
+    from policyctl.simulate.run import run
+
+    loaded = load_policy(str(policy))
+    result = run(loaded.policy, str(trace), windows=ns.windows, report=True)
+    start = time.perf_counter()
+    html = render(result, trace=str(trace), policy=str(policy), position=loaded.document.position)
+    render_s = time.perf_counter() - start
+    a, b = min(plain), min(with_page)
+    print(f"trace: {trace.name} ({trace.stat().st_size / 1e6:.0f} MB), windows {ns.windows}, "
+          f"workers {ns.workers or 'auto'}, best of {ns.repeat}")
+    print(f"simulate --format json:              {a:.2f} s  (all: {', '.join(f'{x:.2f}' for x in plain)})")
+    print(f"simulate --format json --report:     {b:.2f} s  (all: {', '.join(f'{x:.2f}' for x in with_page)})")
+    print(f"overhead: {100 * (b - a) / a:+.0f}%   page: {page.stat().st_size / 1e6:.2f} MB "
+          f"({len(html.encode()) / 1e6:.2f} MB rendered in-process in {render_s:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
