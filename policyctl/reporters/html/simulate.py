@@ -41,7 +41,7 @@ def render(result: SimulationResult, *, trace: str, policy: str,
         chart = step_chart(b.series, limit=b.max, length_ns=b.length_ns, start_ns=chart_from,
                            end_ns=max(end or chart_from, chart_from), bursts=bursts,
                            label=f"{b.location} {b.counter} per {b.window} for grant {b.grant}")
-        buckets.append({"b": b, "chart": safe(chart), "where": where(b.origin),
+        buckets.append({"b": b, "chart": safe(chart) if b.series else None, "where": where(b.origin),
                         "from": fmt_time(chart_from), "partial": b.series_from_ns is not None and
                         b.series_from_ns > b.first_ns})
     timeline = []

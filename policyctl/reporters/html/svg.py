@@ -184,7 +184,7 @@ def step_chart(series: Sequence[tuple[int, int, int, int]], *, limit: int, lengt
                      f'<text class="axis burst-label" x="{x + 6:.1f}" y="{y - 4:.1f}">{sliding}</text>')
     parts.append(f'<text class="axis" x="{left}" y="{height - 4}">{escape(fmt_time(start_ns))}</text>')
     parts.append(f'<text class="axis" x="{width - right}" y="{height - 4}" text-anchor="end">'
-                 f'{escape(fmt_time(end_ns))}</text>')
+                 f'{escape(fmt_time(start_ns + span))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
