@@ -107,7 +107,9 @@ def traced(tmp_path: Path):
 
 @pytest.mark.parametrize("windows", ["fixed", "sliding"])
 def test_buckets_match_a_brute_force_replay(traced, windows: str, monkeypatch) -> None:
+    """Exact counting (always under sliding windows; EXACT under fixed ones): every bucket, every window."""
     monkeypatch.setattr(report_mod, "SHOW_BUCKETS", 1000)
+    monkeypatch.setattr(report_mod, "EXACT", True)
     policy, path = traced
     rep = run(policy, path, windows=windows, report=True, parallel=False).report
     ref = reference(policy, path, windows)
@@ -138,6 +140,40 @@ def test_buckets_match_a_brute_force_replay(traced, windows: str, monkeypatch) -
             assert burst.sliding > burst.max and burst.before + burst.after >= burst.sliding
     else:
         assert rep.burst_count == 0
+
+
+def test_fixed_windows_track_buckets_from_half_their_max(traced, monkeypatch) -> None:
+    """The default under fixed windows: buckets are tracked from the first window at half of max, with
+    the engine's counts; everything from there on equals the brute-force replay, and a burst is missed
+    or under-counted only at the two boundaries around the window where tracking began (that
+    window's earlier reservations are counted but not timed)."""
+    monkeypatch.setattr(report_mod, "SHOW_BUCKETS", 1000)
+    monkeypatch.setattr(report_mod, "KEEP_BURSTS", 10 ** 6)
+    policy, path = traced
+    rep = run(policy, path, report=True, parallel=False).report
+    ref = reference(policy, path, "fixed")
+    got = {(b.grant, b.location, b.counter, b.window): b for b in rep.buckets}
+    maxes = {(b.location, b.counter, b.window): b.max for b in rep.buckets}
+    busy = {k for k, v in ref.items() if 2 * v["peak"] >= maxes.get(k[1:], 10 ** 9)}
+    assert set(got) == busy and len(busy) >= 6
+    found = 0
+    for key, b in got.items():
+        want = ref[key]
+        length = b.length_ns
+        assert b.series_from_ns is not None
+        assert (b.peak, b.windows_full, b.denied) == (want["peak"], want["full"], want["denied"]), key
+        assert b.reserved == sum(n for w, n in want["windows"].items() if w * length >= b.series_from_ns)
+        for start, count, _d, _s in b.series:
+            assert count == want["windows"].get(start // length, 0)
+        for boundary, (sliding, at) in want["bursts"].items():
+            if boundary > b.series_from_ns + length:
+                assert b.bursts and boundary in {u.boundary_ns for u in rep.bursts if u.grant == key[0]
+                                                 and (u.location, u.counter) == key[1:3]}
+                found += 1
+    for u in rep.bursts:
+        sliding, at = ref[(u.grant, u.location, u.counter, u.window)]["bursts"][u.boundary_ns]
+        assert u.sliding <= sliding and (not u.exact or (u.sliding, u.at_ns) == (sliding, at))
+    assert found > 0 and rep.burst_count <= sum(len(v["bursts"]) for v in ref.values())
 
 
 def test_every_path_gives_the_same_report(traced) -> None:
@@ -191,13 +227,15 @@ def test_denying_rules_sum_to_the_denials(traced) -> None:
     assert by_rule["(hidden)"].tools == ("h",) and by_rule["(hidden)"].pointer == "/hide/0"
 
 
-def test_quiet_buckets_keep_no_series(tmp_path: Path) -> None:
+def test_quiet_buckets_keep_no_series(tmp_path: Path, monkeypatch) -> None:
     """A bucket never at half its max and never denying keeps totals only (bounded memory)."""
     ppath = tmp_path / "p.json"
     ppath.write_text(json.dumps({"version": "1", "default": "allow",
                                  "all_tools": {"limits": [lim("all", "minute", 100)]}}))
     tpath = tmp_path / "t.jsonl"
     tpath.write_text("".join(json.dumps({"ts": START + 10 * i, "tool": "t", "grant": "g"}) + "\n" for i in range(50)))
-    rep = run(load_policy(str(ppath)).policy, str(tpath), report=True, parallel=False).report
-    (b,) = rep.buckets
+    policy = load_policy(str(ppath)).policy
+    assert run(policy, str(tpath), report=True, parallel=False).report.buckets == ()  # never tracked
+    monkeypatch.setattr(report_mod, "EXACT", True)
+    (b,) = run(policy, str(tpath), report=True, parallel=False).report.buckets
     assert (b.reserved, b.peak, b.windows_active, b.series, b.series_from_ns) == (50, 6, 9, (), None)

@@ -11,11 +11,21 @@ Memory is bounded per window, never per call:
 * the timeline keeps at most ``MAX_BINS`` time bins (a bin is the difference of the run's tally
   between two bin edges, so a call costs nothing there); when the trace outgrows them, the bin width
   steps up a ladder of calendar-aligned widths (1 s, 5 s, 10 s, 30 s, 1 min, …) and old bins merge;
-* each limit bucket ``(grant, location, counter, window)`` keeps its current and previous window's
-  reservation times (at most ``max`` each under fixed windows — what the window-edge burst check
-  needs), a few totals, and a per-window series only once the bucket is *notable* (a window at half
-  its ``max`` or more, or a denial), so the many quiet buckets of a big trace keep no series;
+* a tracked limit bucket ``(grant, location, counter, window)`` keeps its current and previous
+  window's reservation times (at most ``max`` each under fixed windows — what the window-edge burst
+  check needs), a few totals and its count per window;
 * at most ``KEEP_BURSTS`` window-edge bursts are kept (the largest), all are counted.
+
+**Which buckets are tracked.** Under fixed windows (the default) a bucket is tracked from the first
+moment the engine's own count for it reaches half its ``max`` (a slot read per limit per call until
+then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
+that window on are exact; its totals (``reserved``, windows active) start with that window. The
+reservations that window held before tracking began are counted but not timed, so a burst at the
+boundary before that window or the one after it can be missed, or reported with a lower-bound
+sliding count (``Burst.exact`` False); every later burst is found with its exact sliding count. A
+burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
+half: a bucket that is never tracked never bursts. Under ``--windows sliding`` (or with ``EXACT``)
+every bucket is counted and timed here, exactly.
 
 A *window-edge burst* (fixed windows only, SPEC §2): more than ``max`` calls allowed in one window's
 length across a calendar boundary. For each reservation in window W the sliding count at that moment
@@ -44,6 +54,8 @@ MAX_BINS = 96
 SHOW_BUCKETS = 20
 KEEP_BURSTS = 50
 _NEVER = -(1 << 80)
+#: count and time every reservation in the collector, also under fixed windows (tests compare the two)
+EXACT = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +72,7 @@ class Burst:
     sliding: int  # allowed calls in (at - length, at]
     before: int  # the fixed count of the window that ended at the boundary
     after: int  # the fixed count of the window that began there (when the peak was reached)
+    exact: bool = True  # False: ``sliding`` is a lower bound (see the module notes)
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ class SimulationReport:
 class _Family:
     """One ``(location, counter, window)`` of the policy: its buckets per grant."""
 
-    __slots__ = ("location", "counter", "window", "max", "length", "pointer", "origin", "buckets")
+    __slots__ = ("location", "counter", "window", "max", "length", "pointer", "origin", "buckets", "slot", "half")
 
     def __init__(self, location: str, counter: str, window: str, mx: int, pointer: str, origin: str) -> None:
         self.location = location
@@ -139,10 +152,12 @@ class _Family:
         self.pointer = pointer
         self.origin = origin
         self.buckets: dict[str, _Bucket] = {}
+        self.slot = -1  # the engine's count slot of this family (fixed windows)
+        self.half = (mx + 1) // 2  # a bucket is tracked from the first window where it reaches this
 
 
 class _Bucket:
-    __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "reserved", "denied",
+    __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "unknown", "punknown", "reserved", "denied",
                  "top", "active", "full", "bursts", "worst", "cur_burst", "series", "series_from", "first")
 
     def __init__(self, fam: _Family, grant: str, w: int, ts: int) -> None:
@@ -157,6 +172,8 @@ class _Bucket:
         self.pn = 0
         self.ppeak = 0
         self.ptimes: list[int] = []
+        self.unknown = 0  # reservations of this window counted before tracking began (times not kept)
+        self.punknown = 0
         self.reserved = 0
         self.denied = 0
         self.top = 0
@@ -191,7 +208,12 @@ class ReportCollector:
         self.last_snap: list[int] = []
         self.first_ns: int | None = None
         self.last_ns: int | None = None
-        self.observe: Callable[[int, str, int, bool], None] = self._make_observe()
+        #: fixed windows read the engine's own counts and time only the buckets that get busy (see
+        #: the module notes); sliding windows, or EXACT, count and time every reservation here
+        self.tracked_from_half = self.fixed and not EXACT
+        self.hot: set[str] = set()  # grants with a tracked bucket
+        self.observe: Callable[[int, str, int, bool], None] = (
+            self._make_observe_fixed() if self.tracked_from_half else self._make_observe())
 
     # -- the per-call hook ----------------------------------------------------------------------
 
@@ -251,6 +273,89 @@ class ReportCollector:
         self._newest = newest
         return observe
 
+    def _make_observe_fixed(self) -> Callable[[int, str, int, bool], None]:
+        """The fixed-window hook: a bucket costs a slot read until it first holds half its max."""
+        plans = self.plans
+        extend = self._extend_plans
+        roll = self._roll_timeline
+        sliding_count = self._sliding
+        track = self._track
+        close = self._close
+        grants_get = self.ev.store.fixed.grants.get
+        hot = self.hot
+        edge = _NEVER
+        last = _NEVER
+
+        def observe(ts: int, grant: str, code: int, upstream: bool) -> None:
+            nonlocal edge, last
+            last = ts
+            if ts >= edge:
+                edge = roll(ts, code)
+            try:
+                plan = plans[code]
+            except IndexError:
+                plan = extend(code)
+            if plan is None:
+                return
+            if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
+                if upstream:
+                    return  # rolled back after the call
+                if grant not in hot:  # the common case: a slot read and a comparison per limit
+                    gs = grants_get(grant)
+                    for slot, half, fam in plan:
+                        c = gs[slot]
+                        if c >= half:
+                            # a bucket twice in the plan (two limits, one counter) is counted once
+                            # here from the engine's count and once more by its second turn
+                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                    return
+                gs = None
+                for slot, half, fam in plan:
+                    b = fam.buckets.get(grant)
+                    if b is None:  # not tracked yet: is the engine's count at half of max?
+                        if gs is None:
+                            gs = grants_get(grant)
+                        c = gs[slot]
+                        if c >= half:
+                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                        continue
+                    w = ts // fam.length
+                    if b.w != w:
+                        close(b, w)
+                    n = b.n = b.n + 1
+                    b.times.append(ts)
+                    bound = n + b.pn if b.pw == w - 1 else n
+                    if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
+                        sliding_count(b, ts, n, fam)
+                return
+            b = plan.buckets.get(grant)
+            if b is None:
+                b = track(plan, grant, ts, grants_get(grant)[plan.slot], 0)
+            w = ts // plan.length
+            if b.w != w:
+                close(b, w)
+            b.d += 1
+
+        def newest() -> int | None:
+            return None if last == _NEVER else last
+
+        self._newest = newest
+        return observe
+
+    def _track(self, fam: _Family, grant: str, ts: int, count: int, own: int) -> _Bucket:
+        """Start tracking a bucket whose window already holds ``count`` (``own`` of them this call's)."""
+        w = ts // fam.length
+        b = fam.buckets[grant] = _Bucket(fam, grant, w, ts)
+        self.hot.add(grant)
+        b.n = count
+        b.times = [ts] * own
+        b.unknown = count - own
+        b.series = []
+        b.series_from = w * fam.length
+        if own and count > fam.max:  # cannot happen under fixed windows; kept for clarity
+            self._sliding(b, ts, count, fam)
+        return b
+
     def _new_bucket(self, fam: _Family, grant: str, w: int, ts: int) -> _Bucket:
         b = fam.buckets[grant] = _Bucket(fam, grant, w, ts)
         return b
@@ -258,16 +363,20 @@ class ReportCollector:
     def _sliding(self, b: _Bucket, ts: int, n: int, fam: _Family) -> None:
         """The sliding count at ``ts``: this window's ``n`` plus the previous window's tail."""
         tail = 0
-        if b.pw == b.w - 1 and b.ptimes:
+        exact = True
+        if b.pw == b.w - 1:
             pt = b.ptimes
-            tail = len(pt) - bisect_right(pt, ts - fam.length)
+            since = ts - fam.length
+            tail = len(pt) - bisect_right(pt, since)
+            if b.punknown and (not pt or since < pt[0]):
+                exact = False  # some of the previous window's untimed reservations may count too
         count = n + tail
         if count > b.peak:  # under fixed windows only counts above max get here: the burst's size
             b.peak = count
         if count > fam.max and self.fixed:
             cur = b.cur_burst
             if cur is None or count > cur[0]:
-                b.cur_burst = (count, ts, n)
+                b.cur_burst = (count, ts, n, exact)
 
     def _close(self, b: _Bucket, w: int) -> None:
         """End ``b``'s current window; ``w`` is the new one."""
@@ -291,18 +400,20 @@ class ReportCollector:
             if b.series is not None:
                 b.series.append((start, n, d, b.peak))
         if b.cur_burst is not None:
-            sliding, at, after = b.cur_burst
-            burst = Burst(b.grant, fam.location, fam.counter, fam.window, fam.max, start, at, sliding, b.pn, after)
+            sliding, at, after, exact = b.cur_burst
+            burst = Burst(b.grant, fam.location, fam.counter, fam.window, fam.max, start, at, sliding, b.pn, after,
+                          exact)
             b.bursts += 1
             if b.worst is None or sliding > b.worst.sliding:
                 b.worst = burst
             self._keep_burst(burst)
             b.cur_burst = None
         if n:
-            b.pw, b.pn, b.ppeak, b.ptimes = b.w, n, b.peak, b.times
+            b.pw, b.pn, b.ppeak, b.ptimes, b.punknown = b.w, n, b.peak, b.times, b.unknown
             b.times = []
         elif b.times:
             b.times = []
+        b.unknown = 0
         b.w = w
         b.n = b.d = b.peak = 0
 
@@ -325,20 +436,23 @@ class ReportCollector:
             tool = ev.tools[c]
             plan: Any = None
             if d.allowed:
-                fams = tuple(self._family(loc, lim) for loc, lim, _ in ev.limits(tool))
-                plan = fams or None
+                fams = tuple(self._family(loc, lim, fam) for loc, lim, fam in ev.limits(tool))
+                if self.tracked_from_half:
+                    plan = tuple((f.slot, f.half, f) for f in fams) or None
+                else:
+                    plan = fams or None
             elif d.reason == "rate_limited":
                 origin = ev.origins[c] or ""
                 k = int(origin.rsplit("/", 1)[1])
                 if origin.startswith("/all_tools/"):
                     entry = ev.policy.tools.get(tool)
                     k += len(entry.limits) if entry is not None else 0
-                loc, lim, _ = ev.limits(tool)[k]
-                plan = self._family(loc, lim)
+                loc, lim, engine_family = ev.limits(tool)[k]
+                plan = self._family(loc, lim, engine_family)
             self.plans.append(plan)
         return self.plans[code]
 
-    def _family(self, loc: str | None, lim: Any) -> _Family:
+    def _family(self, loc: str | None, lim: Any, engine_family: Any) -> _Family:
         key = counter_key(loc, lim)
         fam = self.families.get(key)
         if fam is None:
@@ -351,8 +465,11 @@ class ReportCollector:
                 origin = pointer("tools", loc, "limits", _index(self.ev.policy.tools[loc].limits, lim))
             fam = self.families[key] = _Family("all_tools" if loc is None else loc, lim.counter, lim.window,
                                                int(lim.max), limit_decision(loc, lim).rule or "", origin)
+            if self.fixed:
+                fam.slot = engine_family.slot
         elif lim.max < fam.max:  # two limits sharing one bucket: the smaller max is the one that bites
             fam.max = int(lim.max)
+            fam.half = (fam.max + 1) // 2
         return fam
 
     # -- the timeline ---------------------------------------------------------------------------

@@ -37,13 +37,16 @@ def render(result: SimulationResult, *, trace: str, policy: str,
     buckets = []
     for b in rep.buckets:
         chart_from = b.series_from_ns if b.series_from_ns is not None else b.first_ns
-        bursts = [(b.worst.at_ns, b.worst.sliding)] if b.worst is not None else []
+        bursts = {(u.at_ns, u.sliding) for u in rep.bursts
+                  if (u.grant, u.location, u.counter, u.window) == (b.grant, b.location, b.counter, b.window)}
+        if b.worst is not None:
+            bursts.add((b.worst.at_ns, b.worst.sliding))
         chart = step_chart(b.series, limit=b.max, length_ns=b.length_ns, start_ns=chart_from,
-                           end_ns=max(end or chart_from, chart_from), bursts=bursts,
+                           end_ns=max(end or chart_from, chart_from), bursts=sorted(bursts),
                            label=f"{b.location} {b.counter} per {b.window} for grant {b.grant}")
         buckets.append({"b": b, "chart": safe(chart) if b.series else None, "where": where(b.origin),
                         "from": fmt_time(chart_from), "partial": b.series_from_ns is not None and
-                        b.series_from_ns > b.first_ns})
+                        rep.first_ns is not None and b.series_from_ns > rep.first_ns})
     timeline = []
     tools = sorted(rep.timeline.rows, key=lambda t: (-by_tool[t]["calls"], t)) if rep.timeline.rows else []
     shown, rest = tools[:MAX_TIMELINE_TOOLS], tools[MAX_TIMELINE_TOOLS:]
