@@ -157,7 +157,7 @@ class _Family:
 
 
 class _Bucket:
-    __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "unknown", "punknown", "reserved", "denied",
+    __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "pi", "unknown", "punknown", "reserved", "denied",
                  "top", "active", "full", "bursts", "worst", "cur_burst", "series", "series_from", "first")
 
     def __init__(self, fam: _Family, grant: str, w: int, ts: int) -> None:
@@ -172,6 +172,7 @@ class _Bucket:
         self.pn = 0
         self.ppeak = 0
         self.ptimes: list[int] = []
+        self.pi = 0  # first index of ptimes still inside the sliding window (fixed-window hook)
         self.unknown = 0  # reservations of this window counted before tracking began (times not kept)
         self.punknown = 0
         self.reserved = 0
@@ -319,14 +320,25 @@ class ReportCollector:
                         if c >= half:
                             track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
                         continue
-                    w = ts // fam.length
+                    length = fam.length
+                    w = ts // length
                     if b.w != w:
                         close(b, w)
                     n = b.n = b.n + 1
                     b.times.append(ts)
-                    bound = n + b.pn if b.pw == w - 1 else n
-                    if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
-                        sliding_count(b, ts, n, fam)
+                    if b.pw == w - 1 and n + b.pn > fam.max:
+                        # the previous window's tail: its times after ts - length (a pointer that
+                        # only moves forward, since ts does)
+                        pt = b.ptimes
+                        i = b.pi
+                        since = ts - length
+                        end = len(pt)
+                        while i < end and pt[i] <= since:
+                            i += 1
+                        b.pi = i
+                        count = n + end - i
+                        if count > fam.max and (b.cur_burst is None or count > b.cur_burst[0]):
+                            sliding_count(b, ts, n, fam)
                 return
             b = plan.buckets.get(grant)
             if b is None:
@@ -414,6 +426,7 @@ class ReportCollector:
         elif b.times:
             b.times = []
         b.unknown = 0
+        b.pi = 0
         b.w = w
         b.n = b.d = b.peak = 0
 
