@@ -19,10 +19,12 @@ Memory is bounded per window, never per call:
 **Which buckets are tracked.** Under fixed windows (the default) a bucket is tracked from the first
 moment the engine's own count for it reaches half its ``max`` (a slot read per limit per call until
 then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
-that window on are exact; its totals (``reserved``, windows active) start with that window. The
-reservations that window held before tracking began are counted but not timed, so a burst at the
-boundary before that window or the one after it can be missed, or reported with a lower-bound
-sliding count (``Burst.exact`` False); every later burst is found with its exact sliding count. A
+that window on are exact; its totals (``reserved``, windows active) start with that window. Each
+grant's reservations within the policy's shortest window length are kept (``logs``), so a bucket of
+that length is timed from its window's start and its bursts are all exact. For a longer window the
+reservations it held before tracking began are counted but not timed, so a burst at the boundary
+before that window or the one after it can be missed, or reported with a lower-bound sliding count
+(``Burst.exact`` False); every later burst is found with its exact sliding count. A
 burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
 half: a bucket that is never tracked never bursts. Under ``--windows sliding`` (or with ``EXACT``)
 every bucket is counted and timed here, exactly.
@@ -213,6 +215,13 @@ class ReportCollector:
         #: the module notes); sliding windows, or EXACT, count and time every reservation here
         self.tracked_from_half = self.fixed and not EXACT
         self.hot: set[str] = set()  # grants with a tracked bucket
+        # Per grant, the times and codes of its reservations within the shortest window length the
+        # policy uses: when a bucket of that length starts being tracked, its window's earlier
+        # reservations are timed from here, so its bursts are exact from the first boundary on.
+        self.logs: dict[str, tuple[list[int], list[int]]] = {}
+        lengths = [WINDOW_SECONDS[lim.window] * NS for entry in ev.policy.tools.values() for lim in entry.limits]
+        lengths += [WINDOW_SECONDS[lim.window] * NS for lim in ev.policy.all_tools.limits]
+        self.log_length = min(lengths, default=60 * NS)
         self.observe: Callable[[int, str, int, bool], None] = (
             self._make_observe_fixed() if self.tracked_from_half else self._make_observe())
 
@@ -284,6 +293,9 @@ class ReportCollector:
         close = self._close
         grants_get = self.ev.store.fixed.grants.get
         hot = self.hot
+        logs = self.logs
+        logs_get = logs.get
+        log_length = self.log_length
         edge = _NEVER
         last = _NEVER
 
@@ -301,6 +313,16 @@ class ReportCollector:
             if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
                 if upstream:
                     return  # rolled back after the call
+                lg = logs_get(grant)  # the grant's reservations of the last shortest window
+                if lg is None:
+                    lg = logs[grant] = ([], [])
+                lt = lg[0]
+                lt.append(ts)
+                lg[1].append(code)
+                if len(lt) > 64 and lt[0] <= ts - log_length:
+                    cut = bisect_right(lt, ts - log_length)
+                    del lt[:cut]
+                    del lg[1][:cut]
                 if grant not in hot:  # the common case: a slot read and a comparison per limit
                     gs = grants_get(grant)
                     for slot, half, fam in plan:
@@ -362,6 +384,18 @@ class ReportCollector:
         b.n = count
         b.times = [ts] * own
         b.unknown = count - own
+        lg = self.logs.get(grant)
+        if own and fam.length == self.log_length and lg is not None:
+            start = w * fam.length
+            times: list[int] = []
+            plans = self.plans
+            for t, code in zip(lg[0][:-1], lg[1][:-1]):  # the last entry is this call
+                if t >= start:
+                    times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
+            times.extend([ts] * own)
+            if len(times) == count:
+                b.times = times
+                b.unknown = 0
         b.series = []
         b.series_from = w * fam.length
         if own and count > fam.max:  # cannot happen under fixed windows; kept for clarity
