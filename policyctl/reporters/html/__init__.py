@@ -15,6 +15,7 @@ __all__ = ["render_page"]
 def render_page(template: str, **context: Any) -> str:
     """Render ``templates/<template>`` with autoescaping (every value is text unless marked safe)."""
     import jinja2
+    from markupsafe import Markup
 
     from policyctl import __version__
     from policyctl.reporters.html.svg import defs
@@ -22,7 +23,7 @@ def render_page(template: str, **context: Any) -> str:
     env = jinja2.Environment(loader=jinja2.PackageLoader("policyctl.reporters.html", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    return env.get_template(template).render(version=__version__, defs=jinja2.utils.markupsafe.Markup(defs()),
+    return env.get_template(template).render(version=__version__, defs=Markup(defs()),
                                              **context)
 
 
