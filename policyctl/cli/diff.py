@@ -59,19 +59,25 @@ def register(app: typer.Typer) -> None:
                                                  help="Grant of imported calls (default const:default)."),
         since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
         until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
+        report_file: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
+                                                  help="Also write a self-contained HTML page: changes, changed "
+                                                       "calls over time and per tool, the first changed calls."),
+        force: bool = typer.Option(False, "--force", help="Let --report replace an existing file."),
     ) -> None:
         raise typer.Exit(run(old, new, trace=trace, fmt=fmt, fail_on=fail_on, output=output, windows=windows,
                              search=search, search_budget=search_budget, seed=seed, tools=tools,
                              counterexample=counterexample, show_args=show_args, skip_invalid=skip_invalid,
                              trace_format=trace_format, servers=server, grant_from=grant_from, since=since,
-                             until=until))
+                             until=until,
+                             report_file=report_file, force=force))
 
 
 def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, output: Optional[str],
         windows: str, search: bool, search_budget: Optional[float], seed: Optional[int],
         tools: Optional[str], counterexample: Optional[str], show_args: bool, skip_invalid: bool,
         trace_format: str = "auto", servers: Optional[List[str]] = None, grant_from: Optional[str] = None,
-        since: Optional[str] = None, until: Optional[str] = None) -> int:
+        since: Optional[str] = None, until: Optional[str] = None,
+        report_file: Optional[str] = None, force: bool = False) -> int:
     """The command's body: check flags, load, compare, render, gate."""
     from policyctl.errors import UsageError
 
@@ -99,7 +105,10 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         raise UsageError("--counterexample: give a file name (stdout carries the report)")
     from policyctl.files import check_outputs
 
-    check_outputs([("--output", output), ("--counterexample", counterexample)], [old, new, trace, tools])
+    check_outputs([("--output", output), ("--counterexample", counterexample), ("--report", report_file)],
+                  [old, new, trace, tools])
+    if report_file is not None and not force:  # a page is never replaced without --force
+        check_outputs([("--report", report_file)], [], force=False)
 
     from policyctl.cli.common import emit, err
     from policyctl.diff.differ import DiffReport, behavior_diff_trace, diff_policies
@@ -122,12 +131,18 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     changes = diff_policies(p_old.policy, p_new.policy)
 
     behavior = None
+    timeline = None
     if trace is not None:
         from policyctl.traces.reader import TraceStats
 
         stats = TraceStats()
+        if report_file is not None:
+            from policyctl.diff.report import ChangeTimeline
+
+            timeline = ChangeTimeline()
         behavior = behavior_diff_trace(p_old.policy, p_new.policy, trace, windows=windows,
-                                       skip_invalid=skip_invalid, stats=stats, trace_input=ti)
+                                       skip_invalid=skip_invalid, stats=stats, trace_input=ti,
+                                       observer=timeline)
         if ti is not None and ti.summary is not None:
             from policyctl.cli.common import report_import
 
@@ -158,6 +173,12 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     report = DiffReport(p_old.path, p_new.path, changes, behavior, result, windows=windows,
                         show_args=show_args, fail_on=fail_on)
     emit(output, lambda colour: _render(fmt, report, colour=colour))
+    if report_file is not None:
+        from policyctl.files import write_output
+        from policyctl.reporters.html.diff import render as render_html
+
+        write_output(report_file, render_html(report, timeline=timeline, old_position=p_old.document.position,
+                                              new_position=p_new.document.position), force=force)
 
     if counterexample is not None and result is not None:
         from policyctl.files import write_output

@@ -56,17 +56,22 @@ def register(app: typer.Typer) -> None:
                                                  help="Grant of imported calls (default const:default)."),
         since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
         until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
+        report: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
+                                             help="Also write a self-contained HTML page: limit buckets over time, "
+                                                  "window-edge bursts, calls per tool over time, denying rules."),
+        force: bool = typer.Option(False, "--force", help="Let --report replace an existing file."),
     ) -> None:
         raise typer.Exit(run(trace, policy=policy, fmt=fmt, output=output, windows=windows, junit=junit,
                              skip_invalid=skip_invalid, show_args=show_args, coverage=coverage,
                              min_coverage=min_coverage, trace_format=trace_format, servers=server,
-                             grant_from=grant_from, since=since, until=until))
+                             grant_from=grant_from, since=since, until=until, report=report, force=force))
 
 
 def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = None, windows: str = "fixed",
         junit: Optional[str] = None, skip_invalid: bool = False, show_args: bool = False, coverage: bool = False,
         min_coverage: Optional[float] = None, trace_format: str = "auto", servers: Optional[List[str]] = None,
-        grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None) -> int:
+        grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None,
+        report: Optional[str] = None, force: bool = False) -> int:
     """The command's body: check flags, load, replay, render, gate."""
     from policyctl.cli.common import report_import, trace_input
     from policyctl.errors import UsageError
@@ -85,7 +90,9 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
         raise UsageError("--junit: give a file name (stdout carries the report)")
     from policyctl.files import check_outputs
 
-    check_outputs([("--output", output), ("--junit", junit)], [trace, policy])
+    check_outputs([("--output", output), ("--junit", junit), ("--report", report)], [trace, policy])
+    if report is not None and not force:  # a page is never replaced without --force
+        check_outputs([("--report", report)], [], force=False)
 
     from policyctl.cli.common import emit, err
     from policyctl.files import OutputFile, display_name, write_output
@@ -100,6 +107,8 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
             raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
         if coverage:
             raise UsageError("--coverage is not available for Intercept policies yet (PolicyLayer only)")
+        if report is not None:
+            raise UsageError("--report is not available for Intercept policies yet (PolicyLayer only)")
     name = display_name(trace)
     total = _size(trace) if ti.format == "policyctl" else None
 
@@ -132,7 +141,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     try:
         with progress(total) as advance:
             result = simulate_run(loaded.subject, trace, windows=windows, skip_invalid=skip_invalid,
-                                  on_call=on_call, progress=advance, coverage=coverage, trace_input=ti,
+                                  on_call=on_call, progress=advance, coverage=coverage, trace_input=ti, report=report is not None,
                                   on_unchecked=(lambda line, message: unchecked.append((line, message)))
                                   if junit is not None else None)
     except BaseException:
@@ -156,6 +165,11 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
         emit(output, lambda colour: render_text(result, trace=name, policy=loaded.path, show_args=show_args,
                                                 position=loaded.document.position, args_of=failed_args,
                                                 color=colour))
+    if report is not None:
+        from policyctl.reporters.html.simulate import render as render_html
+
+        write_output(report, render_html(result, trace=name, policy=loaded.path,
+                                         position=loaded.document.position), force=force)
     if junit is not None:
         from policyctl.reporters.simulate.junit import render as render_junit
 

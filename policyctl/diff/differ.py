@@ -651,12 +651,14 @@ def behavior_diff(old: Policy, new: Policy, calls: Iterable[Any], *, windows: st
 
 
 def behavior_diff_trace(old: Policy, new: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool = False,
-                        stats: Any = None, max_examples: int = MAX_EXAMPLES, trace_input: Any = None) -> BehaviorDiff:
+                        stats: Any = None, max_examples: int = MAX_EXAMPLES, trace_input: Any = None,
+                        observer: Any = None) -> BehaviorDiff:
     """:func:`behavior_diff` straight from a trace file (``-`` = stdin), read once and streamed.
 
     Uses the trace reader's record stream rather than building a ``TraceCall`` per line: reading is
     most of the cost of a behavioural diff, so this keeps it near the cost of one simulation plus
-    one more evaluation per call.
+    one more evaluation per call. ``observer`` (``diff --report``): its ``change(ts_ns, tool,
+    transition)`` sees every changed call, its ``span(first_ns, last_ns)`` the trace's time range.
     """
     from policyctl.traces.reader import iter_records, record_id
 
@@ -664,11 +666,12 @@ def behavior_diff_trace(old: Policy, new: Policy, path: str, *, windows: str = "
         rows = trace_input.records(skip_invalid=skip_invalid, stats=stats)
     else:
         rows = iter_records(path, skip_invalid=skip_invalid, stats=stats)
-    return _replay(old, new, rows, lambda rec, msg: (record_id(rec, msg), rec.get("ts")), windows, max_examples)
+    return _replay(old, new, rows, lambda rec, msg: (record_id(rec, msg), rec.get("ts")), windows, max_examples,
+                   observer)
 
 
 def _replay(old: Policy, new: Policy, rows: Iterable[tuple], describe: Any, windows: str,
-            max_examples: int) -> BehaviorDiff:
+            max_examples: int, observer: Any = None) -> BehaviorDiff:
     """The loop: ``rows`` are ``(line, ts_ns, grant, tool, args, upstream_error, rec, msg)`` (the
     trace reader's record tuples); ``describe(rec, msg) -> (id, ts_raw)`` runs only for kept examples."""
     from policyctl.engine.evaluator import Evaluator
@@ -683,8 +686,12 @@ def _replay(old: Policy, new: Policy, rows: Iterable[tuple], describe: Any, wind
     by_tool: dict[str, int] = {}
     examples: list[CallChange] = []
     n = changed = 0
+    first = ts = None
+    on_change = observer.change if observer is not None else None
     for line, ts, grant, tool, args, upstream, rec, msg in rows:
         n += 1
+        if first is None:
+            first = ts
         po = p_old.get(tool) or ev_old.program(tool)
         pn = p_new.get(tool) or ev_new.program(tool)
         upstream = bool(upstream)
@@ -697,9 +704,13 @@ def _replay(old: Policy, new: Policy, rows: Iterable[tuple], describe: Any, wind
         key = f"{oa.decision}->{ob.decision}"
         transitions[key] = transitions.get(key, 0) + 1
         by_tool[tool] = by_tool.get(tool, 0) + 1
+        if on_change is not None:
+            on_change(ts, tool, key)
         if len(examples) < max_examples:
             call_id, ts_raw = describe(rec, msg)
             examples.append(CallChange(line, tool, call_id, ts_raw, args, oa, ob))
+    if observer is not None:
+        observer.span(first, ts)
     return BehaviorDiff(n, changed, transitions, dict(sorted(by_tool.items())), tuple(examples))
 
 

@@ -33,6 +33,10 @@ __all__ = ["simulate", "run", "SimulationResult", "CallResult", "ExpectationFail
 
 KEEP_FAILURES = 1000
 
+#: the per-call hook of ``run(report=True)``: (evaluation time ns, grant, decision code, upstream failed),
+#: called right after the call is tallied, in trace order, on every path (fast, general, parallel)
+Observe = Callable[[int, str, int, bool], None]
+
 
 def simulate(policy: Policy, calls: Iterable[TraceCall], *, windows: str = "fixed") -> Iterator[tuple[TraceCall, Decision]]:
     """Evaluate ``calls`` in order with fresh counters; yields each call with its decision."""
@@ -99,6 +103,7 @@ class SimulationResult:
     failed: int = 0
     failures: list[ExpectationFailure] = field(default_factory=list)
     coverage: Any = None
+    report: Any = None  # a policyctl.simulate.report.SimulationReport when run(report=True)
 
     @property
     def calls(self) -> int:
@@ -153,7 +158,7 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
         on_call: Callable[[CallResult], None] | None = None,
         progress: Callable[[int], None] | None = None, coverage: bool = False,
         fh: IO[bytes] | None = None, parallel: bool | None = None, trace_input: Any = None,
-        on_unchecked: Callable[[int, str], None] | None = None) -> SimulationResult:
+        on_unchecked: Callable[[int, str], None] | None = None, report: bool = False) -> SimulationResult:
     """Simulate the trace at ``path`` (``-`` = stdin). Raises InputError on a bad line unless ``skip_invalid``.
 
     ``trace_input`` (a :class:`policyctl.traces.replay.TraceInput`) replays an imported source or a
@@ -161,6 +166,9 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
 
     ``on_unchecked(line, message)``: an invalid line skipped by ``skip_invalid`` stated an
     expectation, which was therefore never checked (the JUnit report shows it as an error).
+
+    ``report``: also aggregate what ``simulate --report`` draws (``result.report``), on whichever
+    path the run takes: every path hands each evaluated call to the collector's ``observe`` hook.
 
     ``parallel``: None (default) lets a summary-only run of a large regular file use two processes
     (see ``_parallel``); False never does; True does whenever it can (the tests use it on small files).
@@ -173,19 +181,28 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
         from policyctl.engine.coverage import CoverageCollector
 
         cov = CoverageCollector(policy, ev)
+    collector = None
+    if report:
+        from policyctl.simulate.report import ReportCollector
+
+        collector = ReportCollector(ev, result.tally)
+    observe = collector.observe if collector is not None else None
     if trace_input is not None and not trace_input.plain:
         rows = trace_input.records(skip_invalid=skip_invalid, stats=stats, progress=progress)
-        _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, rows)
+        _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, rows, observe=observe)
     elif on_call is None and cov is None and on_unchecked is None:
         if (parallel is not False and progress is None and fh is None and isinstance(ev, Evaluator)
                 and _parallel_ok(path, parallel)):
-            _parallel(ev, path, result, skip_invalid)
+            _parallel(ev, path, result, skip_invalid, observe)
         else:
-            _fast(ev, path, result, skip_invalid, progress, fh)
+            _fast(ev, path, result, skip_invalid, progress, fh, observe=observe)
     else:
-        _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, on_unchecked=on_unchecked)
+        _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, on_unchecked=on_unchecked,
+                 observe=observe)
     if cov is not None:
         result.coverage = cov.report(result)
+    if collector is not None:
+        result.report = collector.finish(result)
     return result
 
 
@@ -220,7 +237,7 @@ def _expectation(result: SimulationResult, line: int, rid: object, ts_raw: objec
 def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool,
              progress: Callable[[int], None] | None, fh: IO[bytes] | None,
              on_call: Callable[[CallResult], None] | None, cov: Any, rows: Iterable[tuple] | None = None,
-             on_unchecked: Callable[[int, str], None] | None = None) -> None:
+             on_unchecked: Callable[[int, str], None] | None = None, observe: Observe | None = None) -> None:
     tally = result.tally
     programs = ev.programs
     decisions = ev.decisions
@@ -235,6 +252,8 @@ def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: b
         if code >= len(tally):
             tally.extend([0] * (len(decisions) - len(tally)))
         tally[code] += 1
+        if observe is not None:
+            observe(ts, grant, code, bool(upstream))
         decision = decisions[code]
         ok = None
         if "expect" in rec or "expect_rule" in rec:
@@ -247,7 +266,8 @@ def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: b
 
 
 def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool,
-          progress: Callable[[int], None] | None, fh: IO[bytes] | None, end: int | None = None) -> int:
+          progress: Callable[[int], None] | None, fh: IO[bytes] | None, end: int | None = None,
+          observe: Observe | None = None) -> int:
     """The hot loop: the reader's fast path and the evaluation inlined, tallies only.
 
     It must agree exactly with ``iter_records`` + ``_general`` (a test replays odd traces through
@@ -357,6 +377,8 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     tally.extend([0] * (len(decisions) - len(tally)))
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
+                if observe is not None:
+                    observe(ts_ns, grant, code, upstream)
                 if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
@@ -457,13 +479,14 @@ def _split_point(path: str) -> tuple[int, int]:
         return fh.tell(), size
 
 
-def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool) -> None:
+def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool,
+              observe: Observe | None = None) -> None:
     import pickle
     import tempfile
 
     split, size = _split_point(path)
     if split <= 0 or split >= size:
-        _fast(ev, path, result, skip_invalid, None, None)
+        _fast(ev, path, result, skip_invalid, None, None, observe=observe)
         return
     for tool in ev.policy.tools:  # codes of listed tools are fixed before the fork, identical in both
         ev.program(tool)
@@ -482,7 +505,7 @@ def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: 
             finally:
                 os._exit(code)
     try:
-        clock = _fast(ev, path, result, skip_invalid, None, None, end=split)
+        clock = _fast(ev, path, result, skip_invalid, None, None, end=split, observe=observe)
     except BaseException:
         _reap(pid, kill=True)
         spool.close()
@@ -492,7 +515,7 @@ def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: 
         if status != 0:
             raise RuntimeError(f"the simulator's worker process failed (status {status})")
         spool.seek(0)
-        _stage_two(ev, result, spool, display_name(path), skip_invalid, known, clock, pickle)
+        _stage_two(ev, result, spool, display_name(path), skip_invalid, known, clock, pickle, observe)
     finally:
         spool.close()
 
@@ -584,7 +607,7 @@ def _stage_one(ev: Evaluator, path: str, start: int, end: int, skip_invalid: boo
 
 
 def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, skip_invalid: bool, known: int,
-               clock: int, pickle: Any) -> None:
+               clock: int, pickle: Any, observe: Observe | None = None) -> None:
     """Parent: replay the worker's records in file order through the limits, on the same clock."""
     stats = result.stats
     tally = result.tally
@@ -631,6 +654,8 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
             if code >= len(tally):
                 tally.extend([0] * (len(decisions) - len(tally)))
             tally[code] += 1
+            if observe is not None:  # decided calls reserve nothing: their grant is not needed
+                observe(t, grants[bi] if kind != _K_DECIDED else "", code, kind == _K_LIMITS_FAILED)
             if i == next_side:
                 rid, ts_raw, grant, expect, expect_rule = side[si][1]
                 _expectation(result, first_line + ln[i], rid, ts_raw, grant, tools[ti], expect, expect_rule,

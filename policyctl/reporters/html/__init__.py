@@ -1,0 +1,34 @@
+"""Self-contained HTML pages (``simulate --report``, ``diff --report``): Jinja2 templates, inline SVG.
+
+The pages load nothing: a Content-Security-Policy meta (``default-src 'none'``; inline styles and
+``data:`` images only) keeps a browser from fetching anything, and there is no script. Tables read
+without any script; charts are SVG written by :mod:`policyctl.reporters.html.svg`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["render_page"]
+
+
+def render_page(template: str, **context: Any) -> str:
+    """Render ``templates/<template>`` with autoescaping (every value is text unless marked safe)."""
+    import jinja2
+    from markupsafe import Markup
+
+    from policyctl import __version__
+    from policyctl.reporters.html.svg import defs
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("policyctl.reporters.html", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    return env.get_template(template).render(version=__version__, defs=Markup(defs()),
+                                             **context)
+
+
+def safe(text: str) -> Any:
+    """Mark SVG written (and escaped) by :mod:`svg` as safe to insert."""
+    from markupsafe import Markup
+
+    return Markup(text)

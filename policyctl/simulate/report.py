@@ -1,0 +1,639 @@
+"""What ``simulate --report`` shows, aggregated during the run's single pass (no second read).
+
+Public API::
+
+    collector = ReportCollector(evaluator, tally)      # tally: the run's list of counts per decision code
+    collector.observe(ts_ns, grant, code, upstream)    # after each call is tallied, in trace order
+    collector.finish(result) -> SimulationReport       # once, at the end
+
+Memory is bounded per window, never per call:
+
+* the timeline keeps at most ``MAX_BINS`` time bins (a bin is the difference of the run's tally
+  between two bin edges, so a call costs nothing there); when the trace outgrows them, the bin width
+  steps up a ladder of calendar-aligned widths (1 s, 5 s, 10 s, 30 s, 1 min, …) and old bins merge;
+* a tracked limit bucket ``(grant, location, counter, window)`` keeps its current and previous
+  window's reservation times (at most ``max`` each under fixed windows — what the window-edge burst
+  check needs), a few totals and its count per window;
+* at most ``KEEP_BURSTS`` window-edge bursts are kept (the largest), all are counted.
+
+**Which buckets are tracked.** Under fixed windows (the default) a bucket is tracked from the first
+moment the engine's own count for it reaches half its ``max`` (a slot read per limit per call until
+then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
+that window on are exact; its totals (``reserved``, windows active) start with that window. Each
+grant's reservations within the policy's shortest window length are kept (``logs``), so a bucket of
+that length is timed from its window's start and its bursts are all exact. For a longer window the
+reservations it held before tracking began are counted but not timed, so a burst at the boundary
+before that window or the one after it can be missed, or reported with a lower-bound sliding count
+(``Burst.exact`` False); every later burst is found with its exact sliding count. A
+burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
+half: a bucket that is never tracked never bursts. Under ``--windows sliding`` (or with ``EXACT``)
+every bucket is counted and timed here, exactly.
+
+A *window-edge burst* (fixed windows only, SPEC §2): more than ``max`` calls allowed in one window's
+length across a calendar boundary. For each reservation in window W the sliding count at that moment
+(reservations in ``(ts - length, ts]``: W's so far plus the tail of W-1) is computed whenever its upper
+bound exceeds ``max``; the largest count per boundary is the burst. Under ``--windows sliding`` the
+same count is each window's peak (never above ``max``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from policyctl.engine.counters import NS
+from policyctl.engine.evaluator import REASONS, Evaluator, counter_key
+from policyctl.policy.dialects.policylayer.model import WINDOW_SECONDS
+
+__all__ = ["ReportCollector", "SimulationReport", "BucketView", "Burst", "Timeline", "DenyingRule",
+           "MAX_BINS", "SHOW_BUCKETS", "KEEP_BURSTS", "LADDER"]
+
+#: calendar-aligned bin widths in seconds; each divides the next, so bins merge exactly
+LADDER = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800)
+MAX_BINS = 96
+SHOW_BUCKETS = 20
+KEEP_BURSTS = 50
+_NEVER = -(1 << 80)
+#: count and time every reservation in the collector, also under fixed windows (tests compare the two)
+EXACT = False
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """More than ``max`` calls allowed within one window length across the boundary at ``boundary_ns``."""
+
+    grant: str
+    location: str  # tool name, or "all_tools"
+    counter: str
+    window: str
+    max: int
+    boundary_ns: int
+    at_ns: int  # the moment the sliding count peaked
+    sliding: int  # allowed calls in (at - length, at]
+    before: int  # the fixed count of the window that ended at the boundary
+    after: int  # the fixed count of the window that began there (when the peak was reached)
+    exact: bool = True  # False: ``sliding`` is a lower bound (see the module notes)
+
+
+@dataclass(frozen=True)
+class BucketView:
+    """One limit bucket: its totals and, when notable, its count per window."""
+
+    grant: str
+    location: str  # tool name, or "all_tools"
+    counter: str
+    window: str
+    max: int
+    pointer: str  # the limit's rule id, e.g. /all_tools/limits/calls-per-minute
+    origin: str  # the limit's place in the policy document, e.g. /all_tools/limits/0
+    reserved: int  # calls counted (allowed, not rolled back)
+    denied: int  # calls this bucket refused
+    peak: int  # the largest count of one window
+    windows_active: int
+    windows_full: int  # windows that reached max
+    bursts: int
+    worst: Burst | None
+    #: (window start ns, count, denied, sliding) per window with calls, from ``series_from_ns`` on;
+    #: ``sliding`` is the window's largest sliding count under sliding windows, and under fixed
+    #: windows the sliding count of a window-edge burst that peaked in it (0: none)
+    series: tuple[tuple[int, int, int, int], ...]
+    series_from_ns: int | None
+    first_ns: int
+
+    @property
+    def length_ns(self) -> int:
+        return WINDOW_SECONDS[self.window] * NS
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Calls per tool and reason per time bin: ``rows[tool] = [(bin start ns, {reason: n}), …]``."""
+
+    width_s: int
+    rows: dict[str, list[tuple[int, dict[str, int]]]]
+    start_ns: int | None
+    end_ns: int | None
+
+
+@dataclass(frozen=True)
+class DenyingRule:
+    rule: str
+    reason: str
+    message: str | None
+    pointer: str | None  # where in the policy document the deciding part is
+    denied: int
+    tools: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    windows: str
+    first_ns: int | None
+    last_ns: int | None
+    buckets: tuple[BucketView, ...]  # the busiest, at most SHOW_BUCKETS
+    other_buckets: dict[str, int]  # the rest summarised: buckets, reserved, denied, full, bursts
+    bursts: tuple[Burst, ...]  # the largest, at most KEEP_BURSTS
+    burst_count: int
+    timeline: Timeline
+    rules: tuple[DenyingRule, ...]
+
+
+class _Family:
+    """One ``(location, counter, window)`` of the policy: its buckets per grant."""
+
+    __slots__ = ("location", "counter", "window", "max", "length", "pointer", "origin", "buckets", "slot", "half")
+
+    def __init__(self, location: str, counter: str, window: str, mx: int, pointer: str, origin: str) -> None:
+        self.location = location
+        self.counter = counter
+        self.window = window
+        self.max = mx
+        self.length = WINDOW_SECONDS[window] * NS
+        self.pointer = pointer
+        self.origin = origin
+        self.buckets: dict[str, _Bucket] = {}
+        self.slot = -1  # the engine's count slot of this family (fixed windows)
+        self.half = (mx + 1) // 2  # a bucket is tracked from the first window where it reaches this
+
+
+class _Bucket:
+    __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "pi", "unknown", "punknown", "reserved", "denied",
+                 "top", "active", "full", "bursts", "worst", "cur_burst", "series", "series_from", "first")
+
+    def __init__(self, fam: _Family, grant: str, w: int, ts: int) -> None:
+        self.fam = fam
+        self.grant = grant
+        self.w = w  # current window index
+        self.n = 0  # reservations in it
+        self.d = 0  # denials in it
+        self.times: list[int] = []
+        self.peak = 0  # largest sliding count seen in it
+        self.pw = _NEVER  # previous window index (with reservations)
+        self.pn = 0
+        self.ppeak = 0
+        self.ptimes: list[int] = []
+        self.pi = 0  # first index of ptimes still inside the sliding window (fixed-window hook)
+        self.unknown = 0  # reservations of this window counted before tracking began (times not kept)
+        self.punknown = 0
+        self.reserved = 0
+        self.denied = 0
+        self.top = 0
+        self.active = 0
+        self.full = 0
+        self.bursts = 0
+        self.worst: Burst | None = None
+        self.cur_burst: tuple[int, int, int] | None = None  # (sliding, at, after) of this window's boundary
+        self.series: list[tuple[int, int, int, int]] | None = None
+        self.series_from: int | None = None
+        self.first = ts
+
+
+class ReportCollector:
+    """Aggregates a simulation for the HTML report; ``observe`` is called once per evaluated call."""
+
+    def __init__(self, ev: Evaluator, tally: list[int]) -> None:
+        self.ev = ev
+        self.tally = tally
+        self.fixed = ev.windows == "fixed"
+        self.families: dict[tuple[str, str, str, str], _Family] = {}
+        self.plans: list[Any] = []
+        self.burst_heap: list[tuple[int, int, Burst]] = []
+        self.burst_count = 0
+        self._seq = 0
+        # timeline
+        self.rung = 0
+        self.width = LADDER[0] * NS
+        self.bins: dict[int, list[int]] = {}
+        self.bin = 0
+        self.first_bin = 0
+        self.last_snap: list[int] = []
+        self.first_ns: int | None = None
+        self.last_ns: int | None = None
+        #: fixed windows read the engine's own counts and time only the buckets that get busy (see
+        #: the module notes); sliding windows, or EXACT, count and time every reservation here
+        self.tracked_from_half = self.fixed and not EXACT
+        self.hot: set[str] = set()  # grants with a tracked bucket
+        # Per grant, the times and codes of its reservations within the shortest window length the
+        # policy uses: when a bucket of that length starts being tracked, its window's earlier
+        # reservations are timed from here, so its bursts are exact from the first boundary on.
+        self.logs: dict[str, tuple[list[int], list[int]]] = {}
+        lengths = [WINDOW_SECONDS[lim.window] * NS for entry in ev.policy.tools.values() for lim in entry.limits]
+        lengths += [WINDOW_SECONDS[lim.window] * NS for lim in ev.policy.all_tools.limits]
+        self.log_length = min(lengths, default=60 * NS)
+        self.observe: Callable[[int, str, int, bool], None] = (
+            self._make_observe_fixed() if self.tracked_from_half else self._make_observe())
+
+    # -- the per-call hook ----------------------------------------------------------------------
+
+    def _make_observe(self) -> Callable[[int, str, int, bool], None]:
+        plans = self.plans
+        extend = self._extend_plans
+        roll = self._roll_timeline
+        fixed = self.fixed
+        sliding_count = self._sliding
+        new_bucket = self._new_bucket
+        close = self._close
+        edge = _NEVER
+        last = _NEVER
+
+        def observe(ts: int, grant: str, code: int, upstream: bool) -> None:
+            nonlocal edge, last
+            last = ts
+            if ts >= edge:
+                edge = roll(ts, code)
+            try:
+                plan = plans[code]
+            except IndexError:
+                plan = extend(code)
+            if plan is None:
+                return
+            if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
+                if upstream:
+                    return  # rolled back after the call
+                for fam in plan:
+                    b = fam.buckets.get(grant)
+                    w = ts // fam.length
+                    if b is None:
+                        b = new_bucket(fam, grant, w, ts)
+                    elif b.w != w:
+                        close(b, w)
+                    n = b.n = b.n + 1
+                    b.times.append(ts)
+                    bound = n + b.pn if b.pw == w - 1 else n  # the sliding count is at most this
+                    if fixed:
+                        if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
+                            sliding_count(b, ts, n, fam)
+                    elif bound > b.peak:
+                        sliding_count(b, ts, n, fam)
+                return
+            # a call refused by the limit of family ``plan``
+            b = plan.buckets.get(grant)
+            w = ts // plan.length
+            if b is None:
+                b = new_bucket(plan, grant, w, ts)
+            elif b.w != w:
+                close(b, w)
+            b.d += 1
+
+        def newest() -> int | None:
+            return None if last == _NEVER else last
+
+        self._newest = newest
+        return observe
+
+    def _make_observe_fixed(self) -> Callable[[int, str, int, bool], None]:
+        """The fixed-window hook: a bucket costs a slot read until it first holds half its max."""
+        plans = self.plans
+        extend = self._extend_plans
+        roll = self._roll_timeline
+        sliding_count = self._sliding
+        track = self._track
+        close = self._close
+        grants_get = self.ev.store.fixed.grants.get
+        hot = self.hot
+        logs = self.logs
+        logs_get = logs.get
+        log_length = self.log_length
+        edge = _NEVER
+        last = _NEVER
+
+        def observe(ts: int, grant: str, code: int, upstream: bool) -> None:
+            nonlocal edge, last
+            last = ts
+            if ts >= edge:
+                edge = roll(ts, code)
+            try:
+                plan = plans[code]
+            except IndexError:
+                plan = extend(code)
+            if plan is None:
+                return
+            if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
+                if upstream:
+                    return  # rolled back after the call
+                lg = logs_get(grant)  # the grant's reservations of the last shortest window
+                if lg is None:
+                    lg = logs[grant] = ([], [])
+                lt = lg[0]
+                lt.append(ts)
+                lg[1].append(code)
+                if len(lt) > 64 and lt[0] <= ts - log_length:
+                    cut = bisect_right(lt, ts - log_length)
+                    del lt[:cut]
+                    del lg[1][:cut]
+                if grant not in hot:  # the common case: a slot read and a comparison per limit
+                    gs = grants_get(grant)
+                    for slot, half, fam in plan:
+                        c = gs[slot]
+                        if c >= half:
+                            # a bucket twice in the plan (two limits, one counter) is counted once
+                            # here from the engine's count and once more by its second turn
+                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                    return
+                gs = None
+                for slot, half, fam in plan:
+                    b = fam.buckets.get(grant)
+                    if b is None:  # not tracked yet: is the engine's count at half of max?
+                        if gs is None:
+                            gs = grants_get(grant)
+                        c = gs[slot]
+                        if c >= half:
+                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                        continue
+                    length = fam.length
+                    w = ts // length
+                    if b.w != w:
+                        close(b, w)
+                    n = b.n = b.n + 1
+                    b.times.append(ts)
+                    if b.pw == w - 1 and n + b.pn > fam.max:
+                        # the previous window's tail: its times after ts - length (a pointer that
+                        # only moves forward, since ts does)
+                        pt = b.ptimes
+                        i = b.pi
+                        since = ts - length
+                        end = len(pt)
+                        while i < end and pt[i] <= since:
+                            i += 1
+                        b.pi = i
+                        count = n + end - i
+                        if count > fam.max and (b.cur_burst is None or count > b.cur_burst[0]):
+                            sliding_count(b, ts, n, fam)
+                return
+            b = plan.buckets.get(grant)
+            if b is None:
+                b = track(plan, grant, ts, grants_get(grant)[plan.slot], 0)
+            w = ts // plan.length
+            if b.w != w:
+                close(b, w)
+            b.d += 1
+
+        def newest() -> int | None:
+            return None if last == _NEVER else last
+
+        self._newest = newest
+        return observe
+
+    def _track(self, fam: _Family, grant: str, ts: int, count: int, own: int) -> _Bucket:
+        """Start tracking a bucket whose window already holds ``count`` (``own`` of them this call's)."""
+        w = ts // fam.length
+        b = fam.buckets[grant] = _Bucket(fam, grant, w, ts)
+        self.hot.add(grant)
+        b.n = count
+        b.times = [ts] * own
+        b.unknown = count - own
+        lg = self.logs.get(grant)
+        if own and fam.length == self.log_length and lg is not None:
+            start = w * fam.length
+            times: list[int] = []
+            plans = self.plans
+            for t, code in zip(lg[0][:-1], lg[1][:-1]):  # the last entry is this call
+                if t >= start:
+                    times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
+            times.extend([ts] * own)
+            if len(times) == count:
+                b.times = times
+                b.unknown = 0
+        b.series = []
+        b.series_from = w * fam.length
+        if own and count > fam.max:  # cannot happen under fixed windows; kept for clarity
+            self._sliding(b, ts, count, fam)
+        return b
+
+    def _new_bucket(self, fam: _Family, grant: str, w: int, ts: int) -> _Bucket:
+        b = fam.buckets[grant] = _Bucket(fam, grant, w, ts)
+        return b
+
+    def _sliding(self, b: _Bucket, ts: int, n: int, fam: _Family) -> None:
+        """The sliding count at ``ts``: this window's ``n`` plus the previous window's tail."""
+        tail = 0
+        exact = True
+        if b.pw == b.w - 1:
+            pt = b.ptimes
+            since = ts - fam.length
+            tail = len(pt) - bisect_right(pt, since)
+            if b.punknown and (not pt or since < pt[0]):
+                exact = False  # some of the previous window's untimed reservations may count too
+        count = n + tail
+        if count > b.peak:  # under fixed windows only counts above max get here: the burst's size
+            b.peak = count
+        if count > fam.max and self.fixed:
+            cur = b.cur_burst
+            if cur is None or count > cur[0]:
+                b.cur_burst = (count, ts, n, exact)
+
+    def _close(self, b: _Bucket, w: int) -> None:
+        """End ``b``'s current window; ``w`` is the new one."""
+        fam = b.fam
+        n, d = b.n, b.d
+        start = b.w * fam.length
+        if n or d:
+            b.active += 1
+            b.reserved += n
+            b.denied += d
+            if n > b.top:
+                b.top = n
+            if n >= fam.max:
+                b.full += 1
+            if b.series is None and (d or 2 * n >= fam.max):
+                b.series = []
+                b.series_from = start
+                if b.pw == b.w - 1 and b.pn:
+                    b.series.append(((b.w - 1) * fam.length, b.pn, 0, b.ppeak))
+                    b.series_from = (b.w - 1) * fam.length
+            if b.series is not None:
+                b.series.append((start, n, d, b.peak))
+        if b.cur_burst is not None:
+            sliding, at, after, exact = b.cur_burst
+            burst = Burst(b.grant, fam.location, fam.counter, fam.window, fam.max, start, at, sliding, b.pn, after,
+                          exact)
+            b.bursts += 1
+            if b.worst is None or sliding > b.worst.sliding:
+                b.worst = burst
+            self._keep_burst(burst)
+            b.cur_burst = None
+        if n:
+            b.pw, b.pn, b.ppeak, b.ptimes, b.punknown = b.w, n, b.peak, b.times, b.unknown
+            b.times = []
+        elif b.times:
+            b.times = []
+        b.unknown = 0
+        b.pi = 0
+        b.w = w
+        b.n = b.d = b.peak = 0
+
+    def _keep_burst(self, burst: Burst) -> None:
+        self.burst_count += 1
+        self._seq += 1
+        item = (burst.sliding - burst.max, -self._seq, burst)
+        if len(self.burst_heap) < KEEP_BURSTS:
+            heapq.heappush(self.burst_heap, item)
+        elif item > self.burst_heap[0]:
+            heapq.heapreplace(self.burst_heap, item)
+
+    def _extend_plans(self, code: int) -> Any:
+        """What each decision code does to the buckets: None (nothing), a tuple of families (an
+        allowed call reserves in each), or one family (the limit that refused the call)."""
+        ev = self.ev
+        while len(self.plans) < len(ev.decisions):
+            c = len(self.plans)
+            d = ev.decisions[c]
+            tool = ev.tools[c]
+            plan: Any = None
+            if d.allowed:
+                fams = tuple(self._family(loc, lim, fam) for loc, lim, fam in ev.limits(tool))
+                if self.tracked_from_half:
+                    plan = tuple((f.slot, f.half, f) for f in fams) or None
+                else:
+                    plan = fams or None
+            elif d.reason == "rate_limited":
+                origin = ev.origins[c] or ""
+                k = int(origin.rsplit("/", 1)[1])
+                if origin.startswith("/all_tools/"):
+                    entry = ev.policy.tools.get(tool)
+                    k += len(entry.limits) if entry is not None else 0
+                loc, lim, engine_family = ev.limits(tool)[k]
+                plan = self._family(loc, lim, engine_family)
+            self.plans.append(plan)
+        return self.plans[code]
+
+    def _family(self, loc: str | None, lim: Any, engine_family: Any) -> _Family:
+        key = counter_key(loc, lim)
+        fam = self.families.get(key)
+        if fam is None:
+            from policyctl.engine.evaluator import limit_decision
+            from policyctl.policy.dialects.policylayer.model import pointer
+
+            if loc is None:
+                origin = pointer("all_tools", "limits", _index(self.ev.policy.all_tools.limits, lim))
+            else:
+                origin = pointer("tools", loc, "limits", _index(self.ev.policy.tools[loc].limits, lim))
+            fam = self.families[key] = _Family("all_tools" if loc is None else loc, lim.counter, lim.window,
+                                               int(lim.max), limit_decision(loc, lim).rule or "", origin)
+            if self.fixed:
+                fam.slot = engine_family.slot
+        elif lim.max < fam.max:  # two limits sharing one bucket: the smaller max is the one that bites
+            fam.max = int(lim.max)
+            fam.half = (fam.max + 1) // 2
+        return fam
+
+    # -- the timeline ---------------------------------------------------------------------------
+
+    def _roll_timeline(self, ts: int, code: int) -> int:
+        """Called on the first call at or after the current bin's end; returns the next edge."""
+        tally = self.tally
+        snap = tally.copy()
+        snap[code] -= 1  # this call belongs to the new bin
+        if self.first_ns is None:
+            self.first_ns = ts
+            self.bin = self.first_bin = ts // self.width
+        else:
+            self._add_bin(self.bin, snap)
+        self.last_snap = snap
+        self.bin = ts // self.width
+        while self.bin - self.first_bin >= MAX_BINS and self.rung + 1 < len(LADDER):
+            self._coarsen()
+        return (self.bin + 1) * self.width
+
+    def _add_bin(self, index: int, snap: list[int]) -> None:
+        last = self.last_snap
+        diff = [v - (last[i] if i < len(last) else 0) for i, v in enumerate(snap)]
+        if any(diff):
+            have = self.bins.get(index)
+            if have is None:
+                self.bins[index] = diff
+            else:
+                _add_into(have, diff)
+
+    def _coarsen(self) -> None:
+        self.rung += 1
+        factor = LADDER[self.rung] // LADDER[self.rung - 1]
+        self.width = LADDER[self.rung] * NS
+        merged: dict[int, list[int]] = {}
+        for index, counts in self.bins.items():
+            have = merged.get(index // factor)
+            if have is None:
+                merged[index // factor] = counts
+            else:
+                _add_into(have, counts)
+        self.bins = merged
+        self.bin //= factor
+        self.first_bin //= factor
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def finish(self, result: Any) -> SimulationReport:
+        ev = self.ev
+        if self.first_ns is not None:
+            self._add_bin(self.bin, self.tally.copy())
+        self.last_ns = self._newest()
+        buckets: list[_Bucket] = []
+        for fam in self.families.values():
+            for b in fam.buckets.values():
+                self._close(b, b.w + 1)
+                if b.reserved or b.denied:
+                    buckets.append(b)
+        last = self.last_ns
+        buckets.sort(key=lambda b: (-b.denied, -b.bursts, -b.full, -b.top / b.fam.max, -b.reserved,
+                                    b.fam.location, b.fam.counter, b.grant))
+        shown = tuple(_view(b) for b in buckets[:SHOW_BUCKETS])
+        rest = buckets[SHOW_BUCKETS:]
+        other = {"buckets": len(rest), "reserved": sum(b.reserved for b in rest),
+                 "denied": sum(b.denied for b in rest), "full": sum(1 for b in rest if b.full),
+                 "bursts": sum(b.bursts for b in rest)}
+        bursts = tuple(item[2] for item in sorted(self.burst_heap, reverse=True))
+        return SimulationReport(ev.windows, self.first_ns, last, shown, other, bursts, self.burst_count,
+                                self._timeline(last), _rules(ev, self.tally))
+
+    def _timeline(self, last: int | None) -> Timeline:
+        ev = self.ev
+        rows: dict[str, dict[int, dict[str, int]]] = {}
+        for index in sorted(self.bins):
+            for code, n in enumerate(self.bins[index]):
+                if n:
+                    per_bin = rows.setdefault(ev.tools[code], {})
+                    cell = per_bin.setdefault(index, {r: 0 for r in REASONS})
+                    cell[ev.decisions[code].reason] += n
+        out = {tool: [(i * self.width, cell) for i, cell in sorted(per.items())] for tool, per in sorted(rows.items())}
+        start = self.first_bin * self.width if self.first_ns is not None else None
+        return Timeline(LADDER[self.rung], out, start, last)
+
+
+def _index(limits: Any, lim: Any) -> int:
+    return next(i for i, item in enumerate(limits) if item is lim)
+
+
+def _add_into(have: list[int], more: list[int]) -> None:
+    if len(have) < len(more):
+        have.extend([0] * (len(more) - len(have)))
+    for i, v in enumerate(more):
+        have[i] += v
+
+
+def _view(b: _Bucket) -> BucketView:
+    fam = b.fam
+    return BucketView(b.grant, fam.location, fam.counter, fam.window, fam.max, fam.pointer, fam.origin, b.reserved,
+                      b.denied, b.top, b.active, b.full, b.bursts, b.worst, tuple(b.series or ()), b.series_from,
+                      b.first)
+
+
+def _rules(ev: Evaluator, tally: list[int]) -> tuple[DenyingRule, ...]:
+    """Rules by the number of calls they denied (most first)."""
+    acc: dict[tuple[str, str | None], list[Any]] = {}
+    for code, n in enumerate(tally):
+        d = ev.decisions[code]
+        if not n or d.allowed or d.rule is None:
+            continue
+        # hidden / default deny messages name the tool: one row per rule and message
+        key = (d.rule, d.message)
+        row = acc.get(key)
+        if row is None:
+            row = acc[key] = [d.reason, ev.origins[code], 0, set()]
+        row[2] += n
+        row[3].add(ev.tools[code])
+    out = [DenyingRule(rule, row[0], message, row[1], row[2], tuple(sorted(row[3])))
+           for (rule, message), row in acc.items()]
+    out.sort(key=lambda r: (-r.denied, r.rule, r.message or ""))
+    return tuple(out)
