@@ -44,19 +44,26 @@ def test_report_never_replaces_an_input_or_another_output(tmp_path: Path) -> Non
     assert res.returncode == 2 and "refusing to overwrite an input" in res.stderr
     assert trace.read_bytes() == before
     res = run_cli(*SIM, "--report", str(tmp_path / "x.html"), "--output", str(tmp_path / "x.html"))
-    assert res.returncode == 2 and "--report and --output name the same file" in res.stderr
+    assert res.returncode == 2 and "--report and --output name the same file" in res.stderr, res.stderr
     res = run_cli(*SIM, "--report", "-")
     assert res.returncode == 2 and "--report: give a file name" in res.stderr
     res = run_cli(*DIFF, "--report", "samples/diff/v2.policy.json", "--force")
     assert res.returncode == 2 and "refusing to overwrite an input" in res.stderr
 
 
-def test_report_never_replaces_a_fifo(tmp_path: Path) -> None:
+def test_a_fifo_gets_the_page_in_place(tmp_path: Path) -> None:
+    """The output rule: a FIFO is written in place, never replaced by a regular file."""
+    import threading
+
     fifo = tmp_path / "pipe.html"
     os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
     res = run_cli(*SIM, "--report", str(fifo), "--force")
-    assert res.returncode == 2 and "not a regular file" in res.stderr
-    assert fifo.is_fifo()
+    reader.join(timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert fifo.is_fifo() and got and got[0].startswith(b"<!DOCTYPE html>")
 
 
 def test_no_page_after_a_bad_trace(tmp_path: Path) -> None:

@@ -107,6 +107,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
 
     check_outputs([("--output", output), ("--counterexample", counterexample), ("--report", report_file)],
                   [old, new, trace, tools])
+    if report_file == "-":
+        raise UsageError("--report: give a file name (stdout carries the report)")
     if report_file is not None and not force:  # a page is never replaced without --force
         check_outputs([("--report", report_file)], [], force=False)
 

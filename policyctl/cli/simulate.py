@@ -91,6 +91,8 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     from policyctl.files import check_outputs
 
     check_outputs([("--output", output), ("--junit", junit), ("--report", report)], [trace, policy])
+    if report == "-":
+        raise UsageError("--report: give a file name (stdout carries the report)")
     if report is not None and not force:  # a page is never replaced without --force
         check_outputs([("--report", report)], [], force=False)
 
