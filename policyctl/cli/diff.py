@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from policyctl.cli.common import TRACE_FORMAT_HELP
+from policyctl.cli.options import GrantFromOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
 
 _FORMATS = ("text", "json", "markdown")
 _FAIL_ON = ("loosened", "any", "never")  # kept in step with differ.FAIL_ON
@@ -52,13 +52,11 @@ def register(app: typer.Typer) -> None:
                                        help="Show argument values of trace calls (default: keys only)."),
         skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                           help="Skip and count invalid trace lines instead of stopping."),
-        trace_format: str = typer.Option("auto", "--trace-format", metavar="FORMAT", help=TRACE_FORMAT_HELP),
-        server: Optional[List[str]] = typer.Option(None, "--server", metavar="NAME",
-                                                   help="Replay only this MCP server's calls (repeatable)."),
-        grant_from: Optional[str] = typer.Option(None, "--grant-from", metavar="const:NAME|session|project|agent",
-                                                 help="Grant of imported calls (default const:default)."),
-        since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
-        until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
+        trace_format: TraceFormatOpt = "auto",
+        server: ServerFilterOpt = None,
+        grant_from: GrantFromOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
         report_file: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
                                                   help="Also write a self-contained HTML page: changes, changed "
                                                        "calls over time and per tool, the first changed calls."),

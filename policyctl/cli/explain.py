@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from policyctl.cli.common import TRACE_FORMAT_HELP
+from policyctl.cli.options import GrantFromOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
 
 _FORMATS = ("text", "json")
 _WINDOWS = ("fixed", "sliding")
@@ -48,13 +48,11 @@ def register(app: typer.Typer) -> None:
         show_args: bool = typer.Option(False, "--show-args", help="Show argument values (default: their type only)."),
         skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                           help="Skip invalid trace lines before --line instead of stopping."),
-        trace_format: str = typer.Option("auto", "--trace-format", metavar="FORMAT", help=TRACE_FORMAT_HELP),
-        server: Optional[List[str]] = typer.Option(None, "--server", metavar="NAME",
-                                                   help="Replay only this MCP server's calls (repeatable)."),
-        grant_from: Optional[str] = typer.Option(None, "--grant-from", metavar="const:NAME|session|project|agent",
-                                                 help="Grant of imported calls (default const:default)."),
-        since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
-        until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
+        trace_format: TraceFormatOpt = "auto",
+        server: ServerFilterOpt = None,
+        grant_from: GrantFromOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
     ) -> None:
         raise typer.Exit(run(policy=policy, trace=trace, line=line, call=call, at=at, grant=grant,
                              upstream_error=upstream_error, windows=windows, fmt=fmt, output=output,

@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from policyctl.cli.common import TRACE_FORMAT_HELP
+from policyctl.cli.options import GrantFromOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
 
 _FORMATS = ("text", "json", "jsonl")
 _WINDOWS = ("fixed", "sliding")
@@ -49,13 +49,11 @@ def register(app: typer.Typer) -> None:
                                       help="Report tools, rules, conditions and limits the trace never exercised."),
         min_coverage: Optional[float] = typer.Option(None, "--min-coverage", metavar="PCT",
                                                      help="Exit 1 when coverage is below PCT (implies --coverage)."),
-        trace_format: str = typer.Option("auto", "--trace-format", metavar="FORMAT", help=TRACE_FORMAT_HELP),
-        server: Optional[List[str]] = typer.Option(None, "--server", metavar="NAME",
-                                                   help="Replay only this MCP server's calls (repeatable)."),
-        grant_from: Optional[str] = typer.Option(None, "--grant-from", metavar="const:NAME|session|project|agent",
-                                                 help="Grant of imported calls (default const:default)."),
-        since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Replay calls at or after TIME."),
-        until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Replay calls before TIME."),
+        trace_format: TraceFormatOpt = "auto",
+        server: ServerFilterOpt = None,
+        grant_from: GrantFromOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
         report: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
                                              help="Also write a self-contained HTML page: limit buckets over time, "
                                                   "window-edge bursts, calls per tool over time, denying rules."),

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GatewayRegexError", "go_rejects", "gateway_error", "compile_gateway"]
+__all__ = ["GatewayRegexError", "go_rejects", "gateway_error", "compile_gateway", "class_end"]
 
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -62,7 +62,7 @@ def go_rejects(pattern: str) -> tuple[str, ...]:
             i += 2
             continue
         if c == "[":
-            i = _class_end(pattern, i)
+            i = class_end(pattern, i)
             continue
         if c == "(" and pattern.startswith(("(?P<", "(?<"), i):
             start = i + (4 if pattern[i + 2] == "P" else 3)
@@ -75,7 +75,7 @@ def go_rejects(pattern: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _class_end(pattern: str, i: int) -> int:
+def class_end(pattern: str, i: int) -> int:
     """Index just after the character class that opens at ``pattern[i] == "["``."""
     n = len(pattern)
     j = i + 1

@@ -69,20 +69,7 @@ def read(pattern: str) -> RegexShape:
             i += 2
             continue
         if c == "[":
-            j = i + 1
-            if j < n and pattern[j] == "^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                if pattern[j] == "\\":
-                    j += 1
-                elif pattern.startswith("[:", j):
-                    close = pattern.find(":]", j + 2)
-                    if close != -1:
-                        j = close + 1
-                j += 1
-            i = j + 1
+            i = _class_end(pattern, i)
             last_token, last_token_end = "class", i
             continue
         if c == "(":
@@ -187,22 +174,10 @@ def _is_flags(body: str) -> bool:
 
 
 def _class_end(pattern: str, i: int) -> int:
-    """Index just past the character class opening at ``i``."""
-    n = len(pattern)
-    j = i + 1
-    if j < n and pattern[j] == "^":
-        j += 1
-    if j < n and pattern[j] == "]":
-        j += 1
-    while j < n and pattern[j] != "]":
-        if pattern[j] == "\\":
-            j += 1
-        elif pattern.startswith("[:", j):
-            close = pattern.find(":]", j + 2)
-            if close != -1:
-                j = close + 1
-        j += 1
-    return min(n, j + 1)
+    """Index just past the character class opening at ``i`` (never past the end)."""
+    from policyctl.policy.regex import class_end
+
+    return min(len(pattern), class_end(pattern, i))
 
 
 def _group_end(pattern: str, i: int) -> int:
