@@ -120,9 +120,9 @@ def run(*, command: list[str], output: str, upstream: Optional[str] = None, list
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
         raise UsageError(f"--listen {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:8808")
     if upstream:
-        from policyctl.mcp.http import _check_url
+        from policyctl.mcp.http import check_url
 
-        _check_url(upstream)
+        check_url(upstream, "--upstream")
     config = RecordConfig(output=output, command=tuple(command), env=pairs, upstream=upstream,
                           headers=tuple(headers), listen=(host.strip("[]"), int(port)), grant=grant,
                           grant_header=grant_from_header, policy=policy, enforce=enforce, windows=windows,

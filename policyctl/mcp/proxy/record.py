@@ -108,7 +108,7 @@ def _snapshot_writer(config: RecordConfig, notify: Callable[[str], None]) -> Cal
     def write(tools: list, name: str | None, version: str | None, protocol: str | None) -> None:
         import json
 
-        from policyctl.files import atomic_write_text
+        from policyctl.files import write_output
         from policyctl.scan.snapshots import Snapshot, make_source, parse_tools
 
         captured = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -122,8 +122,7 @@ def _snapshot_writer(config: RecordConfig, notify: Callable[[str], None]) -> Cal
             parsed, warnings = parse_tools(tools, origin="the recorded server", where="tools")
             snap = Snapshot(server_name=name, server_version=version, source=source, protocol_version=protocol,
                             tools=parsed, warnings=warnings)
-            atomic_write_text(config.tools_out, json.dumps(snap.to_data(), indent=2, ensure_ascii=False) + "\n",
-                              force=True)
+            write_output(config.tools_out, json.dumps(snap.to_data(), indent=2, ensure_ascii=False) + "\n")
         except PolicyctlError as exc:
             notify(f"--tools-out: the server's tool list was not saved: {exc.message}")
         except OSError as exc:

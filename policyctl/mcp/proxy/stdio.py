@@ -58,6 +58,7 @@ class StdioProxy:
             raise ServerError("no server command given after --")
         self.argv = list(argv)
         self.recorder = recorder
+        self._inspect_failed = False
         self.env = dict(env)
         self.cwd = cwd
         self.grace = grace
@@ -204,7 +205,14 @@ class StdioProxy:
                     if not streaming:
                         self.recorder.large_from_server(head, tail.rstrip(b"\r\n"))
                     continue
-                out = self.recorder.from_server(line)
+                try:
+                    out = self.recorder.from_server(line)
+                except Exception as exc:  # noqa: BLE001 - a relay must not stop: pass the line on as it is
+                    if not self._inspect_failed:
+                        self._inspect_failed = True
+                        sys.stderr.write(f"policyctl record: a server message could not be inspected "
+                                         f"({type(exc).__name__}: {exc}); relaying unchanged\n")
+                    out = line
                 if out is not None:
                     self._to_client(line if out is line else out + b"\n")
         except BrokenPipeError:
