@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from policyctl.cli.options import GrantFromOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
+from policyctl.cli.options import GrantFromOpt, RollbackOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
 
 _FORMATS = ("text", "json")
 _WINDOWS = ("fixed", "sliding")
@@ -53,18 +53,21 @@ def register(app: typer.Typer) -> None:
         grant_from: GrantFromOpt = None,
         since: SinceOpt = None,
         until: UntilOpt = None,
+        rollback_on: RollbackOpt = "jsonrpc_error",
     ) -> None:
         raise typer.Exit(run(policy=policy, trace=trace, line=line, call=call, at=at, grant=grant,
                              upstream_error=upstream_error, windows=windows, fmt=fmt, output=output,
                              show_args=show_args, skip_invalid=skip_invalid, trace_format=trace_format,
-                             servers=server, grant_from=grant_from, since=since, until=until))
+                             servers=server, grant_from=grant_from, since=since, until=until,
+                             rollback_on=rollback_on))
 
 
 def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] = None, call: Optional[str] = None,
         at: Optional[str] = None, grant: Optional[str] = None, upstream_error: bool = False,
         windows: str = "fixed", fmt: str = "text", output: Optional[str] = None, show_args: bool = False,
         skip_invalid: bool = False, trace_format: str = "auto", servers: Optional[List[str]] = None,
-        grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None) -> int:
+        grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None,
+        rollback_on: str = "jsonrpc_error") -> int:
     from policyctl.errors import UsageError
 
     if fmt not in _FORMATS:
@@ -95,17 +98,14 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
     check_outputs([("--output", output)], [trace, policy])
 
     from policyctl.cli.common import emit
-    from policyctl.engine.evaluator import Evaluator
+    from policyctl.engine.interpret import make_evaluator
     from policyctl.files import display_name
     from policyctl.policy.load import load_policy
 
-    loaded = load_policy(policy)
-    if loaded.policy is None:
-        from policyctl.errors import UsageError
-
-        raise UsageError(f"{loaded.path}: explain reads PolicyLayer policies only for now; "
-                         "simulate --format jsonl shows each call's decision under an Intercept policy")
-    ev = Evaluator(loaded.policy, windows=windows)
+    loaded = load_policy(policy).with_rollback(rollback_on)
+    if loaded.policy is None and windows != "fixed":
+        raise UsageError(f"--windows {windows}: Intercept counts in fixed calendar windows only")
+    ev = make_evaluator(loaded, windows=windows)
     if ti is not None:
         ex, call_id = _from_trace(ev, ti, line, skip_invalid)  # type: ignore[arg-type]
         source = f"{display_name(trace)}:{line}" if isinstance(line, int) else str(ex.line)

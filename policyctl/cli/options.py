@@ -16,3 +16,8 @@ GrantFromOpt = Annotated[Optional[str], typer.Option(
     "--grant-from", metavar="const:NAME|session|project|agent", help="Grant of imported calls (default const:default).")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Replay calls at or after TIME.")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", metavar="TIME", help="Replay calls before TIME.")]
+# Intercept: which upstream failures give a call's counter reservations back (v1.1.0: JSON-RPC errors only).
+RollbackOpt = Annotated[str, typer.Option(
+    "--rollback-on", metavar="jsonrpc_error|any",
+    help="Intercept policies: release a call's reservations on a JSON-RPC error only (v1.1.0), "
+         "or also on a result with isError (later releases).")]

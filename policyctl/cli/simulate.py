@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from policyctl.cli.options import GrantFromOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
+from policyctl.cli.options import GrantFromOpt, RollbackOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
 
 _FORMATS = ("text", "json", "jsonl")
 _WINDOWS = ("fixed", "sliding")
@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         grant_from: GrantFromOpt = None,
         since: SinceOpt = None,
         until: UntilOpt = None,
+        rollback_on: RollbackOpt = "jsonrpc_error",
         report: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
                                              help="Also write a self-contained HTML page: limit buckets over time, "
                                                   "window-edge bursts, calls per tool over time, denying rules."),
@@ -62,13 +63,15 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run(trace, policy=policy, fmt=fmt, output=output, windows=windows, junit=junit,
                              skip_invalid=skip_invalid, show_args=show_args, coverage=coverage,
                              min_coverage=min_coverage, trace_format=trace_format, servers=server,
-                             grant_from=grant_from, since=since, until=until, report=report, force=force))
+                             grant_from=grant_from, since=since, until=until,
+                             rollback_on=rollback_on, report=report, force=force))
 
 
 def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = None, windows: str = "fixed",
         junit: Optional[str] = None, skip_invalid: bool = False, show_args: bool = False, coverage: bool = False,
         min_coverage: Optional[float] = None, trace_format: str = "auto", servers: Optional[List[str]] = None,
         grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None,
+        rollback_on: str = "jsonrpc_error",
         report: Optional[str] = None, force: bool = False) -> int:
     """The command's body: check flags, load, replay, render, gate."""
     from policyctl.cli.common import report_import, trace_input
@@ -101,12 +104,10 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     from policyctl.simulate.run import run as simulate_run
 
     ti = trace_input(trace, trace_format, servers, grant_from, since, until)
-    loaded = load_policy(policy)
+    loaded = load_policy(policy).with_rollback(rollback_on)
     if loaded.dialect == "intercept":
         if windows == "sliding":
             raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
-        if coverage:
-            raise UsageError("--coverage is not available for Intercept policies yet (PolicyLayer only)")
         if report is not None:
             raise UsageError("--report is not available for Intercept policies yet (PolicyLayer only)")
     name = display_name(trace)

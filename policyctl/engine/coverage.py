@@ -165,3 +165,95 @@ class CoverageCollector:
                 "limit", lp, f'all_tools limit "{lim.counter}" {lim.max}/{lim.window}',
                 {"checked": self.limit_checked.get(lp, 0), "reached": r}, () if r else ("reached",), 1))
         return rep
+
+
+class ProgramCoverage:
+    """Coverage of a dialect-neutral program (:mod:`policyctl.policy.ir`; Intercept policies).
+
+    Each call is decided by walking the program (:func:`policyctl.engine.walk.walk_call`) against
+    the interpreter's own counters, so the conditions counted are exactly those the engine
+    evaluated, a counter condition included (it reads the counter before the call). The items: every
+    hide entry (hid a call), every listed tool but the ``"*"`` one (called), every rule (fired: it
+    denied a call), every condition (seen true, seen false), every counter (reached: it refused a
+    call, a missing or non-numeric ``increment_from`` amount included).
+    """
+
+    def __init__(self, program: Any, it: Any) -> None:
+        self.program = program
+        self.it = it
+        self.calls: dict[str, int] = {}
+        self.hid: dict[str, int] = {}
+        self.evaluated: dict[str, int] = {}
+        self.fired: dict[str, int] = {}
+        self.cond_true: dict[str, int] = {}
+        self.cond_false: dict[str, int] = {}
+        self.checked: dict[str, int] = {}
+        self.reached: dict[str, int] = {}
+
+    def decide(self, ts: int, grant: str, tool: str, args: dict, upstream: Any) -> int:
+        """Decide one call (instead of the interpreter's program) and count what it exercised."""
+        from policyctl.engine.walk import walk_call
+
+        ex = walk_call(self.it, ts, grant, tool, args, upstream_error=upstream)
+        self.calls[tool] = self.calls.get(tool, 0) + 1
+        if ex.hidden_by is not None:
+            self.hid[ex.hidden_by] = self.hid.get(ex.hidden_by, 0) + 1
+        for step in ex.rules:
+            self.evaluated[step.pointer] = self.evaluated.get(step.pointer, 0) + 1
+            if step.denies:
+                self.fired[step.pointer] = self.fired.get(step.pointer, 0) + 1
+            for c in step.conditions:
+                target = self.cond_true if c.result else self.cond_false
+                target[c.pointer] = target.get(c.pointer, 0) + 1
+        for lim in ex.limits:
+            if lim.outcome == "not reached":
+                continue
+            self.checked[lim.pointer] = self.checked.get(lim.pointer, 0) + 1
+            if lim.outcome in ("full", "bad amount"):
+                self.reached[lim.pointer] = self.reached.get(lim.pointer, 0) + 1
+        return self.it._code(tool, ex.decision, ex.origin)
+
+    def observe(self, tool: str, args: dict, code: int) -> None:
+        """Nothing to add: :meth:`decide` counted the call."""
+
+    def report(self, result: Any) -> CoverageReport:
+        import json
+
+        from policyctl.engine.walk import condition_label
+
+        program = self.program
+        rep = CoverageReport()
+        for name, at in zip(program.hide, program.hide_pointers):
+            n = self.hid.get(at, 0)
+            rep.entries.append(CoverageItem("hide", at, f'hide "{name}"', {"hidden": n}, () if n else ("hid a call",), 1))
+        parts = list(program.tools.items())
+        if program.wildcard_name is None and (program.wildcard.checks or program.wildcard.reservations):
+            parts.append((None, program.wildcard))
+        for tool, part in parts:
+            if tool is not None and tool != program.wildcard_name:
+                tp = program.tool_pointer(tool)
+                n = self.calls.get(tool, 0)
+                rep.entries.append(CoverageItem("tool", tp, f'tool "{tool}"', {"calls": n}, () if n else ("called",), 1))
+            owner = "all tools" if tool is None or tool == program.wildcard_name else f'tool "{tool}"'
+            for check in part.checks:
+                rp = check.pointer
+                f = self.fired.get(rp, 0)
+                name = check.denials[0].rule
+                rep.entries.append(CoverageItem("rule", rp, f'{owner} rule "{name}" ({check.kind or check.mode})',
+                                                {"evaluated": self.evaluated.get(rp, 0), "fired": f},
+                                                () if f else ("fired",), 1))
+                for c in check.conditions:
+                    t, fl = self.cond_true.get(c.pointer, 0), self.cond_false.get(c.pointer, 0)
+                    missing = tuple(m for m, v in (("true", t), ("false", fl)) if not v)
+                    label = f"{condition_label(c)} {c.op} {json.dumps(c.value, ensure_ascii=False)}"
+                    rep.entries.append(CoverageItem("condition", c.pointer, label, {"true": t, "false": fl},
+                                                    missing, 2))
+            for r in part.reservations:
+                reached = self.reached.get(r.pointer, 0)
+                counter = ".".join(r.bucket[1:]) if r.bucket[0] == "intercept" else str(r.bucket[2])
+                limit = "no limit" if r.limit is None else f"{r.limit}/{r.window}"
+                rep.entries.append(CoverageItem(
+                    "limit", r.pointer, f'{owner} counter "{counter}" {limit} (rule "{r.refused.rule}")',
+                    {"checked": self.checked.get(r.pointer, 0), "reached": reached},
+                    () if reached else ("reached",), 1))
+        return rep

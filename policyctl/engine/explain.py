@@ -45,6 +45,7 @@ class RuleStep:
     skipped: int  # conditions not evaluated because an earlier one settled the rule
     holds: bool  # all evaluated conditions held (an empty rule holds)
     denies: bool
+    name: str | None = None  # the rule's id in dialects that name rules (Intercept's ``name``)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class LimitStep:
     resets_at: int | None  # ns: fixed → end of window; sliding → when the oldest counted call leaves
     outcome: str  # "reserved" | "full" | "released" | "not reached"
     final: int | None = None  # count after a release (rollback or upstream_error)
+    amount: int | None = None  # what this call adds (None: PolicyLayer's 1, or an amount not read)
+    rule: str | None = None  # the rule the counter belongs to (Intercept)
+    unlimited: bool = False  # a counter with no limit to reserve against (Intercept: no lt/lte on it)
 
 
 @dataclass
@@ -84,6 +88,8 @@ class Explanation:
     line: int | None = None
     replayed: int = 0  # calls replayed before this one (``--trace`` mode)
     late: bool = False  # stamped earlier than a call already seen: evaluated at the newest time (ts_ns)
+    dialect: str = "policylayer"
+    upstream: str = "ok"  # how the upstream answered (ok, jsonrpc_error, tool_error, …)
 
 
 def walk_rules(entry: ToolPolicy, tool: str, args: dict) -> tuple[list[RuleStep], Decision | None, str | None, int]:
@@ -123,9 +129,16 @@ def _conditions(rule: Rule, tool: str, kind: str, i: int, args: dict, stop_on: b
     return tuple(out), None
 
 
-def explain_call(ev: Evaluator, ts_ns: int, grant: str, tool: str, args: dict, *,
-                 upstream_error: bool = False, ts_raw: object = None) -> Explanation:
-    """Evaluate one call step by step, updating ``ev``'s counters exactly as ``ev.evaluate_ns`` would."""
+def explain_call(ev: Any, ts_ns: int, grant: str, tool: str, args: dict, *,
+                 upstream_error: Any = False, ts_raw: object = None) -> Explanation:
+    """Evaluate one call step by step, updating ``ev``'s counters exactly as ``ev.evaluate_ns`` would.
+
+    ``ev`` is the compiled :class:`Evaluator` of a PolicyLayer policy, or the interpreter of any
+    dialect's program (walked by :func:`policyctl.engine.walk.walk_call`)."""
+    if not isinstance(ev, Evaluator):
+        from policyctl.engine.walk import walk_call
+
+        return walk_call(ev, ts_ns, grant, tool, args, upstream_error=upstream_error, ts_raw=ts_raw)
     stamped = ts_ns
     ts_ns = ev.tick(ts_ns)
     policy: Policy = ev.policy

@@ -23,7 +23,7 @@ dialect's gateway logs them, and the JSON Pointer of the part of the document th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 #: reasons of a decision; ``require_approval`` (Intercept after 1.1.0) is a deny a person can lift,
@@ -68,6 +68,7 @@ class Check:
     # deny_if_all: denials[0]
     denials: tuple[Outcome, ...]
     pointer: str
+    kind: str = ""  # the dialect's word for the rule (require, deny_if; evaluate, deny, require_approval)
 
     def denial(self, failed: int = 0) -> Outcome:
         return self.denials[failed] if len(self.denials) > 1 else self.denials[0]
@@ -110,6 +111,15 @@ class Program:
     release_on: frozenset[str] = frozenset({UPSTREAM_JSONRPC_ERROR, UPSTREAM_TOOL_ERROR})
     quote_names: bool = False  # tool names in messages quoted as Go's %q (Intercept) or as they are
     hide_star_first: bool = True  # the deciding hide entry: "*" wherever it is, or the first match
+    tool_pointers: Mapping[str, str] = field(default_factory=dict)  # each listed tool's JSON Pointer
+
+    def tool_pointer(self, tool: str) -> str:
+        at = self.tool_pointers.get(tool)
+        if at is None:
+            from policyctl.documents.loader import escape_token
+
+            at = "/tools/" + escape_token(tool)
+        return at
 
     def _name(self, tool: str) -> str:
         if self.quote_names:

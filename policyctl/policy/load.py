@@ -35,6 +35,22 @@ class LoadedPolicy:
     dialect: str = "policylayer"
     program: Any = None
 
+    def with_rollback(self, rollback_on: str) -> "LoadedPolicy":
+        """The policy with Intercept's rollback rule: ``jsonrpc_error`` (v1.1.0, the default) or
+        ``any`` (later releases also release a call's reservations on ``result.isError``)."""
+        if rollback_on not in ("jsonrpc_error", "any"):
+            from policyctl.errors import UsageError
+
+            raise UsageError(f"--rollback-on: unknown value {rollback_on!r} (choose jsonrpc_error or any)")
+        if self.program is None or self.program.dialect != "intercept" or rollback_on == "jsonrpc_error":
+            return self
+        from dataclasses import replace
+
+        from policyctl.policy import ir
+
+        release = frozenset({ir.UPSTREAM_JSONRPC_ERROR, ir.UPSTREAM_TOOL_ERROR})
+        return replace(self, program=replace(self.program, release_on=release))
+
     @property
     def subject(self) -> Any:
         """What an evaluator is built from: the PolicyLayer model, or the program."""

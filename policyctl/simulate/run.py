@@ -178,9 +178,9 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     result = SimulationResult(windows, ev, [], stats)
     cov = None
     if coverage:
-        from policyctl.engine.coverage import CoverageCollector
+        from policyctl.engine.coverage import CoverageCollector, ProgramCoverage
 
-        cov = CoverageCollector(policy, ev)
+        cov = CoverageCollector(policy, ev) if isinstance(policy, Policy) else ProgramCoverage(policy, ev)
     collector = None
     if report:
         from policyctl.simulate.report import ReportCollector
@@ -244,11 +244,15 @@ def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: b
     if rows is None:
         rows = iter_records(path, skip_invalid=skip_invalid, stats=result.stats, fh=fh, progress=progress,
                             on_unchecked=on_unchecked)
+    decide = getattr(cov, "decide", None)  # coverage of a program decides each call itself, step by step
     for line, ts, grant, tool, args, upstream, rec, msg in rows:
-        prog = programs.get(tool)
-        if prog is None:
-            prog = ev.program(tool)
-        code = prog(ts, grant, args, upstream)
+        if decide is not None:
+            code = decide(ts, grant, tool, args, upstream)
+        else:
+            prog = programs.get(tool)
+            if prog is None:
+                prog = ev.program(tool)
+            code = prog(ts, grant, args, upstream)
         if code >= len(tally):
             tally.extend([0] * (len(decisions) - len(tally)))
         tally[code] += 1

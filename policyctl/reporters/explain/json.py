@@ -24,6 +24,7 @@ def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, i
                             "arg_keys": sorted(ex.args), "upstream_error": ex.upstream_error}
     if show_args:
         call["args"] = ex.args
+    named = ex.dialect != "policylayer"
     rules = []
     for r in ex.rules:
         conds = []
@@ -34,9 +35,12 @@ def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, i
                 item["actual"] = c.value
             item["result"] = c.result
             conds.append(item)
-        rules.append({"kind": r.kind, "index": r.index, "pointer": r.pointer, "position": pos(r.pointer),
-                      "on_deny": r.on_deny, "conditions": conds, "skipped_conditions": r.skipped,
-                      "holds": r.holds, "denies": r.denies})
+        rule = {"kind": r.kind, "index": r.index, "pointer": r.pointer, "position": pos(r.pointer),
+                "on_deny": r.on_deny, "conditions": conds, "skipped_conditions": r.skipped,
+                "holds": r.holds, "denies": r.denies}
+        if named:
+            rule["name"] = r.name
+        rules.append(rule)
     limits = []
     for s in ex.limits:
         limits.append({
@@ -47,6 +51,8 @@ def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, i
             "resets_at": format_ts(s.resets_at) if s.resets_at is not None else None,
             "outcome": s.outcome,
         })
+        if named:  # counters that name their rule and add amounts (Intercept)
+            limits[-1].update({"rule": s.rule, "amount": s.amount, "max": None if s.unlimited else s.max})
     d = ex.decision
     decided_by = None
     if ex.origin is not None:
@@ -67,6 +73,7 @@ def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, i
             "limits": limits,
             "released_after_upstream_error": ex.released_after,
         },
+        **({"dialect": ex.dialect, "upstream": ex.upstream} if named else {}),
         "decision": {"decision": d.decision, "reason": d.reason, "rule": d.rule, "message": d.message},
         "decided_by": decided_by,
     }

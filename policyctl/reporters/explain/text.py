@@ -68,6 +68,9 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
             return
         _p(console, f"{step}. hidden: no")
         step += 1
+        if ex.dialect != "policylayer":
+            _program_steps(console, step)
+            return
         if ex.listed:
             _p(console, f"{step}. listed: yes, {_e(pointer('tools', ex.tool))}")
         elif ex.default == "deny":
@@ -115,6 +118,63 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
                 _p(console, f"   {label}: {s.before} -> {s.after} ({outcome}; {span}; {resets})")
             if ex.released_after:
                 _p(console, "   upstream_error: the call's reservations were released after it")
+        _decision(console)
+
+    def _program_steps(console: "Console", step: int) -> None:
+        """The steps of a dialect that names its rules and counts amounts (Intercept)."""
+        if ex.listed:
+            _p(console, f"{step}. listed: yes")
+        elif ex.default == "deny":
+            _p(console, f"{step}. listed: no, and default is \"deny\"")
+            _decision(console)
+            return
+        else:
+            _p(console, f"{step}. listed: no; default is \"allow\", so only the \"*\" rules apply")
+        step += 1
+        if ex.rules:
+            _p(console, f"{step}. rules (the tool's, then the \"*\" rules):")
+            step += 1
+            for r in ex.rules:
+                _p(console, f"   {_e(_j(r.name))} ({_e(r.kind)}) {_e(where(r.pointer))}"
+                              + (f"  on_deny {_e(_j(r.on_deny))}" if r.on_deny else ""))
+                if not r.conditions and not r.skipped:
+                    _p(console, "      no conditions: always holds")
+                for c in r.conditions:
+                    res = "[green]true[/]" if c.result else "[red]false[/]"
+                    # a counter's value is the policy's own state, not an argument: always shown
+                    seen = shown(c.value, c.found) if c.path.startswith("state.") else value(c.value, c.found)
+                    _p(console, f"      {_e(c.path)} {_e(c.op)} {_e(_j(c.expected))}: value {_e(seen)} -> {res}")
+                if r.skipped:
+                    _p(console, f"      ({r.skipped} more condition{'s' if r.skipped != 1 else ''} not evaluated)")
+                verdict = ("holds" if r.holds else "does not hold") + (": [red]deny[/]" if r.denies else "")
+                _p(console, f"      rule {verdict}")
+            if ex.rules_not_reached:
+                _p(console, f"   ({ex.rules_not_reached} later rule{'s' if ex.rules_not_reached != 1 else ''} "
+                            "not reached)")
+        if ex.limits:
+            _p(console, f"{step}. counters:")
+            for s in ex.limits:
+                label = f"{_e(s.counter)} (rule {_e(_j(s.rule))}, per {s.window})"
+                if s.outcome == "not reached":
+                    _p(console, f"   {label}: not reached")
+                    continue
+                if s.outcome == "bad amount":
+                    _p(console, f"   {label}: the amount is missing or not a number: [red]policy error[/]")
+                    continue
+                span = f"window [{format_ts(s.window_start)}, {format_ts(s.window_end)})"
+                if s.unlimited:
+                    _p(console, f"   {label}: {s.before}, no lt/lte limit on it: nothing counted ({span})")
+                    continue
+                total = (s.before or 0) + (s.amount or 0)
+                if s.outcome == "full":
+                    sums = f"{s.before} + {s.amount} = {total} > {s.max}: [yellow]denied[/]"
+                else:
+                    sums = f"{s.before} + {s.amount} = {total} <= {s.max}: [green]reserved[/]"
+                    if s.outcome == "released":
+                        sums += f", then [yellow]released[/]: back to {s.final}"
+                _p(console, f"   {label}: {sums} ({span}; resets {format_ts(s.resets_at)})")
+            if ex.released_after:
+                _p(console, f"   upstream answered {_e(ex.upstream)}: the call's reservations were released")
         _decision(console)
 
     def _decision(console: "Console") -> None:

@@ -72,12 +72,12 @@ def _checks(rule: Rule) -> list[ir.Check]:
     message = rule.on_deny or f"Denied by rule {go_quote(rule.name)}"
     at = rule.pointer
     if rule.action == "deny":
-        return [ir.Check("deny_if_all", (), (ir.Outcome("deny_if", rule.name, message, at),), at)]
+        return [ir.Check("deny_if_all", (), (ir.Outcome("deny_if", rule.name, message, at),), at, "deny")]
     if rule.action == "require_approval":
         return [ir.Check("deny_if_all", tuple(_condition(c) for c in rule.conditions),
-                         (ir.Outcome("require_approval", rule.name, message, at),), at)]
+                         (ir.Outcome("require_approval", rule.name, message, at),), at, "require_approval")]
     return [ir.Check("all_or_deny", tuple(_condition(c) for c in rule.conditions),
-                     (ir.Outcome("require", rule.name, message, at),), at)]
+                     (ir.Outcome("require", rule.name, message, at),), at, "evaluate")]
 
 
 def _reservation(rule: Rule) -> ir.Reservation:
@@ -107,4 +107,4 @@ def lower(cfg: Config, *, rollback_on: str = "jsonrpc_error") -> ir.Program:
     release = {ir.UPSTREAM_JSONRPC_ERROR} | ({ir.UPSTREAM_TOOL_ERROR} if rollback_on == "any" else set())
     return ir.Program("intercept", cfg.hide, cfg.hide_pointers, cfg.default == "deny", tools, wildcard,
                       wildcard_name=WILDCARD, release_on=frozenset(release), quote_names=True,
-                      hide_star_first=False)
+                      hide_star_first=False, tool_pointers=dict(cfg.tool_pointers))

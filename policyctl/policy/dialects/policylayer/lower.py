@@ -47,10 +47,11 @@ def lower(policy: Policy) -> ir.Program:
             denials = tuple(_denial(name, "require", rule, i, f"{at}/conditions/{j}", j)
                             for j in range(len(rule.conditions)))
             if rule.conditions:
-                checks.append(ir.Check("all_or_deny", _conditions(rule, at), denials, at))
+                checks.append(ir.Check("all_or_deny", _conditions(rule, at), denials, at, "require"))
         for i, rule in enumerate(entry.deny_if):
             at = pointer("tools", name, "deny_if", i)
-            checks.append(ir.Check("deny_if_all", _conditions(rule, at), (_denial(name, "deny_if", rule, i, at),), at))
+            checks.append(ir.Check("deny_if_all", _conditions(rule, at), (_denial(name, "deny_if", rule, i, at),), at,
+                                   "deny_if"))
         reservations = tuple(_reservation(name, lim, pointer("tools", name, "limits", k))
                              for k, lim in enumerate(entry.limits))
         tools[name] = ir.ToolProgram(tuple(checks), reservations)

@@ -1,0 +1,150 @@
+"""One call through a :class:`policyctl.policy.ir.Program`, step by step (explain and coverage).
+
+:class:`policyctl.engine.interpret.Interpreter` only returns a decision code; :func:`walk_call`
+takes the same steps in the same order against the same counters and records each of them: the
+hide check, the default, every check with each condition it evaluated (and the value it read, an
+argument or a counter before this call), every counter reservation with its amount and the count
+before and after, and the release after an upstream failure. It updates the interpreter's counters
+exactly as the interpreter's own program for the tool would, so a trace replayed through the
+interpreter up to line N and then walked at line N sees exactly the simulator's state. A test holds
+the walker and the interpreter to the same decisions on generated calls.
+
+Fixed windows only (the dialects walked here count in calendar windows; PolicyLayer policies are
+explained by :mod:`policyctl.engine.explain`, which also knows sliding windows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from policyctl.engine.evaluator import ALLOWED, Decision
+from policyctl.engine.explain import ConditionStep, Explanation, LimitStep, RuleStep
+from policyctl.engine.interpret import WINDOW_NS, Interpreter, _go_int64_amount, upstream_kind
+from policyctl.policy import ir
+from policyctl.policy.operators import NOT_FOUND, compile_test, resolve
+
+__all__ = ["walk_call", "condition_label"]
+
+
+def condition_label(c: ir.Condition) -> str:
+    """How a condition's path reads in the dialect's own words."""
+    return ("state." if c.source == "state" else "args.") + ".".join(c.path)
+
+
+def _decision(outcome: ir.Outcome) -> Decision:
+    return Decision(False, outcome.reason, outcome.rule, outcome.message)
+
+
+def walk_call(it: Interpreter, ts_ns: int, grant: str, tool: str, args: dict, *, upstream_error: Any = False,
+              ts_raw: object = None) -> Explanation:
+    """Evaluate one call step by step, updating ``it``'s counters as ``it.evaluate_ns`` would."""
+    if it.windows != "fixed":
+        raise ValueError("walk_call explains fixed windows only")
+    stamped = ts_ns
+    ts = it.tick(ts_ns)
+    program = it.ir
+    store = it.store
+    ex = Explanation(tool, grant, ts, ts_raw, args, bool(upstream_error), it.windows, None, tool in program.tools,
+                     "deny" if program.default_deny else "allow")
+    ex.dialect = program.dialect
+    ex.upstream = upstream_kind(upstream_error)
+    ex.late = ts != stamped
+    stop = program.hidden(tool)
+    if stop is not None:
+        ex.hidden_by = stop.origin
+        ex.decision, ex.origin = _decision(stop), stop.origin
+        return ex
+    stop = program.default_denied(tool)
+    if stop is not None:
+        ex.decision, ex.origin = _decision(stop), stop.origin
+        return ex
+    show = it._show
+    checks = program.checks(tool)
+    reservations = program.reservations(tool)
+    for i, check in enumerate(checks):
+        conds: list[ConditionStep] = []
+        failed: int | None = None
+        for j, c in enumerate(check.conditions):
+            if c.source == "state":
+                value: Any = store.read(grant, ("intercept", c.path[0]), ts)
+            else:
+                value = resolve(args, c.path)
+            found = value is not NOT_FOUND
+            result = (compile_test(c.op, c.value, show) if show is not None else compile_test(c.op, c.value))(value)
+            conds.append(ConditionStep(c.pointer, condition_label(c), c.op, c.value, found,
+                                       value if found else None, result))
+            if not result:
+                failed = j
+                break
+        holds = failed is None
+        denies = holds if check.mode == "deny_if_all" else not holds
+        first = check.denials[0]
+        ex.rules.append(RuleStep(check.kind or check.mode, i, check.pointer, first.message, tuple(conds),
+                                 len(check.conditions) - len(conds), holds, denies, name=first.rule))
+        if denies:
+            outcome = check.denial(failed or 0) if check.mode == "all_or_deny" else first
+            ex.decision, ex.origin = _decision(outcome), outcome.origin
+            ex.rules_not_reached = len(checks) - i - 1
+            ex.limits = [_unreached(r) for r in reservations]
+            return ex
+    taken: list[tuple[int, ir.Reservation, int, int]] = []  # (step index, reservation, length, amount)
+    steps: list[LimitStep] = []
+
+    def release_all() -> None:
+        for k, r, length, amount in reversed(taken):
+            store.release(grant, r.bucket, length, ts, amount)
+            steps[k] = replace(steps[k], outcome="released", final=store.read(grant, r.bucket, ts))
+
+    for k, r in enumerate(reservations):
+        length = WINDOW_NS[r.window]
+        start = ts - ts % length
+        before = store.read(grant, r.bucket, ts)
+        if type(r.amount) is tuple:
+            n = _go_int64_amount(resolve(args, r.amount))
+            if n is None:
+                release_all()
+                steps.append(_step(r, before, before, start, length, "bad amount", None))
+                steps += [_unreached(r2) for r2 in reservations[k + 1:]]
+                outcome = r.bad_amount if r.bad_amount is not None else r.refused
+                ex.limits = steps
+                ex.decision, ex.origin = _decision(outcome), outcome.origin
+                return ex
+        else:
+            n = r.amount
+        if r.limit is None:
+            steps.append(_step(r, before, before, start, length, "not counted", n))
+            continue
+        if not store.reserve(grant, r.bucket, length, ts, n, r.limit):
+            release_all()
+            steps.append(_step(r, before, before, start, length, "full", n))
+            steps += [_unreached(r2) for r2 in reservations[k + 1:]]
+            ex.limits = steps
+            ex.decision, ex.origin = _decision(r.refused), r.refused.origin
+            return ex
+        taken.append((len(steps), r, length, n))
+        steps.append(_step(r, before, store.read(grant, r.bucket, ts), start, length, "reserved", n))
+    if taken and upstream_error and upstream_kind(upstream_error) in program.release_on:
+        release_all()
+        ex.released_after = True
+    store.calls += 1
+    ex.limits = steps
+    ex.decision = ALLOWED
+    return ex
+
+
+def _counter(r: ir.Reservation) -> str:
+    return r.bucket[-1] if r.bucket[0] == "intercept" else str(r.bucket[2])
+
+
+def _step(r: ir.Reservation, before: int, after: int, start: int, length: int, outcome: str,
+          amount: int | None) -> LimitStep:
+    return LimitStep(r.pointer, r.pointer, _counter(r), r.window, r.limit if r.limit is not None else -1, before,
+                     after, start, start + length, start + length, outcome, amount=amount, rule=r.refused.rule,
+                     unlimited=r.limit is None)
+
+
+def _unreached(r: ir.Reservation) -> LimitStep:
+    return LimitStep(r.pointer, r.pointer, _counter(r), r.window, r.limit if r.limit is not None else -1, None, None,
+                     None, None, None, "not reached", rule=r.refused.rule, unlimited=r.limit is None,
+                     amount=r.amount if type(r.amount) is int else None)
