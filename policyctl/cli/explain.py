@@ -83,7 +83,7 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
         from policyctl.cli.common import trace_input
 
         ti = trace_input(trace, trace_format, servers, grant_from, since, until)
-        line = _line_spec(line, imported=ti.format != "policyctl")
+        spec = _line_spec(line, imported=ti.format != "policyctl")
         for flag, value in (("--at", at), ("--grant", grant)):
             if value is not None:
                 raise UsageError(f"{flag} only applies with --call")
@@ -106,9 +106,9 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
     if loaded.policy is None and windows != "fixed":
         raise UsageError(f"--windows {windows}: Intercept counts in fixed calendar windows only")
     ev = make_evaluator(loaded, windows=windows)
-    if ti is not None:
-        ex, call_id = _from_trace(ev, ti, line, skip_invalid)  # type: ignore[arg-type]
-        source = f"{display_name(trace)}:{line}" if isinstance(line, int) else str(ex.line)
+    if ti is not None and trace is not None:
+        ex, call_id = _from_trace(ev, ti, spec, skip_invalid)
+        source = f"{display_name(trace)}:{spec}" if isinstance(spec, int) else str(ex.line)
         from policyctl.cli.common import report_import
 
         report_import(ti, summary=False)  # the replay stopped at the call: counts would be partial

@@ -30,7 +30,7 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping, cast
 
 from policyctl.diagnostics import Diagnostic
 
@@ -313,13 +313,14 @@ def _scan_json(text: str, path: str) -> tuple[dict[str, Position], dict[str, Pos
     Also finds what ``json.loads`` lets through: duplicate keys, NaN/Infinity, integers beyond
     ±2^53, floats that overflow, and nesting deeper than :data:`MAX_DEPTH`.
     """
-    from json.decoder import scanstring
+    from json.decoder import scanstring  # type: ignore[attr-defined]  # public in CPython, absent from typeshed
 
     starts = _line_starts(text)
     values: dict[str, Position] = {}
     keys: dict[str, Position] = {}
     problems: list[Diagnostic] = []
-    ws = _WS.match
+    # _WS matches the empty string too, so its match never fails
+    ws = cast("Callable[[str, int], re.Match[str]]", _WS.match)
     number = _NUMBER.match
 
     def pos(offset: int) -> Position:
@@ -348,7 +349,7 @@ def _scan_json(text: str, path: str) -> tuple[dict[str, Position], dict[str, Pos
             else:
                 if c == "{":
                     key, end = scanstring(text, j + 1)
-                    frame = [True, ptr, 0, {key: j}]
+                    frame: list[Any] = [True, ptr, 0, {key: j}]
                     stack.append(frame)
                     ptr = ptr + "/" + escape_token(key)
                     keys[ptr] = pos(j)
@@ -564,7 +565,7 @@ class _YamlStop(Exception):
 def _event_source(text: str) -> Any:
     """An object with ``get_event()``: libyaml's parser when installed, else PyYAML's."""
     try:
-        from yaml._yaml import CParser  # type: ignore[import-not-found]
+        from yaml._yaml import CParser
 
         return CParser(text)
     except ImportError:  # pragma: no cover - PyYAML without libyaml

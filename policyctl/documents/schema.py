@@ -305,7 +305,7 @@ class _Interpreter:
         return any(_equal(value, o) for o in options)
 
     def _check(self, schema: Any, value: Any, parts: tuple[str | int, ...], owner: dict[str, Any],
-               when: str, out: list[SchemaError]) -> None:
+               when: "str | _Because", out: list[SchemaError]) -> None:
         """``owner`` is the nearest schema with a title (names objects); ``when`` explains an if/then."""
         if schema is True:
             return
@@ -321,7 +321,7 @@ class _Interpreter:
         if "type" in schema:
             types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             if not any(_is_type(value, t) for t in types):
-                want = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+                want = " or ".join(_TYPE_WORDS.get(t) or str(t) for t in types)
                 got = _json_type(value)
                 if not isinstance(value, (dict, list)) and value is not None:
                     got += f" ({_show(value, 30)})"
@@ -391,7 +391,7 @@ class _Interpreter:
         return _Because(condition, value)
 
     def _object(self, schema: dict[str, Any], value: dict[str, Any], parts: tuple[str | int, ...],
-                owner: dict[str, Any], when: str, out: list[SchemaError]) -> None:
+                owner: dict[str, Any], when: "str | _Because", out: list[SchemaError]) -> None:
         if "required" in schema:
             for name in schema["required"]:
                 if name not in value:
@@ -446,7 +446,7 @@ class _Interpreter:
         return msg
 
     def _array(self, schema: dict[str, Any], value: list[Any], parts: tuple[str | int, ...],
-               owner: dict[str, Any], when: str, out: list[SchemaError]) -> None:
+               owner: dict[str, Any], when: "str | _Because", out: list[SchemaError]) -> None:
         if "minItems" in schema and len(value) < schema["minItems"]:
             ptr = _pointer(parts)
             out.append(SchemaError(ptr, ptr, False, f"{_human(parts)} must have at least "

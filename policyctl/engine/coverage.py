@@ -114,7 +114,8 @@ class CoverageCollector:
             names += [pointer("all_tools", "limits", k) for k in range(len(policy.all_tools.limits))]
             if reason == "rate_limited":
                 # the limits up to (and including) the one that refused were checked
-                cut = names.index(self.ev.origins[code]) + 1
+                origin = self.ev.origins[code]
+                cut = names.index(origin) + 1 if origin in names else len(names)
                 names = names[:cut]
             for name in names:
                 self.limit_checked[name] = self.limit_checked.get(name, 0) + 1

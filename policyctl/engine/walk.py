@@ -100,7 +100,8 @@ def walk_call(it: Interpreter, ts_ns: int, grant: str, tool: str, args: dict, *,
         length = WINDOW_NS[r.window]
         start = ts - ts % length
         before = store.read(grant, r.bucket, ts)
-        if type(r.amount) is tuple:
+        n: int | None
+        if isinstance(r.amount, tuple):
             n = _go_int64_amount(resolve(args, r.amount))
             if n is None:
                 release_all()
@@ -112,6 +113,7 @@ def walk_call(it: Interpreter, ts_ns: int, grant: str, tool: str, args: dict, *,
                 return ex
         else:
             n = r.amount
+        assert n is not None
         if r.limit is None:
             steps.append(_step(r, before, before, start, length, "not counted", n))
             continue

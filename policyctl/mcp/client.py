@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from policyctl.errors import ServerError
 from policyctl.mcp.protocol import MAX_PAGES, PROBE_TIMEOUT, Listing, ServerGone, list_tools
@@ -94,6 +94,6 @@ def scan_url(url: str, *, headers: Mapping[str, str] | None = None, timeout: flo
             warnings = list(conn.warnings)
     except ServerError as exc:
         raise _labelled(exc, label) from None
-    more = {"redirected_to": redact_url(final)} if final != url else {}
+    more: dict[str, Any] = {"redirected_to": redact_url(final)} if final != url else {}
     source = make_source("url", url=shown, captured_at=captured, **more)
     return _snapshot(listing, source, origin=label, extra_warnings=warnings)

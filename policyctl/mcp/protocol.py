@@ -167,13 +167,15 @@ def _discover(conn: Connection, era: str, timeout: float) -> _Session | None:
         if era == "modern":
             raise
         return None
-    supported = result.get("supportedVersions")
-    versions = [v for v in supported if isinstance(v, str)] if isinstance(supported, list) else []
+    listed = result.get("supportedVersions")
+    versions = [v for v in listed if isinstance(v, str)] if isinstance(listed, list) else []
     if MODERN not in versions:
         if era == "modern":
             raise ServerError(f"the server's server/discover does not list {MODERN}")
         return None
-    meta = result.get("_meta") if isinstance(result.get("_meta"), dict) else {}
+    meta = result.get("_meta")
+    if not isinstance(meta, dict):
+        meta = {}
     info = meta.get(_META_PREFIX + "serverInfo") or result.get("serverInfo") or {}
     caps = result.get("capabilities")
     return _Session(modern=True, version=MODERN, server_info=info if isinstance(info, dict) else {},

@@ -143,7 +143,7 @@ def _raw_matcher(compiled: Any) -> Callable[[str], bool]:
         return public(text) is not None
 
     try:
-        from re2 import _re2  # type: ignore[attr-defined]
+        from re2 import _re2
 
         inner = compiled._regexp
         unanchored = _re2.RE2.Anchor.UNANCHORED

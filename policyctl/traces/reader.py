@@ -274,7 +274,7 @@ def states_expectation(rec: Any) -> bool:
     return type(rec) is dict and (rec.get("expect") is not None or rec.get("expect_rule") is not None)
 
 
-def _check_common(rec: dict) -> tuple[str, bool]:
+def _check_common(rec: dict) -> tuple[str, bool | str]:
     grant = rec.get("grant")
     if grant is None:
         grant = "default"
@@ -356,6 +356,8 @@ def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | Non
     last_prefix = ""
     last_base = 0
     lineno = 0
+    base: int | None
+    upstream: bool | str
     for batch in _lines(fh, name, progress):
         for raw in batch:
             lineno += 1

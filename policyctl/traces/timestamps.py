@@ -135,7 +135,7 @@ class TimeCache:
         """ns of ``YYYY-MM-DDTHH:MM:SS`` (None when it is not one, or in year 1 or 9999)."""
         minute = self.minutes.get(p[:16])
         sec = _SECONDS.get(p[16:]) if minute is not None else None  # ":00".. ":59" (so len(p) == 19)
-        if sec is not None:
+        if minute is not None and sec is not None:
             base = minute + sec
         else:
             try:

@@ -182,13 +182,14 @@ def _contradiction(conds: list[tuple[int, dict[str, Any]]], eq: Callable[[Any, A
             op, value = d["op"], d.get("value")
             if op in ("in", "not_in") and not isinstance(value, list):
                 continue
+            items = value if isinstance(value, list) else []
             if op == "eq" and k > j and not may_both_eq(c["value"], value):
                 return j, k, "the argument cannot equal two different values"
             if op == "neq" and eq_key(c["value"]) == eq_key(value):
                 return min(j, k), max(j, k), "eq and neq of the same value"
-            if op == "in" and not any(may_both_eq(c["value"], x) for x in value):
+            if op == "in" and not any(may_both_eq(c["value"], x) for x in items):
                 return min(j, k), max(j, k), f"{walk.show(c['value'])} is not in the in list"
-            if op == "not_in" and any(eq_key(c["value"]) == eq_key(x) for x in value):
+            if op == "not_in" and any(eq_key(c["value"]) == eq_key(x) for x in items):
                 return min(j, k), max(j, k), f"{walk.show(c['value'])} is in the not_in list"
     ins = [(j, c) for j, c in conds if c["op"] == "in" and isinstance(c["value"], list) and c["value"]]
     for j, c in ins:

@@ -124,8 +124,10 @@ def check(ctx: Context) -> Iterable[Finding]:
                     continue
         if op not in ("eq", "neq", "in", "not_in"):
             continue
+        if op in ("in", "not_in") and not isinstance(value, list):
+            continue
         values = [(at + "/value", value)] if op in ("eq", "neq") else \
-            [(f"{at}/value/{i}", v) for i, v in enumerate(value)]
+            [(f"{at}/value/{i}", v) for i, v in enumerate(value or ())]
         enum = enum_of(found.schemas)
         if enum is not None:
             if eq is None:

@@ -108,11 +108,11 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
                 if s.outcome == "not reached":
                     _p(console, f"   {label}: not reached")
                     continue
-                span = (f"window [{format_ts(s.window_start)}, {format_ts(s.window_end)})" if ex.windows == "fixed"
-                        else f"window ({format_ts(s.window_start)}, {format_ts(s.window_end)}]")
-                resets = (f"resets {format_ts(s.resets_at)}" if s.resets_at is not None else "nothing counted yet")
+                span = (f"window [{_ts(s.window_start)}, {_ts(s.window_end)})" if ex.windows == "fixed"
+                        else f"window ({_ts(s.window_start)}, {_ts(s.window_end)}]")
+                resets = (f"resets {_ts(s.resets_at)}" if s.resets_at is not None else "nothing counted yet")
                 if ex.windows == "sliding" and s.resets_at is not None:
-                    resets = f"a slot frees at {format_ts(s.resets_at)}"
+                    resets = f"a slot frees at {_ts(s.resets_at)}"
                 outcome = {"reserved": "[green]reserved[/]", "full": "[yellow]full: rate limited[/]",
                            "released": f"reserved, then [yellow]released[/]: back to {s.final}"}[s.outcome]
                 _p(console, f"   {label}: {s.before} -> {s.after} ({outcome}; {span}; {resets})")
@@ -161,7 +161,7 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
                 if s.outcome == "bad amount":
                     _p(console, f"   {label}: the amount is missing or not a number: [red]policy error[/]")
                     continue
-                span = f"window [{format_ts(s.window_start)}, {format_ts(s.window_end)})"
+                span = f"window [{_ts(s.window_start)}, {_ts(s.window_end)})"
                 if s.unlimited:
                     _p(console, f"   {label}: {s.before}, no lt/lte limit on it: nothing counted ({span})")
                     continue
@@ -172,7 +172,7 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
                     sums = f"{s.before} + {s.amount} = {total} <= {s.max}: [green]reserved[/]"
                     if s.outcome == "released":
                         sums += f", then [yellow]released[/]: back to {s.final}"
-                _p(console, f"   {label}: {sums} ({span}; resets {format_ts(s.resets_at)})")
+                _p(console, f"   {label}: {sums} ({span}; resets {_ts(s.resets_at)})")
             if ex.released_after:
                 _p(console, f"   upstream answered {_e(ex.upstream)}: the call's reservations were released")
         _decision(console)
@@ -189,3 +189,8 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
             _p(console, f"decided by: {_e(where(ex.origin))} ({_e(ex.origin)})")
 
     return rich_render(draw, color=color)
+
+
+def _ts(ns: int | None) -> str:
+    """A limit step's instant (set on every step that was reached)."""
+    return format_ts(ns) if ns is not None else "-"

@@ -109,7 +109,7 @@ def document(report: "LintReport", options: RenderOptions) -> dict[str, Any]:
     index = {r.code: i for i, r in enumerate(rules)}
     cwd = os.getcwd()
     uris: dict[str, str] = {}
-    results = []
+    results: list[dict[str, Any]] = []
     for f in report.files:
         uri = uris.setdefault(f.path, artifact_uri(f.path, cwd=cwd))
         results.extend(_result(d, index[d.code], uri) for d in f.diagnostics)

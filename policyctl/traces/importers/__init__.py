@@ -60,7 +60,7 @@ class Call:
                  "upstream", "executed", "observed", "pair", "note", "failed")
 
     def __init__(self, ts_ns: int, file_ix: int, line: int, seq: int, key: Any, server: str | None, tool: str,
-                 args: dict, id: Any, grant: str, upstream: str | None = None, executed: bool = True,
+                 args: dict | None, id: Any, grant: str, upstream: str | None = None, executed: bool = True,
                  observed: str | None = None, pair: Any = None, note: str | None = None,
                  failed: bool | None = None) -> None:
         self.ts_ns = ts_ns

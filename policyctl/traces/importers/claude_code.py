@@ -58,7 +58,7 @@ class Source:
 
     def read(self, path: str, ix: int, ctx: Context) -> Iterator[Call]:
         for first, block, start, end, last in read_blocks(path, ctx.warn, ctx.progress):
-            if type(block) is Overlong:
+            if isinstance(block, Overlong):
                 self._overlong(path, first, block, ctx)
                 continue
             yield from self._block(block, start, end, first, last, path, ix, ctx)

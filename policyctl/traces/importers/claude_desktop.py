@@ -54,7 +54,7 @@ class Source:
         started: dict[bytes, str] = {}
         pending: dict[tuple, Call] = {}
         for lineno, raw, _last in read_lines(path, ctx.warn, ctx.progress):
-            if type(raw) is Overlong:
+            if isinstance(raw, Overlong):
                 if b"Message from client" in raw.head and b'"tools/call"' in raw.head:
                     ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read a call from")
                 continue
@@ -97,7 +97,7 @@ class Source:
                 if type(tool) is not str:
                     ctx.invalid(path, lineno, "tools/call without a tool name")
                     continue
-                args = params.get("arguments", {})
+                args = params.get("arguments", {}) if type(params) is dict else None
                 if type(args) is not dict:
                     args = None
                 rid = msg.get("id")
@@ -109,14 +109,14 @@ class Source:
                 if not ctx.keep_server(name):
                     continue
                 rid_key = orjson.dumps(rid).decode()
-                call = Call(ts_ns, ix, lineno, 0, f"{name}\x00{ts_ns}\x00{rid_key}", name, tool, args, rid,  # type: ignore[arg-type]
+                call = Call(ts_ns, ix, lineno, 0, f"{name}\x00{ts_ns}\x00{rid_key}", name, tool, args, rid,
                             ctx.grant(session=f"{name}@{started.get(server, '')}", agent="claude-desktop"))
                 pending[(server, conn.get(server, 0), rid_key)] = call
                 yield call
             elif "method" not in msg and "id" in msg:
-                call = pending.pop((server, conn.get(server, 0), orjson.dumps(msg["id"]).decode()), None)
-                if call is not None:
-                    _answer(call, msg)
+                found = pending.pop((server, conn.get(server, 0), orjson.dumps(msg["id"]).decode()), None)
+                if found is not None:
+                    _answer(found, msg)
 
 
 def _answer(call: Call, msg: dict) -> None:

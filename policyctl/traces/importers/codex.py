@@ -50,7 +50,7 @@ class Source:
         session: Any = None
         cwd: Any = None
         for lineno, raw, last in read_lines(path, ctx.warn, ctx.progress):
-            if type(raw) is Overlong:
+            if isinstance(raw, Overlong):
                 if b'"function_call"' in raw.head:
                     ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read a call from")
                 continue

@@ -47,7 +47,7 @@ class Source:
         pending: dict[tuple, Call] = {}
         waiting: list[Call] = []  # calls of this connection made before the server said its name
         for lineno, raw, last in read_lines(path, ctx.warn, ctx.progress):
-            if type(raw) is Overlong:
+            if isinstance(raw, Overlong):
                 if b'"tools/call"' in raw.head:
                     ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read a call from")
                 continue
@@ -99,7 +99,7 @@ class Source:
                     if type(tool) is not str:
                         ctx.invalid(path, lineno, "tools/call without a tool name")
                         continue
-                    args = params.get("arguments", {})
+                    args = params.get("arguments", {}) if type(params) is dict else None
                     rid = msg.get("id")
                     call = Call(ts_ns, ix, lineno, seq, None, server, tool, args if type(args) is dict else None,
                                 rid, ctx.grant(session=f"{path}#{conn}", agent=client))
@@ -157,7 +157,8 @@ def _record(obj: dict, ts_ns: int, path: str, ix: int, lineno: int, ctx: Context
         return None
     if upstream is None and failed is not None:
         upstream = "error" if failed is True else "ok"
-    grant = obj.get("grant") if type(obj.get("grant")) is str else ctx.grant()
+    given = obj.get("grant")
+    grant = given if isinstance(given, str) else ctx.grant()
     if ctx.grant_const is not None:
         grant = ctx.grant_const
     call = Call(ts_ns, ix, lineno, 0, None, server if type(server) is str else None, tool,

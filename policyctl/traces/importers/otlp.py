@@ -47,7 +47,7 @@ class Source:
         loads = orjson.loads
         first = True
         for lineno, raw, last in read_lines(path, ctx.warn, ctx.progress):
-            if type(raw) is Overlong:
+            if isinstance(raw, Overlong):
                 ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read spans from")
                 continue
             if not raw.strip():
@@ -164,7 +164,7 @@ def _call(span: dict, a: dict, res: dict, path: str, ix: int, lineno: int, seq: 
         return None
     start = span.get("startTimeUnixNano")
     try:
-        ts_ns = int(start)  # a decimal string per the spec, an integer from some exporters
+        ts_ns = int(start)  # type: ignore[arg-type]  # a decimal string per the spec, an integer from some exporters
     except (TypeError, ValueError):
         ts_ns = -1
     if not 0 < ts_ns < _MAX_NS:
