@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -13,12 +14,24 @@ from hypothesis import HealthCheck, settings
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 
-settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# CI: derandomized, so a run is reproducible from the commit alone.
-settings.register_profile(
-    "ci", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow], print_blob=True
-)
+# Hypothesis profiles (HYPOTHESIS_PROFILE): how many examples every property test runs comes from
+# here. A test states only its relative weight with ``examples(n)``: n examples at the base of 100,
+# scaled to the profile's max_examples.
+#   default  100 per weight unit, random (what the README's test command runs)
+#   ci       as default, derandomized: a run is reproducible from the commit alone (.ci/run)
+#   dev      20: the quick loop, with -m "not slow"
+_COMMON: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("default", max_examples=100, **_COMMON)
+settings.register_profile("ci", max_examples=100, derandomize=True, print_blob=True, **_COMMON)
+settings.register_profile("dev", max_examples=20, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+BASE_EXAMPLES = 100
+
+
+def examples(weight: int) -> int:
+    """The example count of a property test of relative ``weight`` under the loaded profile."""
+    return max(1, round(weight * settings.default.max_examples / BASE_EXAMPLES))
 
 
 def cli_env(**extra: str) -> dict[str, str]:

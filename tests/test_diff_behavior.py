@@ -14,6 +14,7 @@ from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.simulate.run import simulate
 from policyctl.traces.reader import read_trace
 from tests.test_diff_strategies import policies, trace_lines, traces
+from tests.conftest import examples
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "diff"
 
@@ -37,7 +38,7 @@ def expected_from_simulations(old: Policy, new: Policy, path: str, windows: str)
     return len(a), transitions, by_tool, changed
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "150")))
+@settings(max_examples=examples(150))
 @given(policies(), policies(), traces())
 def test_behavior_diff_agrees_with_two_simulations(a: dict, b: dict, calls: list) -> None:
     old, new = Policy.from_data(a), Policy.from_data(b)
@@ -107,7 +108,7 @@ def test_each_version_keeps_its_own_counters(tmp_path: Path) -> None:
     assert [(e.line, e.transition) for e in got.examples] == [(3, "deny->allow")]
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "100")))
+@settings(max_examples=examples(100))
 @given(policies(), policies(), traces())
 def test_reading_the_file_directly_gives_the_same_diff(a: dict, b: dict, calls: list) -> None:
     from policyctl.diff.differ import behavior_diff_trace

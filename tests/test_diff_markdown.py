@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from policyctl.diff.differ import BehaviorDiff, CallChange, Change, DiffReport, Outcome
 from policyctl.diff.search import Counterexample, SearchCall, SearchResult
 from policyctl.reporters.diff.markdown import MAX_CHARS, code, render
-from tests.conftest import run_cli
+from tests.conftest import examples, run_cli
 
 
 def _cell_code(cell: str) -> list[str]:
@@ -108,7 +108,7 @@ def test_hostile_lengths_everywhere_stay_bounded() -> None:
                                   "a loosening counterexample**")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.integers(0, 400), st.integers(0, 3000), st.integers(0, 3000), st.integers(1, 300))
 def test_any_size_fits_and_loosenings_go_last(n_loose: int, n_other: int, n_tools: int, width: int) -> None:
     changes = [Change("limit-changed", f"/tools/{'n' * width}{i}/limits/0", {"counter": "c", "window": "minute", "max": 1},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 from hypothesis import example, given, settings
@@ -11,9 +10,10 @@ from hypothesis import strategies as st
 from policyctl.diff.differ import diff_policies
 from policyctl.policy.dialects.policylayer.model import Policy
 from tests.test_diff_strategies import conditions, policies, reorder
+from tests.conftest import examples
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "300")))
+@settings(max_examples=examples(300))
 @given(policies())
 def test_a_policy_has_no_changes_against_itself(data: dict) -> None:
     p = Policy.from_data(data)
@@ -21,14 +21,14 @@ def test_a_policy_has_no_changes_against_itself(data: dict) -> None:
     assert diff_policies(p, Policy.from_data(data)) == ()
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "200")))
+@settings(max_examples=examples(200))
 @given(policies(), st.integers(0, 2**32))
 def test_key_order_and_in_list_order_are_not_changes(data: dict, seed: int) -> None:
     shuffled = reorder(data, random.Random(seed))
     assert diff_policies(Policy.from_data(data), Policy.from_data(shuffled)) == ()
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "200")))
+@settings(max_examples=examples(200))
 @given(policies(), policies())
 def test_diff_never_raises_and_uses_the_closed_vocabulary(a: dict, b: dict) -> None:
     from policyctl.diff.differ import CHANGE_KINDS, EFFECTS
@@ -39,7 +39,7 @@ def test_diff_never_raises_and_uses_the_closed_vocabulary(a: dict, b: dict) -> N
         assert change.pointer.startswith("/")
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "300")))
+@settings(max_examples=examples(300))
 @given(st.lists(conditions(), min_size=1, max_size=3), st.sampled_from(["require", "deny_if"]),
        conditions(), st.lists(st.fixed_dictionaries({}, optional={
            "x": st.sampled_from([0, 1, 2, 5, 100, -1, 2.5, "0", "1", "a", "b", "", True, None, [1], "ab"]),
@@ -78,7 +78,7 @@ def _without_limits(data: dict) -> dict:
     return data
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "300")))
+@settings(max_examples=examples(300))
 @given(policies(), policies(), st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d/e", "zz"]), st.fixed_dictionaries(
     {}, optional={"x": st.sampled_from([0, 1, 2, 5, 100, -1, 2.5, "0", "1", "a", "b", "", True, None, [1], "ab"]),
                   "y": st.sampled_from([0, 1, 2, 5, 100, "a", "b", None])})), min_size=1, max_size=20))
@@ -105,7 +105,7 @@ def test_effect_summary_is_sound_without_limits(a: dict, b: dict, calls: list) -
 _WINDOW_LEN = {"minute": 60, "hour": 3600, "day": 86400}
 
 
-@settings(max_examples=int(os.environ.get("POLICYCTL_DIFF_EXAMPLES", "150")))
+@settings(max_examples=examples(150))
 @given(st.lists(st.tuples(st.sampled_from(["minute", "hour", "day"]), st.integers(1, 4)), min_size=1, max_size=4,
                 unique_by=lambda x: x[0]),
        st.randoms(use_true_random=False), st.lists(st.integers(0, 4000), min_size=1, max_size=40))

@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import examples
 
 TOOLS = ["a", "b", "c", "d/e"]
 PATHS = ["args.x", "args.y", "args.n.m"]
@@ -105,7 +106,7 @@ def reorder(policy: dict[str, Any], rnd: Any) -> dict[str, Any]:
     return walk(policy)
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(policies())
 def test_generated_policies_pass_the_schema(data: dict[str, Any]) -> None:
     from policyctl.policy.dialects.policylayer.model import Policy
@@ -115,7 +116,7 @@ def test_generated_policies_pass_the_schema(data: dict[str, Any]) -> None:
     Policy.from_data(data)
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(traces())
 def test_generated_traces_are_valid_traces(calls: list[dict[str, Any]]) -> None:
     import json

@@ -20,6 +20,7 @@ from policyctl.engine.evaluator import Evaluator
 from policyctl.engine.explain import explain_call
 from policyctl.policy.dialects.policylayer.model import WINDOW_SECONDS, Policy
 from policyctl.documents.schema import validate
+from tests.conftest import examples
 
 BASE = 1795478400 * NS  # 2026-11-24T00:00:00Z
 TOOLS = ["a", "b", "all_tools", "x/y"]
@@ -86,7 +87,7 @@ def calls(draw: Any, monotone: bool = True, n: int = 40) -> list[tuple]:
     return out
 
 
-COMMON = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+COMMON = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @COMMON
@@ -149,7 +150,7 @@ def test_fixed_no_calendar_window_holds_more_than_max(policy, seq):
         assert max(per_window.values()) <= mx
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(1, 6), st.sampled_from(["minute", "hour", "day"]), st.integers(1, 999))
 def test_fixed_edge_burst_of_twice_max_is_real_and_sliding_refuses_it(mx, window, ms_before):
     policy = Policy.from_data({"version": "1", "default": "deny", "tools": {

@@ -14,7 +14,7 @@ from policyctl.lint.linter import lint_bytes
 from policyctl.scan.risk import classify_snapshot
 from policyctl.scan.snapshots import load_snapshot, parse_snapshot
 from policyctl.scan.starter import build_starter, counter_name
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, examples, run_cli
 from tests.servers.http_fixture import Behaviour, FixtureServer
 from tests.test_scan import golden as _golden
 from tests.test_scan import run
@@ -225,7 +225,7 @@ _tools = st.lists(st.fixed_dictionaries({"name": _names, "description": st.text(
                   min_size=0, max_size=8, unique_by=lambda t: t["name"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_tools)
 def test_any_tool_list_gives_a_lint_clean_policy_in_both_formats(tools: list[dict]) -> None:
     from policyctl.reporters.init import json as init_json
@@ -241,7 +241,7 @@ def test_any_tool_list_gives_a_lint_clean_policy_in_both_formats(tools: list[dic
     assert yaml.safe_load(as_yaml) == json.loads(as_json) == starter.data
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
                     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
                         st.sampled_from(["tools", "name", "inputSchema", "jsonrpc", "result", "policyctl_snapshot",

@@ -19,6 +19,7 @@ from policyctl.lint.linter import discover, is_policy_name, lint, lint_bytes
 from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.documents.schema import validate
 from tests.rules.strategies import mutated_policies, policies
+from tests.conftest import examples
 
 CLEAN = '{"version": "1", "default": "deny", "tools": {"read_file": {}}}\n'
 OPEN = 'version: "1"\ndefault: allow\n'
@@ -218,7 +219,7 @@ def _findings(text: str, name: str):
     return sorted((d.code, d.pointer) for d in lint_bytes(text.encode(), name).diagnostics)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(policies())
 def test_json_and_yaml_forms_give_the_same_findings(data):
     as_json = json.dumps(data, indent=2)
@@ -226,7 +227,7 @@ def test_json_and_yaml_forms_give_the_same_findings(data):
     assert _findings(as_json, "p.policy.json") == _findings(as_yaml, "p.policy.yaml")
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(mutated_policies())
 def test_json_and_yaml_forms_agree_on_broken_policies_too(data):
     as_json = json.dumps(data)
@@ -234,7 +235,7 @@ def test_json_and_yaml_forms_agree_on_broken_policies_too(data):
     assert _findings(as_json, "p.policy.json") == _findings(as_yaml, "p.policy.yaml")
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(mutated_policies())
 def test_schema_valid_means_the_model_loads(data):
     if validate(data):
@@ -243,7 +244,7 @@ def test_schema_valid_means_the_model_loads(data):
     assert policy.version == "1"
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(policies())
 def test_valid_policies_load_into_the_model(data):
     assert validate(data) == []
@@ -257,7 +258,7 @@ from tests.rules.strategies import json_values  # noqa: E402
 _YAMLISH = st.text(alphabet="ab01 :-[]{},&*!|>'\"#?\n\t.~%@`eE+", max_size=80)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.one_of(st.binary(max_size=200), _YAMLISH.map(str.encode)),
        st.sampled_from(["x.policy.json", "x.policy.yaml", "<stdin>"]))
 def test_arbitrary_bytes_never_raise(raw, name):
@@ -267,7 +268,7 @@ def test_arbitrary_bytes_never_raise(raw, name):
         assert d.code in {"PL001", "PL002", "PL003", "PL004"} or d.pointer is not None
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(json_values)
 def test_arbitrary_json_values_never_raise(value):
     for text, name in ((json.dumps(value), "v.json"),
@@ -275,7 +276,7 @@ def test_arbitrary_json_values_never_raise(value):
         lint_bytes(text.encode(), name)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(mutated_policies())
 def test_mutated_policies_never_raise_and_point_into_the_document(data):
     report = lint_bytes(json.dumps(data, indent=1).encode(), "m.policy.json")

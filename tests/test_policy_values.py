@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from policyctl.policy.operators import NOT_FOUND, test as holds
 from policyctl.policy.values import NEVER, eq_key, may_both_eq, never_holds, same_value, value_key
+from tests.conftest import examples
 
 #: arguments that tell values apart: the troublesome scalars and their spellings
 PROBES: list[Any] = [NOT_FOUND, None, True, False, 0, 1, -0.0, 0.0, 1.0, 5, 1000000, 2.5, "0", "-0", "1",
@@ -54,7 +55,7 @@ def test_zero_classes_overlap_as_the_engine_says() -> None:
     assert not may_both_eq("0", "-0") and not may_both_eq(True, 1) and not may_both_eq(False, 0)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(SCALARS, SCALARS, st.sampled_from(["eq", "neq", "contains", "lt", "gte", "in", "not_in"]))
 def test_same_key_means_same_decisions(a: Any, b: Any, op: str) -> None:
     va, vb = ([a], [b]) if op in ("in", "not_in") else (a, b)
@@ -66,7 +67,7 @@ def test_same_key_means_same_decisions(a: Any, b: Any, op: str) -> None:
         assert not same_value(op, va, vb)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(SCALARS, SCALARS)
 def test_may_both_eq_is_exact_on_the_probes(a: Any, b: Any) -> None:
     both = any(holds("eq", a, p) and holds("eq", b, p) for p in PROBES if p is not NOT_FOUND)

@@ -24,6 +24,7 @@ from policyctl.mcp.proxy.trace_writer import (
 from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.simulate.run import run as simulate_run
 from tests.test_engine_properties import BASE, args_strategy, policies
+from tests.conftest import examples
 
 POLICY = {
     "version": "1", "default": "deny", "hide": ["secret"],
@@ -293,7 +294,7 @@ def test_a_changed_policy_is_reloaded_and_an_invalid_one_refused(tmp_path) -> No
 
 # -- properties: the trace replays to the shadow decisions -------------------------------------------
 
-PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+PROPS = settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                        HealthCheck.function_scoped_fixture])
 TOOLS = ["a", "b", "all_tools", "x/y", "zz"]
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from policyctl.scan.risk import CATEGORIES, SEVERITY, classify, classify_snapshot, server_context, split_words
 from policyctl.scan.snapshots import Snapshot, ToolInfo, make_source
+from tests.conftest import examples
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "data"
 
@@ -218,7 +219,7 @@ def test_agreement_with_labelled_sets(name: str, agreement: float, recall: float
     assert unsafe == []  # no destructive or financial tool is ever called read
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.text(min_size=1, max_size=80), st.text(max_size=400),
        st.dictionaries(st.text(min_size=1, max_size=20), st.just({}), max_size=15))
 def test_classification_is_total_and_deterministic(name: str, description: str, props: dict) -> None:
@@ -322,7 +323,7 @@ _names = st.lists(st.lists(_word, min_size=1, max_size=3).map("_".join), min_siz
 _unrelated = st.lists(st.sampled_from("zorp quib flem wuzzle tarn glib".split()), min_size=1, max_size=3).map("_".join)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(_names, _unrelated, st.text(alphabet="zorp quib.", max_size=30))
 def test_an_unrelated_tool_changes_no_category(names: list[str], extra: str, description: str) -> None:
     tools = [tool(n) for n in names]
@@ -333,7 +334,7 @@ def test_an_unrelated_tool_changes_no_category(names: list[str], extra: str, des
     assert {n: before[n] for n in names} == {n: after[n] for n in names}
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(_names, st.randoms(use_true_random=False))
 def test_server_context_ignores_tool_order_and_is_deterministic(names: list[str], rnd) -> None:  # noqa: ANN001
     tools = [tool(n) for n in names]
@@ -344,7 +345,7 @@ def test_server_context_ignores_tool_order_and_is_deterministic(names: list[str]
     assert first == classify_snapshot(snapshot(shuffled, "srv"))
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(_names, _word)
 def test_a_domain_tool_changes_others_only_through_the_context(names: list[str], word: str) -> None:
     """Adding any tool changes another tool's category only when the server context changes."""

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from policyctl.documents.loader import load_text
 from policyctl.documents.schema import KNOWN_KEYWORDS, SCHEMA_ID, _uses_only_known, load_schema, schema_diagnostics, validate
 from tests.rules.strategies import mutated_policies, policies
+from tests.conftest import examples
 
 REPO = Path(__file__).resolve().parent.parent
 PUBLISHED = REPO / "schemas" / "policy.schema.json"
@@ -159,14 +160,14 @@ def _jsonschema_instances(data):
             for e in validator.iter_errors(data)}
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(policies())
 def test_valid_policies_agree_with_jsonschema(data):
     assert validate(data) == []
     assert _jsonschema_instances(data) == set()
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(mutated_policies())
 def test_mutated_policies_agree_with_jsonschema(data):
     mine = {e.instance for e in validate(data)}

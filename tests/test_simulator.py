@@ -18,6 +18,7 @@ from policyctl.policy.load import load_policy
 from policyctl.simulate.run import expectation_ok, run, simulate
 from policyctl.traces.reader import TraceStats, read_trace
 from tests.test_engine_properties import args_strategy, policies
+from tests.conftest import examples
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = [
@@ -107,7 +108,7 @@ def _outcomes(result) -> dict:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(policies(), st.lists(line_strategy(), max_size=30), st.sampled_from(["fixed", "sliding"]))
 def test_fast_loop_general_loop_and_simulate_agree(tmp_path, policy, lines, windows):
