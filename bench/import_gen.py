@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+
 import random
 import sys
 import time

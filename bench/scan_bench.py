@@ -111,9 +111,9 @@ def main(argv: list[str]) -> int:
     results: dict = {"runs": args.runs, "python": sys.version.split()[0], "stdio": {}}
     print(f"{'server':<18} {'server':>8} {'listed':>8} {'+shutdown':>10} {'cli wall':>9}   (seconds, medians)")
     for name, server_argv in SERVERS.items():
-        raw = median(lambda: raw_time_to_answer(server_argv), args.runs)
-        listed, total = medians(lambda: client_times(server_argv), args.runs)
-        cli = median(lambda: cli_time(server_argv), args.runs)
+        raw = median(lambda argv=server_argv: raw_time_to_answer(argv), args.runs)
+        listed, total = medians(lambda argv=server_argv: client_times(argv), args.runs)
+        cli = median(lambda argv=server_argv: cli_time(argv), args.runs)
         results["stdio"][name] = {"server_answer_s": raw, "client_listed_s": listed, "client_total_s": total,
                                   "cli_wall_s": cli, "client_overhead_s": round(listed - raw, 3)}
         print(f"{name:<18} {raw:>8.3f} {listed:>8.3f} {total:>10.3f} {cli:>9.3f}")

@@ -240,7 +240,7 @@ def test_docs_show_the_real_output() -> None:
         r = run_cli("diff", V1, V2, "--trace", TRACE, "--format", fmt)
         expected = "\n".join(line.rstrip() for line in r.stdout.splitlines()) + "\n"
         if UPDATE:
-            doc = pattern.sub(lambda m: m.group(1) + expected + m.group(3), doc)
+            doc = pattern.sub(lambda m, new=expected: m.group(1) + new + m.group(3), doc)
             path.write_text(doc, encoding="utf-8")
         else:
             assert m.group(2) == expected

@@ -142,7 +142,7 @@ def test_fixed_no_calendar_window_holds_more_than_max(policy, seq):
     ev = Evaluator(policy, windows="fixed")
     held = _units(ev, seq)
     bounds = _max_of(ev)
-    for (grant, fam), times in held.items():
+    for (_grant, fam), times in held.items():
         mx, length = bounds[fam]
         per_window: dict[int, int] = defaultdict(int)
         for t in times:

@@ -223,7 +223,7 @@ def sdk_server():
                 break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "sdk server died")
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "sdk server died") from None
             time.sleep(0.05)
     yield f"http://127.0.0.1:{port}/mcp"
     proc.terminate()

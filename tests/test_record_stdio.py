@@ -314,7 +314,7 @@ def test_fifty_megabyte_messages_stream_through_with_bounded_memory(tmp_path: Pa
     assert p.recv_json(timeout=60)["method"] == "notifications/progress"
     assert orjson.loads(p.recv(timeout=60))["id"] == 3
     with open(f"/proc/{p.proc.pid}/status") as fh:
-        peak_kib = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:"))
+        peak_kib = next(int(row.split()[1]) for row in fh if row.startswith("VmHWM:"))
     assert p.close() == 0
     assert peak_kib < 130 * 1024, peak_kib  # a 50 MB message held whole (and parsed) would need far more
     assert [(r["id"], r["upstream"]) for r in p.trace_lines()] == [(1, "ok"), (2, "tool_error")]

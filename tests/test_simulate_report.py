@@ -166,7 +166,7 @@ def test_fixed_windows_track_buckets_from_half_their_max(traced, monkeypatch) ->
         assert b.reserved == sum(n for w, n in want["windows"].items() if w * length >= b.series_from_ns)
         for start, count, _d, _s in b.series:
             assert count == want["windows"].get(start // length, 0)
-        for boundary, (sliding, at) in want["bursts"].items():
+        for boundary, (_sliding, _at) in want["bursts"].items():
             # minute buckets are timed from their window's start (the grant's last minute of
             # reservations is kept): every burst is found; longer windows may miss the first two
             if b.window == "minute" or boundary > b.series_from_ns + length:

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=args, prog_name="policyctl", standalone_mode=False)
         flush_stdout()  # what was printed directly (--version, help) fails here, not at exit
-    except SystemExit as exc:  # typer.Exit inside standalone_mode=False surfaces here
+    except SystemExit:  # typer.Exit inside standalone_mode=False surfaces here
         raise
     except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
         code = state.handle_exception(exc)

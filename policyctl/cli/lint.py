@@ -61,10 +61,12 @@ def register(app: typer.Typer) -> None:
             help="Tool snapshot of the server (policyctl scan --format json); enables server-aware rules."),
         config: Optional[str] = typer.Option(
             None, "--config", metavar="FILE",
-            help="Configuration file (default: .policyctl.yaml, or the tool.policyctl table of pyproject.toml, found upward)."),
+            help="Configuration file (default: .policyctl.yaml, or the tool.policyctl table of pyproject.toml, "
+                 "found upward)."),
         select: Optional[List[str]] = typer.Option(
             None, "--select", metavar="CODES",
-            help="Only report these rules (codes, code prefixes or names; comma-separated, repeatable). PL001-PL004 (load errors) are always reported."),
+            help="Only report these rules (codes, code prefixes or names; comma-separated, repeatable). "
+                 "PL001-PL004 (load errors) are always reported."),
         ignore: Optional[List[str]] = typer.Option(
             None, "--ignore", metavar="CODES",
             help="Do not report these rules (comma-separated, repeatable)."),

@@ -13,7 +13,8 @@ TraceFormatOpt = Annotated[str, typer.Option("--trace-format", metavar="FORMAT",
 ServerFilterOpt = Annotated[Optional[List[str]], typer.Option(
     "--server", metavar="NAME", help="Replay only this MCP server's calls (repeatable).")]
 GrantFromOpt = Annotated[Optional[str], typer.Option(
-    "--grant-from", metavar="const:NAME|session|project|agent", help="Grant of imported calls (default const:default).")]
+    "--grant-from", metavar="const:NAME|session|project|agent",
+    help="Grant of imported calls (default const:default).")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Replay calls at or after TIME.")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", metavar="TIME", help="Replay calls before TIME.")]
 # Intercept: which upstream failures give a call's counter reservations back (v1.1.0: JSON-RPC errors only).

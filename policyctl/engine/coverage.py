@@ -226,7 +226,8 @@ class ProgramCoverage:
         rep = CoverageReport()
         for name, at in zip(program.hide, program.hide_pointers):
             n = self.hid.get(at, 0)
-            rep.entries.append(CoverageItem("hide", at, f'hide "{name}"', {"hidden": n}, () if n else ("hid a call",), 1))
+            rep.entries.append(CoverageItem("hide", at, f'hide "{name}"', {"hidden": n},
+                                            () if n else ("hid a call",), 1))
         parts = list(program.tools.items())
         if program.wildcard_name is None and (program.wildcard.checks or program.wildcard.reservations):
             parts.append((None, program.wildcard))
@@ -234,7 +235,8 @@ class ProgramCoverage:
             if tool is not None and tool != program.wildcard_name:
                 tp = program.tool_pointer(tool)
                 n = self.calls.get(tool, 0)
-                rep.entries.append(CoverageItem("tool", tp, f'tool "{tool}"', {"calls": n}, () if n else ("called",), 1))
+                rep.entries.append(CoverageItem("tool", tp, f'tool "{tool}"', {"calls": n},
+                                                () if n else ("called",), 1))
             owner = "all tools" if tool is None or tool == program.wildcard_name else f'tool "{tool}"'
             for check in part.checks:
                 rp = check.pointer

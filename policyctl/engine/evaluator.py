@@ -51,7 +51,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from policyctl.engine.counters import LENGTHS, NS, CounterStore, FixedFamily
-from policyctl.policy.dialects.policylayer.model import Limit, Policy, Rule, ToolPolicy, WINDOW_SECONDS, escape_pointer_token, pointer
+from policyctl.policy.dialects.policylayer.model import (
+    WINDOW_SECONDS,
+    Limit,
+    Policy,
+    Rule,
+    ToolPolicy,
+    escape_pointer_token,
+    pointer,
+)
 from policyctl.policy.operators import NOT_FOUND, inline_expr
 
 __all__ = [

@@ -115,7 +115,8 @@ def walk_rules(entry: ToolPolicy, tool: str, args: dict) -> tuple[list[RuleStep]
     return steps, None, None, 0
 
 
-def _conditions(rule: Rule, tool: str, kind: str, i: int, args: dict, stop_on: bool) -> tuple[tuple[ConditionStep, ...], int | None]:
+def _conditions(rule: Rule, tool: str, kind: str, i: int, args: dict,
+                stop_on: bool) -> tuple[tuple[ConditionStep, ...], int | None]:
     """Evaluate a rule's conditions in order until one is ``stop_on``; returns (steps, index that stopped)."""
     out = []
     for j, cond in enumerate(rule.conditions):

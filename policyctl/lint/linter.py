@@ -26,10 +26,9 @@ ignore=, fail_level=)``; ``policyctl.lint.rules.all_rules()`` / ``rule_table_mar
 Each diagnostic's code, rule name and severity are stamped here (severity from configuration,
 defaulting to the rule's), and its line/column come from the document's source map. The load
 diagnostics PL001–PL004 are reported whatever the configuration selects or ignores, always as
-errors (see ``policyctl.lint.config``). Semantic rules
-run only on documents without syntax, schema or unportable-number (PL001/PL002/PL004) errors. Heavy modules stay unimported unless
-needed: ``yaml`` only for YAML files, ``re2`` only when a policy has a regex, never ``jsonschema``
-or pydantic.
+errors (see ``policyctl.lint.config``). Semantic rules run only on documents without syntax, schema
+or unportable-number (PL001/PL002/PL004) errors. Heavy modules stay unimported unless needed:
+``yaml`` only for YAML files, ``re2`` only when a policy has a regex, never ``jsonschema`` or pydantic.
 """
 
 from __future__ import annotations

@@ -298,7 +298,7 @@ def url_problem(url: str) -> str | None:
         if len(port) > 5 or not 1 <= int(port) <= 65535:
             return f"the port {port[:20]} is out of range (1-65535)"
     try:
-        urlsplit(url).port  # what the connection will use must agree
+        _ = urlsplit(url).port  # what the connection will use must agree (it raises on a bad port)
     except ValueError:
         return "malformed URL"
     return None

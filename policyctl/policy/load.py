@@ -2,9 +2,10 @@
 
 A policy is read (``-`` = stdin), parsed with positions, checked for syntax errors, duplicate keys
 and unportable numbers (NaN, infinities, overflowing floats; an integer beyond 2^53 is accepted and
-compared as a double, as a Go gateway would), validated against the JSON Schema, and only then built into the typed
-:class:`policyctl.policy.dialects.policylayer.model.Policy`. Anything wrong raises :class:`InvalidPolicyError` carrying the
-same diagnostics ``policyctl lint`` would print, so commands refuse the policy with exit code 2.
+compared as a double, as a Go gateway would), validated against the JSON Schema, and only then built
+into the typed :class:`policyctl.policy.dialects.policylayer.model.Policy`. Anything wrong raises
+:class:`InvalidPolicyError` carrying the same diagnostics ``policyctl lint`` would print, so commands
+refuse the policy with exit code 2.
 Semantic lint rules (PL1xx…) are not applied here: a policy with a warning still simulates.
 """
 

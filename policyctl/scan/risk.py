@@ -357,7 +357,8 @@ class ServerContext:
 NO_CONTEXT = ServerContext()
 
 
-def server_context(server_name: str | None, tools: Iterable[ToolInfo], instructions: str | None = None) -> ServerContext:
+def server_context(server_name: str | None, tools: Iterable[ToolInfo],
+                   instructions: str | None = None) -> ServerContext:
     """The server's domain from its name, its instructions and every tool's name and description.
 
     Only words in a domain's list count, so a tool whose words are in no list never changes the
@@ -416,7 +417,8 @@ def _from_words(words: list[str], where: str, context: ServerContext = NO_CONTEX
     def eligible(v: _Verb) -> bool:
         if primary.category != "read":
             return True
-        return v.word not in _FINANCIAL_AMBIGUOUS and v.word not in ("clear", "reset", "end", "void", "payout", "deposit")
+        return v.word not in _FINANCIAL_AMBIGUOUS and v.word not in ("clear", "reset", "end", "void", "payout",
+                                                                      "deposit")
 
     ranked = [primary] + later
     for v in ranked:
@@ -517,11 +519,11 @@ def _categorise(tool: ToolInfo, context: ServerContext = NO_CONTEXT) -> _Decisio
     hint = _annotation_hint(tool.annotations)
     if hint and decision.source != "annotations" and hint.category != decision.category:
         if _ORDER[hint.category] > _ORDER[decision.category]:
-            decision = _Decision(decision.category, decision.because + f"; annotations claim {hint.category} "
-                                                                        "(hint only)", decision.source, decision.context)
+            because = decision.because + f"; annotations claim {hint.category} (hint only)"
+            decision = _Decision(decision.category, because, decision.source, decision.context)
         elif hint.category == "read":
-            decision = _Decision(decision.category, decision.because + "; annotations claim read-only "
-                                                                        "(not trusted)", decision.source, decision.context)
+            because = decision.because + "; annotations claim read-only (not trusted)"
+            decision = _Decision(decision.category, because, decision.source, decision.context)
     return decision
 
 

@@ -398,7 +398,8 @@ def _acquire_server(spec: SourceSpec) -> Acquired:
     from policyctl.mcp import configs
 
     assert spec.server is not None
-    scope, _, name = spec.server.partition(":") if spec.server.startswith(("catalog:", "config:")) else ("", "", spec.server)
+    scoped = spec.server.startswith(("catalog:", "config:"))
+    scope, _, name = spec.server.partition(":") if scoped else ("", "", spec.server)
     if not name:
         raise InputError("--server needs a name")
     in_catalog = name in catalog.names() and scope != "config"

@@ -363,7 +363,7 @@ def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | Non
             lineno += 1
             try:
                 rec = loads(raw)
-            except decode_error as exc:
+            except decode_error:
                 if type(raw) is _Overlong:
                     yield lineno, None, None, None, None, False, None, None, overlong_message()
                 elif not raw.strip():

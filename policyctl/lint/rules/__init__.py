@@ -81,8 +81,8 @@ class ToolLike(Protocol):
 
     name: str
     description: str
-    input_schema: dict
-    annotations: dict
+    input_schema: dict[str, Any]
+    annotations: dict[str, Any]
 
 
 class ToolsLike(Protocol):

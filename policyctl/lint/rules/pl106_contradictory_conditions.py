@@ -210,7 +210,7 @@ def check(ctx: Context) -> Iterable[Finding]:
         by_path: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for j, cond in enumerate(ref.conditions):
             by_path.setdefault(cond["path"], []).append((j, cond))
-        for path, conds in by_path.items():
+        for conds in by_path.values():
             if len(conds) < 2:
                 continue
             if eq is None:

@@ -7,7 +7,8 @@ from typing import Any, Iterator
 
 from policyctl.documents.loader import escape_token
 
-WINDOW_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}  # as policyctl.policy.dialects.policylayer.model (kept import-light)
+# as policyctl.policy.dialects.policylayer.model (kept import-light)
+WINDOW_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 def ptr(*tokens: object) -> str:

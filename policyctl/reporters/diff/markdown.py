@@ -216,7 +216,8 @@ def _parts(report: DiffReport) -> list[Any]:
             for first, last, rec, o, n in call_runs(ce):
                 lines = str(first) if first == last else f"{first}–{last} (×{last - first + 1})"
                 rows.append((_TIER_COUNTEREXAMPLE, f"| {lines} | {rec['ts']} | {_cell(rec['tool'])} "
-                                                   f"| {code(compact(rec['args'], 80))} | {_outcome(o)} | {_outcome(n)} |"))
+                                                   f"| {code(compact(rec['args'], 80))} | {_outcome(o)} "
+                                                   f"| {_outcome(n)} |"))
             out.append(_Rows(["", "| line | ts | tool | args | old | new |", "|---:|---|---|---|---|---|"], rows,
                              lambda n: f"… and {plural(n, 'more row')} of this counterexample, left out to fit a "
                                        f"comment {json_note}."))

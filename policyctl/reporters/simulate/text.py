@@ -44,7 +44,8 @@ def _id(value: object) -> str:
 
 
 def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool = False,
-           position: Callable[[str], tuple[int, int]] | None = None, args_of: dict[int, dict] | None = None, color: bool = False) -> str:
+           position: Callable[[str], tuple[int, int]] | None = None, args_of: dict[int, dict] | None = None,
+           color: bool = False) -> str:
     """The text report. ``position(pointer)`` locates coverage items in the policy file."""
 
     def draw(console: "Console") -> None:
@@ -83,7 +84,8 @@ def render(result: SimulationResult, *, trace: str, policy: str, show_args: bool
             console.print(head + ":")
             for f in result.failures:
                 ident = f" (id {escape(printable(_id(f.id)))})" if f.id is not None else ""
-                console.print(f"  {escape(printable(trace))}:{f.line}: {escape(printable(f.tool))}{ident}", soft_wrap=True)
+                console.print(f"  {escape(printable(trace))}:{f.line}: {escape(printable(f.tool))}{ident}",
+                              soft_wrap=True)
                 console.print(f"    expected: {escape(printable(expected_text(f.expect, f.expect_rule)))}")
                 console.print(f"    actual:   {escape(printable(decision_text(f.decision)))}")
                 if f.decision.message:

@@ -33,7 +33,8 @@ class Source:
     def default_paths(self) -> list[str]:
         home = os.path.expanduser("~")
         candidates = [os.path.join(home, "Library", "Logs", "Claude"),
-                      os.path.join(os.environ.get("APPDATA", os.path.join(home, "AppData", "Roaming")), "Claude", "logs"),
+                      os.path.join(os.environ.get("APPDATA", os.path.join(home, "AppData", "Roaming")),
+                                   "Claude", "logs"),
                       os.path.join(home, ".config", "Claude", "logs")]
         found = [p for p in candidates if os.path.isdir(p)]
         return found or candidates[:1]
