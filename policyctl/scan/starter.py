@@ -176,13 +176,3 @@ def check_starter(starter: StarterPolicy) -> None:
     from policyctl.policy.dialects.policylayer.model import Policy
 
     Policy.from_data(starter.data)
-
-
-def schema_id() -> str:
-    """The ``$id`` of the packaged policy schema (for the YAML ``yaml-language-server`` line)."""
-    from policyctl.documents.schema import load_schema
-
-    value = load_schema().get("$id")
-    if not isinstance(value, str) or not value:  # pragma: no cover - the schema ships with an $id
-        raise RuntimeError("the packaged policy schema has no $id")
-    return value
