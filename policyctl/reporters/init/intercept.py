@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from policyctl import __version__
-from policyctl.reporters.init.yaml import (MODELINE, origin, printable, quote, schema_lines, why)
+from policyctl.reporters.init.yaml import MODELINE, origin, quote, schema_lines, why
+from policyctl.reporters.lint import printable
 
 if TYPE_CHECKING:
     from policyctl.scan.starter import StarterEntry, StarterPolicy

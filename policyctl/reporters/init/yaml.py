@@ -1,8 +1,9 @@
 """``init --format yaml``: the starter policy as commented YAML.
 
 Written by hand rather than by a YAML library, because each tool gets a comment (its category,
-severity and rationale) and the file starts with a ``yaml-language-server`` schema line so editors
-validate it. Every string is a double-quoted scalar (JSON-compatible escapes, and escapes for the
+severity and rationale). A ``yaml-language-server`` schema line comes first only when ``init`` was
+given a link that resolves (``--schema-url``, ``--write-schema``); otherwise the header says how to
+add one. Every string is a double-quoted scalar (JSON-compatible escapes, and escapes for the
 characters a YAML reader refuses), so no tool name can turn into a number, a boolean, a comment or
 a second key; names too long for an implicit key use the explicit ``? key`` form. Comments are
 made printable and single-line.
