@@ -364,6 +364,7 @@ def test_schema_link_usage_errors(capsys, monkeypatch, tmp_path: Path) -> None:
         (["-f", "yaml", "--schema-url", "https://x.test/my schema.json"], "cannot contain blanks"),
         (["-f", "yaml", "--schema-url", "https://x.test/s.json\nversion: 2"], "cannot contain blanks"),
         (["-f", "yaml", "--write-schema", str(tmp_path / "a#b.json")], "cannot contain '#'"),
+        (["--dialect", "intercept", "--write-schema", "-"], "--write-schema -: name a file"),
     ]
     for extra, message in cases:
         code, out, err = run(capsys, monkeypatch, "init", "--server", "sncro", *extra)

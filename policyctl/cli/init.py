@@ -43,6 +43,7 @@ def _schema_link(fmt: str, output: Optional[str], schema_url: Optional[str],
                  write_schema: Optional[str]) -> Optional[str]:
     """The modeline's target, or None (no modeline: policyctl serves no schema on the web)."""
     from policyctl.errors import UsageError
+    from policyctl.files import is_stdout
 
     if schema_url is not None and write_schema is not None:
         raise UsageError("--schema-url and --write-schema: choose one (the YAML links to one schema)")
@@ -50,6 +51,8 @@ def _schema_link(fmt: str, output: Optional[str], schema_url: Optional[str],
         flag = "--schema-url" if schema_url is not None else "--write-schema"
         raise UsageError(f"{flag}: JSON output has no comments and PolicyLayer's policy has no \"$schema\" key; "
                          "use --format yaml, or `policyctl schema -o FILE` and your editor's settings")
+    if write_schema is not None and is_stdout(write_schema):
+        raise UsageError("--write-schema -: name a file; the policy links to it by its path")
     from policyctl.scan.schema_link import relative_link, user_link
 
     if schema_url is not None:
@@ -89,7 +92,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from policyctl.cli.common import emit, err
         from policyctl.cli.scan import acquire_and_warn, source_options
-
         from policyctl.errors import UsageError
         from policyctl.policy.dialects import DIALECTS
 
