@@ -13,7 +13,8 @@ from policyctl.lint.linter import lint_bytes
 from policyctl.reporters.init import json as init_json
 from policyctl.reporters.init import yaml as init_yaml
 from policyctl.scan.risk import classify_snapshot
-from policyctl.scan.starter import build_starter, schema_id
+from policyctl.scan.intercept_starter import build_intercept_starter, check_intercept_starter
+from policyctl.scan.starter import build_starter
 
 # SPEC §4: the real sncro server's 11 tools and their arguments (* = required).
 SNCRO = {
@@ -46,8 +47,13 @@ def test_every_entry_loads_and_lints_clean(name: str) -> None:
     risks = classify_snapshot(entry.snapshot, entry.vetted)
     starter = build_starter(entry.snapshot, risks)
     tools = entry.snapshot
+    from policyctl.reporters.init import intercept as init_intercept
+
+    intercept = build_intercept_starter(entry.snapshot, risks)
+    check_intercept_starter(intercept)
     for text, path in ((init_json.render(starter), f"{name}.policy.json"),
-                       (init_yaml.render(starter, schema_id()), f"{name}.policy.yaml")):
+                       (init_yaml.render(starter), f"{name}.policy.yaml"),
+                       (init_intercept.render(intercept), f"{name}.intercept.yaml")):
         for with_tools in (None, tools):
             report = lint_bytes(text.encode(), path, tools=with_tools)
             assert [d.message for d in report.diagnostics if d.severity == "error"] == []

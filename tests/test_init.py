@@ -52,7 +52,10 @@ def test_sncro_json_golden(capsys, monkeypatch) -> None:
 def test_sncro_yaml_golden(capsys, monkeypatch) -> None:
     code, out, err = run(capsys, monkeypatch, "init", "--server", "sncro", "--format", "yaml")
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == "# yaml-language-server: $schema=https://policyctl.dev/schemas/policy.schema.json"
+    # no modeline by default: policyctl serves no schema on the web, and a link must resolve
+    assert "yaml-language-server" not in out.splitlines()[0]
+    assert not any(line.startswith("# yaml-language-server:") for line in out.splitlines())
+    assert "https://" not in "".join(line for line in out.splitlines() if "schema" in line)
     assert "  # end_session — execute, high: vetted in the catalog: closes the session for good " \
            "(PolicyLayer: execute) [signals: secret]" in out
     lint_clean(out, "sncro.policy.yaml")
@@ -113,9 +116,8 @@ def test_confidence_decides_review_and_the_safer_side() -> None:
 
 def run_init_yaml(snap) -> str:  # noqa: ANN001
     from policyctl.reporters.init.yaml import render
-    from policyctl.scan.starter import schema_id
 
-    return render(build_starter(snap, classify_snapshot(snap)), schema_id())
+    return render(build_starter(snap, classify_snapshot(snap)))
 
 
 def test_counter_names_are_safe_and_unique() -> None:
@@ -186,7 +188,7 @@ def test_output_is_atomic_and_never_clobbers(capsys, monkeypatch, tmp_path: Path
     code, out, err = run(capsys, monkeypatch, "init", "--server", "sncro", "-o", str(target))
     assert (code, out, err) == (0, "", "")
     first = target.read_text()
-    assert first.startswith("# yaml-language-server:")  # format from the extension
+    assert first.startswith("# Starter policy for sncro") and "tools:" in first  # YAML, from the extension
     target.write_text("mine\n")
     code, out, err = run(capsys, monkeypatch, "init", "--server", "sncro", "-o", str(target))
     assert code == 2 and out == ""
@@ -230,12 +232,11 @@ _tools = st.lists(st.fixed_dictionaries({"name": _names, "description": st.text(
 def test_any_tool_list_gives_a_lint_clean_policy_in_both_formats(tools: list[dict]) -> None:
     from policyctl.reporters.init import json as init_json
     from policyctl.reporters.init import yaml as init_yaml
-    from policyctl.scan.starter import schema_id
 
     snap = parse_snapshot(tools, origin="h")
     starter = build_starter(snap, classify_snapshot(snap))
     as_json = init_json.render(starter)
-    as_yaml = init_yaml.render(starter, schema_id())
+    as_yaml = init_yaml.render(starter)
     lint_clean(as_json, "h.policy.json")
     lint_clean(as_yaml, "h.policy.yaml")
     assert yaml.safe_load(as_yaml) == json.loads(as_json) == starter.data

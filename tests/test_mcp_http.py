@@ -250,10 +250,10 @@ def test_official_sdk_server_both_eras_and_redirect(sdk_server: str) -> None:
     from policyctl.lint.linter import lint_bytes
     from policyctl.reporters.init import yaml as init_yaml
     from policyctl.scan.risk import classify_snapshot
-    from policyctl.scan.starter import build_starter, schema_id
+    from policyctl.scan.starter import build_starter
 
     starter = build_starter(modern, classify_snapshot(modern))
     assert starter.data["hide"] == ["delete_note"]
-    text = init_yaml.render(starter, schema_id())
+    text = init_yaml.render(starter)
     report = lint_bytes(text.encode(), "sdk.policy.yaml", tools=modern)
     assert [d.message for d in report.diagnostics if d.severity == "error"] == []

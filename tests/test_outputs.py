@@ -75,6 +75,10 @@ WRITERS: dict[str, tuple[list[str], int, Callable[[str], bool]]] = {
     "init": (["init", "--from", "{snap}", "-o", "{out}"], 0,
              _json(lambda d: d == {"version": "1", "default": "deny",
                                    "tools": {"get_current_time": {}, "convert_time": {}}})),
+    "init-intercept": (["init", "--from", "{snap}", "--dialect", "intercept", "-o", "{out}"], 0,
+                       lambda t: '    "convert_time":\n        rules: []\n' in t),
+    "init-write-schema": (["init", "--from", "{snap}", "-f", "yaml", "--write-schema", "{out}"], 0,
+                          _json(lambda d: d["title"] == "Policy")),
 }
 # the fast loop keeps one streaming and one whole-payload writer; the rest run with the slow tests
 FAST = ("lint", "simulate-jsonl")
@@ -108,6 +112,7 @@ OVERWRITES = [
     ("diff NEW", "new", ["diff", "{old}", "{new}", "-f", "markdown", "-o", "{alias}"]),
     ("scan", "snap", ["scan", "--from", "{snap}", "-o", "{alias}"]),
     ("init --force", "snap", ["init", "--from", "{snap}", "-o", "{alias}", "--force"]),
+    ("init --write-schema", "snap", ["init", "--from", "{snap}", "-f", "yaml", "--write-schema", "{alias}", "--force"]),
 ]
 
 

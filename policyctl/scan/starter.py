@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from policyctl.scan.risk import Risk
-from policyctl.scan.snapshots import Snapshot
+from policyctl.scan.snapshots import Snapshot, ToolInfo
 
 WRITE_MAX = 30
 EXECUTE_MAX = 10
@@ -45,9 +45,11 @@ _PLAIN = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 class StarterEntry:
     tool: str
     risk: Risk
-    placement: str  # "tools" or "hide"
+    placement: str  # "tools", "hide", or "omitted" (a name the dialect cannot list)
     review: bool = False
     note: str = ""
+    # the tool's arguments as ``name (type[, required])``, required first (the Intercept form's comments)
+    parameters: tuple[str, ...] = ()
 
     @property
     def category(self) -> str:
@@ -63,6 +65,8 @@ class StarterPolicy:
     entries: tuple[StarterEntry, ...]
     server_name: str | None
     source: dict
+    dialect: str = "policylayer"
+    tool_count: int = 0
 
     @property
     def review(self) -> tuple[StarterEntry, ...]:
@@ -92,7 +96,7 @@ def starter_category(risk: Risk) -> str:
     return risk.category
 
 
-def _review_note(risk: Risk, category: str) -> str:
+def review_note(risk: Risk, category: str) -> str:
     if category != risk.category:
         return (f"read with {risk.confidence} confidence, but it could be {category}; "
                 f"given the {category} template to be safe")
@@ -101,6 +105,25 @@ def _review_note(risk: Risk, category: str) -> str:
     if risk.confidence == "low":
         return "low confidence: " + "; ".join(risk.confidence_reasons)
     return ""
+
+
+def parameter_summary(tool: ToolInfo) -> tuple[str, ...]:
+    """Each argument of ``tool`` as ``name (type)`` or ``name (type, required)``: required ones
+    first, then by name (the order Intercept's own scaffolds use)."""
+    props = tool.input_schema.get("properties")
+    if not isinstance(props, dict):
+        return ()
+    required = set(tool.required)
+    out = []
+    for name in sorted(props, key=lambda n: (n not in required, n)):
+        spec = props[name]
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if isinstance(kind, list) and kind and all(isinstance(k, str) for k in kind):
+            kind = "|".join(kind)
+        if not isinstance(kind, str) or not kind:
+            kind = "any"
+        out.append(f"{name} ({kind}, required)" if name in required else f"{name} ({kind})")
+    return tuple(out)
 
 
 def _limit(counter: str, maximum: int) -> dict:
@@ -119,7 +142,7 @@ def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolic
     for tool in ranked:
         risk = risks[tool.name]
         category = placed[tool.name]
-        note = _review_note(risk, category)
+        note = review_note(risk, category)
         review = bool(note)
         if category == "read":
             tools[tool.name] = {}
@@ -145,7 +168,7 @@ def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolic
         data["hide"] = hide
     data["tools"] = tools
     return StarterPolicy(data=data, entries=tuple(entries), server_name=snapshot.server_name,
-                         source=dict(snapshot.source))
+                         source=dict(snapshot.source), tool_count=len(snapshot.tools))
 
 
 def check_starter(starter: StarterPolicy) -> None:
@@ -153,13 +176,3 @@ def check_starter(starter: StarterPolicy) -> None:
     from policyctl.policy.dialects.policylayer.model import Policy
 
     Policy.from_data(starter.data)
-
-
-def schema_id() -> str:
-    """The ``$id`` of the packaged policy schema (for the YAML ``yaml-language-server`` line)."""
-    from policyctl.documents.schema import load_schema
-
-    value = load_schema().get("$id")
-    if not isinstance(value, str) or not value:  # pragma: no cover - the schema ships with an $id
-        raise RuntimeError("the packaged policy schema has no $id")
-    return value

@@ -1,8 +1,9 @@
 """``init --format yaml``: the starter policy as commented YAML.
 
 Written by hand rather than by a YAML library, because each tool gets a comment (its category,
-severity and rationale) and the file starts with a ``yaml-language-server`` schema line so editors
-validate it. Every string is a double-quoted scalar (JSON-compatible escapes, and escapes for the
+severity and rationale). A ``yaml-language-server`` schema line comes first only when ``init`` was
+given a link that resolves (``--schema-url``, ``--write-schema``); otherwise the header says how to
+add one. Every string is a double-quoted scalar (JSON-compatible escapes, and escapes for the
 characters a YAML reader refuses), so no tool name can turn into a number, a boolean, a comment or
 a second key; names too long for an implicit key use the explicit ``? key`` form. Comments are
 made printable and single-line.
@@ -121,7 +122,8 @@ def _entry(key: str, value: Any, indent: int) -> list[str]:
     return [f"{pad}{key}:"] + _block(value, indent + 2)
 
 
-def _why(entry: "StarterEntry") -> str:
+def why(entry: "StarterEntry") -> str:
+    """One line: the tool, its category and severity, the rationale, signals, confidence, review note."""
     text = f"{entry.tool} — {entry.risk.category}, {entry.risk.severity}: "
     rationale = entry.risk.rationale
     # the rationale starts with "<category>: "; do not say the category twice
@@ -136,18 +138,41 @@ def _why(entry: "StarterEntry") -> str:
     return text
 
 
-def render(starter: "StarterPolicy", schema_id: str) -> str:
+def origin(starter: "StarterPolicy") -> str:
+    """Where the tool list came from, for the header: ``catalog: <upstream>``, ``stdio: <command>``…"""
     src = starter.source
     where = src.get("kind", "file")
     detail = src.get("upstream") or src.get("url") or (" ".join(src["command"]) if src.get("command") else None)
-    origin = f"{where}: {detail}" if detail else where
+    return f"{where}: {detail}" if detail else where
+
+
+MODELINE = "# yaml-language-server: $schema="
+
+
+def schema_lines(schema_link: str | None, dialect: str, prefix: str = "# ") -> list[str]:
+    """The modeline that points editors at the schema, or (no link given) how to add one.
+
+    The hint never starts with ``yaml-language-server:``: editors would read it as a modeline.
+    """
+    if schema_link is not None:
+        return [MODELINE + schema_link]
+    flag = " --dialect intercept" if dialect == "intercept" else ""
+    return [prefix + "Editor help: write the schema with `policyctl schema" + flag + " -o FILE` (or run",
+            prefix + "init with --write-schema FILE), then start this file with the line",
+            prefix + "`# yaml-language-server: $schema=FILE` (FILE relative to this file, or a URL)."]
+
+
+def render(starter: "StarterPolicy", schema_link: str | None = None) -> str:
+    """The commented YAML; ``schema_link`` (a URL or a path relative to the output) adds a modeline."""
     server = starter.server_name or "an unnamed MCP server"
-    lines = [
-        f"# yaml-language-server: $schema={schema_id}",
-        comment(f"Starter policy for {server} ({origin}), written by policyctl {__version__} init."),
+    lines = [MODELINE + schema_link] if schema_link is not None else []
+    lines += [
+        comment(f"Starter policy for {server} ({origin(starter)}), written by policyctl {__version__} init."),
         "# Tools not listed under tools are denied (default: deny). Read every entry before use;",
         "# the comment above each tool gives its risk category and why.",
     ]
+    if schema_link is None:
+        lines += schema_lines(None, "policylayer")
     if starter.review:
         lines.append(comment(f"REVIEW: {len(starter.review)} tool(s) need a look: "
                              + ", ".join(e.tool for e in starter.review)))
@@ -158,7 +183,7 @@ def render(starter: "StarterPolicy", schema_id: str) -> str:
         lines.append("hide:")
         lines.append("  " + comment(_GROUP_TITLES["destructive"]))
         for name in hide:
-            lines.append("  " + comment(_why(by_tool[name])))
+            lines.append("  " + comment(why(by_tool[name])))
             lines.append(f"  - {quote(name)}")
     tools = starter.data["tools"]
     if not tools:
@@ -171,6 +196,6 @@ def render(starter: "StarterPolicy", schema_id: str) -> str:
             if entry.category != group:
                 group = entry.category
                 lines.append("  " + comment(_GROUP_TITLES.get(group, group)))
-            lines.append("  " + comment(_why(entry)))
+            lines.append("  " + comment(why(entry)))
             lines.extend(_entry(quote(name), value, 2))
     return "\n".join(lines) + "\n"
