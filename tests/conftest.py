@@ -34,6 +34,23 @@ def examples(weight: int) -> int:
     return max(1, round(weight * settings.default.max_examples / BASE_EXAMPLES))
 
 
+GOLDEN = Path(__file__).resolve().parent / "golden"
+#: the one switch that rewrites golden files instead of comparing with them
+UPDATE_GOLDEN = os.environ.get("POLICYCTL_UPDATE_GOLDEN", "") not in ("", "0")
+
+
+def assert_golden(path: Path, text: str) -> None:
+    """``text`` equals the golden file at ``path`` (under tests/golden when relative); with
+    POLICYCTL_UPDATE_GOLDEN=1 the file is rewritten first (review the diff before committing)."""
+    path = path if path.is_absolute() else GOLDEN / path
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+    assert path.exists(), f"missing golden file {path}; run with POLICYCTL_UPDATE_GOLDEN=1"
+    with open(path, encoding="utf-8", newline="") as fh:
+        assert text == fh.read()
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """A pinned environment for golden output: no colour, fixed width, no debug."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICYCTL_", "FORCE_COLOR"))}

@@ -19,11 +19,10 @@ import jsonschema
 import pytest
 
 from policyctl import __version__
-from tests.conftest import REPO, cli_env, run_cli
+from tests.conftest import REPO, assert_golden, cli_env, run_cli
 
 GOLDEN = Path(__file__).parent / "golden" / "lint"
 INPUTS = GOLDEN / "inputs"
-UPDATE = os.environ.get("POLICYCTL_UPDATE_GOLDEN") == "1"
 FORMATS = ("text", "json", "sarif", "github", "junit")
 
 # case name → (arguments after the format flags, stdin file or None)
@@ -47,12 +46,7 @@ def _golden_text(command: str, r: subprocess.CompletedProcess[str]) -> str:
 
 
 def _assert_golden(name: str, command: str, r: subprocess.CompletedProcess[str]) -> None:
-    path = GOLDEN / f"{name}.txt"
-    actual = _golden_text(command, r)
-    if UPDATE:
-        path.write_text(actual, encoding="utf-8", newline="")
-    assert path.exists(), f"missing golden file {path.name}; run with POLICYCTL_UPDATE_GOLDEN=1"
-    assert actual == path.read_text(encoding="utf-8")
+    assert_golden(GOLDEN / f"{name}.txt", _golden_text(command, r))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

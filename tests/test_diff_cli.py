@@ -10,18 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, UPDATE_GOLDEN, assert_golden, run_cli
 
 GOLDEN = Path(__file__).parent / "golden" / "diff"
 V1, V2, TRACE = "samples/diff/v1.policy.json", "samples/diff/v2.policy.json", "samples/diff/trace.jsonl"
-UPDATE = bool(os.environ.get("POLICYCTL_UPDATE_GOLDEN"))
+UPDATE = UPDATE_GOLDEN
 
 
 def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden(GOLDEN / name, text)
 
 
 @pytest.mark.parametrize(("fmt", "name"), [("text", "sample.txt"), ("markdown", "sample.md"), ("json", "sample.json")])

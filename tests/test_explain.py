@@ -4,7 +4,6 @@ deciding rule in the policy, argument values only with --show-args."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from policyctl.engine.evaluator import Evaluator
 from policyctl.policy.load import load_policy
 from policyctl.simulate.run import simulate
 from policyctl.traces.reader import read_trace
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, assert_golden, run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "explain"
 LOOP = "samples/traces/end-session-loop.jsonl"
@@ -45,10 +44,7 @@ CASES = {
 def test_golden(name):
     r = run_cli(*CASES[name])
     got = f"exit: {r.returncode}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}"
-    path = GOLDEN / f"{name}.txt"
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(got, encoding="utf-8")
-    assert got == path.read_text(encoding="utf-8")
+    assert_golden(GOLDEN / f"{name}.txt", got)
 
 
 def _stdout(name: str) -> str:

@@ -7,13 +7,12 @@ deliberate change and review the diff.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, assert_golden, run_cli
 from tests.servers.http_fixture import Behaviour, FixtureServer
 
 GOLDEN = Path(__file__).parent / "golden" / "scan"
@@ -38,11 +37,7 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *ar
 
 
 def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("POLICYCTL_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden(GOLDEN / name, text)
 
 
 def test_sncro_text_golden(capsys, monkeypatch) -> None:

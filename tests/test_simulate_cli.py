@@ -1,6 +1,6 @@
 """`policyctl simulate` end to end: golden outputs per format (exit code, stdout and stderr together),
 JUnit, --output, stdin, bad lines, invalid policies, coverage gate. Regenerate the golden files with
-UPDATE_GOLDEN=1 after an intended change, and review the diff."""
+POLICYCTL_UPDATE_GOLDEN=1 after an intended change, and review the diff."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, assert_golden, run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "simulate"
 INPUTS = "tests/golden/simulate/inputs"
@@ -42,10 +42,7 @@ CASES = {
 def test_golden(name):
     r = run_cli(*CASES[name])
     got = f"exit: {r.returncode}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}"
-    path = GOLDEN / f"{name}.txt"
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(got, encoding="utf-8")
-    assert got == path.read_text(encoding="utf-8")
+    assert_golden(GOLDEN / f"{name}.txt", got)
 
 
 def test_golden_facts():
