@@ -78,3 +78,48 @@ def run_cli(*args: str, input: str | bytes | None = None, cwd: Path | str | None
 def cli():
     """The CLI runner as a fixture: ``cli("lint", path)``."""
     return run_cli
+
+
+# ---- the fast loop: a test that starts a process is marked ``slow`` (and ``cli`` when the process is
+# policyctl itself), found from its code: the names it calls, followed into the functions of its
+# module up to three levels deep. ``-m "not slow"`` is the in-process suite; .ci/run's lowest-
+# dependency run takes ``-m "not slow or cli"`` (everything but real servers and browsers).
+_SPAWN = frozenset({"run_cli", "cli", "subprocess", "Popen", "check_output", "spawn", "fork", "openpty"})
+
+
+def _spawns(fn: Any, module: Any, depth: int = 3, seen: set[int] | None = None) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    seen = set() if seen is None else seen
+    if id(code) in seen:
+        return False
+    seen.add(id(code))
+    consts = [c for c in code.co_consts if hasattr(c, "co_names")]  # nested functions and lambdas
+    names: set[str] = set(code.co_names)
+    for c in consts:
+        names.update(c.co_names)
+    if names & _SPAWN:
+        return True
+    if depth == 0:
+        return False
+    for name in names:
+        target = getattr(module, name, None)
+        if callable(target) and getattr(target, "__module__", None) == module.__name__ \
+                and _spawns(target, module, depth - 1, seen):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            continue
+        fn = getattr(item, "function", None)
+        module = getattr(item, "module", None)
+        if fn is None or module is None:
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "cli" in fixtures or _spawns(fn, module):
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.cli)

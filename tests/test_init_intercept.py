@@ -24,7 +24,7 @@ from policyctl.reporters.init import intercept as init_intercept
 from policyctl.scan.intercept_starter import build_intercept_starter, check_intercept_starter
 from policyctl.scan.risk import classify_snapshot
 from policyctl.scan.snapshots import load_snapshot, parse_snapshot
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, examples, run_cli
 from tests.test_init import golden
 from tests.test_scan import run
 
@@ -249,7 +249,7 @@ _tools = st.lists(st.fixed_dictionaries({"name": _names, "description": _verbs,
                   min_size=0, max_size=8, unique_by=lambda t: t["name"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_tools)
 def test_any_tool_list_gives_a_valid_lint_clean_intercept_policy(tools: list[dict]) -> None:
     starter = starter_for(tools)
