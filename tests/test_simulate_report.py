@@ -258,3 +258,34 @@ def test_the_sample_loop_shows_its_window_edge_burst() -> None:
     assert (burst.grant, burst.location, burst.counter, burst.max) == ("g-ci-bot", "end_session", "end_session_rate", 10)
     assert (burst.sliding, burst.before, burst.after, burst.exact) == (11, 10, 1, True)
     assert burst.at_ns == burst.boundary_ns == parse_ts("2026-11-24T10:17:00Z")
+
+
+# -- the PolicyLayer page, byte for byte ------------------------------------------------------------------
+
+GOLDEN_PAGES = {
+    "end-session-loop-fixed": ["samples/traces/end-session-loop.jsonl", "--policy", "samples/sncro.policy.json"],
+    "end-session-loop-sliding": ["samples/traces/end-session-loop.jsonl", "--policy", "samples/sncro.policy.json",
+                                 "--windows", "sliding"],
+    "sncro-session-fixed": ["samples/traces/sncro-session.jsonl", "--policy", "samples/sncro.policy.json"],
+    "refund-above-threshold-coverage": ["samples/traces/refund-above-threshold.jsonl", "--policy",
+                                        "samples/payments.policy.yaml", "--coverage"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_PAGES))
+def test_policylayer_pages_stay_byte_identical(name: str, tmp_path: Path) -> None:
+    """The page of a PolicyLayer run, compared with the one written before Intercept reports existed
+    (``UPDATE_GOLDEN=1`` rewrites them; the version in the footer is a placeholder)."""
+    import os
+
+    from policyctl import __version__
+    from tests.conftest import run_cli
+
+    page = tmp_path / "r.html"
+    r = run_cli("simulate", *GOLDEN_PAGES[name], "--report", str(page))
+    assert r.returncode in (0, 1), r.stderr
+    got = page.read_text(encoding="utf-8").replace(f"policyctl {__version__}", "policyctl VERSION")
+    path = Path(__file__).parent / "golden" / "report" / f"{name}.html"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(got, encoding="utf-8")
+    assert got == path.read_text(encoding="utf-8")
