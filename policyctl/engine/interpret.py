@@ -147,9 +147,9 @@ class Interpreter:
         program = self.ir
         if program.hidden(tool) is not None or program.default_denied(tool) is not None:
             return
-        taken = []
+        taken: list[tuple[tuple[str, ...], int, int]] = []
         for r in program.reservations(tool):
-            amount = _go_int64_amount(resolve(args, r.amount)) if type(r.amount) is tuple else r.amount
+            amount = _go_int64_amount(resolve(args, r.amount)) if isinstance(r.amount, tuple) else r.amount
             if amount is None:
                 return  # the call was refused (policy_error): it holds nothing
             if r.limit is not None:
@@ -225,7 +225,7 @@ class Interpreter:
                         return codes[0]
             taken: list[tuple[tuple[str, ...], int, int]] = []
             for bucket, length, limit, amount, refused, bad in reservations:
-                if type(amount) is tuple:
+                if isinstance(amount, tuple):
                     n = _go_int64_amount(resolve(args, amount))
                     if n is None:
                         for b, ln, a in reversed(taken):

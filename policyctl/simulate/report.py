@@ -185,7 +185,7 @@ class _Bucket:
         self.full = 0
         self.bursts = 0
         self.worst: Burst | None = None
-        self.cur_burst: tuple[int, int, int] | None = None  # (sliding, at, after) of this window's boundary
+        self.cur_burst: tuple[int, int, int, bool] | None = None  # (sliding, at, after, exact) of this window's boundary
         self.series: list[tuple[int, int, int, int]] | None = None
         self.series_from: int | None = None
         self.first = ts
@@ -631,7 +631,8 @@ class ProgramReportCollector(ReportCollector):
     def _lengths(self) -> list[int]:
         from policyctl.engine.interpret import WINDOW_NS
 
-        program = self.ev.ir
+        ev: Any = self.ev
+        program = ev.ir
         parts = (*program.tools.values(), program.wildcard)
         return [WINDOW_NS[r.window] for part in parts for r in part.reservations if r.limit is not None]
 
@@ -643,7 +644,8 @@ class ProgramReportCollector(ReportCollector):
         sliding_count = self._sliding
         new_bucket = self._new_bucket
         close = self._close
-        read = self.ev.store.read
+        ev: Any = self.ev
+        read = ev.store.read
         bucket_of = self.bucket_of
         edge = _NEVER
         last = _NEVER
@@ -715,7 +717,7 @@ class ProgramReportCollector(ReportCollector):
         b.wt = []
 
     def _extend_plans(self, code: int) -> Any:
-        ev = self.ev
+        ev: Any = self.ev
         program = ev.ir
         while len(self.plans) < len(ev.decisions):
             c = len(self.plans)
@@ -737,7 +739,8 @@ class ProgramReportCollector(ReportCollector):
     def _program_family(self, tool: str, r: Any) -> _Family:
         """The family of reservation ``r`` (met on a call to ``tool``): its scope is ``_global`` for
         the wildcard's rules, else the tool (whose name may hold a dot: the key is split by scope)."""
-        program = self.ev.ir
+        ev: Any = self.ev
+        program = ev.ir
         scope = "_global" if any(r is x for x in program.wildcard.reservations) else tool
         counter = r.bucket[-1][len(scope) + 1:]
         key = (scope, counter, r.window, "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from policyctl.errors import OutputExistsError, PolicyctlError
 from policyctl.mcp.proxy.session import Options, Recorder, Stats, history_of
@@ -66,6 +66,7 @@ def record(config: RecordConfig, *, notify: Callable[[str], None] = lambda m: No
     on_tools = _snapshot_writer(config, notify) if config.tools_out else None
     recorder = Recorder(trace, options=options, gate=gate, on_tools=on_tools)
     started = False
+    proxy: Any  # an HttpProxy or a StdioProxy, once built
     try:
         if config.upstream is not None:
             from policyctl.mcp.proxy.http import HttpProxy
