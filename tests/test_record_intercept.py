@@ -270,3 +270,43 @@ def test_an_enforced_call_held_behind_an_unanswered_one_is_decided_after_its_ans
     rec.finish()
     assert [x["shadow"]["decision"] for x in _lines(Path(trace))] == ["allow", "allow", "allow"]
     assert _simulated(Path(trace), tmp_path / "notes.policy.yaml") == [("allow", "allowed", None)] * 3
+
+
+def test_a_changed_intercept_policy_rebuilds_its_counters_from_the_trace(tmp_path: Path) -> None:
+    """The trace so far is replayed under the new version, failures as the lines name them: a
+    JSON-RPC error gave its reservation back, a tool error did not."""
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("".join(
+        json.dumps({"ts": f"2026-12-04T10:00:0{i}.000Z", "grant": "default", "tool": "send_email", "args": {},
+                    "upstream": kind, "upstream_error": kind != "ok"}) + "\n"
+        for i, kind in enumerate(["ok", "jsonrpc_error", "tool_error"])))
+    from policyctl.mcp.proxy.session import history_of
+    from policyctl.traces.reader import parse_ts
+
+    notes: list[str] = []
+    gate = _gate(tmp_path, history=history_of(str(trace)), notify=notes.append)
+    ts = parse_ts("2026-12-04T10:00:05Z")
+    (tmp_path / "notes.policy.yaml").write_text(POLICY.replace('rate_limit: "2/day"', 'rate_limit: "3/day"'))
+    assert gate.maybe_reload(now=1e9) is True and "counters rebuilt" in notes[-1]
+    assert gate.decide(ts, "default", "send_email", {}).reason == "allowed"  # ok + tool_error = 2 of 3
+    assert gate.decide(ts, "default", "send_email", {}).message == "Rate limit of 3 per day reached. Try again later."
+    (tmp_path / "notes.policy.yaml").write_text('version: "1"\ndefault: "perhaps"\n')
+    assert gate.maybe_reload(now=2e9) is False and gate.refused == 1 and "refused" in notes[-1]
+
+
+def test_append_counts_the_calls_already_in_the_trace(tmp_path: Path) -> None:
+    from policyctl.mcp.proxy.shadow import replay_calls
+    from policyctl.traces.reader import parse_ts
+
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("".join(
+        json.dumps({"ts": "2026-12-04T10:00:00.000Z", "tool": "create_refund", "args": {"amount": n},
+                    "upstream": kind, "upstream_error": kind != "ok"}) + "\n"
+        for n, kind in ((1000, "ok"), (1500, "jsonrpc_error"), (1500, "tool_error"))))
+    calls = replay_calls(str(trace))
+    assert [c.upstream_error for c in calls] == [False, "jsonrpc_error", "tool_error"]
+    gate = _gate(tmp_path)
+    gate.warm_up(calls)
+    ts = parse_ts("2026-12-04T10:00:01Z")
+    assert gate.decide(ts, "default", "create_refund", {"amount": 500}).reason == "allowed"  # 1000+1500+500
+    assert gate.decide(ts, "default", "create_refund", {"amount": 1}).reason == "rate_limited"
