@@ -220,6 +220,30 @@ def test_simulate_page_renders_the_json_reports_numbers_and_its_charts(pages, tm
     assert dom.meta_csp is not None and "default-src 'none'" in dom.meta_csp
 
 
+def test_intercept_simulate_page_renders_the_json_reports_numbers(tmp_path: Path) -> None:
+    """An Intercept run: its eight reasons, the buckets of its reservations and their charts."""
+    args = ["samples/traces/intercept-payments.jsonl", "--policy", "samples/intercept/payments.policy.yaml"]
+    page = tmp_path / "intercept.html"
+    done = policyctl("simulate", *args, "--report", str(page))
+    assert done.returncode == 0, done.stderr
+    want = json.loads(policyctl("simulate", *args, "--format", "json").stdout)
+    dom = dom_of(tmp_path, page)
+    assert dom.number("calls") == want["calls"] == 13
+    assert dom.number("allowed") == want["allowed"] and dom.number("denied") == want["denied"]
+    assert set(want["by_reason"]) >= {"require_approval", "policy_error"}
+    for reason, n in want["by_reason"].items():
+        assert dom.number(f"by_reason.{reason}") == n
+    for tool, row in want["by_tool"].items():
+        for col, n in row.items():
+            assert dom.number(f"by_tool.{tool}.{col}") == n
+    assert sum(int(v) for v in dom.values["rule.denied"]) == want["denied"]
+    assert [int(v) for v in dom.values["bucket.reserved"]] == [900000, 1, 5]
+    assert dom.number("bursts.count") == 1
+    assert dom.marks["path:count"] == 1 and dom.marks["path:denied"] == 1 and dom.marks["circle:burst"] == 1
+    assert dom.marks["rect:policy_error"] == 1 and dom.marks["rect:rate_limited"] == 1
+    assert requests_in_net_log(tmp_path, page) == set()
+
+
 def test_diff_page_renders_the_json_reports_numbers_and_its_charts(pages, tmp_path: Path) -> None:
     dom = dom_of(tmp_path, pages["diff"])
     want = json.loads(pages["diff_json"].read_text())

@@ -258,3 +258,167 @@ def test_the_sample_loop_shows_its_window_edge_burst() -> None:
     assert (burst.grant, burst.location, burst.counter, burst.max) == ("g-ci-bot", "end_session", "end_session_rate", 10)
     assert (burst.sliding, burst.before, burst.after, burst.exact) == (11, 10, 1, True)
     assert burst.at_ns == burst.boundary_ns == parse_ts("2026-11-24T10:17:00Z")
+
+
+# -- the PolicyLayer page, byte for byte ------------------------------------------------------------------
+
+GOLDEN_PAGES = {
+    "end-session-loop-fixed": ["samples/traces/end-session-loop.jsonl", "--policy", "samples/sncro.policy.json"],
+    "end-session-loop-sliding": ["samples/traces/end-session-loop.jsonl", "--policy", "samples/sncro.policy.json",
+                                 "--windows", "sliding"],
+    "sncro-session-fixed": ["samples/traces/sncro-session.jsonl", "--policy", "samples/sncro.policy.json"],
+    "refund-above-threshold-coverage": ["samples/traces/refund-above-threshold.jsonl", "--policy",
+                                        "samples/payments.policy.yaml", "--coverage"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_PAGES))
+def test_policylayer_pages_stay_byte_identical(name: str, tmp_path: Path) -> None:
+    """The page of a PolicyLayer run, compared with the one written before Intercept reports existed
+    (``UPDATE_GOLDEN=1`` rewrites them; the version in the footer is a placeholder)."""
+    import os
+
+    from policyctl import __version__
+    from tests.conftest import run_cli
+
+    page = tmp_path / "r.html"
+    r = run_cli("simulate", *GOLDEN_PAGES[name], "--report", str(page))
+    assert r.returncode in (0, 1), r.stderr
+    got = page.read_text(encoding="utf-8").replace(f"policyctl {__version__}", "policyctl VERSION")
+    path = Path(__file__).parent / "golden" / "report" / f"{name}.html"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(got, encoding="utf-8")
+    assert got == path.read_text(encoding="utf-8")
+
+
+# -- Intercept policies: buckets from the program's reservations --------------------------------------------
+
+INTERCEPT_POLICY = """\
+version: "1"
+tools:
+  a:
+    rules:
+      - name: "three a"
+        rate_limit: "3/minute"
+  b:
+    rules:
+      - name: "small b"
+        conditions:
+          - path: "args.x"
+            op: "lt"
+            value: 8
+  c:
+    rules:
+      - name: "c budget"
+        conditions:
+          - path: "state.c.spent"
+            op: "lt"
+            value: 13
+        state:
+          counter: "spent"
+          window: "hour"
+          increment_from: "args.x"
+  "*":
+    rules:
+      - name: "all six"
+        rate_limit: "6/minute"
+"""
+
+
+def intercept_reference(loaded, path: str) -> dict:
+    """Per bucket ``(grant, scope, counter, window)``: what each window counted (in the counter's
+    units, what a JSON-RPC error gave back left out), the denials, and the bursts, by brute force."""
+    from policyctl.engine.interpret import make_evaluator
+    from policyctl.traces.reader import iter_records
+
+    ev = make_evaluator(loaded)
+    spec = {"a": [("a", "_rate_minute", "minute", 3, None)], "c": [("c", "spent", "hour", 12, "x")]}
+    glob = ("_global", "_rate_minute", "minute", 6, None)
+    res: dict[tuple, list[tuple[int, int]]] = {}
+    den: dict[tuple, int] = {}
+    for _line, ts, grant, tool, args, upstream, _rec, _msg in iter_records(path):
+        d = ev.evaluate_ns(ts, grant, tool, args, upstream_error=upstream)
+        buckets = spec.get(tool, []) + [glob]
+        if d.allowed and upstream != "jsonrpc_error" and upstream is not True:
+            for scope, counter, window, _mx, amount in buckets:
+                n = 1 if amount is None else int(args[amount])
+                res.setdefault((grant, scope, counter, window), []).append((ts, n))
+        elif d.reason == "rate_limited":
+            (hit,) = [b for b in buckets if (b[0] == "_global") == (d.rule == "all six")]
+            den[(grant, *hit[:3])] = den.get((grant, *hit[:3]), 0) + 1
+    out = {}
+    for key in set(res) | set(den):
+        length = WINDOW_SECONDS[key[3]] * NS
+        mx = {"a": 3, "c": 12, "_global": 6}[key[1]]
+        per: dict[int, int] = {}
+        for ts, n in res.get(key, []):
+            per[ts // length] = per.get(ts // length, 0) + n
+        bursts = 0
+        times = res.get(key, [])
+        boundaries = set()
+        for i, (ts, _n) in enumerate(times):
+            if sum(n for t, n in times[:i + 1] if t > ts - length) > mx:
+                boundaries.add(ts // length)
+        bursts = len(boundaries)
+        out[key] = {"reserved": sum(per.values()), "denied": den.get(key, 0), "peak": max(per.values(), default=0),
+                    "full": sum(1 for v in per.values() if v >= mx), "bursts": bursts, "max": mx}
+    return out
+
+
+def test_intercept_buckets_match_a_brute_force_replay(tmp_path: Path) -> None:
+    ppath = tmp_path / "p.policy.yaml"
+    ppath.write_text(INTERCEPT_POLICY)
+    rnd = random.Random(5)
+    t = float(START)
+    lines = []
+    for _ in range(1500):
+        t += rnd.expovariate(1 / 4.0)
+        rec: dict = {"ts": round(t, 3), "grant": rnd.choice(["g1", "g2"]), "tool": rnd.choice("abcd"),
+                     "args": {"x": rnd.randrange(5)}}
+        if rnd.random() < 0.08:
+            rec["upstream"] = rnd.choice(["jsonrpc_error", "tool_error"])
+            rec["upstream_error"] = True
+        lines.append(json.dumps(rec))
+    tpath = tmp_path / "t.jsonl"
+    tpath.write_text("\n".join(lines) + "\n")
+    loaded = load_policy(str(ppath))
+    rep = run(loaded.subject, str(tpath), report=True, parallel=False).report
+    want = intercept_reference(loaded, str(tpath))
+    assert len(rep.buckets) == report_mod.SHOW_BUCKETS or not rep.other_buckets["buckets"]
+    got = {(b.grant, b.location, b.counter, b.window): b for b in rep.buckets}
+    assert rep.other_buckets["buckets"] == 0 and set(got) == set(want)
+    for key, w in want.items():
+        b = got[key]
+        assert (b.reserved, b.denied, b.peak, b.windows_full, b.bursts, b.max) == \
+            (w["reserved"], w["denied"], w["peak"], w["full"], w["bursts"], w["max"]), key
+    assert got[("g1", "c", "spent", "hour")].pointer == "c budget"
+    assert any(b.denied for b in rep.buckets) and rep.burst_count > 0
+
+
+def test_the_intercept_sample_report(tmp_path: Path) -> None:
+    """samples/traces/intercept-payments.jsonl: the daily charge budget counts amounts (the charge a
+    JSON-RPC error failed is given back), its rules are found at their line and column."""
+    from tests.conftest import run_cli
+
+    page = tmp_path / "r.html"
+    r = run_cli("simulate", "samples/traces/intercept-payments.jsonl", "--policy",
+                "samples/intercept/payments.policy.yaml", "--report", str(page))
+    assert r.returncode == 0, r.stderr
+    loaded = load_policy("samples/intercept/payments.policy.yaml")
+    rep = run(loaded.subject, "samples/traces/intercept-payments.jsonl", report=True).report
+    charge = next(b for b in rep.buckets if b.counter == "daily_amount")
+    assert (charge.location, charge.window, charge.max, charge.grant) == ("create_charge", "day", 500000, "default")
+    assert (charge.reserved, charge.denied, charge.peak, charge.windows_active, charge.windows_full) == \
+        (900000, 1, 500000, 2, 1)
+    assert charge.worst is not None and (charge.worst.sliding, charge.worst.before, charge.worst.after) == \
+        (900000, 500000, 400000)
+    assert {(b.location, b.counter) for b in rep.buckets} == {
+        ("create_charge", "daily_amount"), ("create_refund", "_rate_hour"), ("_global", "_rate_minute")}
+    reasons = {r.reason for r in rep.rules}
+    assert {"policy_error", "rate_limited", "hidden", "default_deny", "require", "deny_if"} <= reasons
+    html = page.read_text(encoding="utf-8")
+    assert 'data-k="by_reason.require_approval">0<' in html and 'data-k="by_reason.policy_error">1<' in html
+    assert 'id="p-require-approval"' in html and 'id="p-policy-error"' in html  # their fill patterns
+    assert "samples/intercept/payments.policy.yaml:39:35" in html  # the increment_from of the budget
+    assert "limit 500000 per day" in html and "_global" in html
+    assert "<script" not in html and "Traceback" not in r.stderr

@@ -108,8 +108,6 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     if loaded.dialect == "intercept":
         if windows == "sliding":
             raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
-        if report is not None:
-            raise UsageError("--report is not available for Intercept policies yet (PolicyLayer only)")
     name = display_name(trace)
     total = _size(trace) if ti.format == "policyctl" else None
 

@@ -141,6 +141,22 @@ class Interpreter:
         prog = self._programs.get(tool) or self.program(tool)
         return self.decisions[prog(ts_ns, grant, args, upstream_error)]
 
+    def release_ns(self, ts_ns: int, grant: str, tool: str, args: dict) -> None:
+        """Give back what an allowed call to ``tool`` at ``ts_ns`` reserved (``record --enforce``
+        decides a call before its upstream answers; ``simulate`` does this inside the call)."""
+        program = self.ir
+        if program.hidden(tool) is not None or program.default_denied(tool) is not None:
+            return
+        taken: list[tuple[tuple[str, ...], int, int]] = []
+        for r in program.reservations(tool):
+            amount = _go_int64_amount(resolve(args, r.amount)) if isinstance(r.amount, tuple) else r.amount
+            if amount is None:
+                return  # the call was refused (policy_error): it holds nothing
+            if r.limit is not None:
+                taken.append((r.bucket, WINDOW_NS[r.window], amount))
+        for bucket, length, amount in reversed(taken):
+            self.store.release(grant, bucket, length, ts_ns, amount)
+
     def _code(self, tool: str, decision: Decision, origin: str | None) -> int:
         key = (tool, decision, origin)
         code = self._interned.get(key)
@@ -209,7 +225,7 @@ class Interpreter:
                         return codes[0]
             taken: list[tuple[tuple[str, ...], int, int]] = []
             for bucket, length, limit, amount, refused, bad in reservations:
-                if type(amount) is tuple:
+                if isinstance(amount, tuple):
                     n = _go_int64_amount(resolve(args, amount))
                     if n is None:
                         for b, ln, a in reversed(taken):

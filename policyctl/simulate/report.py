@@ -3,6 +3,7 @@
 Public API::
 
     collector = ReportCollector(evaluator, tally)      # tally: the run's list of counts per decision code
+    # (ProgramReportCollector for an Interpreter: an Intercept policy's program)
     collector.observe(ts_ns, grant, code, upstream)    # after each call is tallied, in trace order
     collector.finish(result) -> SimulationReport       # once, at the end
 
@@ -47,7 +48,7 @@ from policyctl.engine.counters import NS
 from policyctl.engine.evaluator import REASONS, Evaluator, counter_key
 from policyctl.policy.dialects.policylayer.model import WINDOW_SECONDS
 
-__all__ = ["ReportCollector", "SimulationReport", "BucketView", "Burst", "Timeline", "DenyingRule",
+__all__ = ["ReportCollector", "ProgramReportCollector", "SimulationReport", "BucketView", "Burst", "Timeline", "DenyingRule",
            "MAX_BINS", "SHOW_BUCKETS", "KEEP_BURSTS", "LADDER"]
 
 #: calendar-aligned bin widths in seconds; each divides the next, so bins merge exactly
@@ -160,7 +161,7 @@ class _Family:
 
 class _Bucket:
     __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "pi", "unknown", "punknown", "reserved", "denied",
-                 "top", "active", "full", "bursts", "worst", "cur_burst", "series", "series_from", "first")
+                 "top", "active", "full", "bursts", "worst", "cur_burst", "series", "series_from", "first", "wt", "pwt")
 
     def __init__(self, fam: _Family, grant: str, w: int, ts: int) -> None:
         self.fam = fam
@@ -184,10 +185,12 @@ class _Bucket:
         self.full = 0
         self.bursts = 0
         self.worst: Burst | None = None
-        self.cur_burst: tuple[int, int, int] | None = None  # (sliding, at, after) of this window's boundary
+        self.cur_burst: tuple[int, int, int, bool] | None = None  # (sliding, at, after, exact) of this window's boundary
         self.series: list[tuple[int, int, int, int]] | None = None
         self.series_from: int | None = None
         self.first = ts
+        self.wt: list[int] = []  # amounts (counters that count more than one per call): running sums of times'
+        self.pwt: list[int] = []
 
 
 class ReportCollector:
@@ -219,11 +222,18 @@ class ReportCollector:
         # policy uses: when a bucket of that length starts being tracked, its window's earlier
         # reservations are timed from here, so its bursts are exact from the first boundary on.
         self.logs: dict[str, tuple[list[int], list[int]]] = {}
+        self.log_length = min(self._lengths(), default=60 * NS)
+        self.observe: Callable[[int, str, int, bool], None] = self._make_observer()
+
+    def _lengths(self) -> list[int]:
+        """The window lengths (ns) the policy's limits use."""
+        ev = self.ev
         lengths = [WINDOW_SECONDS[lim.window] * NS for entry in ev.policy.tools.values() for lim in entry.limits]
         lengths += [WINDOW_SECONDS[lim.window] * NS for lim in ev.policy.all_tools.limits]
-        self.log_length = min(lengths, default=60 * NS)
-        self.observe: Callable[[int, str, int, bool], None] = (
-            self._make_observe_fixed() if self.tracked_from_half else self._make_observe())
+        return lengths
+
+    def _make_observer(self) -> Callable[[int, str, int, bool], None]:
+        return self._make_observe_fixed() if self.tracked_from_half else self._make_observe()
 
     # -- the per-call hook ----------------------------------------------------------------------
 
@@ -589,16 +599,159 @@ class ReportCollector:
 
     def _timeline(self, last: int | None) -> Timeline:
         ev = self.ev
+        reasons = getattr(ev, "reasons", REASONS)  # SPEC §2's six, plus Intercept's own
         rows: dict[str, dict[int, dict[str, int]]] = {}
         for index in sorted(self.bins):
             for code, n in enumerate(self.bins[index]):
                 if n:
                     per_bin = rows.setdefault(ev.tools[code], {})
-                    cell = per_bin.setdefault(index, {r: 0 for r in REASONS})
+                    cell = per_bin.setdefault(index, {r: 0 for r in reasons})
                     cell[ev.decisions[code].reason] += n
         out = {tool: [(i * self.width, cell) for i, cell in sorted(per.items())] for tool, per in sorted(rows.items())}
         start = self.first_bin * self.width if self.first_ns is not None else None
         return Timeline(LADDER[self.rung], out, start, last)
+
+
+class ProgramReportCollector(ReportCollector):
+    """The report of a run under :class:`policyctl.engine.interpret.Interpreter` (an Intercept policy).
+
+    The limit buckets are the program's reservations that have a limit: one family per scope (the
+    tool, or ``_global`` for the ``"*"`` rules), counter and window, per grant; its ``max`` is the
+    reservation's limit, its rule id the rule's name and its origin the rule's ``state`` block. A
+    counter may count more than one per call (``increment``, ``increment_from``), so a bucket's
+    count is the engine's own counter after each call (what it reserved, less what a failed upstream
+    gave back) and every count and burst is in the counter's units. Every bucket is counted and
+    timed exactly (there are no slots to read as under PolicyLayer's fixed windows).
+    """
+
+    def __init__(self, ev: Any, tally: list[int]) -> None:
+        self.bucket_of: dict[int, tuple[str, ...]] = {}  # id(family) -> the engine's counter bucket
+        super().__init__(ev, tally)
+
+    def _lengths(self) -> list[int]:
+        from policyctl.engine.interpret import WINDOW_NS
+
+        ev: Any = self.ev
+        program = ev.ir
+        parts = (*program.tools.values(), program.wildcard)
+        return [WINDOW_NS[r.window] for part in parts for r in part.reservations if r.limit is not None]
+
+    def _make_observer(self) -> Callable[[int, str, int, bool], None]:
+        self.tracked_from_half = False
+        plans = self.plans
+        extend = self._extend_plans
+        roll = self._roll_timeline
+        sliding_count = self._sliding
+        new_bucket = self._new_bucket
+        close = self._close
+        ev: Any = self.ev
+        read = ev.store.read
+        bucket_of = self.bucket_of
+        edge = _NEVER
+        last = _NEVER
+
+        def observe(ts: int, grant: str, code: int, upstream: Any) -> None:
+            nonlocal edge, last
+            last = ts
+            if ts >= edge:
+                edge = roll(ts, code)
+            try:
+                plan = plans[code]
+            except IndexError:
+                plan = extend(code)
+            if plan is None:
+                return
+            if type(plan) is tuple:  # an allowed call: the counters it reserved in
+                for fam in plan:
+                    b = fam.buckets.get(grant)
+                    w = ts // fam.length
+                    if b is None:
+                        b = new_bucket(fam, grant, w, ts)
+                    elif b.w != w:
+                        close(b, w)
+                    n = read(grant, bucket_of[id(fam)], ts)
+                    amount = n - b.n
+                    if amount == 0:
+                        continue  # nothing reserved, or given back (the upstream failed)
+                    b.n = n
+                    b.times.append(ts)
+                    b.wt.append((b.wt[-1] if b.wt else 0) + amount)
+                    bound = n + b.pn if b.pw == w - 1 else n
+                    if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
+                        sliding_count(b, ts, n, fam)
+                return
+            b = plan.buckets.get(grant)  # a call refused by this family's limit
+            w = ts // plan.length
+            if b is None:
+                b = new_bucket(plan, grant, w, ts)
+            elif b.w != w:
+                close(b, w)
+            b.d += 1
+
+        def newest() -> int | None:
+            return None if last == _NEVER else last
+
+        self._newest = newest
+        return observe
+
+    def _sliding(self, b: _Bucket, ts: int, n: int, fam: _Family) -> None:
+        """The sliding count at ``ts`` in the counter's units: this window's ``n`` plus what the
+        previous window reserved after ``ts - length``."""
+        tail = 0
+        if b.pw == b.w - 1 and b.pwt:
+            i = bisect_right(b.ptimes, ts - fam.length)
+            tail = b.pwt[-1] - (b.pwt[i - 1] if i else 0)
+        count = n + tail
+        if count > b.peak:
+            b.peak = count
+        if count > fam.max:
+            cur = b.cur_burst
+            if cur is None or count > cur[0]:
+                b.cur_burst = (count, ts, n, True)
+
+    def _close(self, b: _Bucket, w: int) -> None:
+        n, wt = b.n, b.wt
+        super()._close(b, w)
+        if n:
+            b.pwt = wt
+        b.wt = []
+
+    def _extend_plans(self, code: int) -> Any:
+        ev: Any = self.ev
+        program = ev.ir
+        while len(self.plans) < len(ev.decisions):
+            c = len(self.plans)
+            d = ev.decisions[c]
+            tool = ev.tools[c]
+            plan: Any = None
+            if d.allowed:
+                plan = tuple(self._program_family(tool, r) for r in program.reservations(tool)
+                             if r.limit is not None) or None
+            elif d.reason == "rate_limited":
+                for r in program.reservations(tool):
+                    if r.limit is not None and (r.refused.rule, r.refused.message, r.refused.origin) == \
+                            (d.rule, d.message, ev.origins[c]):
+                        plan = self._program_family(tool, r)
+                        break
+            self.plans.append(plan)
+        return self.plans[code]
+
+    def _program_family(self, tool: str, r: Any) -> _Family:
+        """The family of reservation ``r`` (met on a call to ``tool``): its scope is ``_global`` for
+        the wildcard's rules, else the tool (whose name may hold a dot: the key is split by scope)."""
+        ev: Any = self.ev
+        program = ev.ir
+        scope = "_global" if any(r is x for x in program.wildcard.reservations) else tool
+        counter = r.bucket[-1][len(scope) + 1:]
+        key = (scope, counter, r.window, "")
+        fam = self.families.get(key)
+        if fam is None:
+            fam = self.families[key] = _Family(scope, counter, r.window, int(r.limit), r.refused.rule or "",
+                                               r.pointer)
+            self.bucket_of[id(fam)] = r.bucket
+        elif r.limit < fam.max:
+            fam.max = int(r.limit)
+        return fam
 
 
 def _index(limits: Any, lim: Any) -> int:

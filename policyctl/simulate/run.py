@@ -183,9 +183,9 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
         cov = CoverageCollector(policy, ev) if isinstance(policy, Policy) else ProgramCoverage(policy, ev)
     collector = None
     if report:
-        from policyctl.simulate.report import ReportCollector
+        from policyctl.simulate.report import ProgramReportCollector, ReportCollector
 
-        collector = ReportCollector(ev, result.tally)
+        collector = (ReportCollector if isinstance(ev, Evaluator) else ProgramReportCollector)(ev, result.tally)
     observe = collector.observe if collector is not None else None
     if trace_input is not None and not trace_input.plain:
         rows = trace_input.records(skip_invalid=skip_invalid, stats=stats, progress=progress)

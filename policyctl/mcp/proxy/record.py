@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from policyctl.errors import OutputExistsError, PolicyctlError
 from policyctl.mcp.proxy.session import Options, Recorder, Stats, history_of
@@ -28,6 +28,7 @@ class RecordConfig:
     policy: str | None = None
     enforce: bool = False
     windows: str = "fixed"
+    rollback_on: str = "jsonrpc_error"  # Intercept: also release on result.isError with "any"
     force: bool = False
     append: bool = False
     redact: frozenset[str] = frozenset()
@@ -55,7 +56,7 @@ def record(config: RecordConfig, *, notify: Callable[[str], None] = lambda m: No
     gate = None
     if config.policy is not None:
         gate = PolicyGate(config.policy, windows=config.windows, notify=notify,
-                          history=history_of(config.output))
+                          history=history_of(config.output), rollback_on=config.rollback_on)
     warm = replay_calls(config.output) if gate is not None and config.append and os.path.exists(config.output) else []
     trace = TraceFile(config.output, force=config.force, append=config.append)
     if gate is not None and warm:
@@ -65,6 +66,7 @@ def record(config: RecordConfig, *, notify: Callable[[str], None] = lambda m: No
     on_tools = _snapshot_writer(config, notify) if config.tools_out else None
     recorder = Recorder(trace, options=options, gate=gate, on_tools=on_tools)
     started = False
+    proxy: Any  # an HttpProxy or a StdioProxy, once built
     try:
         if config.upstream is not None:
             from policyctl.mcp.proxy.http import HttpProxy

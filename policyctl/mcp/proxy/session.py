@@ -13,7 +13,8 @@ non-decreasing ``ts``: exactly the order and times ``simulate`` replays. A shado
 when the line is written, with the upstream outcome known (``simulate`` releases an allowed call's
 reservations on ``upstream_error`` right after it); under ``--enforce`` the decision must come
 before forwarding, so it is made on arrival, in the same order, and a failed upstream answer
-releases the call's reservations when it arrives.
+releases the call's reservations when it arrives (the failures its dialect releases on: any under
+PolicyLayer; a JSON-RPC error under Intercept, also ```result.isError`` with ``--rollback-on any``).
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def encode(message: Any) -> bytes:
 
 
 def denial(ident: Any, message: str) -> dict:
-    """The answer an enforcing gateway gives a denied call: a tool result with ``isError``."""
+    """The answer an enforcing gateway gives a denied call: a tool result with ``isError`` (also
+    Intercept's, whose text starts ``[INTERCEPT POLICY DENIED]``; it is not a JSON-RPC error)."""
     return {"jsonrpc": "2.0", "id": ident,
             "result": {"content": [{"type": "text", "text": message}], "isError": True}}
 
@@ -139,7 +141,8 @@ class Recorder:
         counters after a policy reload (the lock is held: reloads happen inside ``decide``)."""
         for c in self._queue:
             if c.decision is not None:
-                yield ReplayCall(c.ts_ns, c.grant, c.tool, c.args, c.upstream not in (None, "ok"))
+                yield ReplayCall(c.ts_ns, c.grant, c.tool, c.args,
+                                 c.upstream if c.upstream not in (None, "ok") else False)
 
     # -- from the client ---------------------------------------------------------------------------
     def from_client(self, raw: bytes, *, channel: Any = None, grant: str | None = None,
@@ -243,7 +246,7 @@ class Recorder:
                 if not call.decision.allowed:
                     call.upstream = "not_forwarded"
                     self._flush()
-                    return denial(call.ident, call.decision.message or "Denied by policy")
+                    return denial(call.ident, self.gate.denied_text(call.decision))
             self._calls.setdefault(_key(call.channel, call.ident), deque()).append(call)
             return None
 
@@ -251,7 +254,7 @@ class Recorder:
         """Decide ``call`` on arrival (True), or say it must wait (False): a limit would deny it while
         an earlier allowed call's answer — which may give reservations back — is still out."""
         decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args)  # type: ignore[union-attr]
-        if decision.reason == "rate_limited" and not self._closing and any(
+        if not decision.allowed and self.gate.counter_bound(call.tool, decision) and not self._closing and any(  # type: ignore[union-attr]
                 c.upstream is None and c.decision is not None and c.decision.allowed
                 for c in self._queue if c is not call):
             return False  # a denial changes no counter: deciding again later is safe
@@ -271,10 +274,11 @@ class Recorder:
                 call.upstream = "not_forwarded"
                 if later is not None:
                     self._deliveries.append((later, None,
-                                             encode(denial(call.ident, call.decision.message or "Denied by policy"))))
+                                             encode(denial(call.ident, self.gate.denied_text(call.decision)))))  # type: ignore[union-attr]
             elif self._closing:
                 call.upstream = "no_response"  # the session ended before it could be forwarded
-                self.gate.release(call.ts_ns, call.grant, call.tool)  # type: ignore[union-attr]
+                if self.gate.releases_on("no_response"):  # type: ignore[union-attr]
+                    self.gate.release(call.ts_ns, call.grant, call.tool, call.args)  # type: ignore[union-attr]
             else:
                 self._calls.setdefault(_key(call.channel, call.ident), deque()).append(call)
                 if later is not None:
@@ -393,8 +397,9 @@ class Recorder:
         if not calls:
             del self._calls[key]
         call.upstream = upstream
-        if upstream != "ok" and call.decision is not None and call.decision.allowed and self.gate is not None:
-            self.gate.release(call.ts_ns, call.grant, call.tool)
+        if (call.decision is not None and call.decision.allowed and self.gate is not None
+                and self.gate.releases_on(upstream)):
+            self.gate.release(call.ts_ns, call.grant, call.tool, call.args)
         if self._held:
             self._release_held()
         self._flush()
@@ -411,7 +416,7 @@ class Recorder:
         if self.gate is not None:
             if decision is None:
                 decision = self.gate.decide(call.ts_ns, call.grant, call.tool, call.args,
-                                            upstream_error=upstream != "ok")
+                                            upstream_error=False if upstream == "ok" else upstream)
             shadow = shadow_field(decision)
             key = decision.reason
             self.stats.decisions[key] = self.stats.decisions.get(key, 0) + 1
@@ -467,8 +472,9 @@ class Recorder:
             for call in self._queue:
                 if call.upstream is None and id(call) not in held:
                     call.upstream = "no_response"
-                    if call.decision is not None and call.decision.allowed and self.gate is not None:
-                        self.gate.release(call.ts_ns, call.grant, call.tool)
+                    if (call.decision is not None and call.decision.allowed and self.gate is not None
+                            and self.gate.releases_on("no_response")):
+                        self.gate.release(call.ts_ns, call.grant, call.tool, call.args)
             self._release_held()
             self._calls.clear()
             self._deliveries.clear()

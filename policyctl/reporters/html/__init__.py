@@ -12,8 +12,9 @@ from typing import Any
 __all__ = ["render_page"]
 
 
-def render_page(template: str, **context: Any) -> str:
-    """Render ``templates/<template>`` with autoescaping (every value is text unless marked safe)."""
+def render_page(template: str, *, marks: tuple[str, ...] = (), **context: Any) -> str:
+    """Render ``templates/<template>`` with autoescaping (every value is text unless marked safe);
+    ``marks``: the marks the page uses besides the base ones (their fill patterns are added)."""
     import jinja2
     from markupsafe import Markup
 
@@ -23,7 +24,7 @@ def render_page(template: str, **context: Any) -> str:
     env = jinja2.Environment(loader=jinja2.PackageLoader("policyctl.reporters.html", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    return env.get_template(template).render(version=__version__, defs=Markup(defs()),
+    return env.get_template(template).render(version=__version__, defs=Markup(defs(marks)),
                                              **context)
 
 

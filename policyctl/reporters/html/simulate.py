@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from policyctl.engine.evaluator import REASONS
 from policyctl.reporters.html import render_page, safe
-from policyctl.reporters.html.svg import MARKS, fmt_span, fmt_time, stacked_bars, step_chart, swatch
+from policyctl.reporters.html.svg import BASE_MARKS, MARKS, fmt_span, fmt_time, stacked_bars, step_chart, swatch
 from policyctl.simulate.run import SimulationResult
 
 LABELS = {"allowed": "allowed", "hidden": "hidden", "default_deny": "default deny", "require": "require",
-          "deny_if": "deny_if", "rate_limited": "rate limited"}
+          "deny_if": "deny_if", "rate_limited": "rate limited", "require_approval": "require approval",
+          "policy_error": "policy error"}
 MAX_TIMELINE_TOOLS = 30
 
 
@@ -31,6 +31,7 @@ def render(result: SimulationResult, *, trace: str, policy: str,
         line, col = position(pointer)
         return f"{policy}:{line}:{col}"
 
+    reasons = result.reasons  # SPEC §2's six; an Intercept run adds require_approval and policy_error
     by_reason = result.by_reason()
     by_tool = result.by_tool()
     start, end = rep.timeline.start_ns, rep.timeline.end_ns
@@ -56,13 +57,13 @@ def render(result: SimulationResult, *, trace: str, policy: str,
         merged: dict[int, dict[str, int]] = {}
         for t in rest:
             for bin_start, cell in rep.timeline.rows[t]:
-                into = merged.setdefault(bin_start, {r: 0 for r in REASONS})
+                into = merged.setdefault(bin_start, {r: 0 for r in reasons})
                 for r, n in cell.items():
                     into[r] += n
         rows.append((f"{len(rest)} other tools", sorted(merged.items())))
     if start is not None and end is not None:
         for tool, cells in rows:
-            chart = stacked_bars(cells, REASONS, start, end + 1, width_ns, label=f"calls to {tool} over time")
+            chart = stacked_bars(cells, reasons, start, end + 1, width_ns, label=f"calls to {tool} over time")
             timeline.append({"tool": tool, "calls": sum(sum(c.values()) for _, c in cells), "chart": safe(chart)})
     rules = [{"r": r, "where": where(r.pointer)} for r in rep.rules[:20]]
     coverage = None
@@ -80,10 +81,12 @@ def render(result: SimulationResult, *, trace: str, policy: str,
         trace=trace, policy=policy, windows=result.windows,
         first=fmt_time(rep.first_ns), last=fmt_time(rep.last_ns),
         calls=result.calls, allowed=by_reason["allowed"], denied=result.calls - by_reason["allowed"],
-        by_reason=by_reason, by_tool=by_tool, reasons=REASONS, labels=LABELS,
+        by_reason=by_reason, by_tool=by_tool, reasons=reasons, labels=LABELS,
+        marks=tuple(r for r in reasons if r not in BASE_MARKS),
         swatches={k: safe(swatch(k)) for k in MARKS}, short={k: MARKS[k][2] for k in MARKS},
         checked=result.checked, failed=result.failed, failures=failures, stats=result.stats,
         buckets=buckets, other=rep.other_buckets, bursts=rep.bursts, burst_count=rep.burst_count,
         fmt_time=fmt_time, fmt_span=fmt_span, timeline=timeline, bin=fmt_span(rep.timeline.width_s),
         rules=rules, coverage=coverage, where=where,
+        dialect=getattr(getattr(result.evaluator, "ir", None), "dialect", "policylayer"),
     )

@@ -24,7 +24,13 @@ MARKS = {
     "allow->deny": ("m-default", "diag", "A→D"),
     "deny->allow": ("m-allowed", None, "D→A"),
     "deny->deny": ("m-hidden", "dots", "D→D"),
+    # Intercept's own reasons: on a page only when the run can report them (their patterns too)
+    "require_approval": ("m-require", "dots", "RA"),
+    "policy_error": ("m-hidden", "vert", "PE"),
 }
+#: the marks whose fill patterns every page carries
+BASE_MARKS = ("allowed", "hidden", "default_deny", "require", "deny_if", "rate_limited", "allow->deny",
+              "deny->allow", "deny->deny")
 
 _SHAPES = {
     "dots": '<circle class="{fg}" cx="3" cy="3" r="1.4"/>',
@@ -58,10 +64,13 @@ def fmt_span(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def defs() -> str:
-    """One hidden SVG holding the fill pattern of every patterned mark (each in its mark's colour)."""
+def defs(extra: Iterable[str] = ()) -> str:
+    """One hidden SVG holding the fill pattern of every patterned mark (each in its mark's colour):
+    the base marks, and the ``extra`` ones a page uses besides."""
     parts = ['<svg class="defs" width="0" height="0" aria-hidden="true" focusable="false"><defs>']
-    for key, (cls, shape, _) in MARKS.items():
+    keys = (*BASE_MARKS, *(k for k in extra if k not in BASE_MARKS))
+    for key in keys:
+        cls, shape, _ = MARKS[key]
         if shape is None:
             continue
         rot = _ROTATE.get(shape)
