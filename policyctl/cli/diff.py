@@ -135,7 +135,9 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     if both_pl:
         changes = diff_policies(p_old.policy, p_new.policy)
     else:
-        changes = ()
+        from policyctl.diff.ir_differ import diff_programs, side
+
+        changes = diff_programs(side(p_old), side(p_new))
 
     behavior = None
     timeline = None
