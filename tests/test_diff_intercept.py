@@ -172,10 +172,16 @@ tools:
 
 
 def test_a_state_limit_change_is_one_limit_change():
+    def rule(limit: int) -> dict:
+        return {"name": "daily budget",
+                "conditions": [{"path": "state.create_charge.spent", "op": "lte", "value": limit}],
+                "state": {"counter": "spent", "window": "day", "increment_from": "args.amount"},
+                "on_deny": "Budget reached."}
+
+    # the limit's condition and the state block are one limit: shown as the whole rule
     assert changes(STATEFUL, STATEFUL.replace("500000", "800000")) == [
-        {"kind": "limit-changed", "pointer": "/tools/create_charge/rules/0/state",
-         "old": {"counter": "spent", "window": "day", "increment_from": "args.amount"},
-         "new": {"counter": "spent", "window": "day", "increment_from": "args.amount"}, "effect": "loosened"}]
+        {"kind": "limit-changed", "pointer": "/tools/create_charge/rules/0", "old": rule(500000),
+         "new": rule(800000), "effect": "loosened"}]
     assert changes(STATEFUL, STATEFUL.replace("500000", "100000"))[0]["effect"] == "tightened"
 
 
@@ -216,3 +222,14 @@ def test_search_and_sliding_windows_are_refused_for_intercept(tmp_path):
     for args in (["--search"], ["--windows", "sliding"]):
         r = run_cli("diff", pl, ic, *args)
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, args
+
+
+def test_text_and_markdown_describe_intercept_rules():
+    from policyctl.reporters.diff.text import describe
+
+    rule = {"name": "refunds per minute", "rate_limit": "2/minute"}
+    assert describe("rule-added", rule) == '"refunds per minute": rate_limit 2/minute'
+    assert describe("rule-added", {"name": "payouts", "action": "deny", "on_deny": "Ask."}) == \
+        '"payouts": deny (always) -> "Ask."'
+    assert describe("limit-changed", "2/minute") == "2/minute"
+    assert describe("tool-added", {"rules": [rule]}) == "rules x1"

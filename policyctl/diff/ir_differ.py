@@ -49,7 +49,6 @@ class Side:
 
     program: ir.Program
     data: Any
-    all_tools_pointer: str  # where the wildcard part lives in the document
 
     def value(self, pointer: str | None) -> Any:
         if pointer is None:
@@ -87,8 +86,7 @@ def side(loaded: Any) -> Side:
         from policyctl.policy.dialects.policylayer.lower import lower
 
         program = lower(loaded.policy)
-    at = "/all_tools" if program.dialect == "policylayer" else program.tool_pointer(program.wildcard_name or "*")
-    return Side(program, loaded.document.data, at)
+    return Side(program, loaded.document.data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +173,10 @@ def _part(tp: ir.ToolProgram) -> tuple[list[_Check], list[_Res]]:
             continue  # never denies
         d = c.denials[0]
         checks.append(_Check(c.mode, tuple(conds), c.kind, d.rule, d.message, c.pointer))
-    res = [_Res(r.window, r.limit, r.amount, r.bucket, r.refused.rule, r.refused.message, r.pointer)
+    # A state block's own pointer shows the counter but not the limit (a condition of the rule):
+    # such a reservation is shown as its whole rule. A rate_limit's "N/window" says it all.
+    res = [_Res(r.window, r.limit, r.amount, r.bucket, r.refused.rule, r.refused.message,
+                r.pointer[: -len("/state")] if r.pointer.endswith("/state") else r.pointer)
            for r in tp.reservations]
     return checks, res
 
