@@ -216,12 +216,41 @@ def test_actions_conditions_names_and_messages():
          "new": None, "effect": "loosened"}]
 
 
-def test_search_and_sliding_windows_are_refused_for_intercept(tmp_path):
+def test_sliding_windows_are_refused_for_intercept(tmp_path):
     ic = write(tmp_path, "ic.policy.yaml", INTERCEPT)
     pl = write(tmp_path, "pl.policy.json", json.dumps(POLICYLAYER))
-    for args in (["--search"], ["--windows", "sliding"]):
-        r = run_cli("diff", pl, ic, *args)
-        assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, args
+    r = run_cli("diff", pl, ic, "--windows", "sliding")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: --windows sliding: Intercept counts in fixed calendar windows only")
+
+
+def _search(old: str, new: str, **kw):
+    from policyctl.diff.search import search
+
+    a = policy_from_bytes(old.encode(), "old")
+    b = policy_from_bytes(new.encode(), "new")
+    return search(a.subject, b.subject, budget=120, seed=0, max_examples=150, **kw)
+
+
+def test_search_finds_the_burst_a_looser_migrated_rate_limit_lets_through():
+    result = _search(json.dumps(POLICYLAYER), INTERCEPT.replace('"2/minute"', '"3/minute"'))
+    assert result.loosened and result.complete and result.unreached == ()
+    ce = result.counterexamples[0]
+    assert ce.effect == "loosened"
+    assert [c.tool for c in ce.calls] == ["create_refund"] * 3
+    assert [(o.decision, o.reason) for o in ce.old] == [("allow", "allowed")] * 2 + [("deny", "rate_limited")]
+    assert [(o.decision, o.reason) for o in ce.new] == [("allow", "allowed")] * 3
+    # the ready-to-run trace expects the new (Intercept) version's decisions
+    assert [r["expect"] for r in ce.trace_records()] == ["allow"] * 3
+
+
+def test_search_finds_nothing_between_equivalent_dialects_and_tells_intercept_versions_apart():
+    same = _search(json.dumps(POLICYLAYER), INTERCEPT)
+    assert not same.found and same.complete
+    changed = _search(INTERCEPT, LOOSER)
+    assert changed.loosened
+    ce = changed.counterexamples[0]
+    assert [(c.tool, o.rule, n.decision) for c, o, n in zip(ce.calls, ce.old, ce.new)][-1][2] == "allow"
 
 
 def test_text_and_markdown_describe_intercept_rules():

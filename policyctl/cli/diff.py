@@ -129,9 +129,6 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     if not both_pl:
         if windows == "sliding":
             raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
-        if search:
-            raise UsageError("--search compares PolicyLayer policies only for now; "
-                             "use --trace to compare an Intercept policy's behaviour")
     if both_pl:
         changes = diff_policies(p_old.policy, p_new.policy)
     else:
@@ -176,7 +173,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
             raise UsageError("--search needs the hypothesis package (pip install hypothesis)") from None
         from policyctl.diff.search import search as run_search
 
-        result = run_search(p_old.policy, p_new.policy, windows=windows, budget=budget, seed=seed or 0,
+        result = run_search(p_old.subject, p_new.subject, windows=windows, budget=budget, seed=seed or 0,
                             tools=snapshot_tools)
 
     report = DiffReport(p_old.path, p_new.path, changes, behavior, result, windows=windows,
