@@ -5,7 +5,11 @@ Two parts, both pure (no printing, no exits):
 * :func:`diff_policies` — the **structural** diff: a tuple of :class:`Change` values, each with a
   kind from :data:`CHANGE_KINDS`, a JSON Pointer, the old and new values and an **effect**.
 * :func:`behavior_diff` — the **behavioural** diff: both versions replay one trace (read once), each
-  with its own counters, and every call whose decision, reason or rule differs is counted.
+  with its own counters, and every call whose decision, reason or rule differs is counted. Either
+  version may be a dialect-neutral program (an Intercept policy's); across dialects rules are not
+  compared (each dialect names its own).
+
+The structural diff of anything but two PolicyLayer policies is :mod:`policyctl.diff.ir_differ`.
 
 How effects are decided (the user documentation of these rules is docs/diff.md):
 

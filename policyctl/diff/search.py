@@ -21,6 +21,10 @@ generated values satisfies all of a rule's conditions on some path, calls that n
 hold are never generated, and the result lists the rule's condition as *unreached* and is not
 ``complete`` (rules that can never hold, such as ``lt "x"``, are not counted).
 
+Intercept policies and mixed pairs are searched through the dialect-neutral form
+(:meth:`SearchSpace.build_programs`): the same pieces, read from each program's checks and
+reservations; between two dialects a difference of rule alone is not a difference.
+
 Grants and ``upstream_error`` are not generated: the first call two versions decide differently can
 always be reached with one grant and no upstream failure (calls of other grants touch other buckets;
 a failed call is, for the counters, a call that was never made).
