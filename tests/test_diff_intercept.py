@@ -262,3 +262,45 @@ def test_text_and_markdown_describe_intercept_rules():
         '"payouts": deny (always) -> "Ask."'
     assert describe("limit-changed", "2/minute") == "2/minute"
     assert describe("tool-added", {"rules": [rule]}) == "rules x1"
+
+
+TWO_CONDITIONS = """\
+version: "1"
+default: "deny"
+tools:
+  create_refund:
+    rules:
+      - name: "small refunds in euros"
+        conditions:
+          - path: "args.amount"
+            op: "lte"
+            value: 10000
+          - path: "args.currency"
+            op: "eq"
+            value: "eur"
+"""
+
+SPLIT = """\
+version: "1"
+default: "deny"
+tools:
+  create_refund:
+    rules:
+      - name: "small refunds"
+        conditions:
+          - path: "args.amount"
+            op: "lte"
+            value: 10000
+      - name: "in euros"
+        conditions:
+          - path: "args.currency"
+            op: "eq"
+            value: "eur"
+"""
+
+
+def test_splitting_an_evaluate_rule_changes_no_decision():
+    got = changes(TWO_CONDITIONS, SPLIT)
+    assert [(c["kind"], c["effect"]) for c in got] == [("rule-added", "neutral"), ("rule-renamed", "neutral"),
+                                                        ("condition-removed", "neutral")]
+

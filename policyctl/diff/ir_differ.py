@@ -320,12 +320,26 @@ def _diff_checks(old: list[_Check], new: list[_Check], o_side: Side, n_side: Sid
     # an unconditional deny that became conditional (or the reverse): one action change
     matchers.append(lambda a, b: a.always_denies != b.always_denies)
     free_old, free_new, pairs = _pair(old, new, matchers)
+    # Every all_or_deny check must pass, so only the set of all their conditions decides (as
+    # PolicyLayer's require lists); a deny_if_all check the other version has as it is decides
+    # nothing new.
+    unions = (_union(old), _union(new))
+    o_deny = {c.key for c in old if c.mode == "deny_if_all"}
+    n_deny = {c.key for c in new if c.mode == "deny_if_all"}
+
+    def redundant(c: _Check, other: int) -> bool:
+        if c.mode == "all_or_deny":
+            return c.key <= unions[other]
+        return c.key in (n_deny if other else o_deny)
+
     for i in free_old:
         c = old[i]
-        yield Change("rule-removed", c.pointer, o_side.value(c.pointer), None, _in_context("loosened", ctx))
+        eff = "neutral" if redundant(c, 1) else "loosened"
+        yield Change("rule-removed", c.pointer, o_side.value(c.pointer), None, _in_context(eff, ctx))
     for j in free_new:
         c = new[j]
-        yield Change("rule-added", c.pointer, None, n_side.value(c.pointer), _in_context("tightened", ctx))
+        eff = "neutral" if redundant(c, 0) else "tightened"
+        yield Change("rule-added", c.pointer, None, n_side.value(c.pointer), _in_context(eff, ctx))
     for i, j in pairs:
         a, b = old[i], new[j]
         if same and a.rule != b.rule:
@@ -346,10 +360,15 @@ def _diff_checks(old: list[_Check], new: list[_Check], o_side: Side, n_side: Sid
             yield Change("on_deny-changed", b.pointer + "/on_deny", o_side.value(a.pointer + "/on_deny"),
                          n_side.value(b.pointer + "/on_deny"), _in_context("neutral", ctx))
         if a.key != b.key:
-            yield from _diff_conditions(a, b, o_side, n_side, ctx)
+            yield from _diff_conditions(a, b, o_side, n_side, ctx, unions if a.mode == "all_or_deny" else None)
 
 
-def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str | None) -> Iterator[Change]:
+def _union(checks: Sequence[_Check]) -> frozenset:
+    return frozenset(k for c in checks if c.mode == "all_or_deny" for k in c.key)
+
+
+def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str | None,
+                     unions: tuple[frozenset, frozenset] | None = None) -> Iterator[Change]:
     # all_or_deny (require, evaluate): a broader condition is easier to satisfy (loosened);
     # deny_if_all (deny_if, require_approval): a broader condition denies more (tightened).
     widen, narrow = ("tightened", "loosened") if a.mode == "deny_if_all" else ("loosened", "tightened")
@@ -374,16 +393,28 @@ def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str 
             free_old.remove(i)
             free_new.remove(j)
             pairs.append((i, j))
+    # an all_or_deny condition that another check of the other version also requires decides nothing
+    kept_old = (lambda c: _cond_key(c) in unions[1]) if unions else (lambda c: False)
+    kept_new = (lambda c: _cond_key(c) in unions[0]) if unions else (lambda c: False)
     for i in free_old:
         c = a.conds[i]
-        yield Change("condition-removed", c.pointer, o_side.value(c.pointer), None, _in_context(widen, ctx))
+        yield Change("condition-removed", c.pointer, o_side.value(c.pointer), None,
+                     _in_context("neutral" if kept_old(c) else widen, ctx))
     for j in free_new:
         c = b.conds[j]
-        yield Change("condition-added", c.pointer, None, n_side.value(c.pointer), _in_context(narrow, ctx))
+        yield Change("condition-added", c.pointer, None, n_side.value(c.pointer),
+                     _in_context("neutral" if kept_new(c) else narrow, ctx))
     for i, j in sorted(pairs, key=lambda p: p[1]):
         x, y = a.conds[i], b.conds[j]
-        rel = relation(x, y)  # type: ignore[arg-type]
-        eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
+        if kept_old(x) and kept_new(y):
+            eff = "neutral"
+        elif kept_old(x):
+            eff = narrow
+        elif kept_new(y):
+            eff = widen
+        else:
+            rel = relation(x, y)  # type: ignore[arg-type]
+            eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
         yield Change("condition-changed", y.pointer, o_side.value(x.pointer), n_side.value(y.pointer),
                      _in_context(eff, ctx))
 
@@ -419,24 +450,38 @@ def _diff_reservations(old: list[_Res], new: list[_Res], o_side: Side, n_side: S
                 lambda a, b: a.window == b.window]
     free_old, free_new, pairs = _pair(old, new, matchers)
 
+    def shared(rs: Sequence[_Res]) -> bool:
+        buckets = [(r.bucket, r.window) for r in rs]
+        return len(buckets) != len(set(buckets))
+
+    # Two reservations in one bucket (two PolicyLayer limits on one counter, two Intercept rules on
+    # one state counter) each take from it: their sizes interact, so a change there is unknown.
+    interact = shared(old) or shared(new)
+
     def counts(r: _Res) -> bool:  # whether the reservation can deny at all
         return r.limit is not None or isinstance(r.amount, tuple)
+
+    def eff(e: str) -> str:
+        return _in_context("unknown" if interact and e != "neutral" else e, ctx)
 
     for i in free_old:
         r = old[i]
         yield Change("limit-removed", r.pointer, o_side.value(r.pointer), None,
-                     _in_context("loosened" if counts(r) else "neutral", ctx))
+                     eff("loosened" if counts(r) else "neutral"))
     for j in free_new:
         r = new[j]
         yield Change("limit-added", r.pointer, None, n_side.value(r.pointer),
-                     _in_context("tightened" if counts(r) else "neutral", ctx))
+                     eff("tightened" if counts(r) else "neutral"))
     for i, j in pairs:
         a, b = old[i], new[j]
         renamed = same and (a.bucket != b.bucket or a.rule != b.rule or a.message != b.message)
         if a.shape == b.shape and not renamed:
             continue
+        e = _res_effect(a, b)
+        if interact and (e != "neutral" or a.bucket != b.bucket):
+            e = "unknown"  # a rename can split or merge a shared bucket
         yield Change("limit-changed", b.pointer, o_side.value(a.pointer), n_side.value(b.pointer),
-                     _in_context(_res_effect(a, b), ctx))
+                     _in_context(e, ctx))
 
 
 __all__ = ["IR_CHANGE_KINDS", "Side", "diff_programs", "side"]
