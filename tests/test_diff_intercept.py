@@ -304,3 +304,23 @@ def test_splitting_an_evaluate_rule_changes_no_decision():
     assert [(c["kind"], c["effect"]) for c in got] == [("rule-added", "neutral"), ("rule-renamed", "neutral"),
                                                         ("condition-removed", "neutral")]
 
+
+
+@pytest.mark.parametrize("old_rate,new_rate", [("2/minute", "3/minute"), ("3/minute", "2/minute"),
+                                               ("2/minute", "2/hour")])
+def test_a_limit_change_labelled_loosened_is_one_the_search_can_show(old_rate, new_rate):
+    """The structural label and the search agree on direction for a single rate-limit change whose
+    bursts and sustained rate agree (when they disagree, SPEC's allowance per second of window
+    labels it and the search shows both directions)."""
+    from policyctl.diff.search import search
+
+    old = INTERCEPT.replace('"2/minute"', f'"{old_rate}"')
+    new = INTERCEPT.replace('"2/minute"', f'"{new_rate}"')
+    (change,) = changes(old, new)
+    a, b = policy_from_bytes(old.encode(), "old"), policy_from_bytes(new.encode(), "new")
+    result = search(a.subject, b.subject, budget=120, seed=0, max_examples=400)
+    found = {c.effect for c in result.counterexamples}
+    if change["effect"] == "loosened":
+        assert "loosened" in found
+    if change["effect"] == "tightened":
+        assert "tightened" in found and "loosened" not in found
