@@ -801,7 +801,7 @@ class DiffReport:
 
 
 __all__ = [
-    "BehaviorDiff", "CHANGE_KINDS", "CallChange", "Change", "DiffReport", "EFFECTS", "FAIL_ON", "MAX_EXAMPLES", "Outcome",
-    "TRANSITIONS", "behavior_diff", "behavior_diff_trace", "diff_policies", "eq_key", "gate", "limit_effect", "outcome",
-    "relation", "summarize",
+    "BehaviorDiff", "CHANGE_KINDS", "CallChange", "Change", "DiffReport", "EFFECTS", "FAIL_ON", "MAX_EXAMPLES",
+    "Outcome", "TRANSITIONS", "behavior_diff", "behavior_diff_trace", "dialect_of", "diff_policies", "eq_key", "gate",
+    "limit_effect", "outcome", "relation", "summarize",
 ]

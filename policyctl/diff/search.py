@@ -102,8 +102,8 @@ class Counterexample:
         decisions: ``simulate --policy NEW`` passes them, ``--policy OLD`` fails where they differ."""
         out = []
         for i, (call, new) in enumerate(zip(self.calls, self.new), start=1):
-            rec: dict[str, Any] = {"ts": format_ts(BASE_SECONDS * NS + call.offset_ns, min_fraction_digits=3), "tool": call.tool,
-                                   "args": call.args, "id": f"ce-{i}",
+            rec: dict[str, Any] = {"ts": format_ts(BASE_SECONDS * NS + call.offset_ns, min_fraction_digits=3),
+                                   "tool": call.tool, "args": call.args, "id": f"ce-{i}",
                                    "expect": "allow" if new.decision == "allow" else new.reason}
             if new.rule is not None:
                 rec["expect_rule"] = new.rule
@@ -354,7 +354,8 @@ def _unreached(old: Policy, new: Policy, slots: dict[str, list[_Slot]]) -> tuple
     difference that needs it is out of the search's reach. Rules that can never hold at all
     (a condition such as ``lt "x"`` or a regex RE2 rejects) are left out: there is nothing to reach.
     """
-    from policyctl.policy.operators import NOT_FOUND, test as holds
+    from policyctl.policy.operators import NOT_FOUND
+    from policyctl.policy.operators import test as holds
     from policyctl.policy.values import never_holds
 
     out: list[str] = []
@@ -382,7 +383,8 @@ def _unreached(old: Policy, new: Policy, slots: dict[str, list[_Slot]]) -> tuple
 def _unreached_programs(old: Any, new: Any, names: Sequence[str], slots: dict[str, list[_Slot]]) -> tuple[str, ...]:
     """:func:`_unreached` for programs: each check's argument conditions (a ``state`` condition is
     reached through bursts, not arguments), grouped by path; pointers are the conditions' own."""
-    from policyctl.policy.operators import NOT_FOUND, test as holds
+    from policyctl.policy.operators import NOT_FOUND
+    from policyctl.policy.operators import test as holds
     from policyctl.policy.values import never_holds
 
     out: list[str] = []

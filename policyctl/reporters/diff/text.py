@@ -247,7 +247,8 @@ def render(report: DiffReport, *, color: bool = False) -> str:
                 t = table(title, "line", "tool", args_col, "old", "new")
                 for ex in b.examples:
                     shown = compact(ex.args, 400) if report.show_args else printable(", ".join(sorted(ex.args)))
-                    t.add_row(str(ex.line), Text(printable(ex.tool)), Text(shown), Text(printable(outcome_text(ex.old))),
+                    t.add_row(str(ex.line), Text(printable(ex.tool)), Text(shown),
+                              Text(printable(outcome_text(ex.old))),
                               Text(printable(outcome_text(ex.new)),
                                    style="bold red" if ex.transition == "deny->allow" else ""))
                 console.print(t)
