@@ -8,7 +8,7 @@ import pytest
 
 from policyctl.diff.ir_differ import diff_programs, side
 from policyctl.policy.load import policy_from_bytes
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 INTERCEPT = """\
 version: "1"
@@ -324,3 +324,23 @@ def test_a_limit_change_labelled_loosened_is_one_the_search_can_show(old_rate, n
         assert "loosened" in found
     if change["effect"] == "tightened":
         assert "tightened" in found and "loosened" not in found
+
+
+@pytest.mark.parametrize("name", ["github", "payments", "shell"])
+def test_a_sample_intercept_policy_has_no_changes_against_itself(name):
+    text = (REPO / "samples" / "intercept" / f"{name}.policy.yaml").read_text(encoding="utf-8")
+    assert changes(text, text) == []
+
+
+def test_markdown_and_report_pages_take_intercept_diffs(tmp_path):
+    old = write(tmp_path, "old.policy.yaml", INTERCEPT)
+    new = write(tmp_path, "new.policy.yaml", LOOSER)
+    trace = write(tmp_path, "t.jsonl", TRACE)
+    page = tmp_path / "diff.html"
+    r = run_cli("diff", old, new, "--trace", trace, "--format", "markdown", "--report", str(page))
+    assert r.returncode == 1, r.stderr
+    assert "| **loosened** | limit-changed | `/tools/create_refund/rules/1/rate_limit` | `2/minute` | `5/minute` |" \
+        in r.stdout
+    assert "| **loosened** | action-changed | `/tools/create_payout/rules/0` | `deny` | `evaluate` |" in r.stdout
+    html = page.read_text(encoding="utf-8")
+    assert "action-changed" in html and "refunds per minute" in html
