@@ -344,3 +344,25 @@ def test_markdown_and_report_pages_take_intercept_diffs(tmp_path):
     assert "| **loosened** | action-changed | `/tools/create_payout/rules/0` | `deny` | `evaluate` |" in r.stdout
     html = page.read_text(encoding="utf-8")
     assert "action-changed" in html and "refunds per minute" in html
+
+
+def test_a_tool_error_keeps_intercepts_reservation_unless_rollback_on_any(tmp_path):
+    """PolicyLayer releases a call's quota on every upstream failure, Intercept v1.1.0 on a
+    JSON-RPC error only: a migration changes what follows a failed call."""
+    pl = write(tmp_path, "pl.policy.json", json.dumps(POLICYLAYER))
+    ic = write(tmp_path, "ic.policy.yaml", INTERCEPT)
+    trace = write(tmp_path, "t.jsonl", "".join(json.dumps(x) + "\n" for x in [
+        {"ts": "2026-12-03T09:00:00Z", "tool": "create_refund", "args": {"amount": 1}, "upstream": "tool_error",
+         "upstream_error": True},
+        {"ts": "2026-12-03T09:00:01Z", "tool": "create_refund", "args": {"amount": 1}},
+        {"ts": "2026-12-03T09:00:02Z", "tool": "create_refund", "args": {"amount": 1}},
+    ]))
+    r = run_cli("diff", pl, ic, "--trace", trace, "--format", "json")
+    assert r.returncode == 0, r.stderr  # allow -> deny only: nothing loosened
+    data = json.loads(r.stdout)["behavior"]
+    assert data["transitions"] == {"allow->deny": 1, "deny->allow": 0, "deny->deny": 0}
+    assert data["examples"][0]["line"] == 3
+    assert data["examples"][0]["new"] == {"decision": "deny", "reason": "rate_limited", "rule": "refunds per minute"}
+    r = run_cli("diff", pl, ic, "--trace", trace, "--format", "json", "--rollback-on", "any")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["behavior"]["changed"] == 0
