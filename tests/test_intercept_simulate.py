@@ -44,7 +44,7 @@ def test_an_invalid_intercept_policy_is_refused_with_intercepts_messages(tmp_pat
 
 def test_what_is_not_built_for_intercept_yet_is_refused_cleanly():
     for args in (["simulate", TRACE, "--policy", POLICY, "--windows", "sliding"],
-                 ["diff", POLICY, POLICY]):
+                 ["diff", POLICY, POLICY, "--trace", TRACE, "--windows", "sliding"]):
         r = run_cli(*args)
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, args
 

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from policyctl.cli.options import GrantFromOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
+from policyctl.cli.options import GrantFromOpt, RollbackOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
 
 _FORMATS = ("text", "json", "markdown")
 _FAIL_ON = ("loosened", "any", "never")  # kept in step with differ.FAIL_ON
@@ -14,7 +14,8 @@ _WINDOWS = ("fixed", "sliding")
 
 _HELP = (
     "Compare two versions of a policy: what changed, and whether it loosened or tightened.\n\n"
-    "OLD and NEW are policy files (JSON or YAML, in any mix; one of them may be - for stdin). With --trace "
+    "OLD and NEW are policy files (JSON or YAML, in any mix; one of them may be - for stdin), of either "
+    "dialect (PolicyLayer or Intercept) or one of each. With --trace "
     "both versions replay the same recorded calls, each with its own counters, and every call whose "
     "decision, reason or rule changes is reported. With --search, generated call sequences look for one "
     "the versions decide differently, shrunk to a minimal ready-to-run trace.\n\n"
@@ -61,13 +62,14 @@ def register(app: typer.Typer) -> None:
                                                   help="Also write a self-contained HTML page: changes, changed "
                                                        "calls over time and per tool, the first changed calls."),
         force: bool = typer.Option(False, "--force", help="Let --report replace an existing file."),
+        rollback_on: RollbackOpt = "jsonrpc_error",
     ) -> None:
         raise typer.Exit(run(old, new, trace=trace, fmt=fmt, fail_on=fail_on, output=output, windows=windows,
                              search=search, search_budget=search_budget, seed=seed, tools=tools,
                              counterexample=counterexample, show_args=show_args, skip_invalid=skip_invalid,
                              trace_format=trace_format, servers=server, grant_from=grant_from, since=since,
                              until=until,
-                             report_file=report_file, force=force))
+                             report_file=report_file, force=force, rollback_on=rollback_on))
 
 
 def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, output: Optional[str],
@@ -75,7 +77,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         tools: Optional[str], counterexample: Optional[str], show_args: bool, skip_invalid: bool,
         trace_format: str = "auto", servers: Optional[List[str]] = None, grant_from: Optional[str] = None,
         since: Optional[str] = None, until: Optional[str] = None,
-        report_file: Optional[str] = None, force: bool = False) -> int:
+        report_file: Optional[str] = None, force: bool = False, rollback_on: str = "jsonrpc_error") -> int:
     """The command's body: check flags, load, compare, render, gate."""
     from policyctl.errors import UsageError
 
@@ -121,14 +123,18 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         ti = trace_input(trace, trace_format, servers, grant_from, since, until)
     elif servers or grant_from or since or until or trace_format != "auto":
         raise UsageError("--trace-format, --server, --grant-from, --since and --until apply to --trace")
-    p_old = load_policy(old)
-    p_new = load_policy(new)
-    for loaded in (p_old, p_new):
-        if loaded.policy is None:
-            from policyctl.errors import UsageError
+    p_old = load_policy(old).with_rollback(rollback_on)
+    p_new = load_policy(new).with_rollback(rollback_on)
+    both_pl = p_old.policy is not None and p_new.policy is not None
+    if not both_pl:
+        if windows == "sliding":
+            raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
+    if both_pl:
+        changes = diff_policies(p_old.policy, p_new.policy)
+    else:
+        from policyctl.diff.ir_differ import diff_programs, side
 
-            raise UsageError(f"{loaded.path}: diff compares PolicyLayer policies only for now")
-    changes = diff_policies(p_old.policy, p_new.policy)
+        changes = diff_programs(side(p_old), side(p_new))
 
     behavior = None
     timeline = None
@@ -140,7 +146,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
             from policyctl.diff.report import ChangeTimeline
 
             timeline = ChangeTimeline()
-        behavior = behavior_diff_trace(p_old.policy, p_new.policy, trace, windows=windows,
+        behavior = behavior_diff_trace(p_old.subject, p_new.subject, trace, windows=windows,
                                        skip_invalid=skip_invalid, stats=stats, trace_input=ti,
                                        observer=timeline)
         if ti is not None and ti.summary is not None:
@@ -167,7 +173,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
             raise UsageError("--search needs the hypothesis package (pip install hypothesis)") from None
         from policyctl.diff.search import search as run_search
 
-        result = run_search(p_old.policy, p_new.policy, windows=windows, budget=budget, seed=seed or 0,
+        result = run_search(p_old.subject, p_new.subject, windows=windows, budget=budget, seed=seed or 0,
                             tools=snapshot_tools)
 
     report = DiffReport(p_old.path, p_new.path, changes, behavior, result, windows=windows,

@@ -5,7 +5,11 @@ Two parts, both pure (no printing, no exits):
 * :func:`diff_policies` — the **structural** diff: a tuple of :class:`Change` values, each with a
   kind from :data:`CHANGE_KINDS`, a JSON Pointer, the old and new values and an **effect**.
 * :func:`behavior_diff` — the **behavioural** diff: both versions replay one trace (read once), each
-  with its own counters, and every call whose decision, reason or rule differs is counted.
+  with its own counters, and every call whose decision, reason or rule differs is counted. Either
+  version may be a dialect-neutral program (an Intercept policy's); across dialects rules are not
+  compared (each dialect names its own).
+
+The structural diff of anything but two PolicyLayer policies is :mod:`policyctl.diff.ir_differ`.
 
 How effects are decided (the user documentation of these rules is docs/diff.md):
 
@@ -640,17 +644,20 @@ def outcome(decision: Any) -> Outcome:
     return Outcome("allow" if decision.allowed else "deny", decision.reason, decision.rule)
 
 
-def behavior_diff(old: Policy, new: Policy, calls: Iterable[Any], *, windows: str = "fixed",
+def behavior_diff(old: Any, new: Any, calls: Iterable[Any], *, windows: str = "fixed",
                   max_examples: int = MAX_EXAMPLES) -> BehaviorDiff:
-    """Replay ``calls`` (trace calls, read once) through both versions, each with its own counters."""
+    """Replay ``calls`` (trace calls, read once) through both versions, each with its own counters.
+
+    ``old`` and ``new`` are each a PolicyLayer :class:`Policy` or a dialect-neutral
+    :class:`policyctl.policy.ir.Program` (any dialect, e.g. an Intercept policy's)."""
     from policyctl.engine.evaluator import seconds_to_ns
 
     rows = ((c.line, c.ts_ns if c.ts_ns is not None else seconds_to_ns(c.ts), c.grant, c.tool, c.args,
-             c.upstream_error, c, None) for c in calls)
+             (c.upstream or True) if c.upstream_error else False, c, None) for c in calls)
     return _replay(old, new, rows, lambda c, _: (c.id, c.ts_raw), windows, max_examples)
 
 
-def behavior_diff_trace(old: Policy, new: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool = False,
+def behavior_diff_trace(old: Any, new: Any, path: str, *, windows: str = "fixed", skip_invalid: bool = False,
                         stats: Any = None, max_examples: int = MAX_EXAMPLES, trace_input: Any = None,
                         observer: Any = None) -> BehaviorDiff:
     """:func:`behavior_diff` straight from a trace file (``-`` = stdin), read once and streamed.
@@ -670,14 +677,36 @@ def behavior_diff_trace(old: Policy, new: Policy, path: str, *, windows: str = "
                    observer)
 
 
-def _replay(old: Policy, new: Policy, rows: Iterable[tuple], describe: Any, windows: str,
+def dialect_of(subject: Any) -> str:
+    """``policylayer`` for a PolicyLayer model, else the program's dialect."""
+    return "policylayer" if isinstance(subject, Policy) else subject.dialect
+
+
+def _evaluator(subject: Any, windows: str) -> Any:
+    """The compiled evaluator of a PolicyLayer model, the interpreter of a program (any dialect)."""
+    if isinstance(subject, Policy):
+        from policyctl.engine.evaluator import Evaluator
+
+        return Evaluator(subject, windows=windows)
+    from policyctl.engine.interpret import Interpreter
+
+    return Interpreter(subject, windows=windows)
+
+
+def _replay(old: Any, new: Any, rows: Iterable[tuple], describe: Any, windows: str,
             max_examples: int, observer: Any = None) -> BehaviorDiff:
     """The loop: ``rows`` are ``(line, ts_ns, grant, tool, args, upstream_error, rec, msg)`` (the
-    trace reader's record tuples); ``describe(rec, msg) -> (id, ts_raw)`` runs only for kept examples."""
-    from policyctl.engine.evaluator import Evaluator
+    trace reader's record tuples); ``describe(rec, msg) -> (id, ts_raw)`` runs only for kept examples.
 
-    ev_old = Evaluator(old, windows=windows)
-    ev_new = Evaluator(new, windows=windows)
+    Versions of one dialect differ on a call when the decision, reason or rule differs. Across
+    dialects rules are each dialect's own names (a PolicyLayer pointer, an Intercept rule name) and
+    never equal, so only decision and reason are compared; the examples still show both rules."""
+    ev_old = _evaluator(old, windows)
+    ev_new = _evaluator(new, windows)
+    same_dialect = dialect_of(old) == dialect_of(new)
+    # The compiled evaluator takes a boolean; an interpreter tells the upstream's failures apart
+    # (Intercept releases on a JSON-RPC error only).
+    raw_old, raw_new = not isinstance(old, Policy), not isinstance(new, Policy)
     # The evaluators' compiled per-tool programs and decision tables, used directly: this loop is
     # the whole cost of a behavioural diff besides reading.
     p_old, p_new = ev_old.programs, ev_new.programs
@@ -694,10 +723,10 @@ def _replay(old: Policy, new: Policy, rows: Iterable[tuple], describe: Any, wind
             first = ts
         po = p_old.get(tool) or ev_old.program(tool)
         pn = p_new.get(tool) or ev_new.program(tool)
-        upstream = bool(upstream)
-        a = d_old[po(ts, grant, args, upstream)]
-        b = d_new[pn(ts, grant, args, upstream)]
-        if a is b or (a.allowed == b.allowed and a.reason == b.reason and a.rule == b.rule):
+        flag = bool(upstream)
+        a = d_old[po(ts, grant, args, upstream if raw_old else flag)]
+        b = d_new[pn(ts, grant, args, upstream if raw_new else flag)]
+        if a is b or (a.allowed == b.allowed and a.reason == b.reason and (a.rule == b.rule or not same_dialect)):
             continue
         changed += 1
         oa, ob = outcome(a), outcome(b)
@@ -772,7 +801,7 @@ class DiffReport:
 
 
 __all__ = [
-    "BehaviorDiff", "CHANGE_KINDS", "CallChange", "Change", "DiffReport", "EFFECTS", "FAIL_ON", "MAX_EXAMPLES", "Outcome",
-    "TRANSITIONS", "behavior_diff", "behavior_diff_trace", "diff_policies", "eq_key", "gate", "limit_effect", "outcome",
-    "relation", "summarize",
+    "BehaviorDiff", "CHANGE_KINDS", "CallChange", "Change", "DiffReport", "EFFECTS", "FAIL_ON", "MAX_EXAMPLES",
+    "Outcome", "TRANSITIONS", "behavior_diff", "behavior_diff_trace", "dialect_of", "diff_policies", "eq_key", "gate",
+    "limit_effect", "outcome", "relation", "summarize",
 ]

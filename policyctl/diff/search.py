@@ -21,6 +21,10 @@ generated values satisfies all of a rule's conditions on some path, calls that n
 hold are never generated, and the result lists the rule's condition as *unreached* and is not
 ``complete`` (rules that can never hold, such as ``lt "x"``, are not counted).
 
+Intercept policies and mixed pairs are searched through the dialect-neutral form
+(:meth:`SearchSpace.build_programs`): the same pieces, read from each program's checks and
+reservations; between two dialects a difference of rule alone is not a difference.
+
 Grants and ``upstream_error`` are not generated: the first call two versions decide differently can
 always be reached with one grant and no upstream failure (calls of other grants touch other buckets;
 a failed call is, for the counters, a call that was never made).
@@ -98,8 +102,8 @@ class Counterexample:
         decisions: ``simulate --policy NEW`` passes them, ``--policy OLD`` fails where they differ."""
         out = []
         for i, (call, new) in enumerate(zip(self.calls, self.new), start=1):
-            rec: dict[str, Any] = {"ts": format_ts(BASE_SECONDS * NS + call.offset_ns, min_fraction_digits=3), "tool": call.tool,
-                                   "args": call.args, "id": f"ce-{i}",
+            rec: dict[str, Any] = {"ts": format_ts(BASE_SECONDS * NS + call.offset_ns, min_fraction_digits=3),
+                                   "tool": call.tool, "args": call.args, "id": f"ce-{i}",
                                    "expect": "allow" if new.decision == "allow" else new.reason}
             if new.rule is not None:
                 rec["expect_rule"] = new.rule
@@ -274,6 +278,73 @@ class SearchSpace:
                 bursts |= {min(lim.max, MAX_BURST), min(lim.max + 1, MAX_BURST)}
         return cls(ordered, slots, sorted(bursts), _unreached(old, new, slots))
 
+    @classmethod
+    def build_programs(cls, old: Any, new: Any, *, tools: Iterable[Any] = (), seed: int = 0,
+                       deadline: float | None = None) -> "SearchSpace":
+        """The space of two dialect-neutral programs (:mod:`policyctl.policy.ir`, any dialect).
+
+        As :meth:`build`, with what only programs have: the wildcard's checks apply to every tool
+        (also the unlisted one); an ``increment_from`` argument gets amounts around the limit and a
+        value that is not a number; a ``state`` condition's threshold adds bursts that bring its
+        counter there."""
+        names: set[str] = set()
+        for prog in (old, new):
+            names |= {t for t in prog.tools if t != prog.wildcard_name}
+            names |= {h for h in prog.hide if h != "*"}
+        schemas: dict[str, Any] = {}
+        for tool in tools:
+            names.add(tool.name)
+            schemas[tool.name] = tool.input_schema
+        unlisted = UNLISTED_TOOL
+        while unlisted in names:
+            unlisted += "-x"
+        ordered = sorted(names) + [unlisted]
+
+        bursts = {1, 2}
+        slots: dict[str, list[_Slot]] = {}
+        regexes: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for tool in ordered:
+            by_path: dict[tuple[str, ...], _Slot] = {}
+            for prog in (old, new):
+                for check in prog.checks(tool):
+                    for cond in check.conditions:
+                        if cond.source == "state":
+                            if isinstance(cond.value, (int, float)) and not isinstance(cond.value, bool) \
+                                    and math.isfinite(cond.value) and cond.value >= 0:
+                                bursts |= {min(int(cond.value) + k, MAX_BURST) for k in (0, 1, 2)}
+                            continue
+                        slot = by_path.setdefault(cond.path, _Slot(cond.path))
+                        for v in _condition_values(cond):
+                            slot.add(v)
+                        if cond.op == "regex" and isinstance(cond.value, str):
+                            pats = regexes.setdefault((tool, cond.path), [])
+                            if cond.value not in pats:
+                                pats.append(cond.value)
+                for r in prog.reservations(tool):
+                    if isinstance(r.amount, tuple):
+                        slot = by_path.setdefault(r.amount, _Slot(r.amount))
+                        top = r.limit if r.limit is not None and r.limit > 0 else 1
+                        for v in (1, top // 2 + 1, top, top + 1, "x"):
+                            slot.add(v)
+            props = schemas.get(tool, {}).get("properties") if isinstance(schemas.get(tool), dict) else None
+            if isinstance(props, dict):
+                for name in sorted(props)[:32]:
+                    slot = by_path.setdefault((name,), _Slot((name,)))
+                    for v in _schema_values(props[name]):
+                        slot.add(v)
+            slots[tool] = [by_path[k] for k in sorted(by_path)]
+        for (tool, segs), pats in regexes.items():
+            slot = next(s for s in slots[tool] if s.segments == segs)
+            for text in _regex_strings(pats, seed, deadline):
+                slot.add(text)
+
+        for prog in (old, new):
+            for part in (*prog.tools.values(), prog.wildcard):
+                for r in part.reservations:
+                    if r.limit is not None and r.limit >= 0:
+                        bursts |= {min(max(r.limit, 1), MAX_BURST), min(r.limit + 1, MAX_BURST)}
+        return cls(ordered, slots, sorted(bursts), _unreached_programs(old, new, ordered, slots))
+
 
 def _unreached(old: Policy, new: Policy, slots: dict[str, list[_Slot]]) -> tuple[str, ...]:
     """Conditions that no generated value satisfies together with the other conditions of their
@@ -283,7 +354,8 @@ def _unreached(old: Policy, new: Policy, slots: dict[str, list[_Slot]]) -> tuple
     difference that needs it is out of the search's reach. Rules that can never hold at all
     (a condition such as ``lt "x"`` or a regex RE2 rejects) are left out: there is nothing to reach.
     """
-    from policyctl.policy.operators import NOT_FOUND, test as holds
+    from policyctl.policy.operators import NOT_FOUND
+    from policyctl.policy.operators import test as holds
     from policyctl.policy.values import never_holds
 
     out: list[str] = []
@@ -305,6 +377,33 @@ def _unreached(old: Policy, new: Policy, slots: dict[str, list[_Slot]]) -> tuple
                             at = pointer("tools", tool, kind, i, "conditions", idx[0])
                             if at not in out:
                                 out.append(at)
+    return tuple(out)
+
+
+def _unreached_programs(old: Any, new: Any, names: Sequence[str], slots: dict[str, list[_Slot]]) -> tuple[str, ...]:
+    """:func:`_unreached` for programs: each check's argument conditions (a ``state`` condition is
+    reached through bursts, not arguments), grouped by path; pointers are the conditions' own."""
+    from policyctl.policy.operators import NOT_FOUND
+    from policyctl.policy.operators import test as holds
+    from policyctl.policy.values import never_holds
+
+    out: list[str] = []
+    for prog in (old, new):
+        for tool in names:
+            by_segments = {s.segments: s for s in slots.get(tool, ())}
+            for check in prog.checks(tool):
+                conds = [c for c in check.conditions if c.source == "args"]
+                if any(never_holds(c.op, c.value) for c in conds):
+                    continue
+                groups: dict[tuple[str, ...], list[Any]] = {}
+                for cond in conds:
+                    groups.setdefault(cond.path, []).append(cond)
+                for segments, group in groups.items():
+                    slot = by_segments.get(segments)
+                    candidates = [NOT_FOUND, *(slot.values if slot is not None else ())]
+                    if not any(all(holds(c.op, c.value, v) for c in group) for v in candidates):
+                        if group[0].pointer not in out:
+                            out.append(group[0].pointer)
     return tuple(out)
 
 
@@ -418,11 +517,11 @@ class _Runner:
     """Both evaluators, reused across examples: each run gets a fresh grant and a later day, which
     is the same as fresh counters (buckets are per grant; windows are day-aligned)."""
 
-    def __init__(self, old: Policy, new: Policy, windows: str) -> None:
-        from policyctl.engine.evaluator import Evaluator
+    def __init__(self, old: Any, new: Any, windows: str) -> None:
+        from policyctl.diff.differ import _evaluator
 
-        self.old = Evaluator(old, windows=windows)
-        self.new = Evaluator(new, windows=windows)
+        self.old = _evaluator(old, windows)
+        self.new = _evaluator(new, windows)
         self.base = BASE_SECONDS * NS
         self.runs = 0
 
@@ -442,13 +541,14 @@ class _Runner:
         return a, b
 
 
-def classify(a: Sequence[Any], b: Sequence[Any]) -> set[str]:
-    """Which search classes a pair of decision lists shows."""
+def classify(a: Sequence[Any], b: Sequence[Any], rules: bool = True) -> set[str]:
+    """Which search classes a pair of decision lists shows (``rules`` False: rules are not
+    compared, as between two dialects, whose rule names are each their own)."""
     found: set[str] = set()
     for x, y in zip(a, b):
         if x.allowed != y.allowed:
             found.add("loosened" if y.allowed else "tightened")
-        elif x.reason != y.reason or x.rule != y.rule:
+        elif x.reason != y.reason or (rules and x.rule != y.rule):
             found.add("neutral")
     return found
 
@@ -457,9 +557,13 @@ class _OutOfTime(BaseException):
     """Stops hypothesis at once (a BaseException is not treated as a test failure)."""
 
 
-def search(old: Policy, new: Policy, *, windows: str = "fixed", budget: float = 10.0, seed: int = 0,
+def search(old: Any, new: Any, *, windows: str = "fixed", budget: float = 10.0, seed: int = 0,
            tools: Iterable[Any] = (), max_examples: int | None = None) -> SearchResult:
     """Look for call sequences the two versions decide differently (see the module doc).
+
+    ``old`` and ``new`` are PolicyLayer models, or dialect-neutral programs of any dialect (an
+    Intercept policy's; a PolicyLayer model beside a program is lowered into one). Between two
+    dialects a difference of rule alone is no difference: rules are each dialect's own names.
 
     Each phase tries at most ``max_examples`` sequences (default: 100 per second of ``budget``, at
     least 100), so the outcome depends only on the seed and the budget unless time runs out first.
@@ -488,14 +592,28 @@ def _private_hypothesis_home() -> Iterator[None]:
             configuration.set_hypothesis_home_dir(previous)
 
 
-def _search(old: Policy, new: Policy, *, windows: str, budget: float, seed: int, tools: Iterable[Any],
+def _program(subject: Any) -> Any:
+    if isinstance(subject, Policy):
+        from policyctl.policy.dialects.policylayer.lower import lower
+
+        return lower(subject)
+    return subject
+
+
+def _search(old: Any, new: Any, *, windows: str, budget: float, seed: int, tools: Iterable[Any],
             max_examples: int) -> SearchResult:
     from hypothesis import HealthCheck, Phase, Verbosity, find, settings
     from hypothesis.errors import NoSuchExample
 
     started = time.monotonic()
     deadline = started + budget
-    space = SearchSpace.build(old, new, tools=tools, seed=seed, deadline=started + budget * 0.25)
+    rules = True
+    if isinstance(old, Policy) and isinstance(new, Policy):
+        space = SearchSpace.build(old, new, tools=tools, seed=seed, deadline=started + budget * 0.25)
+    else:
+        p_old, p_new = _program(old), _program(new)
+        rules = p_old.dialect == p_new.dialect
+        space = SearchSpace.build_programs(p_old, p_new, tools=tools, seed=seed, deadline=started + budget * 0.25)
     strategy = _strategy(space)
     runner = _Runner(old, new, windows)
     # Every setting explicit: a hypothesis profile loaded by the caller must not change the search.
@@ -526,7 +644,7 @@ def _search(old: Policy, new: Policy, *, windows: str, budget: float, seed: int,
             examples += 1
             calls = expand(sample)
             a, b = runner.run(calls)
-            if cls in classify(a, b):
+            if cls in classify(a, b, rules):
                 if not best:
                     hit_at[cls] = time.monotonic() - started
                 if not best or len(calls) <= len(best[0]):
@@ -541,7 +659,7 @@ def _search(old: Policy, new: Policy, *, windows: str, budget: float, seed: int,
         except _OutOfTime:
             complete = False
         if best:
-            calls = _minimize(best[0], cls, runner, deadline)
+            calls = _minimize(best[0], cls, runner, deadline, rules)
             a, b = runner.run(calls)
             found[cls] = Counterexample(cls, tuple(calls), tuple(outcome(x) for x in a),
                                         tuple(outcome(y) for y in b), hit_at.get(cls, 0.0),
@@ -550,17 +668,18 @@ def _search(old: Policy, new: Policy, *, windows: str, budget: float, seed: int,
                         tuple(found[c] for c in CLASSES if c in found), space.unreached, not complete)
 
 
-def _minimize(calls: list[SearchCall], cls: str, runner: _Runner, deadline: float) -> list[SearchCall]:
+def _minimize(calls: list[SearchCall], cls: str, runner: _Runner, deadline: float,
+              rules: bool = True) -> list[SearchCall]:
     """Drop calls (after the last one that shows ``cls``, then one at a time, then argument keys)
     while the sequence still shows ``cls``; stop when the budget is spent."""
 
     def shows(cs: list[SearchCall]) -> bool:
         a, b = runner.run(cs)
-        return cls in classify(a, b)
+        return cls in classify(a, b, rules)
 
     a, b = runner.run(calls)
     for i in range(len(calls) - 1, -1, -1):
-        if cls in classify(a[i:i + 1], b[i:i + 1]):
+        if cls in classify(a[i:i + 1], b[i:i + 1], rules):
             calls = calls[: i + 1]
             break
     if len(calls) <= 256:

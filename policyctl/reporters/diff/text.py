@@ -44,9 +44,33 @@ def _condition(c: Any) -> str:
     return _json(c)
 
 
+def _intercept_rule(r: dict) -> str:
+    """An Intercept rule: its name, its action when not ``evaluate``, conditions, limit, message."""
+    parts = [f"{_json(r['name'])}:"]
+    if r.get("action") not in (None, "", "evaluate"):
+        parts.append(str(r["action"]))
+    conds = r.get("conditions") or []
+    if conds:
+        parts.append(" and ".join(_condition(c) for c in conds))
+    if r.get("rate_limit"):
+        parts.append(f"rate_limit {r['rate_limit']}")
+    state = r.get("state")
+    if isinstance(state, dict):
+        step = state.get("increment_from") or state.get("increment") or 1
+        parts.append(f"state {state.get('counter')}/{state.get('window')} +{step}")
+    if len(parts) == 1 or (len(parts) == 2 and r.get("action") == "deny"):
+        parts.append("(always)" if r.get("action") in ("deny", "require_approval") else "(no conditions)")
+    text = " ".join(parts)
+    if r.get("on_deny"):
+        text += f" -> {_json(r['on_deny'])}"
+    return text
+
+
 def _rule(r: Any) -> str:
     if not isinstance(r, dict):
         return _json(r)
+    if "name" in r:
+        return _intercept_rule(r)
     conds = r.get("conditions") or []
     text = " and ".join(_condition(c) for c in conds) if conds else "(always)"
     if r.get("on_deny"):
@@ -57,6 +81,10 @@ def _rule(r: Any) -> str:
 def _limit(x: Any) -> str:
     if isinstance(x, dict) and {"counter", "window", "max"} <= set(x):
         return f"{x['counter']}: {x['max']}/{x['window']}"
+    if isinstance(x, dict) and "name" in x:
+        return _intercept_rule(x)
+    if isinstance(x, str):  # Intercept's rate_limit: "N/window"
+        return x
     return _json(x)
 
 
@@ -71,7 +99,8 @@ def describe(kind: str, value: Any, limit: int = VALUE_WIDTH) -> str:
     elif kind.startswith("limit-"):
         text = _limit(value)
     elif kind in ("tool-added", "tool-removed") and isinstance(value, dict):
-        parts = [f"{k} x{len(value[k])}" for k in ("require", "deny_if", "limits") if value.get(k)]
+        parts = [f"{k} x{len(value[k])}" for k in ("require", "deny_if", "limits", "rules")
+                 if isinstance(value.get(k), list) and value.get(k)]
         text = ", ".join(parts) if parts else "{} (no rules)"
     elif isinstance(value, list):
         text = ", ".join(str(v) for v in value)

@@ -1,0 +1,487 @@
+"""The structural diff of two policies through the dialect-neutral form (:mod:`policyctl.policy.ir`).
+
+Used whenever one version is not a PolicyLayer policy: Intercept → Intercept, and across dialects
+(PolicyLayer → Intercept, "does my migrated policy still mean the same?"). PolicyLayer →
+PolicyLayer keeps :func:`policyctl.diff.differ.diff_policies`, which knows that dialect's document.
+
+Both versions are compared as programs, tool by tool (the wildcard — Intercept's ``"*"`` rules,
+PolicyLayer's ``all_tools`` — as one more part), each part as its **checks** and **reservations**:
+
+* A rate limit is a reservation: window, and how many calls fit in it (``limit`` divided by a
+  constant ``amount``). Intercept's ``rate_limit: "N/window"`` and a ``state`` rule's ``lte``/``lt``
+  on its own counter also lower into a check on the counter's value before the call; that check is
+  folded into the reservation (the reservation refuses first whenever the amount is not negative),
+  so a PolicyLayer limit and an Intercept ``rate_limit`` of the same size on the same tool and
+  window are the same, whatever their counters are called.
+* Checks pair by meaning first (mode and the set of conditions), then — within one dialect — by
+  rule name, then by the paths their conditions read. A check that can never deny (an ``evaluate``
+  rule without conditions) is no check.
+* Effects follow :mod:`policyctl.diff.differ`: a check added tightens, removed loosens; a condition
+  changed is judged by :func:`policyctl.diff.differ.relation`; a limit changed by
+  :func:`policyctl.diff.differ.limit_effect`; an action changed to an unconditional ``deny``
+  tightens, from one loosens, anything else between ``evaluate`` and ``deny``/``require_approval``
+  with conditions is ``unknown``.
+* Rule names, messages and counter names are each dialect's own: across dialects they are never
+  compared; within one dialect a renamed rule or a new message is ``neutral``.
+* Interplay through counters is not modelled (as for PolicyLayer): a change to a counter that a
+  ``state`` condition of another rule reads is judged as the reservation alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from policyctl.diff.differ import Change, _in_context, limit_effect, relation
+from policyctl.policy import ir
+
+#: change kinds only the dialect-neutral diff reports (on top of differ.CHANGE_KINDS)
+IR_CHANGE_KINDS: tuple[str, ...] = ("action-changed", "rule-renamed")
+
+_WINDOW_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+_UNLISTED = "\x00unlisted"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One version: its program and its document's data (for the values a change shows)."""
+
+    program: ir.Program
+    data: Any
+
+    def value(self, pointer: str | None) -> Any:
+        if pointer is None:
+            return None
+        node = self.data
+        if pointer == "":
+            return _plain(node)
+        for token in pointer.split("/")[1:]:
+            token = token.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and token in node:
+                node = node[token]
+            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                return None
+        return _plain(node)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value (documents may hold scalars of their own types)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        if isinstance(value, dict):
+            return {str(k): _plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [_plain(v) for v in value]
+        return str(value)
+
+
+def side(loaded: Any) -> Side:
+    """The :class:`Side` of a :class:`policyctl.policy.load.LoadedPolicy` (any dialect)."""
+    program = loaded.program
+    if program is None:
+        from policyctl.policy.dialects.policylayer.lower import lower
+
+        program = lower(loaded.policy)
+    return Side(program, loaded.document.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# conditions as the PolicyLayer differ's relation() reads them
+
+
+@dataclass(frozen=True)
+class _Cond:
+    path: str
+    op: str
+    value: Any
+    pointer: str
+
+
+def _cond(c: ir.Condition) -> _Cond:
+    return _Cond(("state." if c.source == "state" else "args.") + ".".join(c.path), c.op, c.value, c.pointer)
+
+
+def _cond_key(c: _Cond) -> tuple[str, str, str]:
+    from policyctl.policy.values import value_key
+
+    return (c.path, c.op, value_key(c.op, c.value))
+
+
+@dataclass(frozen=True)
+class _Check:
+    mode: str
+    conds: tuple[_Cond, ...]
+    kind: str
+    rule: str | None
+    message: str | None
+    pointer: str
+
+    @property
+    def key(self) -> frozenset:
+        return frozenset(_cond_key(c) for c in self.conds)
+
+    @property
+    def always_denies(self) -> bool:
+        return self.mode == "deny_if_all" and not self.conds
+
+
+@dataclass(frozen=True)
+class _Res:
+    window: str
+    limit: int | None
+    amount: Any  # int, or a tuple path
+    bucket: tuple[str, ...]
+    rule: str | None
+    message: str | None
+    pointer: str
+
+    @property
+    def capacity(self) -> int | None:
+        """Reservations that fit in one window (None: no limit)."""
+        if self.limit is None:
+            return None
+        if isinstance(self.amount, int) and self.amount > 0:
+            return self.limit // self.amount
+        return self.limit
+
+    @property
+    def shape(self) -> tuple:
+        return (self.window, self.capacity, self.amount if isinstance(self.amount, tuple) else
+                (1 if isinstance(self.amount, int) and self.amount > 0 else self.amount))
+
+
+def _part(tp: ir.ToolProgram) -> tuple[list[_Check], list[_Res]]:
+    """A tool program's checks (without the counter checks its reservations stand for) and
+    reservations."""
+    own = {r.bucket[1]: r for r in tp.reservations if r.bucket[0] == "intercept" and r.limit is not None}
+    folded: set[str] = set()
+    checks: list[_Check] = []
+    for c in tp.checks:
+        conds = []
+        for cond in c.conditions:
+            r = own.get(cond.path[0]) if cond.source == "state" else None
+            if (r is not None and cond.op in ("lt", "lte") and c.mode == "all_or_deny"
+                    and cond.path[0] not in folded and r.refused.rule == c.denials[0].rule):
+                folded.add(cond.path[0])
+                continue
+            conds.append(_cond(cond))
+        if c.mode == "all_or_deny" and not conds:
+            continue  # never denies
+        d = c.denials[0]
+        checks.append(_Check(c.mode, tuple(conds), c.kind, d.rule, d.message, c.pointer))
+    # A state block's own pointer shows the counter but not the limit (a condition of the rule):
+    # such a reservation is shown as its whole rule. A rate_limit's "N/window" says it all.
+    res = [_Res(r.window, r.limit, r.amount, r.bucket, r.refused.rule, r.refused.message,
+                r.pointer[: -len("/state")] if r.pointer.endswith("/state") else r.pointer)
+           for r in tp.reservations]
+    return checks, res
+
+
+# ---------------------------------------------------------------------------------------------
+# how a version treats a tool
+
+
+def _gate(prog: ir.Program, tool: str) -> str:
+    """``blocked``, ``open`` (not listed: only the wildcard applies) or ``rules``; ``hidden`` is
+    blocked by hide."""
+    if prog.hidden(tool) is not None:
+        return "hidden"
+    if prog.default_denied(tool) is not None:
+        return "blocked"
+    if any(c.mode == "deny_if_all" and not c.conditions for c in prog.checks(tool)):
+        return "blocked"
+    return "rules" if tool in prog.tools else "open"
+
+
+def _trivial(tp: ir.ToolProgram) -> bool:
+    checks, res = _part(tp)
+    return not checks and all(r.limit is None and not isinstance(r.amount, tuple) for r in res)
+
+
+def _gate_effect(old: Side, new: Side, tool: str) -> str:
+    before, after = _gate(old.program, tool), _gate(new.program, tool)
+    b_blocked, a_blocked = before in ("blocked", "hidden"), after in ("blocked", "hidden")
+    if b_blocked:
+        return "neutral" if a_blocked else "loosened"
+    if a_blocked:
+        return "tightened"
+    if before == "open" and after == "open":
+        return "neutral"
+    if before == "open":
+        return "neutral" if _trivial(new.program.tools[tool]) else "tightened"
+    if after == "open":
+        return "neutral" if _trivial(old.program.tools[tool]) else "loosened"
+    return "unknown"
+
+
+def _all_blocked(prog: ir.Program) -> bool:
+    if "*" in prog.hide:
+        return True
+    if not prog.default_deny:
+        return False
+    return all(_gate(prog, t) in ("blocked", "hidden") for t in prog.tools if t != prog.wildcard_name)
+
+
+# ---------------------------------------------------------------------------------------------
+# the diff
+
+
+def diff_programs(old: Side, new: Side) -> tuple[Change, ...]:
+    """Every structural change from ``old`` to ``new``: default, hide, the wildcard part, then
+    listed tools by name."""
+    out: list[Change] = []
+    po, pn = old.program, new.program
+    same = po.dialect == pn.dialect
+    if po.default_deny != pn.default_deny:
+        word = {True: "deny", False: "allow"}
+        out.append(Change("default-changed", "/default", word[po.default_deny], word[pn.default_deny],
+                          _gate_effect(old, new, _UNLISTED)))
+    out.extend(_diff_hide(old, new))
+    ctx = "neutral" if _all_blocked(pn) else None
+    out.extend(_diff_part(po.wildcard, pn.wildcard, old, new, ctx, same))
+    names = (set(po.tools) - {po.wildcard_name}) | (set(pn.tools) - {pn.wildcard_name})
+    names.discard(None)
+    for tool in sorted(names):
+        out.extend(_diff_tool(old, new, tool, same))
+    return tuple(out)
+
+
+def _diff_hide(old: Side, new: Side) -> Iterator[Change]:
+    po, pn = old.program, new.program
+    for i, name in enumerate(po.hide):
+        if name not in pn.hide and name not in po.hide[:i]:
+            if name == "*":
+                eff = "neutral" if _all_blocked(pn) else "loosened"
+            else:
+                eff = "neutral" if _gate(pn, name) in ("blocked", "hidden") else "loosened"
+            yield Change("hide-removed", po.hide_pointers[i], name, None, eff)
+    for i, name in enumerate(pn.hide):
+        if name not in po.hide and name not in pn.hide[:i]:
+            if name == "*":
+                eff = "neutral" if _all_blocked(po) else "tightened"
+            else:
+                eff = "neutral" if _gate(po, name) in ("blocked", "hidden") else "tightened"
+            yield Change("hide-added", pn.hide_pointers[i], None, name, eff)
+
+
+def _diff_tool(old: Side, new: Side, tool: str, same: bool) -> Iterator[Change]:
+    po, pn = old.program, new.program
+    o, n = po.tools.get(tool), pn.tools.get(tool)
+    if o is None:
+        yield Change("tool-added", pn.tool_pointer(tool), None, new.value(pn.tool_pointer(tool)),
+                     _gate_effect(old, new, tool))
+        return
+    if n is None:
+        yield Change("tool-removed", po.tool_pointer(tool), old.value(po.tool_pointer(tool)), None,
+                     _gate_effect(old, new, tool))
+        return
+    g_old, g_new = _gate(po, tool), _gate(pn, tool)
+    ctx: str | None = None
+    if g_old in ("blocked", "hidden") and g_new in ("blocked", "hidden"):
+        ctx = "neutral"
+    elif g_new == "hidden":
+        ctx = "neutral"
+    elif g_new == "blocked":
+        ctx = "block"
+    yield from _diff_part(o, n, old, new, ctx, same)
+
+
+def _diff_part(o: ir.ToolProgram, n: ir.ToolProgram, old: Side, new: Side, ctx: str | None,
+               same: bool) -> Iterator[Change]:
+    oc, orr = _part(o)
+    nc, nr = _part(n)
+    yield from _diff_checks(oc, nc, old, new, ctx, same)
+    yield from _diff_reservations(orr, nr, old, new, ctx, same)
+
+
+def _pair(old: Sequence[Any], new: Sequence[Any], matchers: Sequence[Any]) -> tuple[list, list, list]:
+    free_old, free_new = list(range(len(old))), list(range(len(new)))
+    pairs: list[tuple[int, int]] = []
+    for match in matchers:
+        for i in list(free_old):
+            j = next((j for j in free_new if match(old[i], new[j])), None)
+            if j is not None:
+                free_old.remove(i)
+                free_new.remove(j)
+                pairs.append((i, j))
+    return free_old, free_new, sorted(pairs, key=lambda p: p[1])
+
+
+def _diff_checks(old: list[_Check], new: list[_Check], o_side: Side, n_side: Side, ctx: str | None,
+                 same: bool) -> Iterator[Change]:
+    matchers = [lambda a, b: a.mode == b.mode and a.key == b.key]
+    if same:
+        matchers.append(lambda a, b: a.rule is not None and a.rule == b.rule)
+    matchers.append(lambda a, b: a.mode == b.mode and bool({c.path for c in a.conds} & {c.path for c in b.conds}))
+    # an unconditional deny that became conditional (or the reverse): one action change
+    matchers.append(lambda a, b: a.always_denies != b.always_denies)
+    free_old, free_new, pairs = _pair(old, new, matchers)
+    # Every all_or_deny check must pass, so only the set of all their conditions decides (as
+    # PolicyLayer's require lists); a deny_if_all check the other version has as it is decides
+    # nothing new.
+    unions = (_union(old), _union(new))
+    o_deny = {c.key for c in old if c.mode == "deny_if_all"}
+    n_deny = {c.key for c in new if c.mode == "deny_if_all"}
+
+    def redundant(c: _Check, other: int) -> bool:
+        if c.mode == "all_or_deny":
+            return c.key <= unions[other]
+        return c.key in (n_deny if other else o_deny)
+
+    for i in free_old:
+        c = old[i]
+        eff = "neutral" if redundant(c, 1) else "loosened"
+        yield Change("rule-removed", c.pointer, o_side.value(c.pointer), None, _in_context(eff, ctx))
+    for j in free_new:
+        c = new[j]
+        eff = "neutral" if redundant(c, 0) else "tightened"
+        yield Change("rule-added", c.pointer, None, n_side.value(c.pointer), _in_context(eff, ctx))
+    for i, j in pairs:
+        a, b = old[i], new[j]
+        if same and a.rule != b.rule:
+            yield Change("rule-renamed", b.pointer, a.rule, b.rule, _in_context("neutral", ctx))
+        if a.mode != b.mode or a.always_denies != b.always_denies or (same and a.kind != b.kind):
+            if a.mode == b.mode and a.key == b.key:
+                eff = "neutral"  # deny and require_approval without conditions: another reason
+            elif b.always_denies and not a.always_denies:
+                eff = "tightened"
+            elif a.always_denies and not b.always_denies:
+                eff = "loosened"
+            else:
+                eff = "unknown"
+            yield Change("action-changed", b.pointer, a.kind, b.kind, _in_context(eff, ctx))
+            if a.mode != b.mode or a.always_denies != b.always_denies:
+                continue
+        if same and (a.message or "") != (b.message or "") and a.rule == b.rule:
+            yield Change("on_deny-changed", b.pointer + "/on_deny", o_side.value(a.pointer + "/on_deny"),
+                         n_side.value(b.pointer + "/on_deny"), _in_context("neutral", ctx))
+        if a.key != b.key:
+            yield from _diff_conditions(a, b, o_side, n_side, ctx, unions if a.mode == "all_or_deny" else None)
+
+
+def _union(checks: Sequence[_Check]) -> frozenset:
+    return frozenset(k for c in checks if c.mode == "all_or_deny" for k in c.key)
+
+
+def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str | None,
+                     unions: tuple[frozenset, frozenset] | None = None) -> Iterator[Change]:
+    # all_or_deny (require, evaluate): a broader condition is easier to satisfy (loosened);
+    # deny_if_all (deny_if, require_approval): a broader condition denies more (tightened).
+    widen, narrow = ("tightened", "loosened") if a.mode == "deny_if_all" else ("loosened", "tightened")
+    okeys = [_cond_key(c) for c in a.conds]
+    nkeys = [_cond_key(c) for c in b.conds]
+    free_old = [i for i, k in enumerate(okeys) if k not in nkeys]
+    free_new = [j for j, k in enumerate(nkeys) if k not in okeys]
+    fam = {"gt": "num", "gte": "num", "lt": "num", "lte": "num", "eq": "set", "neq": "set", "in": "set",
+           "not_in": "set"}
+
+    def comparable(x: _Cond, y: _Cond) -> int:
+        if x.path != y.path:
+            return 0
+        if x.op == y.op:
+            return 3
+        return 2 if fam.get(x.op) is not None and fam.get(x.op) == fam.get(y.op) else 0
+
+    pairs: list[tuple[int, int]] = []
+    for _, i, j in sorted((-comparable(a.conds[i], b.conds[j]), i, j) for i in free_old for j in free_new
+                          if comparable(a.conds[i], b.conds[j])):
+        if i in free_old and j in free_new:
+            free_old.remove(i)
+            free_new.remove(j)
+            pairs.append((i, j))
+    # an all_or_deny condition that another check of the other version also requires decides nothing
+    kept_old = (lambda c: _cond_key(c) in unions[1]) if unions else (lambda c: False)
+    kept_new = (lambda c: _cond_key(c) in unions[0]) if unions else (lambda c: False)
+    for i in free_old:
+        c = a.conds[i]
+        yield Change("condition-removed", c.pointer, o_side.value(c.pointer), None,
+                     _in_context("neutral" if kept_old(c) else widen, ctx))
+    for j in free_new:
+        c = b.conds[j]
+        yield Change("condition-added", c.pointer, None, n_side.value(c.pointer),
+                     _in_context("neutral" if kept_new(c) else narrow, ctx))
+    for i, j in sorted(pairs, key=lambda p: p[1]):
+        x, y = a.conds[i], b.conds[j]
+        if kept_old(x) and kept_new(y):
+            eff = "neutral"
+        elif kept_old(x):
+            eff = narrow
+        elif kept_new(y):
+            eff = widen
+        else:
+            rel = relation(x, y)  # type: ignore[arg-type]
+            eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
+        yield Change("condition-changed", y.pointer, o_side.value(x.pointer), n_side.value(y.pointer),
+                     _in_context(eff, ctx))
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """What :func:`policyctl.diff.differ.limit_effect` reads."""
+
+    max: int
+    seconds: int
+
+
+def _res_effect(a: _Res, b: _Res) -> str:
+    if a.shape == b.shape:
+        return "neutral"
+    if isinstance(a.amount, tuple) != isinstance(b.amount, tuple) or (
+            isinstance(a.amount, tuple) and a.amount != b.amount):
+        return "unknown"  # counted in different units
+    if a.capacity is None or b.capacity is None:
+        if a.capacity is None and b.capacity is None:
+            return "neutral"
+        return "tightened" if a.capacity is None else "loosened"
+    return limit_effect(_Limit(a.capacity, _WINDOW_SECONDS[a.window]),  # type: ignore[arg-type]
+                        _Limit(b.capacity, _WINDOW_SECONDS[b.window]))
+
+
+def _diff_reservations(old: list[_Res], new: list[_Res], o_side: Side, n_side: Side, ctx: str | None,
+                       same: bool) -> Iterator[Change]:
+    matchers = [lambda a, b: a.shape == b.shape and (not same or a.bucket == b.bucket),
+                lambda a, b: a.shape == b.shape,
+                lambda a, b: same and a.bucket == b.bucket,
+                lambda a, b: same and a.rule is not None and a.rule == b.rule,
+                lambda a, b: a.window == b.window]
+    free_old, free_new, pairs = _pair(old, new, matchers)
+
+    def shared(rs: Sequence[_Res]) -> bool:
+        buckets = [(r.bucket, r.window) for r in rs]
+        return len(buckets) != len(set(buckets))
+
+    # Two reservations in one bucket (two PolicyLayer limits on one counter, two Intercept rules on
+    # one state counter) each take from it: their sizes interact, so a change there is unknown.
+    interact = shared(old) or shared(new)
+
+    def counts(r: _Res) -> bool:  # whether the reservation can deny at all
+        return r.limit is not None or isinstance(r.amount, tuple)
+
+    def eff(e: str) -> str:
+        return _in_context("unknown" if interact and e != "neutral" else e, ctx)
+
+    for i in free_old:
+        r = old[i]
+        yield Change("limit-removed", r.pointer, o_side.value(r.pointer), None,
+                     eff("loosened" if counts(r) else "neutral"))
+    for j in free_new:
+        r = new[j]
+        yield Change("limit-added", r.pointer, None, n_side.value(r.pointer),
+                     eff("tightened" if counts(r) else "neutral"))
+    for i, j in pairs:
+        a, b = old[i], new[j]
+        renamed = same and (a.bucket != b.bucket or a.rule != b.rule or a.message != b.message)
+        if a.shape == b.shape and not renamed:
+            continue
+        e = _res_effect(a, b)
+        if interact and (e != "neutral" or a.bucket != b.bucket):
+            e = "unknown"  # a rename can split or merge a shared bucket
+        yield Change("limit-changed", b.pointer, o_side.value(a.pointer), n_side.value(b.pointer),
+                     _in_context(e, ctx))
+
+
+__all__ = ["IR_CHANGE_KINDS", "Side", "diff_programs", "side"]
