@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from policyctl.scan import catalog
 from policyctl.errors import InputError
 from policyctl.lint.linter import lint_bytes
 from policyctl.reporters.init import json as init_json
 from policyctl.reporters.init import yaml as init_yaml
-from policyctl.scan.risk import classify_snapshot
+from policyctl.scan import catalog
 from policyctl.scan.intercept_starter import build_intercept_starter, check_intercept_starter
+from policyctl.scan.risk import classify_snapshot
 from policyctl.scan.starter import build_starter
 
 # SPEC §4: the real sncro server's 11 tools and their arguments (* = required).

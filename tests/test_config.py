@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policyctl.lint.config import LintConfig, load_config, parse_config
 from policyctl.errors import InputError, UsageError
+from policyctl.lint.config import LintConfig, load_config, parse_config
 from policyctl.lint.rules import codes
 
 

@@ -13,8 +13,8 @@ from policyctl.diff.differ import TRANSITIONS, behavior_diff, outcome
 from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.simulate.run import simulate
 from policyctl.traces.reader import read_trace
-from tests.test_diff_strategies import policies, trace_lines, traces
 from tests.conftest import examples
+from tests.test_diff_strategies import policies, trace_lines, traces
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "diff"
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from policyctl.diff.differ import diff_policies
 from policyctl.policy.dialects.policylayer.model import Policy
-from tests.test_diff_strategies import conditions, policies, reorder
 from tests.conftest import examples
+from tests.test_diff_strategies import conditions, policies, reorder
 
 
 @settings(max_examples=examples(300))

@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tests.conftest import examples
 
 TOOLS = ["a", "b", "c", "d/e"]
@@ -109,8 +110,8 @@ def reorder(policy: dict[str, Any], rnd: Any) -> dict[str, Any]:
 @settings(max_examples=examples(100))
 @given(policies())
 def test_generated_policies_pass_the_schema(data: dict[str, Any]) -> None:
-    from policyctl.policy.dialects.policylayer.model import Policy
     from policyctl.documents.schema import validate
+    from policyctl.policy.dialects.policylayer.model import Policy
 
     assert validate(data) == []
     Policy.from_data(data)

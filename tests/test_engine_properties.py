@@ -15,11 +15,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policyctl.documents.schema import validate
 from policyctl.engine.counters import NS
 from policyctl.engine.evaluator import Evaluator
 from policyctl.engine.explain import explain_call
 from policyctl.policy.dialects.policylayer.model import WINDOW_SECONDS, Policy
-from policyctl.documents.schema import validate
 from tests.conftest import examples
 
 BASE = 1795478400 * NS  # 2026-11-24T00:00:00Z

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 import subprocess
 import sys
 
@@ -12,14 +12,14 @@ import pytest
 import yaml
 from hypothesis import given, settings
 
-from policyctl.lint.config import LintConfig, parse_config
 from policyctl.documents.loader import _yaml11_reading, resolve_plain_yaml12
+from policyctl.documents.schema import validate
 from policyctl.errors import InputError
+from policyctl.lint.config import LintConfig, parse_config
 from policyctl.lint.linter import discover, is_policy_name, lint, lint_bytes
 from policyctl.policy.dialects.policylayer.model import Policy
-from policyctl.documents.schema import validate
-from tests.rules.strategies import mutated_policies, policies
 from tests.conftest import examples
+from tests.rules.strategies import mutated_policies, policies
 
 CLEAN = '{"version": "1", "default": "deny", "tools": {"read_file": {}}}\n'
 OPEN = 'version: "1"\ndefault: allow\n'

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import select
 import shutil
 import stat

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyctl.policy.operators import NOT_FOUND, test as holds
+from policyctl.policy.operators import NOT_FOUND
+from policyctl.policy.operators import test as holds
 from policyctl.policy.values import NEVER, eq_key, may_both_eq, never_holds, same_value, value_key
 from tests.conftest import examples
 

@@ -15,16 +15,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyctl.engine.counters import NS
-from policyctl.engine.evaluator import Evaluator
 from policyctl.errors import InputError, OutputExistsError
 from policyctl.mcp.proxy.session import Options, Recorder
 from policyctl.mcp.proxy.shadow import PolicyGate
 from policyctl.mcp.proxy.trace_writer import (
-    TraceFile, format_ts_ms, grant_from_secret, keep_paths, placeholder, redact_keys)
+    TraceFile,
+    format_ts_ms,
+    grant_from_secret,
+    keep_paths,
+    placeholder,
+    redact_keys,
+)
 from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.simulate.run import run as simulate_run
-from tests.test_engine_properties import BASE, args_strategy, policies
 from tests.conftest import examples
+from tests.test_engine_properties import BASE, args_strategy, policies
 
 POLICY = {
     "version": "1", "default": "deny", "hide": ["secret"],

@@ -11,12 +11,12 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from policyctl.diagnostics import Diagnostic, FileReport, LintReport
 import policyctl.reporters.lint as lint_formats
+from policyctl.diagnostics import Diagnostic, FileReport, LintReport
+from policyctl.reporters.lint import RenderOptions, RuleMeta, printable
 from policyctl.reporters.lint import github as lint_github
 from policyctl.reporters.lint import sarif as lint_sarif
 from policyctl.reporters.lint import text as lint_text
-from policyctl.reporters.lint import RenderOptions, RuleMeta, printable
 
 DATA = Path(__file__).parent / "data"
 

@@ -12,9 +12,16 @@ from hypothesis import given, settings
 from jsonschema import Draft202012Validator
 
 from policyctl.documents.loader import load_text
-from policyctl.documents.schema import KNOWN_KEYWORDS, SCHEMA_ID, _uses_only_known, load_schema, schema_diagnostics, validate
-from tests.rules.strategies import mutated_policies, policies
+from policyctl.documents.schema import (
+    KNOWN_KEYWORDS,
+    SCHEMA_ID,
+    _uses_only_known,
+    load_schema,
+    schema_diagnostics,
+    validate,
+)
 from tests.conftest import examples
+from tests.rules.strategies import mutated_policies, policies
 
 REPO = Path(__file__).resolve().parent.parent
 PUBLISHED = REPO / "schemas" / "policy.schema.json"

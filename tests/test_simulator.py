@@ -17,8 +17,8 @@ from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.policy.load import load_policy
 from policyctl.simulate.run import expectation_ok, run, simulate
 from policyctl.traces.reader import TraceStats, read_trace
-from tests.test_engine_properties import args_strategy, policies
 from tests.conftest import examples
+from tests.test_engine_properties import args_strategy, policies
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policyctl.traces import reader as traces
 from policyctl.errors import InputError
+from policyctl.traces import reader as traces
 from policyctl.traces.reader import TraceStats, parse_ts, read_trace
 from policyctl.traces.timestamps import format_ts
 

@@ -26,7 +26,6 @@ from policyctl.cli import typer_startup
 from policyctl.cli.common import flush_stdout, state
 from policyctl.exitcodes import ExitCode
 
-
 app = typer.Typer(
     name="policyctl",
     help="Lint, scaffold, simulate and diff MCP tool-call policies (PolicyLayer format).",

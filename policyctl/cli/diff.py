@@ -129,7 +129,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     if not both_pl:
         if windows == "sliding":
             raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
-    if both_pl:
+    if p_old.policy is not None and p_new.policy is not None:
         changes = diff_policies(p_old.policy, p_new.policy)
     else:
         from policyctl.diff.ir_differ import diff_programs, side

@@ -153,8 +153,8 @@ def _matches(row_line: object, want: tuple[str, int]) -> bool:
 
 
 def _from_trace(ev: Any, ti: Any, line: Any, skip_invalid: bool) -> tuple[Any, object]:
-    from policyctl.errors import InputError
     from policyctl.engine.explain import explain_call
+    from policyctl.errors import InputError
     from policyctl.files import display_name
     from policyctl.traces.reader import TraceStats, parse_ts, record_id
 
@@ -203,8 +203,8 @@ def _from_trace(ev: Any, ti: Any, line: Any, skip_invalid: bool) -> tuple[Any, o
 def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upstream_error: bool) -> tuple[Any, object]:
     import orjson
 
-    from policyctl.errors import UsageError
     from policyctl.engine.explain import explain_call
+    from policyctl.errors import UsageError
     from policyctl.traces.reader import _Bad, decode_record, parse_ts, record_id
 
     try:

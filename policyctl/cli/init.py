@@ -9,12 +9,11 @@ schema line is written only when it can resolve: ``--schema-url`` (the user's UR
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
-from policyctl.cli.scan import (SOURCE_HELP, CommandArg, EnvOpt, FromOpt, HeaderOpt, ServerOpt,
-                                TimeoutOpt, UrlOpt)
+from policyctl.cli.scan import SOURCE_HELP, CommandArg, EnvOpt, FromOpt, HeaderOpt, ServerOpt, TimeoutOpt, UrlOpt
 
 
 def _format_for(fmt: Optional[str], output: Optional[str], dialect: str = "policylayer") -> str:

@@ -145,8 +145,8 @@ def _render(fmt: str, report: "LintReport", *, fail_level: str, colour: bool) ->
 
 def _rule_metas() -> tuple["RuleMeta", ...]:
     """Every registered rule, for SARIF's rule list."""
-    from policyctl.reporters.lint import RuleMeta
     from policyctl.lint.rules import all_rules
+    from policyctl.reporters.lint import RuleMeta
 
     return tuple(RuleMeta(code=r.code, name=r.name, summary=r.summary, severity=r.severity)
                  for r in all_rules())

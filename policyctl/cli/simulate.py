@@ -140,7 +140,8 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     try:
         with progress(total) as advance:
             result = simulate_run(loaded.subject, trace, windows=windows, skip_invalid=skip_invalid,
-                                  on_call=on_call, progress=advance, coverage=coverage, trace_input=ti, report=report is not None,
+                                  on_call=on_call, progress=advance, coverage=coverage, trace_input=ti,
+                                  report=report is not None,
                                   on_unchecked=(lambda line, message: unchecked.append((line, message)))
                                   if junit is not None else None)
     except BaseException:

@@ -342,7 +342,8 @@ def _diff_tool(old: Policy, new: Policy, tool: str) -> Iterator[Change]:
     o, n = old.tools.get(tool), new.tools.get(tool)
     g_old, g_new = gate(old, tool), gate(new, tool)
     if o is None:
-        yield Change("tool-added", pointer("tools", tool), None, _tool_data(n), _gate_effect(g_old, g_new))
+        if n is not None:  # the tool is in one version at least
+            yield Change("tool-added", pointer("tools", tool), None, _tool_data(n), _gate_effect(g_old, g_new))
         return
     if n is None:
         yield Change("tool-removed", pointer("tools", tool), _tool_data(o), None, _gate_effect(g_old, g_new))

@@ -438,7 +438,7 @@ def _res_effect(a: _Res, b: _Res) -> str:
             return "neutral"
         return "tightened" if a.capacity is None else "loosened"
     return limit_effect(_Limit(a.capacity, _WINDOW_SECONDS[a.window]),  # type: ignore[arg-type]
-                        _Limit(b.capacity, _WINDOW_SECONDS[b.window]))
+                        _Limit(b.capacity, _WINDOW_SECONDS[b.window]))  # type: ignore[arg-type]
 
 
 def _diff_reservations(old: list[_Res], new: list[_Res], o_side: Side, n_side: Side, ctx: str | None,

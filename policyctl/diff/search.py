@@ -211,9 +211,10 @@ def _schema_values(schema: Any) -> list[Any]:
     if "const" in schema:
         out.append(schema["const"])
     types = schema.get("type")
+    samples: dict[str, list[Any]] = {"string": ["x"], "integer": [0, 1], "number": [0.5], "boolean": [True, False],
+                                     "array": [[]], "object": [{}], "null": [None]}
     for t in types if isinstance(types, list) else [types]:
-        out += {"string": ["x"], "integer": [0, 1], "number": [0.5], "boolean": [True, False],
-                "array": [[]], "object": [{}], "null": [None]}.get(t, []) if isinstance(t, str) else []
+        out += samples.get(t, []) if isinstance(t, str) else []
     return out
 
 
@@ -450,15 +451,16 @@ def _regex_strings(patterns: Sequence[str], seed: int, deadline: float | None) -
         m = matchers[p]
         if m is None:
             continue
-        attempt(gens[p] if gens[p] is not None else text, lambda s, m=m: m(s), 2 * n)
-        attempt(text, lambda s, m=m: not m(s), 2 * n + 1)
+        attempt(gens[p] if gens[p] is not None else text, lambda s, m=m: m(s), 2 * n)  # type: ignore[misc]
+        attempt(text, lambda s, m=m: not m(s), 2 * n + 1)  # type: ignore[misc]
     for a in range(len(patterns)):
         for b in range(a + 1, len(patterns)):
             ma, mb = matchers[patterns[a]], matchers[patterns[b]]
             if ma is None or mb is None:
                 continue
             sources = [g for g in (gens[patterns[a]], gens[patterns[b]]) if g is not None] or [text]
-            attempt(st.one_of(*sources), lambda s, ma=ma, mb=mb: ma(s) != mb(s), 1000 + a * 100 + b)
+            attempt(st.one_of(*sources), lambda s, ma=ma, mb=mb: ma(s) != mb(s),  # type: ignore[misc]
+                    1000 + a * 100 + b)
     return out
 
 
@@ -491,7 +493,7 @@ def _strategy(space: SearchSpace) -> Any:
     def tool_calls(tool: str) -> Any:
         slots = space.slots[tool]
         choices = st.tuples(*[st.sampled_from([ABSENT, *s.values]) for s in slots])
-        return st.tuples(st.just(tool), choices.map(lambda c, slots=slots: build_args(slots, c)))
+        return st.tuples(st.just(tool), choices.map(lambda c, slots=slots: build_args(slots, c)))  # type: ignore[misc]
 
     # One draw for gap and burst together: hypothesis' cost is per draw.
     timing = st.sampled_from([(g, b) for b in space.bursts for g in _GAPS])

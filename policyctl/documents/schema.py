@@ -21,8 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from policyctl.documents.jsonvalues import json_type_phrase as _json_type
 from policyctl.diagnostics import Diagnostic
+from policyctl.documents.jsonvalues import json_type_phrase as _json_type
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMA_FILE = SCHEMAS_DIR / "policy.schema.json"

@@ -72,7 +72,7 @@ REASONS: tuple[str, ...] = ("allowed", "hidden", "default_deny", "require", "den
 # a trace may expect any reason of any dialect (Intercept adds require_approval and policy_error)
 EXPECT_VALUES: tuple[str, ...] = ("allow", "deny") + REASONS[1:] + ("require_approval", "policy_error")
 
-Program = Callable[[int, str, dict, bool], int]
+Program = Callable[[int, str, dict, Any], int]  # upstream: a bool (failed) or the kind of failure
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policyctl.engine.evaluator import (
-    ALLOWED, Decision, Evaluator, default_deny_decision, hidden_decision, limit_decision,
-    limit_location, rule_decision,
+    ALLOWED,
+    Decision,
+    Evaluator,
+    default_deny_decision,
+    hidden_decision,
+    limit_decision,
+    limit_location,
+    rule_decision,
 )
 from policyctl.policy.dialects.policylayer.model import Policy, Rule, ToolPolicy, pointer
 from policyctl.policy.operators import NOT_FOUND, resolve, test

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from policyctl.engine.counters import NS, SlidingCounter
 from policyctl.engine.evaluator import ALLOWED, Decision, seconds_to_ns
 from policyctl.policy import ir
-from policyctl.policy.operators import NOT_FOUND, compile_test, resolve
+from policyctl.policy.operators import compile_test, resolve
 
 WINDOW_NS = {"minute": 60 * NS, "hour": 3600 * NS, "day": 86400 * NS}
 _SWEEP_EVERY = 65536
@@ -213,12 +213,12 @@ class Interpreter:
         def run(ts: int, grant: str, args: dict, upstream: Any) -> int:
             for all_or_deny, conds, codes in checks:
                 if all_or_deny:
-                    for i, (is_state, path, test, op) in enumerate(conds):
+                    for i, (is_state, path, test, _op) in enumerate(conds):
                         v = value(is_state, path, ts, grant, args)
                         if not test(v):
                             return codes[i]
                 else:
-                    for is_state, path, test, op in conds:
+                    for is_state, path, test, _op in conds:
                         if not test(value(is_state, path, ts, grant, args)):
                             break
                     else:

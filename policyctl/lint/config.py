@@ -18,8 +18,8 @@ Unknown keys, unknown rules and bad values are errors (exit 2) naming the file.
 The load diagnostics PL001–PL004, and PL501/PL502 for Intercept files (a file that cannot be read
 as a valid policy) are outside the configuration: they always run and are always errors, whatever
 ``select`` says. Naming only load codes in ``ignore``, ``per-file-ignores`` or as a ``warning`` in
-``severity`` is refused (exit 2); a wider selector there (``ALL``, ``PL``) covers the other rules only. ``select: []`` is refused
-like an empty ``--select``: it would otherwise read as "no rule at all".
+``severity`` is refused (exit 2); a wider selector there (``ALL``, ``PL``) covers the other rules only.
+``select: []`` is refused like an empty ``--select``: it would otherwise read as "no rule at all".
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ def _unreadable(path: str, message: str) -> FileReport:
 def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,
                tools: "ToolsLike | None" = None, dialect: str | None = None) -> FileReport:
     """Lint one document given as bytes (``dialect``: force one instead of detecting it)."""
-    from policyctl.lint.config import LintConfig
     from policyctl.documents.loader import load_document
+    from policyctl.lint.config import LintConfig
 
     cfg = config or LintConfig()
     enabled = cfg.enabled_codes(path)

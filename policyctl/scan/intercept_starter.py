@@ -31,12 +31,21 @@ Names Intercept v1.1.0 cannot treat like the others, each flagged for review:
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from policyctl.scan.risk import Risk
 from policyctl.scan.snapshots import Snapshot
-from policyctl.scan.starter import (APPROVAL, BLOCKED, EXECUTE_MAX, WRITE_MAX, StarterEntry, StarterPolicy,
-                                    parameter_summary, review_note, starter_category)
+from policyctl.scan.starter import (
+    APPROVAL,
+    BLOCKED,
+    EXECUTE_MAX,
+    WRITE_MAX,
+    StarterEntry,
+    StarterPolicy,
+    parameter_summary,
+    review_note,
+    starter_category,
+)
 
 #: the order of the category banners in Intercept's scaffolds (destructive tools go under ``hide``)
 GROUP_ORDER = ("read", "write", "execute", "financial", "other", "destructive")
@@ -79,7 +88,8 @@ def build_intercept_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> St
         params = parameter_summary(tool)
         name = tool.name
 
-        def add(placement: str, rules: list[dict] | None, note: str) -> None:
+        def add(placement: str, rules: list[dict] | None, note: str, name: str = name, risk: Any = risk,
+                params: Any = params) -> None:
             if rules is not None:
                 tools[name] = {"rules": rules}
             entries.append(StarterEntry(name, risk, placement, bool(note), note, params))

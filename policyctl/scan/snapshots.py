@@ -394,8 +394,8 @@ def acquire(spec: SourceSpec) -> Acquired:
 
 
 def _acquire_server(spec: SourceSpec) -> Acquired:
-    from policyctl.scan import catalog
     from policyctl.mcp import configs
+    from policyctl.scan import catalog
 
     assert spec.server is not None
     scoped = spec.server.startswith(("catalog:", "config:"))

@@ -158,8 +158,9 @@ def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolic
             entries.append(StarterEntry(tool.name, risk, "tools", review, note))
         elif tool.name == "*":
             tools[tool.name] = {"deny_if": [{"conditions": [], "on_deny": BLOCKED}]}
-            entries.append(StarterEntry(tool.name, risk, "tools", review=True,
-                                        note='destructive, but a tool named "*" cannot be hidden by name; denied instead'))
+            entries.append(StarterEntry(
+                tool.name, risk, "tools", review=True,
+                note='destructive, but a tool named "*" cannot be hidden by name; denied instead'))
         else:
             hide.append(tool.name)
             entries.append(StarterEntry(tool.name, risk, "hide", review, note))

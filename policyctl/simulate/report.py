@@ -42,14 +42,14 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from policyctl.engine.counters import NS
 from policyctl.engine.evaluator import REASONS, Evaluator, counter_key
 from policyctl.policy.dialects.policylayer.model import WINDOW_SECONDS
 
-__all__ = ["ReportCollector", "ProgramReportCollector", "SimulationReport", "BucketView", "Burst", "Timeline", "DenyingRule",
-           "MAX_BINS", "SHOW_BUCKETS", "KEEP_BURSTS", "LADDER"]
+__all__ = ["ReportCollector", "ProgramReportCollector", "SimulationReport", "BucketView", "Burst", "Timeline",
+           "DenyingRule", "MAX_BINS", "SHOW_BUCKETS", "KEEP_BURSTS", "LADDER"]
 
 #: calendar-aligned bin widths in seconds; each divides the next, so bins merge exactly
 LADDER = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800)
@@ -160,8 +160,9 @@ class _Family:
 
 
 class _Bucket:
-    __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "pi", "unknown", "punknown", "reserved", "denied",
-                 "top", "active", "full", "bursts", "worst", "cur_burst", "series", "series_from", "first", "wt", "pwt")
+    __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "pi", "unknown",
+                 "punknown", "reserved", "denied", "top", "active", "full", "bursts", "worst", "cur_burst", "series",
+                 "series_from", "first", "wt", "pwt")
 
     def __init__(self, fam: _Family, grant: str, w: int, ts: int) -> None:
         self.fam = fam
@@ -185,7 +186,8 @@ class _Bucket:
         self.full = 0
         self.bursts = 0
         self.worst: Burst | None = None
-        self.cur_burst: tuple[int, int, int, bool] | None = None  # (sliding, at, after, exact) of this window's boundary
+        # (sliding, at, after, exact) of this window's boundary
+        self.cur_burst: tuple[int, int, int, bool] | None = None
         self.series: list[tuple[int, int, int, int]] | None = None
         self.series_from: int | None = None
         self.first = ts
@@ -301,7 +303,8 @@ class ReportCollector:
         sliding_count = self._sliding
         track = self._track
         close = self._close
-        grants_get = self.ev.store.fixed.grants.get
+        # the grant of a call just decided always has its counter slots
+        grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
         hot = self.hot
         logs = self.logs
         logs_get = logs.get
@@ -342,13 +345,13 @@ class ReportCollector:
                             # here from the engine's count and once more by its second turn
                             track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
                     return
-                gs = None
+                slots: list[int] | None = None
                 for slot, half, fam in plan:
                     b = fam.buckets.get(grant)
                     if b is None:  # not tracked yet: is the engine's count at half of max?
-                        if gs is None:
-                            gs = grants_get(grant)
-                        c = gs[slot]
+                        if slots is None:
+                            slots = grants_get(grant)
+                        c = slots[slot]
                         if c >= half:
                             track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
                         continue

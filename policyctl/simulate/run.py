@@ -23,10 +23,23 @@ from policyctl.engine.evaluator import REASONS, Decision, Evaluator, seconds_to_
 from policyctl.errors import InputError
 from policyctl.files import display_name
 from policyctl.policy.dialects.policylayer.model import Policy
-from policyctl.traces.timestamps import TimeCache
 from policyctl.traces.reader import (
-    TimeCache, TraceCall, TraceStats, _Bad, _check_expect, check_extras, _json_error, _lines, _Overlong, decode_lines,
-    decode_record, iter_records, open_trace, overlong_message, record_id,
+    ByteReader,
+    TimeCache,
+    TraceCall,
+    TraceStats,
+    _Bad,
+    _check_expect,
+    _json_error,
+    _lines,
+    _Overlong,
+    check_extras,
+    decode_lines,
+    decode_record,
+    iter_records,
+    open_trace,
+    overlong_message,
+    record_id,
 )
 
 __all__ = ["simulate", "run", "SimulationResult", "CallResult", "ExpectationFailure", "KEEP_FAILURES"]
@@ -35,10 +48,11 @@ KEEP_FAILURES = 1000
 
 #: the per-call hook of ``run(report=True)``: (evaluation time ns, grant, decision code, upstream failed),
 #: called right after the call is tallied, in trace order, on every path (fast, general, parallel)
-Observe = Callable[[int, str, int, bool], None]
+Observe = Callable[[int, str, int, Any], None]  # (ts_ns, grant, code, upstream)
 
 
-def simulate(policy: Policy, calls: Iterable[TraceCall], *, windows: str = "fixed") -> Iterator[tuple[TraceCall, Decision]]:
+def simulate(policy: Policy, calls: Iterable[TraceCall], *,
+             windows: str = "fixed") -> Iterator[tuple[TraceCall, Decision]]:
     """Evaluate ``calls`` in order with fresh counters; yields each call with its decision."""
     ev = Evaluator(policy, windows=windows)
     programs = ev.programs
@@ -282,8 +296,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     own = fh is None
     if fh is None:
         fh = open_trace(path)
-    if end is not None:
-        fh = _Limited(fh, end)
+    src: ByteReader = fh if end is None else _Limited(fh, end)
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     tc = TimeCache()
@@ -296,13 +309,16 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     tally = result.tally
     lineno = 0
     backwards = 0
+    base: int | None
+    off: int | None
+    upstream: bool | str
     tally.extend([0] * (len(decisions) - len(tally)))  # programs compiled before this loop
     try:
-        for batch in _lines(fh, name, progress):
-            for lineno, raw in enumerate(batch, lineno + 1):
+        for batch in _lines(src, name, progress):
+            for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
                 try:
                     rec = loads(raw)
-                except decode_error as exc:
+                except decode_error:
                     if type(raw) is _Overlong:
                         _bad(stats, name, lineno, overlong_message(), skip_invalid)
                     elif not raw.strip():

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator, Protocol
 
 import orjson
 
@@ -166,7 +166,13 @@ class _Overlong(bytes):
 OVERLONG = _Overlong()
 
 
-def _lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
+class ByteReader(Protocol):
+    """What the line readers need of a file: ``read(n)``."""
+
+    def read(self, n: int, /) -> bytes: ...
+
+
+def _lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
     """Batches of physical lines (without the newline), read in 1 MiB chunks; ``progress(bytes)`` per chunk.
 
     A line longer than MAX_LINE_BYTES is yielded as :data:`OVERLONG` (the readers report it as a bad
@@ -333,12 +339,12 @@ def check_extras(rec: dict) -> bool | str:
     return up is True
 
 
-def iter_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
+def iter_lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
     """Public name of the chunked line reader (batches of raw lines)."""
     return _lines(fh, name, progress)
 
 
-def decode_lines(fh: IO[bytes], name: str, progress: Callable[[int], None] | None = None,
+def decode_lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = None,
                  counts: list[int] | None = None) -> Iterator[tuple]:
     """Every non-blank line of a trace, decoded and checked, as
     ``(line, ts_ns, grant, tool, args, upstream, rec, msg, bad)``.

@@ -38,8 +38,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from policyctl.lint.rules import Context, Finding
-from policyctl.lint.rules import walk
+from policyctl.lint.rules import Context, Finding, walk
 from policyctl.lint.rules.regex_syntax import read
 
 CODE = "PL101"

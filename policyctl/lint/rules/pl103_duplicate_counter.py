@@ -31,8 +31,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from policyctl.lint.rules import Context, Finding
-from policyctl.lint.rules import walk
+from policyctl.lint.rules import Context, Finding, walk
 
 CODE = "PL103"
 NAME = "duplicate-counter"

@@ -44,8 +44,7 @@ import math
 from typing import Any, Callable, Iterable
 
 from policyctl.documents.gofmt import go_v, to_double
-from policyctl.lint.rules import Context, Finding
-from policyctl.lint.rules import walk
+from policyctl.lint.rules import Context, Finding, walk
 
 CODE = "PL106"
 NAME = "contradictory-conditions"

@@ -34,8 +34,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from policyctl.lint.rules import Context, Finding
-from policyctl.lint.rules import walk
+from policyctl.lint.rules import Context, Finding, walk
 
 CODE = "PL108"
 NAME = "counter-name-reused"

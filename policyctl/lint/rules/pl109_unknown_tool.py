@@ -27,8 +27,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
-from policyctl.lint.rules import Context, Finding
-from policyctl.lint.rules import walk
+from policyctl.lint.rules import Context, Finding, walk
 
 CODE = "PL109"
 NAME = "unknown-tool"

@@ -36,8 +36,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
-from policyctl.lint.rules import Context, Finding
-from policyctl.lint.rules import walk
+from policyctl.lint.rules import Context, Finding, walk
 from policyctl.lint.rules.input_schema import lookup
 
 CODE = "PL110"

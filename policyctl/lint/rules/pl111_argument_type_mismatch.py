@@ -38,8 +38,7 @@ import math
 from typing import Any, Iterable
 
 from policyctl.documents.gofmt import go_v, to_double
-from policyctl.lint.rules import Context, Finding
-from policyctl.lint.rules import walk
+from policyctl.lint.rules import Context, Finding, walk
 from policyctl.lint.rules.input_schema import enum_of, lookup, types_of
 
 CODE = "PL111"

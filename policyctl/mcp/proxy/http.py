@@ -72,7 +72,7 @@ class HttpProxy:
         except OSError as exc:
             raise UsageError(f"--listen {self.listen[0]}:{self.listen[1]}: cannot listen there: "
                              f"{exc.strerror or exc}") from None
-        host, port = server.server_address[:2]
+        host, port = str(server.server_address[0]), server.server_address[1]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{port}/mcp"
         previous = {}
@@ -145,7 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     _kept: http.client.HTTPConnection | None = None  # the upstream connection kept alive for this client
 
-    def _open(self, verb: str, body: Any, length: int | None) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    def _open(self, verb: str, body: Any,
+              length: int | None) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send to the upstream on this client's kept-alive connection (or a new one). A kept one the
         upstream closed while idle is replaced once — only when nothing at all came back on it."""
         proxy = self.proxy
@@ -435,7 +436,7 @@ def _read_chunked(stream: Any, limit: int) -> bytes:
 
 def _read_limited(resp: http.client.HTTPResponse, limit: int) -> bytes | None:
     """The whole body if it is at most ``limit`` bytes, else None (what was read is in ``resp.peeked``)."""
-    parts = []
+    parts: list[bytes] = []
     total = 0
     while True:
         data = resp.read1(_CHUNK)

@@ -105,7 +105,8 @@ def proxy_failed_to_start(proxy: object) -> bool:
     return proxy is not None and getattr(proxy, "proc", None) is None
 
 
-def _snapshot_writer(config: RecordConfig, notify: Callable[[str], None]) -> Callable[[list, str | None, str | None, str | None], None]:
+def _snapshot_writer(config: RecordConfig,
+                     notify: Callable[[str], None]) -> Callable[[list, str | None, str | None, str | None], None]:
     """Save each complete ``tools/list`` (all pages) as a SPEC §4 snapshot, atomically."""
     def write(tools: list, name: str | None, version: str | None, protocol: str | None) -> None:
         import json

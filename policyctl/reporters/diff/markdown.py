@@ -233,6 +233,7 @@ def _parts(report: DiffReport) -> list[Any]:
                 fence += "`"
             block = "\n".join(["", "Ready-to-run trace (`expect` = the new version's decisions):", "",
                                f"{fence}jsonl", body.rstrip("\n"), fence])
-            out.append(_Rows([], [(_TIER_TRACE, block)], lambda n, w=write_it: w + " (left out to fit a comment)"))
+            out.append(_Rows([], [(_TIER_TRACE, block)],
+                             lambda n, w=write_it: w + " (left out to fit a comment)"))  # type: ignore[misc]
     out += ["", f"**{verdict(report)}**" if report.failed() else verdict(report)]
     return out

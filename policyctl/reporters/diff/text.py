@@ -268,10 +268,10 @@ def render(report: DiffReport, *, color: bool = False) -> str:
                 console.print(Text(f"Counterexample ({ce.effect}): {plural(len(ce.calls), 'call')}",
                                    style=EFFECT_STYLE.get(ce.effect, "")), soft_wrap=True)
                 t = table("", "line", "ts", "tool", "args", "old", "new")
-                for first, last, rec, o, n in call_runs(ce):
+                for first, last, rec, before, after in call_runs(ce):
                     lines = str(first) if first == last else f"{first}-{last} (x{last - first + 1})"
                     t.add_row(lines, rec["ts"], Text(printable(rec["tool"])), Text(compact(rec["args"], 40)),
-                              Text(printable(outcome_text(o))), Text(printable(outcome_text(n))))
+                              Text(printable(outcome_text(before))), Text(printable(outcome_text(after))))
                 console.print(t)
                 if len(ce.calls) <= MAX_TRACE_LINES:
                     console.print("Ready-to-run trace (expect = the new version's decisions):")

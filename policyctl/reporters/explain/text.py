@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from policyctl.engine.explain import Explanation
 from policyctl.policy.dialects.policylayer.model import pointer
-from policyctl.reporters.console import escape, render as rich_render
+from policyctl.reporters.console import escape
+from policyctl.reporters.console import render as rich_render
 from policyctl.reporters.explain.common import redacted, shown
 from policyctl.reporters.lint import printable
 from policyctl.traces.timestamps import format_ts

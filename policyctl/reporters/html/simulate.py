@@ -7,7 +7,7 @@ nothing here.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from policyctl.reporters.html import render_page, safe
 from policyctl.reporters.html.svg import BASE_MARKS, MARKS, fmt_span, fmt_time, stacked_bars, step_chart, swatch
@@ -73,7 +73,8 @@ def render(result: SimulationResult, *, trace: str, policy: str,
                     "missing": [{"label": item.label, "where": where(item.pointer), "missing": ", ".join(item.missing)}
                                 for item in cov.uncovered()[:100]]}
     failures = [{"f": f, "expected": ", ".join(x for x in (f.expect, f.expect_rule and f"rule {f.expect_rule}") if x),
-                 "actual": f"{f.decision.decision} ({f.decision.reason}{', ' + f.decision.rule if f.decision.rule else ''})"}
+                 "actual": f"{f.decision.decision} ({f.decision.reason}"
+                           f"{', ' + f.decision.rule if f.decision.rule else ''})"}
                 for f in result.failures[:50]]
     return render_page(
         "simulate.html.j2",

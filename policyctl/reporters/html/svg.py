@@ -113,7 +113,7 @@ def stacked_bars(cells: Sequence[tuple[int, dict[str, int]]], keys: Sequence[str
              f'<line class="base" x1="{left}" y1="{height - bottom}" x2="{width - 4}" y2="{height - bottom}"/>']
     for bin_start, cell in cells:
         x = left + plot_w * (bin_start - start_ns) / span
-        y = height - bottom
+        y: float = height - bottom
         for key in keys:
             n = cell.get(key, 0)
             if not n:
@@ -168,23 +168,25 @@ def step_chart(series: Sequence[tuple[int, int, int, int]], *, limit: int, lengt
              f'<line class="base" x1="{left}" y1="{ypos(0):.1f}" x2="{width - right}" y2="{ypos(0):.1f}"/>',
              f'<line class="limit" x1="{left}" y1="{ypos(limit):.1f}" x2="{width - right}" y2="{ypos(limit):.1f}">'
              f'<title>max {limit}</title></line>',
-             f'<text class="axis limit-label" x="{left - 4}" y="{ypos(limit) + 4:.1f}" text-anchor="end">max {limit}</text>',
+             f'<text class="axis limit-label" x="{left - 4}" y="{ypos(limit) + 4:.1f}" '
+             f'text-anchor="end">max {limit}</text>',
              f'<text class="axis" x="{left - 4}" y="{ypos(0) + 4:.1f}" text-anchor="end">0</text>']
-    d = [f"M{left},{ypos(counts[0]):.1f}"]
+    path = [f"M{left},{ypos(counts[0]):.1f}"]
     for c in range(columns):
         y = ypos(counts[c])
         if c:
-            d.append(f"V{y:.1f}")
-        d.append(f"H{xpos(start_ns + (c + 1) * col_ns):.1f}")
-    parts.append(f'<path class="mark line" data-series="count" d="{"".join(d)}"><title>count per '
-                 f'{escape(fmt_span(length_ns / NS))} window{" (maximum of " + str(group) + " windows per step)" if group > 1 else ""}'
-                 f'</title></path>')
+            path.append(f"V{y:.1f}")
+        path.append(f"H{xpos(start_ns + (c + 1) * col_ns):.1f}")
+    grouped = f" (maximum of {group} windows per step)" if group > 1 else ""
+    parts.append(f'<path class="mark line" data-series="count" d="{"".join(path)}"><title>count per '
+                 f'{escape(fmt_span(length_ns / NS))} window{grouped}</title></path>')
     for c in range(columns):
         if denied[c]:
             x = xpos(start_ns + c * col_ns) + plot_w / columns / 2
             y = ypos(limit) - 3
             parts.append(f'<path class="mark deny" data-series="denied" d="M{x - 4:.1f},{y - 7:.1f}h8l-4,7z">'
-                         f'<title>{denied[c]} denied in the window from {fmt_time(start_ns + c * col_ns)}</title></path>')
+                         f'<title>{denied[c]} denied in the window from {fmt_time(start_ns + c * col_ns)}'
+                         '</title></path>')
     for at, sliding in burst_list:
         x, y = xpos(at), ypos(sliding)
         parts.append(f'<circle class="mark burst" data-series="burst" cx="{x:.1f}" cy="{y:.1f}" r="4">'

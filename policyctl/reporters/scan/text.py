@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Mapping
 
-from policyctl.reporters.console import escape, render as rich_render
+from policyctl.reporters.console import escape
+from policyctl.reporters.console import render as rich_render
 from policyctl.reporters.lint import plural, printable
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
-from policyctl.reporters.console import escape, render as rich_render
+from policyctl.reporters.console import escape
+from policyctl.reporters.console import render as rich_render
 from policyctl.reporters.lint import plural, printable
 from policyctl.simulate.run import SimulationResult
 

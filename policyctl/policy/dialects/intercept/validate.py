@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from policyctl.policy.dialects.intercept.model import (
-    GLOBAL_SCOPE, NEWER_ACTIONS, OPERATORS, WILDCARD, WINDOWS, Config, Rule, go_quote, parse_rate_limit,
+    GLOBAL_SCOPE,
+    NEWER_ACTIONS,
+    OPERATORS,
+    WILDCARD,
+    WINDOWS,
+    Config,
+    Rule,
+    go_quote,
+    parse_rate_limit,
 )
 
 
