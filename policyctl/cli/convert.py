@@ -34,10 +34,10 @@ def register(app: typer.Typer) -> None:
 
         if to not in TARGETS:
             raise UsageError(f"--to: unknown dialect {to!r} (choose from {', '.join(TARGETS)})")
+        check_outputs([("--output", output)], [file], force=force)
         if to == "intercept" and (output or "").lower().endswith(".json"):
             raise UsageError(f"--output {output}: lint reads files ending in .json as JSON; name an Intercept "
                              "policy .yaml or .yml")
-        check_outputs([("--output", output)], [file], force=force)
         loaded = load_policy(file)
         conversion = run_convert(loaded, to)
         name = display_name(file)

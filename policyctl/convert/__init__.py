@@ -137,7 +137,7 @@ def _pl_to_intercept(run: _Run, policy: Any) -> dict[str, Any]:
     for name, entry in policy.tools.items():
         tat = pointer("tools", name)
         if name == WILDCARD:
-            run.refuse(tat, 'tool "*"', "a PolicyLayer tool named \"*\" is one tool; in Intercept \"*\" holds "
+            run.refuse(tat, f"tool {name!r}", "a PolicyLayer tool named \"*\" is one tool; in Intercept \"*\" holds "
                                         "the rules of every tool", key=True)
             continue
         if name == GLOBAL_SCOPE and global_limits:
