@@ -306,7 +306,7 @@ def test_usage_errors(tmp_path: Path) -> None:
 TOOLS = ["alpha", "beta", "gamma"]
 CALLED = TOOLS + ["delta", "*"]
 _scalars = st.one_of(st.integers(-3, 12), st.sampled_from([0.5, 2.0, 1e6, 1000000]),
-                     st.sampled_from(["a", "b", "5", "true", "", "acme"]), st.booleans(), st.none())
+                     st.sampled_from(["a", "b", "5", "true", "", "acme", "1e+06", "1000000"]), st.booleans(), st.none())
 _values = st.one_of(_scalars, st.lists(_scalars, max_size=3))
 _paths = st.sampled_from(["args.a", "args.b", "args.n.x"])
 
@@ -384,7 +384,7 @@ def intercept_policies(draw: st.DrawFn) -> dict:
             rule: dict = {"name": f"{name} rule {i}"}
             message = draw(_message)
             if message:
-                rule["on_deny"] = message
+                rule["on_deny"] = f"{message} ({i})"  # two rules, one path-op and one message: refused
             conds = draw(st.lists(_condition(intercept=True), min_size=1, max_size=2))
             if kind == "deny":
                 rule["action"] = "deny"
@@ -463,3 +463,28 @@ def test_samples_convert_and_lint(sample: str, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     lint = run_cli("lint", str(out))
     assert lint.returncode == 0 and "no problems" in lint.stdout, lint.stdout
+
+
+def test_rules_policylayer_could_not_tell_apart_are_refused() -> None:
+    text = '''\
+version: "1"
+tools:
+  t:
+    rules:
+      - name: "first"
+        conditions: [{path: "args.a", op: "eq", value: "x"}]
+        on_deny: "No."
+      - name: "second"
+        conditions: [{path: "args.a", op: "eq", value: "y"}]
+        on_deny: "No."
+      - name: "never"
+        action: deny
+      - name: "after"
+        rate_limit: "5/minute"
+'''
+    conversion = convert(policy_from_bytes(text.encode(), "t.policy.yaml"), "policylayer")
+    assert [(r.line, r.column, r.construct) for r in conversion.refusals] == [(8, 9, "rule 'second'")]
+    assert "the log could not tell which rule decided" in conversion.refusals[0].why
+    assert conversion.notes == ("t.policy.yaml:13:9: rule 'after' of tool 't' left out: it follows an "
+                                "unconditional deny (never reached)",)
+    assert conversion.data is None
