@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from policyctl.convert import convert
@@ -431,7 +431,6 @@ def _same_decisions(original, conversion, converted, calls) -> None:
             assert conversion.rule_map[(b.rule, b.message)] == (a.rule, a.message), (tool, args, a, b)
 
 
-@settings()
 @given(pl_policies(), _calls)
 def test_policylayer_to_intercept_decides_the_same(data: dict, calls: list) -> None:
     original = policy_from_bytes(json.dumps(data).encode(), "gen.policy.json")
@@ -443,7 +442,6 @@ def test_policylayer_to_intercept_decides_the_same(data: dict, calls: list) -> N
     _same_decisions(original, conversion, converted, calls)
 
 
-@settings()
 @given(intercept_policies(), _calls)
 def test_intercept_to_policylayer_decides_the_same(data: dict, calls: list) -> None:
     original = policy_from_bytes(json.dumps(data).encode(), "gen.policy.yaml", dialect="intercept")
