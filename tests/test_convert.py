@@ -130,8 +130,8 @@ INTERCEPT_TO_PL = {
             "require": [{"conditions": [{"path": "args.amount", "op": "lte", "value": 50000},
                                         {"path": "args.currency", "op": "eq", "value": "usd"}],
                          "on_deny": "Charges up to $500 in usd."}],
-            "limits": [{"counter": "_rate_hour", "window": "hour", "max": 20, "scope": "grant"},
-                       {"counter": "daily", "window": "day", "max": 100, "scope": "grant"}],
+            "limits": [{"counter": "create_charge_rate_hour", "window": "hour", "max": 20, "scope": "grant"},
+                       {"counter": "create_charge_daily", "window": "day", "max": 100, "scope": "grant"}],
         },
         "create_refund": {"deny_if": [{"conditions": [], "on_deny": 'Denied by rule "approval"'}]},
         "*": {},
@@ -177,9 +177,11 @@ def test_rule_map_of_intercept_to_policylayer() -> None:
             ("small charges", "Charges up to $500 in usd."),
         ("/tools/create_charge/require/args.currency-eq", "Charges up to $500 in usd."):
             ("small charges", "Charges up to $500 in usd."),
-        ("/tools/create_charge/limits/_rate_hour", 'Rate limit of 20 per hour reached (counter "_rate_hour")'):
+        ("/tools/create_charge/limits/create_charge_rate_hour",
+         'Rate limit of 20 per hour reached (counter "create_charge_rate_hour")'):
             ("charges per hour", "Rate limit of 20 per hour reached. Try again later."),
-        ("/tools/create_charge/limits/daily", 'Rate limit of 100 per day reached (counter "daily")'):
+        ("/tools/create_charge/limits/create_charge_daily",
+         'Rate limit of 100 per day reached (counter "create_charge_daily")'):
             ("daily charges", "Rate limit exceeded for daily charges"),
         ("/tools/create_refund/deny_if/0", 'Denied by rule "approval"'): ("approval", 'Denied by rule "approval"'),
         ("/all_tools/limits/_rate_minute", 'Rate limit of 60 per minute reached (counter "_rate_minute")'):

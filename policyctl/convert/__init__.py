@@ -271,6 +271,18 @@ def _ic_condition(run: _Run, cond: Any, what: str) -> dict[str, Any] | None:
     return {"path": cond.path, "op": cond.op, "value": value}
 
 
+def _pl_counter(tool: str | None, counter: str, used: set[str]) -> str:
+    """A PolicyLayer counter name for Intercept's ``counter`` of ``tool``: prefixed with the tool's
+    name, since in PolicyLayer one counter name on several tools reads as one budget (PL108)."""
+    base = counter if tool is None else tool + (counter if counter.startswith("_") else "_" + counter)
+    name, n = base, 1
+    while name in used:
+        n += 1
+        name = f"{base}_{n}"
+    used.add(name)
+    return name
+
+
 def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
     from policyctl.policy.dialects.intercept.model import build, yaml_v3_data
 
@@ -280,8 +292,15 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
     keys: dict[str, str] = {}  # Intercept counter key -> the rule that reserves in it
     tools: dict[str, Any] = {}
     all_limits: list[dict[str, Any]] = []
+    hidden = set(cfg.hide)
     for name, rules in cfg.tools.items():
         wildcard = name == WILDCARD
+        if not wildcard and (name in hidden or WILDCARD in hidden):
+            if rules:
+                run.note(cfg.tool_pointers[name], f"rules of the hidden tool {name!r} left out (never reached)")
+            tools[name] = {}
+            continue
+        counters: set[str] = set()
         require: list[dict[str, Any]] = []
         deny_if: list[dict[str, Any]] = []
         limits: list[dict[str, Any]] = []
@@ -363,9 +382,10 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
                                "per tool")
                     continue
                 keys[key] = what
-                rid = f"{tool_ptr}/limits/{st.counter}"
-                lim_msg = f'Rate limit of {limit} per {st.window} reached (counter "{st.counter}")'
-                limits.append({"counter": st.counter, "window": st.window, "max": limit, "scope": "grant"})
+                counter = _pl_counter(None if wildcard else name, st.counter, counters)
+                rid = f"{tool_ptr}/limits/{counter}"
+                lim_msg = f'Rate limit of {limit} per {st.window} reached (counter "{counter}")'
+                limits.append({"counter": counter, "window": st.window, "max": limit, "scope": "grant"})
                 run.map((rid, lim_msg), (rule.name, rule.on_deny or f"Rate limit exceeded for {rule.name}"),
                         st.pointer)
         if wildcard:
