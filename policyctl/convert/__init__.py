@@ -296,9 +296,8 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
     for name, rules in cfg.tools.items():
         wildcard = name == WILDCARD
         if not wildcard and (name in hidden or WILDCARD in hidden):
-            if rules:
-                run.note(cfg.tool_pointers[name], f"rules of the hidden tool {name!r} left out (never reached)")
-            tools[name] = {}
+            run.note(cfg.tool_pointers[name], f"the hidden tool {name!r} left out of tools (hidden before "
+                                              "anything else is checked)")
             continue
         counters: set[str] = set()
         require: list[dict[str, Any]] = []
@@ -390,7 +389,7 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
                         st.pointer)
         if wildcard:
             all_limits = limits
-            if cfg.default == "deny":
+            if cfg.default == "deny" and WILDCARD not in hidden:
                 tools[name] = {}  # the "*" tool is listed in Intercept: a call to it is not default-denied
             continue
         entry: dict[str, Any] = {}
