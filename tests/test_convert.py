@@ -488,3 +488,12 @@ tools:
     assert conversion.notes == ("t.policy.yaml:13:9: rule 'after' of tool 't' left out: it follows an "
                                 "unconditional deny (never reached)",)
     assert conversion.data is None
+
+
+def test_yaml_timestamps_are_refused() -> None:
+    text = ('version: "1"\ntools:\n  t:\n    rules:\n      - name: "a"\n        conditions:\n'
+            '          - {path: "args.d", op: "in", value: [2026-01-02]}\n')
+    conversion = convert(policy_from_bytes(text.encode(), "t.policy.yaml"), "policylayer")
+    assert [(r.line, r.column, r.construct) for r in conversion.refusals] == [
+        (7, 47, "value '[2026-01-02 00:00:00 +0000 UTC]' in rule 'a' of tool 't'")]
+    assert "Go time.Time" in conversion.refusals[0].why

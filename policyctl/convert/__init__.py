@@ -255,6 +255,18 @@ def _limit_of(rule: Any) -> tuple[int | None, Any]:
     return None, None
 
 
+def _has_time(value: Any) -> bool:
+    from policyctl.policy.dialects.intercept.model import GoTime
+
+    if isinstance(value, GoTime):
+        return True
+    if isinstance(value, list):
+        return any(_has_time(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_time(v) for v in value.values())
+    return False
+
+
 def _ic_condition(run: _Run, cond: Any, what: str) -> dict[str, Any] | None:
     segments = cond.path[len("args."):].split(".") if cond.path.startswith("args.") else []
     if not segments or not all(segments):
@@ -262,6 +274,10 @@ def _ic_condition(run: _Run, cond: Any, what: str) -> dict[str, Any] | None:
                    "PolicyLayer paths are args.<field>[.<field>...] with no empty field")
         return None
     value = cond.value
+    if _has_time(value):
+        run.refuse(cond.pointer + "/value", f"value {go_v_yaml(value)!r} in {what}",
+                   "a YAML timestamp, which Intercept compares as a Go time.Time: JSON has no such value")
+        return None
     if cond.op in _STRING_OPS and go_v_yaml(value) != go_v(value):
         run.refuse(cond.pointer + "/value", f"value {go_v_yaml(value)!r} in {what}",
                    f"Intercept compares it as the text {go_v_yaml(value)!r} (a YAML integer or timestamp), "
