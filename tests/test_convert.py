@@ -305,7 +305,7 @@ def test_usage_errors(tmp_path: Path) -> None:
 
 # -- the property: same decisions, call by call ----------------------------------------------------
 
-TOOLS = ["alpha", "beta", "gamma"]
+TOOLS = ["alpha", "beta", 'q"x']  # Go's %q quotes the last one differently
 CALLED = TOOLS + ["delta", "*"]
 _scalars = st.one_of(st.integers(-3, 12), st.sampled_from([0.5, 2.0, 1e6, 1000000]),
                      st.sampled_from(["a", "b", "5", "true", "", "acme", "1e+06", "1000000"]), st.booleans(), st.none())
@@ -419,6 +419,14 @@ _calls = st.lists(st.tuples(st.integers(0, 50), st.sampled_from(["g1", "g2"]), s
 START_NS = 1_796_342_400 * 10**9  # 2026-12-04T00:00:00Z
 
 
+def _fixed(loaded, reason: str, tool: str) -> str:
+    """The fixed hidden/default-deny message of a dialect (docs/convert.md: Intercept quotes as %q)."""
+    from policyctl.policy.dialects.intercept.model import go_quote
+
+    name = go_quote(tool) if loaded.dialect == "intercept" else f'"{tool}"'
+    return f"Tool {name} is hidden by policy" if reason == "hidden" else f"Tool {name} is not permitted by policy"
+
+
 def _same_decisions(original, conversion, converted, calls) -> None:
     src, dst = make_evaluator(original), make_evaluator(converted)
     ts = START_NS
@@ -428,7 +436,8 @@ def _same_decisions(original, conversion, converted, calls) -> None:
         b = dst.evaluate_ns(ts, grant, tool, args, upstream_error=failed)
         assert (a.allowed, a.reason) == (b.allowed, b.reason), (tool, args, a, b)
         if b.reason in ("hidden", "default_deny"):
-            assert (b.rule, b.message) == (a.rule, a.message)
+            assert b.rule == a.rule
+            assert (a.message, b.message) == (_fixed(original, b.reason, tool), _fixed(converted, b.reason, tool))
         elif not b.allowed:
             assert conversion.rule_map[(b.rule, b.message)] == (a.rule, a.message), (tool, args, a, b)
 
