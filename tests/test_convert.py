@@ -382,7 +382,7 @@ def intercept_policies(draw: st.DrawFn) -> dict:
         rules = []
         windows = draw(st.lists(st.sampled_from(["minute", "hour", "day"]), unique=True, max_size=2))
         for i in range(draw(st.integers(0, 3))):
-            kind = draw(st.sampled_from(["evaluate", "state", "mixed", "deny"]))
+            kind = draw(st.sampled_from(["evaluate", "state", "state", "mixed", "deny"]))
             rule: dict = {"name": f"{name} rule {i}"}
             message = draw(_message)
             if message:
@@ -402,7 +402,8 @@ def intercept_policies(draw: st.DrawFn) -> dict:
         rules.extend({"name": f"{name} {w}", "rate_limit": f"{draw(st.integers(1, 3))}/{w}"} for w in windows)
         tools[name] = {"rules": draw(st.permutations(rules))}
     wild = [{"name": f"all {w}", "rate_limit": f"{draw(st.integers(1, 4))}/{w}"}
-            for w in draw(st.lists(st.sampled_from(["minute", "hour"]), unique=True, max_size=2))]
+            for w in draw(st.lists(st.sampled_from(["minute", "hour"]), unique=True, min_size=1, max_size=2))
+            if draw(st.booleans())]
     if wild:
         tools["*"] = {"rules": wild}
     policy = {"version": "1", "default": draw(st.sampled_from(["allow", "deny"])), "tools": tools}
@@ -414,8 +415,11 @@ def intercept_policies(draw: st.DrawFn) -> dict:
 
 _args = st.dictionaries(st.sampled_from(["a", "b", "n"]),
                         st.one_of(_values, st.fixed_dictionaries({"x": _scalars})), max_size=3)
-_calls = st.lists(st.tuples(st.integers(0, 50), st.sampled_from(["g1", "g2"]), st.sampled_from(CALLED), _args,
-                            st.booleans()), max_size=40)
+# seconds between calls (mostly inside one window, sometimes across an hour), and now and then an
+# upstream JSON-RPC error, which gives the call's quota back in both gateways
+_calls = st.lists(st.tuples(st.one_of(st.integers(0, 15), st.just(3600)), st.sampled_from(["g1", "g1", "g1", "g2"]),
+                            st.sampled_from(TOOLS * 3 + CALLED), _args, st.sampled_from([False, False, False, True])),
+                  min_size=3, max_size=40)
 START_NS = 1_796_342_400 * 10**9  # 2026-12-04T00:00:00Z
 
 
