@@ -18,7 +18,7 @@ and messages are mapped as docs/convert.md describes."""
 def register(app: typer.Typer) -> None:
     @app.command("convert", help=_HELP, short_help="Convert a policy between PolicyLayer and Intercept.")
     def convert(
-        file: str = typer.Argument(..., metavar="FILE", help="The policy to convert (- for stdin)."),
+        file: str = typer.Argument(..., metavar="FILE", show_default=False, help="The policy to convert (- for stdin)."),
         to: str = typer.Option(..., "--to", metavar="policylayer|intercept", help="The dialect to write."),
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                              help="Write to FILE (atomically) instead of stdout."),

@@ -61,7 +61,6 @@ class _Run:
         self.refusals: list[Refusal] = []
         self.notes: list[str] = []
         self.rule_map: dict[tuple[str, str], tuple[str, str]] = {}
-        self.map_origin: dict[tuple[str, str], str] = {}
 
     def refuse(self, at: str, construct: str, why: str, *, key: bool = False) -> None:
         line, column = self.document.position(at, key=key)
