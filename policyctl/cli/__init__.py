@@ -13,6 +13,7 @@ import sys
 import typer
 
 from policyctl import __version__
+from policyctl.cli import convert as _convert
 from policyctl.cli import diff as _diff
 from policyctl.cli import explain as _explain
 from policyctl.cli import import_ as _import
@@ -64,6 +65,7 @@ _diff.register(app)
 _schema.register(app)
 _import.register(app)
 _record.register(app)
+_convert.register(app)
 
 
 class _ClosedStream:
