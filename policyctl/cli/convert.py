@@ -18,14 +18,16 @@ and messages are mapped as docs/convert.md describes."""
 def register(app: typer.Typer) -> None:
     @app.command("convert", help=_HELP, short_help="Convert a policy between PolicyLayer and Intercept.")
     def convert(
-        file: str = typer.Argument(..., metavar="FILE", show_default=False, help="The policy to convert (- for stdin)."),
+        file: str = typer.Argument(..., metavar="FILE", show_default=False,
+                                   help="The policy to convert (- for stdin)."),
         to: str = typer.Option(..., "--to", metavar="policylayer|intercept", help="The dialect to write."),
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                              help="Write to FILE (atomically) instead of stdout."),
         force: bool = typer.Option(False, "--force", help="Replace --output if it exists."),
     ) -> None:
         from policyctl.cli.common import emit, err
-        from policyctl.convert import TARGETS, convert as run_convert, verify
+        from policyctl.convert import TARGETS, verify
+        from policyctl.convert import convert as run_convert
         from policyctl.errors import UsageError
         from policyctl.exitcodes import ExitCode
         from policyctl.files import check_outputs, display_name

@@ -375,7 +375,8 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
                                "PolicyLayer's limits count one per call")
                     ok = False
                 elif limit is not None and limit < 1:
-                    run.refuse(limit_cond.pointer, f"limit {limit} in {what}",
+                    at = limit_cond.pointer if limit_cond is not None else rule.pointer
+                    run.refuse(at, f"limit {limit} in {what}",
                                "it refuses every call; PolicyLayer's max is at least 1")
                     ok = False
                 elif limit is None:
@@ -385,8 +386,8 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
                 continue
             if args:
                 require.append({"conditions": args, "on_deny": message})
-                for cond in args:
-                    rid = f"{tool_ptr}/require/{cond['path']}-{cond['op']}"
+                for arg in args:
+                    rid = f"{tool_ptr}/require/{arg['path']}-{arg['op']}"
                     run.map((rid, message), (rule.name, message), rule.pointer)
             if st is not None and limit is not None:
                 key = f"{rule.scope}.{st.counter}"
