@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from policyctl.diff.differ import Change, _in_context, limit_effect, relation
+from policyctl.documents.pointers import unescape_token
 from policyctl.policy import ir
 
 #: change kinds only the dialect-neutral diff reports (on top of differ.CHANGE_KINDS)
@@ -57,7 +58,7 @@ class Side:
         if pointer == "":
             return _plain(node)
         for token in pointer.split("/")[1:]:
-            token = token.replace("~1", "/").replace("~0", "~")
+            token = unescape_token(token)
             if isinstance(node, dict) and token in node:
                 node = node[token]
             elif isinstance(node, list) and token.isdigit() and int(token) < len(node):

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, cast
 
 from policyctl.diagnostics import Diagnostic
+from policyctl.documents.pointers import escape_token
 
 Format = Literal["json", "yaml"]
 Position = tuple[int, int]
@@ -105,11 +106,6 @@ class LoadResult:
         return self.document is not None and not self.diagnostics
 
 
-def escape_token(token: str) -> str:
-    """RFC 6901 escaping (kept here so the lint path need not import the pydantic model)."""
-    if "~" in token or "/" in token:
-        return token.replace("~", "~0").replace("/", "~1")
-    return token
 
 
 def _diag(code: str, message: str, path: str, pos: Position, pointer: str | None) -> Diagnostic:

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 from policyctl.diagnostics import Diagnostic
 from policyctl.documents.jsonvalues import json_type_phrase as _json_type
+from policyctl.documents.pointers import escape_token, unescape_token
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMA_FILE = SCHEMAS_DIR / "policy.schema.json"
@@ -117,8 +118,6 @@ def schema_diagnostics(document: Any) -> tuple[Diagnostic, ...]:
 # Descriptions used in messages
 
 
-def _token(t: str) -> str:
-    return t.replace("~", "~0").replace("/", "~1")
 
 
 def _human(parts: tuple[str | int, ...]) -> str:
@@ -211,7 +210,7 @@ class _Because:
 
 
 def _pointer(parts: tuple[str | int, ...]) -> str:
-    return "".join("/" + _token(str(p)) for p in parts)
+    return "".join("/" + escape_token(str(p)) for p in parts)
 
 
 class _Interpreter:
@@ -236,7 +235,7 @@ class _Interpreter:
             raise ValueError(f"only local $ref is supported, got {ref}")
         node: Any = self.root
         for part in ref[1:].split("/")[1:]:
-            node = node[part.replace("~1", "/").replace("~0", "~")]
+            node = node[unescape_token(part)]
         self._refs[ref] = node
         return node
 
@@ -414,7 +413,7 @@ class _Interpreter:
                     noun = "the policy" if not parts else _noun(owner)
                     ptr = _pointer(parts)
                     for k in extras:
-                        out.append(SchemaError(ptr, ptr + "/" + _token(k), True,
+                        out.append(SchemaError(ptr, ptr + "/" + escape_token(k), True,
                                                self._unknown_key(k, noun, list(props)),
                                                "additionalProperties"))
             else:
@@ -430,7 +429,7 @@ class _Interpreter:
                     label = _noun(names) if isinstance(names, dict) and "title" in names else "key"
                     for e in found:
                         msg = e.message.replace("the policy", f"{label} {_show(k)}", 1)
-                        out.append(SchemaError(ptr, ptr + "/" + _token(k), True, msg, e.keyword))
+                        out.append(SchemaError(ptr, ptr + "/" + escape_token(k), True, msg, e.keyword))
 
     @staticmethod
     def _unknown_key(key: str, noun: str, allowed: list[str]) -> str:
@@ -474,6 +473,6 @@ def _jsonschema_errors(data: Any, schema: dict[str, Any]) -> Iterator[SchemaErro
     from jsonschema import Draft202012Validator
 
     for e in Draft202012Validator(schema).iter_errors(data):
-        ptr = "".join("/" + _token(str(p)) for p in e.absolute_path)
+        ptr = "".join("/" + escape_token(str(p)) for p in e.absolute_path)
         yield SchemaError(ptr, ptr, False, f"{_human(tuple(e.absolute_path))}: {e.message}",
                           str(e.validator))

@@ -103,7 +103,7 @@ def walk_rules(entry: ToolPolicy, tool: str, args: dict) -> tuple[list[RuleStep]
     steps: list[RuleStep] = []
     total = len(entry.require) + len(entry.deny_if)
     for i, rule in enumerate(entry.require):
-        conds, failed = _conditions(rule, tool, "require", i, args, stop_on=False)
+        conds, failed = _conditions(rule, tool, "require", i, args)
         holds = failed is None
         steps.append(RuleStep("require", i, pointer("tools", tool, "require", i), rule.message, conds,
                               len(rule.conditions) - len(conds), holds, not holds))
@@ -111,7 +111,7 @@ def walk_rules(entry: ToolPolicy, tool: str, args: dict) -> tuple[list[RuleStep]
             return (steps, rule_decision(tool, "require", rule, i, failed),
                     pointer("tools", tool, "require", i, "conditions", failed), total - len(steps))
     for i, rule in enumerate(entry.deny_if):
-        conds, failed = _conditions(rule, tool, "deny_if", i, args, stop_on=False)
+        conds, failed = _conditions(rule, tool, "deny_if", i, args)
         holds = failed is None
         steps.append(RuleStep("deny_if", i, pointer("tools", tool, "deny_if", i), rule.message, conds,
                               len(rule.conditions) - len(conds), holds, holds))
@@ -121,9 +121,9 @@ def walk_rules(entry: ToolPolicy, tool: str, args: dict) -> tuple[list[RuleStep]
     return steps, None, None, 0
 
 
-def _conditions(rule: Rule, tool: str, kind: str, i: int, args: dict,
-                stop_on: bool) -> tuple[tuple[ConditionStep, ...], int | None]:
-    """Evaluate a rule's conditions in order until one is ``stop_on``; returns (steps, index that stopped)."""
+def _conditions(rule: Rule, tool: str, kind: str, i: int,
+                args: dict) -> tuple[tuple[ConditionStep, ...], int | None]:
+    """Evaluate a rule's conditions in order until one fails; returns (steps, index of the failed one)."""
     out = []
     for j, cond in enumerate(rule.conditions):
         value = resolve(args, cond.segments)
@@ -131,7 +131,7 @@ def _conditions(rule: Rule, tool: str, kind: str, i: int, args: dict,
         result = test(cond.op, cond.value, value)
         out.append(ConditionStep(pointer("tools", tool, kind, i, "conditions", j), cond.path, cond.op,
                                  cond.value, found, value if found else None, result))
-        if result is stop_on:
+        if result is False:
             return tuple(out), j
     return tuple(out), None
 

@@ -116,7 +116,7 @@ class Program:
     def tool_pointer(self, tool: str) -> str:
         at = self.tool_pointers.get(tool)
         if at is None:
-            from policyctl.documents.loader import escape_token
+            from policyctl.documents.pointers import escape_token
 
             at = "/tools/" + escape_token(tool)
         return at

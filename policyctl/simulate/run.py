@@ -150,15 +150,6 @@ class SimulationResult:
                 out[self.evaluator.decisions[code].reason] += n
         return out
 
-    def by_rule(self) -> dict[str, int]:
-        """rule id → number of calls it denied."""
-        out: dict[str, int] = {}
-        for code, n in enumerate(self.tally):
-            rule = self.evaluator.decisions[code].rule
-            if n and rule is not None:
-                out[rule] = out.get(rule, 0) + n
-        return out
-
     @property
     def allowed(self) -> int:
         return self.by_reason()["allowed"]

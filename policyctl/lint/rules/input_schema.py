@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from policyctl.documents.pointers import unescape_token
+
 _MAX_BRANCHES = 64
 
 
@@ -40,7 +42,7 @@ def _branches(schema: Any, root: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(ref, str) and ref.startswith("#/"):
             node: Any = root
             for part in ref[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
+                part = unescape_token(part)
                 node = node.get(part) if isinstance(node, dict) else None
             if isinstance(node, dict):
                 todo.append(node)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from policyctl.documents.loader import escape_token
+from policyctl.documents.pointers import escape_token
 
 # as policyctl.policy.dialects.policylayer.model (kept import-light)
 WINDOW_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-
-
-def ptr(*tokens: object) -> str:
-    return "".join("/" + escape_token(str(t)) for t in tokens)
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,6 @@ FORMATS: dict[str, str] = {
     "junit": "junit",
 }
 
-#: formats whose stdout is a document for programs (nothing else may go to stdout)
-MACHINE_FORMATS = frozenset({"json", "sarif", "github", "junit"})
-
-
 @dataclass(frozen=True, slots=True)
 class RuleMeta:
     """What a report may say about a rule besides its findings (SARIF's ``tool.driver.rules``)."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from policyctl.documents.loader import escape_token
+from policyctl.documents.pointers import pointer as ptr
+from policyctl.documents.pointers import split as split_pointer
 
 WINDOWS = ("minute", "hour", "day")
 OPERATORS = ("eq", "neq", "in", "not_in", "lt", "lte", "gt", "gte", "regex", "contains", "exists")
@@ -33,10 +34,6 @@ TOOL_KEYS = ("rules",)
 RULE_KEYS = ("name", "action", "rate_limit", "conditions", "on_deny", "state")
 CONDITION_KEYS = ("path", "op", "value")
 STATE_KEYS = ("counter", "window", "increment", "increment_from")
-
-
-def ptr(*tokens: object) -> str:
-    return "".join("/" + escape_token(str(t)) for t in tokens)
 
 
 @dataclass(frozen=True)
@@ -360,7 +357,7 @@ def yaml_v3_data(document: Any) -> Any:
         return data
     data = copy.deepcopy(data)
     for pointer, value in changes:
-        tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+        tokens = split_pointer(pointer)
         node = data
         for t in tokens[:-1]:
             node = node[int(t)] if isinstance(node, list) else node[t]

@@ -11,6 +11,9 @@ from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from policyctl.documents.pointers import escape_token
+from policyctl.documents.pointers import pointer as pointer  # re-exported: the PolicyLayer code builds them here
+
 OPERATORS: tuple[str, ...] = (
     "eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "regex", "contains",
 )
@@ -106,15 +109,5 @@ class Policy(_Frozen):
         return self.model_dump(mode="json", exclude_defaults=True)
 
 
-def escape_pointer_token(token: str) -> str:
-    """JSON Pointer escaping (RFC 6901): ``~`` → ``~0``, ``/`` → ``~1``."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def unescape_pointer_token(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
-def pointer(*tokens: object) -> str:
-    """Build a JSON Pointer from raw (unescaped) tokens."""
-    return "".join("/" + escape_pointer_token(str(t)) for t in tokens)
+# pointers are built in one place (policyctl.documents.pointers); the names stay importable from here
+escape_pointer_token = escape_token
