@@ -22,7 +22,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 ENV_VAR = "POLICYCTL_MCP_CONFIG"
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
@@ -198,6 +198,14 @@ def _server(name: str, entry: object, path: str) -> ConfiguredServer | None:
 
 def strip_jsonc(text: str) -> str:
     """JSON with ``//`` and ``/* */`` comments and trailing commas → plain JSON (strings untouched)."""
+    # trailing commas go in a second pass: only once comments are gone is "a comma followed by
+    # whitespace and a closing bracket" a fact about the text (inside strings it cannot occur)
+    return _outside_strings(_outside_strings(text, _skip_comment), _skip_trailing_comma)
+
+
+def _outside_strings(text: str, skip: Callable[[str, int], int]) -> str:
+    """``text`` with what ``skip`` drops outside JSON strings: ``skip(text, i)`` returns where to
+    resume after dropping something at ``i``, or ``i`` to keep the character."""
     out: list[str] = []
     i, n = 0, len(text)
     in_string = False
@@ -215,48 +223,30 @@ def strip_jsonc(text: str) -> str:
             continue
         if ch == '"':
             in_string = True
-            out.append(ch)
-            i += 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end == -1 else end + 2
         else:
-            out.append(ch)
-            i += 1
-    cleaned = "".join(out)
-    # trailing commas before } or ] (outside strings: strings were copied verbatim above, and a
-    # comma followed only by whitespace and a closing bracket cannot occur inside valid JSON text)
-    return _drop_trailing_commas(cleaned)
-
-
-def _drop_trailing_commas(text: str) -> str:
-    out: list[str] = []
-    in_string = False
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if in_string:
-            out.append(ch)
-            if ch == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if ch == '"':
-                in_string = False
-            i += 1
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch == ",":
-            j = i + 1
-            while j < n and text[j] in " \t\r\n":
-                j += 1
-            if j < n and text[j] in "}]":
-                i += 1
+            resume = skip(text, i)
+            if resume != i:
+                i = resume
                 continue
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def _skip_comment(text: str, i: int) -> int:
+    if text.startswith("//", i):
+        end = text.find("\n", i)
+        return len(text) if end == -1 else end
+    if text.startswith("/*", i):
+        end = text.find("*/", i + 2)
+        return len(text) if end == -1 else end + 2
+    return i
+
+
+def _skip_trailing_comma(text: str, i: int) -> int:
+    if text[i] != ",":
+        return i
+    j, n = i + 1, len(text)
+    while j < n and text[j] in " \t\r\n":
+        j += 1
+    return i + 1 if j < n and text[j] in "}]" else i
