@@ -17,10 +17,21 @@ Every tool is classified *in its server's context*: the rows of one server becom
 (server name, every tool's name and description), exactly as ``scan`` sees a server.
 
 Grouped k-fold by server: servers are dealt into --folds folds by a hash of their name, so no
-server has tools on both sides. The classifier is a fixed rule set with nothing fitted per fold, so
-the folds measure how much the score moves from one group of servers to another (the spread), and
-the pooled score over the test folds equals the whole-set score; the number that says how the rules
-do on tools nobody tuned them on is the --more set, measured before tuning.
+server has tools on both sides. Three measurements, from the most flattering to the strictest:
+
+  fixed rules   the classifier as shipped, scored fold by fold. Nothing is fitted per fold, so the
+                pooled score equals the whole-set score and the folds only show the spread. The
+                word lists were written by reading these labels: this is a fit.
+  lexicon-cv    every labelled tool in one pool; for each fold, risk.py's word lists are cut down
+                to the words the *training* servers give evidence for (a verb stays in a category's
+                list only if a training tool with that label uses it; a noun, domain or context word
+                only if a training tool or server uses it; a description phrase only if it matches
+                a training description with its label), and the held-out servers are classified
+                with that lexicon. This is what the rules would score on unseen servers had their
+                words been gathered from the training servers only. The rule structure (the order
+                of the steps, the exceptions) is still fixed, and no general-English prior is
+                credited (a fold without "purge" in training misses purge_cache), so it errs low.
+  name only     the pool with every description removed: the name's words alone decide.
 
 Reported per set: agreement, per-category precision and recall, the confusion matrix, the recall of
 destructive and financial tools (counted as caught when the classifier says destructive or
@@ -31,16 +42,20 @@ differently on different servers. Results also go to bench/out/classifier.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from policyctl.scan.risk import CATEGORIES, classify_snapshot  # noqa: E402
+from policyctl.scan import risk as risk_module  # noqa: E402
+from policyctl.scan.risk import CATEGORIES, classify_snapshot, split_words  # noqa: E402
 from policyctl.scan.snapshots import Snapshot, ToolInfo, make_source  # noqa: E402
 from policyctl.scan.starter import starter_category  # noqa: E402
 
@@ -144,25 +159,139 @@ def self_disagreements(rows: list[dict]) -> list[str]:
 
 
 def cross_validate(rows: list[dict], folds: int) -> dict:
-    preds = predict(rows)
-    per_fold = []
-    for k in range(folds):
-        test = [p for p in preds if fold_of(p["server"], folds) == k]
-        train_servers = {p["server"] for p in preds if fold_of(p["server"], folds) != k}
-        assert not train_servers & {p["server"] for p in test}
-        s = score(test)
-        per_fold.append({"fold": k, "servers": len({p["server"] for p in test}), "tools": s["tools"],
-                         "agreement": s["agreement"], "critical_recall": s["critical"]["recall"]})
+    return summarise(predict(rows), folds)
+
+
+def summarise(preds: list[dict], folds: int, per_fold: list[dict] | None = None) -> dict:
+    """Scores of pooled test-fold predictions, with the per-fold spread."""
+    if per_fold is None:
+        per_fold = []
+        for k in range(folds):
+            test = [p for p in preds if fold_of(p["server"], folds) == k]
+            s = score(test)
+            per_fold.append({"fold": k, "servers": len({p["server"] for p in test}), "tools": s["tools"],
+                             "agreement": s["agreement"], "critical_recall": s["critical"]["recall"]})
     result = score(preds)
     rates = [f["agreement"] for f in per_fold if f["agreement"] is not None]
     result["folds"] = per_fold
     result["fold_agreement_range"] = [min(rates), max(rates)] if rates else None
-    result["servers"] = len({r["server"] for r in rows})
-    result["self_disagreements"] = self_disagreements(rows)
+    result["servers"] = len({p["server"] for p in preds})
+    result["self_disagreements"] = self_disagreements(preds)
     result["misses"] = [{"server": p["server"], "tool": p["tool"], "gold": p["label"], "got": p["got"],
                          "confidence": p["confidence"], "rationale": p["rationale"]}
                         for p in preds if p["label"] != p["got"]]
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-validation of the word lists: a fold may use only words its training servers give evidence for
+
+
+# risk.py's verb lists, with the label a training tool that uses the word must carry
+_VERB_LISTS = {"_READ": "read", "_WRITE": "write", "_EXECUTE": "execute", "_DESTRUCTIVE": "destructive",
+               "_FINANCIAL_STRONG": "financial", "_FINANCIAL_AMBIGUOUS": "financial"}
+# risk.py's other word lists: a word is kept when any training tool or server uses it
+_WORD_LISTS = ("_FINANCIAL_NOUNS", "_NON_BILLING_QUALIFIERS", "_NOUNISH", "_READ_NOUNS", "_DEVICE_VERBS")
+_PHRASES = {"_DESTRUCTIVE_PHRASES": "destructive", "_FINANCIAL_PHRASES": "financial"}
+
+
+def _forms(word: str) -> set[str]:
+    """A word and the stems its inflections could come from (deletes, deleted, deleting → delete)."""
+    out = {word}
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"),
+                         ("ing", ""), ("ing", "e")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            out.add(word[: -len(suffix)] + repl)
+    return out
+
+
+def evidence(rows: list[dict]) -> tuple[set[str], dict[str, set[str]]]:
+    """Every word form the rows use (names, descriptions, servers), and those used per label."""
+    seen: set[str] = set()
+    seen_as: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        words: set[str] = set()
+        for w in (split_words(row["tool"]) + split_words(row["description"], unglue=False)
+                  + split_words(row["server"], unglue=False)):
+            words |= _forms(w)
+        seen |= words
+        seen_as[row["label"]] |= words
+    return seen, seen_as
+
+
+@contextlib.contextmanager
+def trained_lexicon(train: list[dict]) -> Iterator[dict[str, int]]:
+    """risk.py's word lists cut down to the words the training rows give evidence for.
+
+    A verb stays in a category's list only if a training tool with that label uses it; a noun,
+    domain or context word only if some training tool or server uses it; a description phrase only
+    if it matches a training description with its label. Yields how many entries were dropped per
+    list. The module's lists are restored on exit.
+    """
+    seen, seen_as = evidence(train)
+    saved: dict[str, object] = {}
+    dropped: dict[str, int] = {}
+
+    def put(name: str, value: object, size_before: int, size_after: int) -> None:
+        saved[name] = getattr(risk_module, name)
+        setattr(risk_module, name, value)
+        dropped[name] = size_before - size_after
+
+    try:
+        for name, label in _VERB_LISTS.items():
+            words = getattr(risk_module, name)
+            kept = frozenset(w for w in words if w in seen_as[label])
+            put(name, kept, len(words), len(kept))
+        for name in _WORD_LISTS:
+            words = getattr(risk_module, name)
+            kept = frozenset(w for w in words if w in seen)
+            put(name, kept, len(words), len(kept))
+        pairs = risk_module._NOUN_PAIRS
+        kept_pairs = {p for p in pairs if set(p) <= seen}
+        put("_NOUN_PAIRS", kept_pairs, len(pairs), len(kept_pairs))
+        prefixes = risk_module._PREFIX_VERBS
+        kept_prefixes = tuple(w for w in prefixes if w in seen)
+        put("_PREFIX_VERBS", kept_prefixes, len(prefixes), len(kept_prefixes))
+        doubt = risk_module._CRITICAL_DOUBT
+        kept_doubt = {w: c for w, c in doubt.items() if w in seen_as[c]}
+        put("_CRITICAL_DOUBT", kept_doubt, len(doubt), len(kept_doubt))
+        domains = risk_module._DOMAINS
+        cut = tuple(dataclasses.replace(d, words=d.words & seen, money_nouns=d.money_nouns & seen,
+                                        money_verbs=d.money_verbs & seen) for d in domains)
+        put("_DOMAINS", cut, sum(len(d.words) + len(d.money_nouns) + len(d.money_verbs) for d in domains),
+            sum(len(d.words) + len(d.money_nouns) + len(d.money_verbs) for d in cut))
+        for name, label in _PHRASES.items():
+            patterns = getattr(risk_module, name)
+            texts = [r["description"] for r in train if r["label"] == label]
+            kept_patterns = tuple(p for p in patterns if any(p.search(t) for t in texts))
+            put(name, kept_patterns, len(patterns), len(kept_patterns))
+        yield dropped
+    finally:
+        for name, value in saved.items():
+            setattr(risk_module, name, value)
+
+
+def cross_validate_lexicon(rows: list[dict], folds: int) -> tuple[list[dict], list[dict]]:
+    """Predictions for every row made with only the words its training folds give evidence for."""
+    preds: list[dict] = []
+    per_fold: list[dict] = []
+    for k in range(folds):
+        test = [r for r in rows if fold_of(r["server"], folds) == k]
+        train = [r for r in rows if fold_of(r["server"], folds) != k]
+        assert not {r["server"] for r in train} & {r["server"] for r in test}
+        with trained_lexicon(train) as dropped:
+            got = predict(test)
+        s = score(got)
+        per_fold.append({"fold": k, "servers": len({r["server"] for r in test}), "tools": s["tools"],
+                         "agreement": s["agreement"], "critical_recall": s["critical"]["recall"],
+                         "dropped": sum(dropped.values())})
+        preds.extend(got)
+    return preds, per_fold
+
+
+def name_only(rows: list[dict]) -> list[dict]:
+    """The rows with every description removed: the name's words alone must decide."""
+    return [{**r, "description": ""} for r in rows]
 
 
 def _pct(x: float | None) -> str:
@@ -200,6 +329,15 @@ def report(name: str, res: dict, show: bool) -> None:
                   f"{m['confidence']:<6} {m['rationale']}")
 
 
+def _subsets(sets: dict[str, list[dict]]) -> list[tuple[str, Callable[[str], bool]]]:
+    """The pooled sets reported: every set, PolicyLayer's labels (with --more), our own set."""
+    out: list[tuple[str, Callable[[str], bool]]] = [("every set", lambda s: True)]
+    if any(n.startswith("more") for n in sets):
+        out.append(("all PolicyLayer", lambda s: s != "own"))
+    out.append(("own", lambda s: s == "own"))
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="list every disagreement")
@@ -216,6 +354,23 @@ def main(argv: list[str]) -> int:
     results = {name: cross_validate(rows, args.folds) for name, rows in sets.items()}
     for name, res in results.items():
         report(name, res, args.show)
+    # Every labelled tool in one pool, each tagged with its set, for the two stricter measurements.
+    pool = [{**r, "set": name} for name, rows in sets.items() if name != "all PolicyLayer" for r in rows]
+    preds, per_fold = cross_validate_lexicon(pool, args.folds)
+    print(f"\nword lists cross-validated ({args.folds} folds by server over all {len(pool)} labelled tools): "
+          "each fold keeps only the words its training servers give evidence for")
+    for name, keep in _subsets(sets):
+        sub = [p for p in preds if keep(p["set"])]
+        res = summarise(sub, args.folds,
+                        per_fold if name == "every set" else None)
+        results[f"lexicon-cv {name}"] = res
+        report(f"lexicon-cv {name}", res, args.show)
+    stripped = predict(name_only(pool))
+    print("\nname only (every description removed; parameters kept)")
+    for name, keep in _subsets(sets):
+        res = summarise([p for p in stripped if keep(p["set"])], args.folds)
+        results[f"name-only {name}"] = res
+        report(f"name-only {name}", res, args.show)
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     (out / "classifier.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

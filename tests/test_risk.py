@@ -363,3 +363,30 @@ def test_a_domain_tool_changes_others_only_through_the_context(names: list[str],
         changed = [n for n in names if before[n].category != after[n].category]
         assert all(after[n].rationale.find(" server (") >= 0 or before[n].rationale.find(" server (") >= 0
                    for n in changed)
+
+
+def _classifier_bench():  # noqa: ANN202
+    import importlib.util
+
+    path = BENCH.parent / "classifier_bench.py"
+    spec = importlib.util.spec_from_file_location("classifier_bench", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_word_list_cross_validation_keeps_only_evidenced_words_and_restores_them() -> None:
+    """bench/classifier_bench.py's per-fold lexicon: words without training evidence are dropped."""
+    from policyctl.scan import risk
+
+    bench = _classifier_bench()
+    train = [{"server": "s", "tool": "delete_file", "description": "Deletes a file.", "params": [],
+              "label": "destructive"}]
+    before = (risk._DESTRUCTIVE, risk._READ, risk._DOMAINS)
+    with bench.trained_lexicon(train) as dropped:
+        assert classify(tool("purge_cache")).category == "other"
+        assert classify(tool("deleteCache")).category == "destructive"
+        assert dropped["_READ"] == len(before[1])
+    assert (risk._DESTRUCTIVE, risk._READ, risk._DOMAINS) == before
+    assert classify(tool("purge_cache")).category == "destructive"
