@@ -57,7 +57,7 @@ sys.path.insert(0, str(HERE.parent))
 from policyctl.scan import risk as risk_module  # noqa: E402
 from policyctl.scan.risk import CATEGORIES, classify_snapshot, split_words  # noqa: E402
 from policyctl.scan.snapshots import Snapshot, ToolInfo, make_source  # noqa: E402
-from policyctl.scan.starter import starter_category  # noqa: E402
+from policyctl.scan.starter import review_note, starter_category  # noqa: E402
 
 SETS = {"policylayer": HERE / "data" / "risk-labels.policylayer.jsonl",
         "own": HERE / "data" / "risk-labels.own.jsonl"}
@@ -109,8 +109,9 @@ def predict(rows: list[dict]) -> list[dict]:
     out = []
     for row in rows:
         risk = risks[row["server"]][row["tool"]]
+        init = starter_category(risk)
         out.append({**row, "got": risk.category, "confidence": risk.confidence, "rationale": risk.rationale,
-                    "init": starter_category(risk)})
+                    "init": init, "review": bool(review_note(risk, init))})
     return out
 
 
@@ -142,6 +143,8 @@ def score(preds: list[dict]) -> dict:
         "critical": {"n": len(critical), "caught": len(caught),
                      "recall": round(len(caught) / len(critical), 4) if critical else None,
                      "caught_by_init": len(caught_by_init),
+                     # missed, but init comments the tool for review (low confidence or unclassified)
+                     "missed_but_flagged": sum(1 for p in critical if p["init"] not in CRITICAL and p["review"]),
                      "missed": [f"{p['server']}/{p['tool']} ({p['label']}→{p['got']})"
                                 for p in critical if p["got"] not in CRITICAL]},
         "by_confidence": by_conf,
@@ -322,7 +325,8 @@ def report(name: str, res: dict, show: bool) -> None:
         print(f"  labelled differently on different servers: {len(res['self_disagreements'])} "
               f"({', '.join(res['self_disagreements'][:6])}{', …' if len(res['self_disagreements']) > 6 else ''})")
     if crit["missed"]:
-        print(f"  destructive/financial missed: {', '.join(crit['missed'])}")
+        print(f"  destructive/financial missed ({crit['missed_but_flagged']} of {len(crit['missed'])} flagged for "
+              f"review by init): {', '.join(crit['missed'])}")
     if show:
         for m in res["misses"]:
             print(f"    {m['server'][:28]:<28} {m['tool'][:34]:<34} {m['gold']:<11} {m['got']:<11} "
