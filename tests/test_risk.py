@@ -91,6 +91,10 @@ def test_split_words(name: str, words: list[str]) -> None:
         (tool("logout_client_context"), "write", 'write: name says "logout"'),
         (tool("trash_drive_file"), "destructive", 'destructive: name says "trash"'),
         (tool("get_cancellation_policy"), "read", 'read: name says "get"'),
+        # an inflected word before a plain action word is a thing: names are imperative
+        (tool("runs_list"), "read", 'read: name says "list"'),
+        (tool("calls_archive"), "write", 'write: name says "archive"'),
+        (tool("files_delete"), "destructive", 'destructive: name says "delete"'),
         (tool("force"), "other", 'other: the name\'s words ("force") carry no action and there is no description'),
         (tool("onboardingAssistant"), "other",
          'other: the name\'s words ("onboarding assistant") carry no action and there is no description'),

@@ -266,7 +266,10 @@ class _Verb:
     index: int
 
 
-def _verbs(words: list[str]) -> list[_Verb]:
+def _verbs(words: list[str], *, name: bool = False) -> list[_Verb]:
+    """The action words in ``words``, in order. In a tool name (``name=True``) an inflected form
+    (``calls``, ``orders``, ``runs``) is a thing when a plain action word follows it: names are
+    imperative, so ``calls_archive`` archives calls and ``runs_list`` lists runs."""
     found: list[_Verb] = []
     skip_next = False
     for i, raw in enumerate(words):
@@ -280,6 +283,10 @@ def _verbs(words: list[str]) -> list[_Verb]:
         cat = _category_of(word)
         if cat:
             found.append(_Verb(word, cat, i))
+    if name and len(found) > 1:
+        plain = [v for v in found if words[v.index] == v.word]
+        if plain:
+            found = [v for v in found if words[v.index] == v.word or v.index > plain[0].index]
     return found
 
 
@@ -401,7 +408,7 @@ class _Decision:
 
 
 def _from_words(words: list[str], where: str, context: ServerContext = NO_CONTEXT) -> _Decision | None:
-    verbs = _verbs(words)
+    verbs = _verbs(words, name=where == "name")
     if not verbs:
         return None
     primary = verbs[0]
