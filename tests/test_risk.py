@@ -304,6 +304,8 @@ def test_a_desktop_control_server_makes_ui_actions_execute() -> None:
         (tool("account_status"), "low", ("no action word; decided by a noun in the name",), None),
         (tool("xyz", annotations={"readOnlyHint": True}), "low", ("only the self-reported annotations",), None),
         (tool("force"), "low", ("nothing to go on",), None),
+        (tool("notes", "A notebook. Lists every note in the folder."), "low",
+         ("no action word in the name or the description's first sentence; a later sentence decides",), None),
         (tool("get_item", "Deletes the item once read."), "medium",
          ("description reads as destructive", 'also says "delete" (destructive)'), "destructive"),
         (tool("list_payouts"), "medium", ("name only (no description)", 'also says "payout" (financial)'), "financial"),

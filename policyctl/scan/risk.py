@@ -13,7 +13,8 @@ How a category is decided (docs/scan.md has the long form):
    when the word is also a common noun (``list_refunds`` stays read). A write or execute action on
    a money noun (``create_invoice``, ``place_order``) is financial.
 2. A name with no action word is decided by the first sentence of the **description**, then by
-   nouns in the name (``account_status`` → read, ``financial_calculator`` → financial).
+   nouns in the name (``account_status`` → read, ``financial_calculator`` → financial), then by
+   the rest of the description (low confidence).
 3. The **whole description** can raise the category: "cannot be undone", "permanently deletes" →
    destructive; "transfer funds", "send money" → financial.
 4. MCP **annotations** are self-reported hints: they decide only when nothing else does, and never
@@ -402,7 +403,8 @@ def server_context(server_name: str | None, tools: Iterable[ToolInfo],
 class _Decision:
     category: str
     because: str
-    # what decided: name-verb, name-nounish, phrase, description, name-noun, context, annotations, nothing
+    # what decided: name-verb, name-nounish, phrase, description, description-later, name-noun, context,
+    # annotations, nothing
     source: str = "name-verb"
     context: bool = False
 
@@ -496,6 +498,12 @@ def _categorise(tool: ToolInfo, context: ServerContext = NO_CONTEXT) -> _Decisio
             read_noun = next((w for w in name_words if w in _READ_NOUNS), None)
             if read_noun:
                 decision = _Decision("read", f'name says "{read_noun}"', "name-noun")
+    if decision is None and tool.description.strip():
+        # nothing in the name or the first sentence: a later one may still say what the tool does
+        rest = [w for w in split_words(tool.description, unglue=False) if w not in _SKIP]
+        later = _from_words(rest, "description", context)
+        if later is not None:
+            decision = _Decision(later.category, later.because, "description-later", later.context)
     if decision is None:
         decision = _annotation_hint(tool.annotations)
     if decision is None and context.domain == "desktop":
@@ -571,6 +579,9 @@ def _confidence(tool: ToolInfo, decision: _Decision, context: ServerContext) -> 
     elif source == "description":
         level = "medium"
         reasons.append("no action word in the name; the description decides")
+    elif source == "description-later":
+        level = "low"
+        reasons.append("no action word in the name or the description's first sentence; a later sentence decides")
     elif source == "name-noun":
         level = "low"
         reasons.append("no action word; decided by a noun in the name")
