@@ -116,9 +116,13 @@ class _Builder:
 
     def wrong(self, value: Any, go_type: str, at: str) -> None:
         # yaml.v3's own wording, which Intercept prints after "parsing config file: "
-        shown = f" `{value}`" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+        shown = ""
         if isinstance(value, bool):
             shown = f" `{'true' if value else 'false'}`"
+        elif isinstance(value, (str, int, float)):
+            text = str(value).encode()
+            # yaml.v3 shortens a scalar of more than 10 bytes to its first 7 and "..."
+            shown = f" `{text[:7].decode(errors='replace')}...`" if len(text) > 10 else f" `{text.decode()}`"
         self.problems.append(Problem("type", f"cannot unmarshal {_tag(value)}{shown} into {go_type}", at))
 
     def unknown(self, obj: dict[str, Any], known: tuple[str, ...], newer: tuple[str, ...], at: str,
@@ -289,6 +293,11 @@ def _rule(b: _Builder, tool: str, index: int, raw: Any, at: str) -> Rule:
             count, window = parsed
             scope = GLOBAL_SCOPE if tool == WILDCARD else tool
             counter = f"_rate_{window}"
+            if action in NEWER_ACTIONS:  # 1.1.0 rewrites the rule; later releases refuse the pair
+                b.problems.append(Problem(
+                    "newer", f'action "{action}" with rate_limit: Intercept 1.1.0 rewrites the rule into '
+                    "a plain rate limit and drops the action; later releases reject the combination",
+                    at + "/action"))
             action = "evaluate"
             conditions = [Condition(f"state.{scope}.{counter}", "lte", count, True, at + "/rate_limit")]
             state = State(counter, window, 1, "", at + "/rate_limit")
