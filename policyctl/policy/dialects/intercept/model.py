@@ -13,7 +13,7 @@ Everything keeps a JSON Pointer into the document, so lint can give line and col
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from policyctl.documents.pointers import pointer as ptr
 from policyctl.documents.pointers import split as split_pointer
@@ -111,8 +111,9 @@ def _tag(value: Any) -> str:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, texts: Mapping[str, str] | None = None) -> None:
         self.problems: list[Problem] = []
+        self.texts = texts or {}
 
     def wrong(self, value: Any, go_type: str, at: str) -> None:
         # yaml.v3's own wording, which Intercept prints after "parsing config file: "
@@ -140,9 +141,11 @@ class _Builder:
                     "whatever it was meant to do does not happen", at + ptr(key), key=True))
 
     def string(self, value: Any, at: str) -> str:
-        """A Go ``string`` field: a scalar's text whatever its tag; null is empty."""
+        """A Go ``string`` field: a scalar's text whatever its tag (``version: 01`` is "01"); null is empty."""
         if value is None:
             return ""
+        if not isinstance(value, (str, dict, list)) and at in self.texts:
+            return self.texts[at]
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, (int, float)):
@@ -231,9 +234,16 @@ def go_quote(text: str) -> str:
     return "".join(out)
 
 
-def build(data: Any) -> Config:
-    """Decode loaded YAML data the way Intercept v1.1.0 does, then apply its defaults."""
-    b = _Builder()
+def build_document(document: Any) -> Config:
+    """:func:`build` of a loaded document, string fields taking the scalars' source text."""
+    return build(yaml_v3_data(document), getattr(document, "scalar_texts", None))
+
+
+def build(data: Any, texts: Mapping[str, str] | None = None) -> Config:
+    """Decode loaded YAML data the way Intercept v1.1.0 does, then apply its defaults. ``texts``
+    (pointer → source text of the plain scalars that are not strings) gives string fields the text
+    yaml.v3 gives them; without it they take the value written back as text."""
+    b = _Builder(texts)
     top = b.mapping(data, "config.Config", "") if data is not None else {}
     top = top or {}
     b.unknown(top, TOP_KEYS, NEWER_TOP_KEYS, "", "the policy")
