@@ -25,7 +25,7 @@ import yaml
 
 from policyctl.documents.loader import load_text
 from policyctl.lint.linter import lint_bytes
-from policyctl.policy.dialects.intercept.model import build, yaml_v3_data
+from policyctl.policy.dialects.intercept.model import build_document
 from policyctl.policy.dialects.intercept.validate import validate
 from tests.conftest import REPO, run_cli
 
@@ -67,8 +67,7 @@ def invalid_lint() -> dict[str, list[dict]]:
 
 def _intercept_validate(path: Path) -> list[str]:
     """The messages of Intercept's validator, in its order (policyctl's port of validate.go)."""
-    cfg = build(yaml_v3_data(load_text(path.read_text(encoding="utf-8"), path.name).document))
-    return [e.message for e in validate(cfg)]
+    return [e.message for e in validate(build_document(load_text(path.read_text(encoding="utf-8"), path.name).document))]
 
 
 def test_the_corpus_is_complete():
@@ -207,3 +206,22 @@ def test_require_approval_beside_a_rate_limit_is_a_newer_release_warning():
             "        action: require_approval\n        rate_limit: 5/hour\n")
     report = lint_bytes(text.encode(), "p.policy.yaml", dialect="intercept")
     assert [(d.code, d.pointer) for d in report.diagnostics] == [("PL503", "/tools/create_payout/rules/0/action")]
+
+
+def test_string_fields_take_the_scalars_text_as_yaml_v3_does(tmp_path):
+    # a number, boolean or YAML 1.1 integer in a Go string field is its text as written: "01", not "1"
+    policy = tmp_path / "p.policy.yaml"
+    policy.write_text('version: "1"\ndefault: deny\nhide: [0x1F, 010]\ntools:\n  t:\n    rules:\n'
+                      "      - name: 1e3\n        conditions: [{path: state.t.1_0, op: lte, value: 1}]\n"
+                      "        state: {counter: 1_0, window: day}\n        on_deny: True\n")
+    assert lint_bytes(policy.read_bytes(), "p.policy.yaml", dialect="intercept").diagnostics == ()
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("".join(f'{{"ts": "2026-12-03T10:00:0{i}Z", "tool": "{tool}"}}\n'
+                             for i, tool in enumerate(["0x1F", "31", "010", "t", "t"])))
+    r = run_cli("simulate", str(trace), "--policy", str(policy), "--format", "jsonl")
+    rows = [(x["reason"], x["rule"], x["message"]) for x in map(json.loads, r.stdout.splitlines())]
+    assert [row[0] for row in rows] == ["hidden", "default_deny", "hidden", "allowed", "rate_limited"]
+    assert rows[4] == ("rate_limited", "1e3", "True")
+    for text, shown in (("01", "01"), ("+1", "+1"), ("0x1", "0x1"), ("1_0", "1_0"), ("1e0", "1e0"), ("True", "True")):
+        (d,) = lint_bytes(f"version: {text}\ntools: {{}}\n".encode(), "p.policy.yaml", dialect="intercept").diagnostics
+        assert d.message == f'version must be "1", got "{shown}"'
