@@ -372,9 +372,8 @@ def yaml_v3_data(document: Any) -> Any:
             value = GoTime(s.text)
         if value is not None:
             changes.append((s.pointer, value))
-    if not changes:
-        return data
-    data = copy.deepcopy(data)
+    if changes:
+        data = copy.deepcopy(data)
     for pointer, value in changes:
         tokens = split_pointer(pointer)
         node = data
@@ -385,4 +384,35 @@ def yaml_v3_data(document: Any) -> Any:
             node[int(last)] = value
         else:
             node[last] = value
-    return data
+    return _merge_keys(data) if _has_merge_key(data) else data
+
+
+MERGE_KEY = "<<"
+
+
+def _has_merge_key(node: Any) -> bool:
+    if isinstance(node, dict):
+        return MERGE_KEY in node or any(_has_merge_key(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_merge_key(v) for v in node)
+    return False
+
+
+def _merge_keys(node: Any) -> Any:
+    """yaml.v3's merge keys: ``<<: *anchor`` (or a list of anchors) adds the entries of those
+    mappings that the mapping does not set itself, the first mapping of a list winning. A ``<<``
+    whose value is not a mapping or a list of them is left as it is (yaml.v3 refuses to load it)."""
+    if isinstance(node, list):
+        return [_merge_keys(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    merged = {k: _merge_keys(v) for k, v in node.items() if k != MERGE_KEY}
+    if MERGE_KEY in node:
+        sources = node[MERGE_KEY] if isinstance(node[MERGE_KEY], list) else [node[MERGE_KEY]]
+        if not all(isinstance(src, dict) for src in sources):
+            merged[MERGE_KEY] = node[MERGE_KEY]
+            return merged
+        for src in sources:
+            for k, v in _merge_keys(src).items():
+                merged.setdefault(k, v)
+    return merged
