@@ -225,3 +225,14 @@ def test_string_fields_take_the_scalars_text_as_yaml_v3_does(tmp_path):
     for text, shown in (("01", "01"), ("+1", "+1"), ("0x1", "0x1"), ("1_0", "1_0"), ("1e0", "1e0"), ("True", "True")):
         (d,) = lint_bytes(f"version: {text}\ntools: {{}}\n".encode(), "p.policy.yaml", dialect="intercept").diagnostics
         assert d.message == f'version must be "1", got "{shown}"'
+
+
+def test_merge_keys_are_resolved_as_yaml_v3_does():
+    # `<<: *anchor` adds the anchor's entries the mapping does not set; in a list the first wins
+    text = ('version: "1"\ntools:\n  a:\n    rules:\n      - &base {name: base, on_deny: from base,\n'
+            "          conditions: [{path: args.n, op: lte, value: 1}]}\n  b:\n    rules:\n"
+            "      - <<: [{name: first, on_deny: first}, *base]\n        name: own\n")
+    assert lint_bytes(text.encode(), "p.policy.yaml", dialect="intercept").diagnostics == ()
+    cfg = build_document(load_text(text, "p.yaml").document)
+    (rule,) = cfg.tools["b"]
+    assert (rule.name, rule.on_deny, [c.path for c in rule.conditions]) == ("own", "first", ["args.n"])
