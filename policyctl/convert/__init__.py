@@ -299,9 +299,9 @@ def _pl_counter(tool: str | None, counter: str, used: set[str]) -> str:
 
 
 def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
-    from policyctl.policy.dialects.intercept.model import build, yaml_v3_data
+    from policyctl.policy.dialects.intercept.model import build_document
 
-    cfg = build(yaml_v3_data(loaded.document))
+    cfg = build_document(loaded.document)
     if cfg.description:
         run.note("/description", "description left out (PolicyLayer's document has no such field)")
     keys: dict[str, str] = {}  # Intercept counter key -> the rule that reserves in it

@@ -71,6 +71,10 @@ class Document:
     values: Mapping[str, Position] = field(repr=False, default_factory=dict)
     keys: Mapping[str, Position] = field(repr=False, default_factory=dict)
     yaml11: tuple[Yaml11Scalar, ...] = ()
+    #: the source text of each plain scalar value that is not a string (``1e3``, ``True``) or that
+    #: YAML 1.1 reads otherwise (``010``, ``1_0``), by pointer: readers that take any scalar's text
+    #: as a string (Go's yaml.v3) need it
+    scalar_texts: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def position(self, pointer: str | None, *, key: bool = False) -> Position:
         """``(line, column)`` of the value at ``pointer`` (of its key with ``key=True``).
@@ -597,7 +601,7 @@ def _load_yaml(text: str, path: str) -> LoadResult:
         if dispose is not None:
             dispose()
     doc = Document(path=path, format="yaml", data=data, values=builder.values,
-                   keys=builder.keys, yaml11=tuple(builder.yaml11))
+                   keys=builder.keys, yaml11=tuple(builder.yaml11), scalar_texts=builder.scalar_texts)
     return LoadResult(doc, tuple(builder.problems))
 
 
@@ -643,6 +647,7 @@ class _YamlBuilder:
         self.keys: dict[str, Position] = {}
         self.problems: list[Diagnostic] = []
         self.yaml11: list[Yaml11Scalar] = []
+        self.scalar_texts: dict[str, str] = {}
         # anchor -> (value, expanded node count)
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0
@@ -685,6 +690,8 @@ class _YamlBuilder:
                 self.yaml11.append(Yaml11Scalar(pointer, is_key, text, diff[0], diff[1]))
             if is_key:
                 return text  # keys are text in JSON: `1e3: x` names the key "1e3"
+            if (value is not None and not isinstance(value, str)) or diff is not None:
+                self.scalar_texts[pointer] = text
         elif tag is None or tag == "!" or tag == _CORE + "str":
             value = text
         else:

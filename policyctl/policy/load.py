@@ -102,7 +102,7 @@ def _intercept(document: Document, diagnostics: list[Diagnostic], name: str) -> 
     PL501) or when it holds keys Intercept ignores (PL502: the policy would not mean what it says)."""
     from policyctl.lint.linter import lint_document
     from policyctl.policy.dialects.intercept.lower import lower
-    from policyctl.policy.dialects.intercept.model import build, yaml_v3_data
+    from policyctl.policy.dialects.intercept.model import build_document
 
     problems = [d for d in diagnostics if d.code in ("PL001", "PL003")]
     problems += [d for d in lint_document(document, "intercept").diagnostics if d.code in ("PL501", "PL502")]
@@ -113,7 +113,7 @@ def _intercept(document: Document, diagnostics: list[Diagnostic], name: str) -> 
                                    tuple(problems))
         error.details = tuple(format_diagnostics(problems))
         raise error
-    program = lower(build(yaml_v3_data(document)))
+    program = lower(build_document(document))
     return LoadedPolicy(policy=None, document=document, path=name, dialect="intercept", program=program)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policyctl.policy.dialects.intercept.model import Config, Rule, build, yaml_v3_data
+from policyctl.policy.dialects.intercept.model import Config, Rule, build_document
 
 _memo: list[Any] = [None, None]
 
@@ -13,7 +13,7 @@ def config(ctx: Any) -> Config:
     """The Intercept view of ``ctx.document`` (built once per document)."""
     if _memo[0] is not ctx.document:
         _memo[0] = ctx.document
-        _memo[1] = build(yaml_v3_data(ctx.document))
+        _memo[1] = build_document(ctx.document)
     return _memo[1]  # type: ignore[no-any-return]
 
 

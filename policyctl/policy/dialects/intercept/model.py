@@ -13,7 +13,7 @@ Everything keeps a JSON Pointer into the document, so lint can give line and col
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from policyctl.documents.pointers import pointer as ptr
 from policyctl.documents.pointers import split as split_pointer
@@ -111,14 +111,19 @@ def _tag(value: Any) -> str:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, texts: Mapping[str, str] | None = None) -> None:
         self.problems: list[Problem] = []
+        self.texts = texts or {}
 
     def wrong(self, value: Any, go_type: str, at: str) -> None:
         # yaml.v3's own wording, which Intercept prints after "parsing config file: "
-        shown = f" `{value}`" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+        shown = ""
         if isinstance(value, bool):
             shown = f" `{'true' if value else 'false'}`"
+        elif isinstance(value, (str, int, float)):
+            text = str(value).encode()
+            # yaml.v3 shortens a scalar of more than 10 bytes to its first 7 and "..."
+            shown = f" `{text[:7].decode(errors='replace')}...`" if len(text) > 10 else f" `{text.decode()}`"
         self.problems.append(Problem("type", f"cannot unmarshal {_tag(value)}{shown} into {go_type}", at))
 
     def unknown(self, obj: dict[str, Any], known: tuple[str, ...], newer: tuple[str, ...], at: str,
@@ -136,9 +141,11 @@ class _Builder:
                     "whatever it was meant to do does not happen", at + ptr(key), key=True))
 
     def string(self, value: Any, at: str) -> str:
-        """A Go ``string`` field: a scalar's text whatever its tag; null is empty."""
+        """A Go ``string`` field: a scalar's text whatever its tag (``version: 01`` is "01"); null is empty."""
         if value is None:
             return ""
+        if not isinstance(value, (str, dict, list)) and at in self.texts:
+            return self.texts[at]
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, (int, float)):
@@ -227,9 +234,16 @@ def go_quote(text: str) -> str:
     return "".join(out)
 
 
-def build(data: Any) -> Config:
-    """Decode loaded YAML data the way Intercept v1.1.0 does, then apply its defaults."""
-    b = _Builder()
+def build_document(document: Any) -> Config:
+    """:func:`build` of a loaded document, string fields taking the scalars' source text."""
+    return build(yaml_v3_data(document), getattr(document, "scalar_texts", None))
+
+
+def build(data: Any, texts: Mapping[str, str] | None = None) -> Config:
+    """Decode loaded YAML data the way Intercept v1.1.0 does, then apply its defaults. ``texts``
+    (pointer → source text of the plain scalars that are not strings) gives string fields the text
+    yaml.v3 gives them; without it they take the value written back as text."""
+    b = _Builder(texts)
     top = b.mapping(data, "config.Config", "") if data is not None else {}
     top = top or {}
     b.unknown(top, TOP_KEYS, NEWER_TOP_KEYS, "", "the policy")
@@ -289,6 +303,11 @@ def _rule(b: _Builder, tool: str, index: int, raw: Any, at: str) -> Rule:
             count, window = parsed
             scope = GLOBAL_SCOPE if tool == WILDCARD else tool
             counter = f"_rate_{window}"
+            if action in NEWER_ACTIONS:  # 1.1.0 rewrites the rule; later releases refuse the pair
+                b.problems.append(Problem(
+                    "newer", f'action "{action}" with rate_limit: Intercept 1.1.0 rewrites the rule into '
+                    "a plain rate limit and drops the action; later releases reject the combination",
+                    at + "/action"))
             action = "evaluate"
             conditions = [Condition(f"state.{scope}.{counter}", "lte", count, True, at + "/rate_limit")]
             state = State(counter, window, 1, "", at + "/rate_limit")
@@ -353,9 +372,8 @@ def yaml_v3_data(document: Any) -> Any:
             value = GoTime(s.text)
         if value is not None:
             changes.append((s.pointer, value))
-    if not changes:
-        return data
-    data = copy.deepcopy(data)
+    if changes:
+        data = copy.deepcopy(data)
     for pointer, value in changes:
         tokens = split_pointer(pointer)
         node = data
@@ -366,4 +384,35 @@ def yaml_v3_data(document: Any) -> Any:
             node[int(last)] = value
         else:
             node[last] = value
-    return data
+    return _merge_keys(data) if _has_merge_key(data) else data
+
+
+MERGE_KEY = "<<"
+
+
+def _has_merge_key(node: Any) -> bool:
+    if isinstance(node, dict):
+        return MERGE_KEY in node or any(_has_merge_key(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_merge_key(v) for v in node)
+    return False
+
+
+def _merge_keys(node: Any) -> Any:
+    """yaml.v3's merge keys: ``<<: *anchor`` (or a list of anchors) adds the entries of those
+    mappings that the mapping does not set itself, the first mapping of a list winning. A ``<<``
+    whose value is not a mapping or a list of them is left as it is (yaml.v3 refuses to load it)."""
+    if isinstance(node, list):
+        return [_merge_keys(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    merged = {k: _merge_keys(v) for k, v in node.items() if k != MERGE_KEY}
+    if MERGE_KEY in node:
+        sources = node[MERGE_KEY] if isinstance(node[MERGE_KEY], list) else [node[MERGE_KEY]]
+        if not all(isinstance(src, dict) for src in sources):
+            merged[MERGE_KEY] = node[MERGE_KEY]
+            return merged
+        for src in sources:
+            for k, v in _merge_keys(src).items():
+                merged.setdefault(k, v)
+    return merged
