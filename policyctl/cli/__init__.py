@@ -29,7 +29,7 @@ from policyctl.exitcodes import ExitCode
 
 app = typer.Typer(
     name="policyctl",
-    help="Lint, scaffold, simulate and diff MCP tool-call policies (PolicyLayer format).",
+    help="Lint, scaffold, simulate, diff and convert MCP tool-call policies (PolicyLayer and Intercept).",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -52,7 +52,7 @@ def _root(
                                  help="Print the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
 ) -> None:
-    """Lint, scaffold, simulate and diff MCP tool-call policies (PolicyLayer format)."""
+    """Lint, scaffold, simulate, diff and convert MCP tool-call policies (PolicyLayer and Intercept)."""
     state.debug = debug or state.debug
 
 
