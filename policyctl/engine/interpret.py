@@ -23,7 +23,7 @@ from typing import Any, Callable
 from policyctl.engine.counters import NS, SlidingCounter
 from policyctl.engine.evaluator import ALLOWED, Decision, seconds_to_ns
 from policyctl.policy import ir
-from policyctl.policy.operators import compile_test, resolve
+from policyctl.policy.operators import NOT_FOUND, compile_test, inline_expr, resolve
 
 WINDOW_NS = {"minute": 60 * NS, "hour": 3600 * NS, "day": 86400 * NS}
 _SWEEP_EVERY = 65536
@@ -100,12 +100,15 @@ class _Store:
 class Interpreter:
     """Evaluates calls in trace order against one program, keeping its own counters."""
 
-    def __init__(self, program: ir.Program, *, windows: str = "fixed") -> None:
+    def __init__(self, program: ir.Program, *, windows: str = "fixed", compiled: bool = True) -> None:
         if windows not in ("fixed", "sliding"):
             raise ValueError(f"windows must be 'fixed' or 'sliding', not {windows!r}")
         self.ir = program
         self.windows = windows
         self.store = _Store(windows)
+        # fixed windows: each tool's steps compiled to straight-line Python (the hot path); False
+        # keeps the step-by-step closures, the reference the tests hold the compiled programs to
+        self.compiled = compiled and windows == "fixed"
         self.decisions: list[Decision] = []
         self.tools: list[str] = []
         self.origins: list[str | None] = []
@@ -170,6 +173,13 @@ class Interpreter:
     def _deny(self, tool: str, outcome: ir.Outcome) -> int:
         return self._code(tool, Decision(False, outcome.reason, outcome.rule, outcome.message), outcome.origin)
 
+    def _lengths(self) -> dict[tuple[str, ...], set[int]]:
+        """bucket -> the window lengths (ns) any reservation of the program writes it with."""
+        lengths: dict[tuple[str, ...], set[int]] = {}
+        for bucket, window in self.ir.buckets():
+            lengths.setdefault(bucket, set()).add(WINDOW_NS[window])
+        return lengths
+
     def program(self, tool: str) -> Program:
         prog = self._programs.get(tool)
         if prog is None:
@@ -187,13 +197,13 @@ class Interpreter:
         allowed = self._code(tool, ALLOWED, None)
         show = self._show
         store = self.store
-        # checks: (mode, [(source, path, test)], denial codes)
+        # checks: (mode, [(source, path, test, op, value)], denial codes)
         checks = []
         for check in program.checks(tool):
             conds = []
             for c in check.conditions:
                 test = compile_test(c.op, c.value, show) if show is not None else compile_test(c.op, c.value)
-                conds.append((c.source == "state", c.path, test, c.op))
+                conds.append((c.source == "state", c.path, test, c.op, c.value))
             codes = [self._deny(tool, check.denial(i)) for i in range(max(1, len(check.conditions)))]
             checks.append((check.mode == "all_or_deny", conds, codes))
         reservations = []
@@ -202,6 +212,8 @@ class Interpreter:
                                  self._deny(tool, r.refused),
                                  self._deny(tool, r.bad_amount) if r.bad_amount is not None else None))
         release_on = program.release_on
+        if self.compiled:
+            return _compile_tool(tool, checks, reservations, allowed, store, release_on, show, self._lengths())
 
         def value(is_state: bool, path: tuple[str, ...], ts: int, grant: str, args: dict) -> Any:
             if is_state:
@@ -213,12 +225,12 @@ class Interpreter:
         def run(ts: int, grant: str, args: dict, upstream: Any) -> int:
             for all_or_deny, conds, codes in checks:
                 if all_or_deny:
-                    for i, (is_state, path, test, _op) in enumerate(conds):
+                    for i, (is_state, path, test, _op, _value) in enumerate(conds):
                         v = value(is_state, path, ts, grant, args)
                         if not test(v):
                             return codes[i]
                 else:
-                    for is_state, path, test, _op in conds:
+                    for is_state, path, test, _op, _value in conds:
                         if not test(value(is_state, path, ts, grant, args)):
                             break
                     else:
@@ -249,6 +261,173 @@ class Interpreter:
             return allowed
 
         return run
+
+
+def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, store: _Store,
+                  release_on: frozenset[str], show: Callable[[Any], str] | None,
+                  lengths: dict[tuple[str, ...], set[int]]) -> Program:
+    """One tool's steps (fixed windows) as straight-line Python, compiled once.
+
+    The same steps as the closure ``run`` of :meth:`Interpreter._build` (which remains for sliding
+    windows), in the same order and on the same counter rows, with every loop unrolled: conditions
+    become inline expressions (:func:`policyctl.policy.operators.inline_expr`), a reservation is a
+    row lookup, a window-start comparison and an in-place update, and the window start of each
+    length is computed once per call. A bucket that every reservation of the program writes with
+    one window length (the usual case: ``lengths``) has rows whose length never changes, so only
+    the value and the window start are compared and written. Nothing from the policy is spliced into the source: keys,
+    values and buckets are bound as names (``K3``, ``B4``); only integers (codes, limits, window
+    lengths, constant amounts) are written as literals.
+    """
+    ns: dict[str, Any] = {"NF": NOT_FOUND, "ROWS": store.rows, "STORE": store, "AMOUNT": _go_int64_amount,
+                          "KIND": upstream_kind, "RELEASE_ON": release_on}
+    lines = ["def prog(ts, grant, args, upstream):"]
+    counter = [0]
+
+    def bind(prefix: str, value: Any) -> str:
+        counter[0] += 1
+        name = f"{prefix}{counter[0]}"
+        ns[name] = value
+        return name
+
+    def emit(depth: int, text: str) -> None:
+        lines.append("    " * depth + text)
+
+    # bucket -> (row variable, key variable) of a counter read by a check that always runs (depth 1):
+    # checks write nothing, so later reads, and the first reservation in that bucket, reuse the row
+    read_rows: dict[tuple[str, ...], tuple[str, str]] = {}
+    starts: dict[int, str] = {}  # window length -> the variable holding this call's window start
+
+    def start_of(depth: int, length: int) -> str:
+        """The window start of ``length`` now; computed once per call when first needed at depth 1."""
+        start = starts.get(length)
+        if start is None:
+            start = f"s{len(starts)}"
+            if depth == 1:
+                starts[length] = start
+            else:
+                start = f"s{len(starts)}_"
+            emit(depth, f"{start} = ts - ts % {int(length)}")
+        return start
+
+    def emit_value(depth: int, is_state: bool, path: tuple[str, ...]) -> None:
+        if is_state:  # the counter before this call: 0 when unused or written in an older window
+            bucket = ("intercept", path[0])
+            written = lengths.get(bucket, set())
+            if not written:  # no reservation ever writes it: always 0
+                emit(depth, "v = 0")
+                return
+            row = read_rows.get(bucket)
+            if row is None:
+                row = (f"q{len(read_rows)}", f"kq{len(read_rows)}")
+                emit(depth, f"{row[1]} = (grant, {bind('B', bucket)})")
+                emit(depth, f"{row[0]} = ROWS.get({row[1]})")
+                if depth == 1:
+                    read_rows[bucket] = row
+            q = row[0]
+            if len(written) == 1:
+                start = start_of(depth, next(iter(written)))
+                emit(depth, f"v = 0 if {q} is None or {q}[1] != {start} else {q}[0]")
+            else:
+                emit(depth, f"v = 0 if {q} is None or {q}[1] != ts - ts % {q}[2] else {q}[0]")
+            return
+        if not path:
+            emit(depth, "v = args")
+            return
+        emit(depth, f"v = args.get({bind('K', path[0])}, NF)")
+        for seg in path[1:]:
+            emit(depth, f"v = v.get({bind('K', seg)}, NF) if type(v) is dict else NF")
+
+    def expr(op: str, value: Any) -> str:
+        return inline_expr(op, value, bind, show) if show is not None else inline_expr(op, value, bind)
+
+    def literal(n: Any) -> str:
+        return str(n) if type(n) is int else bind("N", n)
+
+    taken: list[tuple[int, str]] = []  # reservations made so far: (index, amount expression)
+
+    def release(depth: int) -> None:
+        """Give back this call's reservations, the latest first."""
+        for k, amt in reversed(taken):
+            emit(depth, f"r{k}[0] = max(0, r{k}[0] - {amt})")
+
+    for all_or_deny, conds, codes in checks:
+        if all_or_deny:
+            for i, (is_state, path, _test, op, value) in enumerate(conds):
+                emit_value(1, is_state, path)
+                emit(1, f"if not {expr(op, value)}: return {codes[i]}")
+        elif not conds:
+            emit(1, f"return {codes[0]}")
+            break
+        elif len(conds) == 1:
+            is_state, path, _test, op, value = conds[0]
+            emit_value(1, is_state, path)
+            emit(1, f"if {expr(op, value)}: return {codes[0]}")
+        else:  # every condition must hold: a one-pass block the first failing condition leaves
+            emit(1, "while True:")
+            for is_state, path, _test, op, value in conds:
+                emit_value(2, is_state, path)
+                emit(2, f"if not {expr(op, value)}: break")
+            emit(2, f"return {codes[0]}")
+    else:
+        for k, (bucket, length, limit, amount, refused, bad) in enumerate(reservations):
+            if isinstance(amount, tuple):
+                emit_value(1, False, amount)
+                emit(1, f"n{k} = AMOUNT(v)")
+                emit(1, f"if n{k} is None:")
+                release(2)
+                emit(2, f"return {bad if bad is not None else refused}")
+                amt = f"n{k}"
+            else:
+                amt = literal(amount)
+            if limit is None:
+                continue
+            start = start_of(1, length)
+            row = read_rows.pop(bucket, None)  # a reservation writes: later ones look the row up again
+            if row is not None:
+                emit(1, f"key = {row[1]}")
+                emit(1, f"r{k} = {row[0]}")
+            else:
+                emit(1, f"key = (grant, {bind('B', bucket)})")
+                emit(1, f"r{k} = ROWS.get(key)")
+            emit(1, f"if r{k} is None:")
+            emit(2, f"if {amt} > {literal(limit)}:")
+            release(3)
+            emit(3, f"return {refused}")
+            emit(2, f"r{k} = ROWS[key] = [{amt}, {start}, {int(length)}]")
+            if lengths.get(bucket) == {length}:  # the row's length is always this one
+                emit(1, f"elif r{k}[1] == {start}:")
+                emit(2, f"cur = r{k}[0] + {amt}")
+                emit(2, f"if cur > {literal(limit)}:")
+                release(3)
+                emit(3, f"return {refused}")
+                emit(2, f"r{k}[0] = cur")
+                emit(1, "else:")
+                emit(2, f"if {amt} > {literal(limit)}:")
+                release(3)
+                emit(3, f"return {refused}")
+                emit(2, f"r{k}[0] = {amt}")
+                emit(2, f"r{k}[1] = {start}")
+            else:
+                emit(1, "else:")
+                emit(2, f"cur = r{k}[0] + {amt} if r{k}[1] == {start} else {amt}")
+                emit(2, f"if cur > {literal(limit)}:")
+                release(3)
+                emit(3, f"return {refused}")
+                emit(2, f"r{k}[0] = cur")
+                emit(2, f"r{k}[1] = {start}")
+                emit(2, f"r{k}[2] = {int(length)}")
+            taken.append((k, amt))
+        if taken:
+            emit(1, "if upstream and KIND(upstream) in RELEASE_ON:")
+            release(2)
+        emit(1, "STORE.calls = calls = STORE.calls + 1")
+        emit(1, f"if not calls % {_SWEEP_EVERY}: STORE.sweep(ts)")
+        emit(1, f"return {allowed}")
+    src = "\n".join(lines) + "\n"
+    exec(compile(src, f"<intercept program {tool!r}>", "exec"), ns)  # noqa: S102 - see the docstring
+    prog: Program = ns["prog"]
+    prog.__doc__ = src  # kept for debugging and the tests
+    return prog
 
 
 def make_evaluator(loaded: Any, *, windows: str = "fixed") -> Any:
