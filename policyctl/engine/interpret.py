@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from policyctl.documents.gofmt import to_double
 from policyctl.engine.counters import NS, SlidingCounter
 from policyctl.engine.evaluator import ALLOWED, Decision, seconds_to_ns
 from policyctl.policy import ir
@@ -51,17 +52,36 @@ def _go_int64_amount(value: Any) -> int | None:
 
 
 class _Store:
-    """Counter rows: ``(grant, bucket) -> [value, window start (ns), window length (ns)]``."""
+    """Counter rows, one table per bucket: ``buckets[bucket][grant] -> [value, window start (ns),
+    window length (ns)]`` (``rows`` is the same as one flat mapping, for reading).
+
+    A row is updated in place and only ever removed by ``sweep``, so the compiled programs hold
+    each bucket's table (created once, never replaced) and look rows up by grant alone. Every
+    ``_SWEEP_EVERY`` new rows, the next allowed call sweeps the rows of passed windows away.
+    """
 
     def __init__(self, windows: str) -> None:
         self.windows = windows
-        self.rows: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        self.buckets: dict[tuple[str, ...], dict[str, list[int]]] = {}
         self.sliding: dict[tuple[tuple[str, ...], int], SlidingCounter] = {}
-        self.calls = 0
+        self.due = [_SWEEP_EVERY]  # rows still to create before the next sweep (a cell: programs share it)
+
+    @property
+    def rows(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """Every row as ``(grant, bucket) -> [value, window start, window length]``."""
+        return {(grant, bucket): row for bucket, table in self.buckets.items() for grant, row in table.items()}
+
+    def table(self, bucket: tuple[str, ...]) -> dict[str, list[int]]:
+        """The rows of ``bucket`` by grant (the same dict for the store's whole life)."""
+        table = self.buckets.get(bucket)
+        if table is None:
+            table = self.buckets[bucket] = {}
+        return table
 
     def read(self, grant: str, bucket: tuple[str, ...], ts: int) -> int:
         """The counter's value now (0 when unused or written in an older window)."""
-        row = self.rows.get((grant, bucket))
+        table = self.buckets.get(bucket)
+        row = table.get(grant) if table is not None else None
         if row is None:
             return 0
         return row[0] if row[1] == ts - ts % row[2] else 0
@@ -74,27 +94,35 @@ class _Store:
                 counter = self.sliding[(bucket, length)] = SlidingCounter(length)
             return counter.try_reserve(grant, ts, limit)
         start = ts - ts % length
-        key = (grant, bucket)
-        row = self.rows.get(key)
+        table = self.table(bucket)
+        row = table.get(grant)
         current = row[0] if row is not None and row[1] == start else 0
         if current + amount > limit:
             return False
-        self.rows[key] = [current + amount, start, length]
+        if row is None:
+            table[grant] = [current + amount, start, length]
+            self.due[0] -= 1
+        else:
+            row[0], row[1], row[2] = current + amount, start, length
         return True
 
     def release(self, grant: str, bucket: tuple[str, ...], length: int, ts: int, amount: int) -> None:
         if self.windows == "sliding":
             self.sliding[(bucket, length)].release(grant, ts)
             return
-        row = self.rows.get((grant, bucket))
+        table = self.buckets.get(bucket)
+        row = table.get(grant) if table is not None else None
         if row is not None:
             row[0] = max(0, row[0] - amount)
 
     def sweep(self, now: int) -> None:
-        """Forget rows whose window has passed (they read 0 anyway): memory stays flat."""
-        stale = [k for k, row in self.rows.items() if row[1] + row[2] <= now]
-        for k in stale:
-            del self.rows[k]
+        """Forget rows whose window has passed (they read 0 anyway): memory stays flat. Called
+        between calls only: a program holds the rows it read until its call ends."""
+        for table in self.buckets.values():
+            stale = [grant for grant, row in table.items() if row[1] + row[2] <= now]
+            for grant in stale:
+                del table[grant]
+        self.due[0] = _SWEEP_EVERY
 
 
 class Interpreter:
@@ -180,6 +208,26 @@ class Interpreter:
             lengths.setdefault(bucket, set()).add(WINDOW_NS[window])
         return lengths
 
+    def _ceilings(self) -> dict[tuple[str, ...], int]:
+        """bucket -> a bound no value of its counter ever passes, for the buckets that have one: every
+        reservation writing it adds a constant amount >= 0 and admits at most its limit, so a value
+        (0 in a new window) never exceeds the largest limit, nor drops below 0 when released."""
+        bounds: dict[tuple[str, ...], int] = {}
+        unbounded: set[tuple[str, ...]] = set()
+        for part in (*self.ir.tools.values(), self.ir.wildcard):
+            for r in part.reservations:
+                if r.limit is None:
+                    continue
+                if type(r.amount) is not int or r.amount < 0:
+                    unbounded.add(r.bucket)
+                bounds[r.bucket] = max(bounds.get(r.bucket, 0), r.limit)
+        return {b: n for b, n in bounds.items() if b not in unbounded}
+
+    def _int_counters(self) -> bool:
+        """Does every reservation add an int (a constant int, or an argument read as one)?"""
+        parts = (*self.ir.tools.values(), self.ir.wildcard)
+        return all(type(r.amount) is int or isinstance(r.amount, tuple) for p in parts for r in p.reservations)
+
     def program(self, tool: str) -> Program:
         prog = self._programs.get(tool)
         if prog is None:
@@ -213,13 +261,13 @@ class Interpreter:
                                  self._deny(tool, r.bad_amount) if r.bad_amount is not None else None))
         release_on = program.release_on
         if self.compiled:
-            return _compile_tool(tool, checks, reservations, allowed, store, release_on, show, self._lengths())
+            return _compile_tool(tool, checks, reservations, allowed, store, release_on, show, self._lengths(),
+                                 self._int_counters(), self._ceilings())
 
         def value(is_state: bool, path: tuple[str, ...], ts: int, grant: str, args: dict) -> Any:
             if is_state:
                 # a counter always exists (0 when unused); window: the one it was last written in
-                row = store.rows.get((grant, ("intercept", path[0])))
-                return 0 if row is None or row[1] != ts - ts % row[2] else row[0]
+                return store.read(grant, ("intercept", path[0]), ts)
             return resolve(args, path)
 
         def run(ts: int, grant: str, args: dict, upstream: Any) -> int:
@@ -255,8 +303,7 @@ class Interpreter:
             if taken and upstream and upstream_kind(upstream) in release_on:
                 for b, ln, a in reversed(taken):
                     store.release(grant, b, ln, ts, a)
-            store.calls += 1
-            if store.calls % _SWEEP_EVERY == 0:
+            if taken and store.due[0] <= 0:  # only a reservation creates rows
                 store.sweep(ts)
             return allowed
 
@@ -265,21 +312,27 @@ class Interpreter:
 
 def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, store: _Store,
                   release_on: frozenset[str], show: Callable[[Any], str] | None,
-                  lengths: dict[tuple[str, ...], set[int]]) -> Program:
+                  lengths: dict[tuple[str, ...], set[int]], int_counters: bool,
+                  ceilings: dict[tuple[str, ...], int]) -> Program:
     """One tool's steps (fixed windows) as straight-line Python, compiled once.
 
-    The same steps as the closure ``run`` of :meth:`Interpreter._build` (which remains for sliding
-    windows), in the same order and on the same counter rows, with every loop unrolled: conditions
-    become inline expressions (:func:`policyctl.policy.operators.inline_expr`), a reservation is a
-    row lookup, a window-start comparison and an in-place update, and the window start of each
-    length is computed once per call. A bucket that every reservation of the program writes with
-    one window length (the usual case: ``lengths``) has rows whose length never changes, so only
-    the value and the window start are compared and written. Nothing from the policy is spliced into the source: keys,
-    values and buckets are bound as names (``K3``, ``B4``); only integers (codes, limits, window
-    lengths, constant amounts) are written as literals.
+    The same steps as the closure ``run`` of :meth:`Interpreter._build` (the reference, kept for
+    sliding windows and the tests), in the same order and on the same counter rows, with every
+    loop unrolled: conditions become inline expressions
+    (:func:`policyctl.policy.operators.inline_expr`); a counter is one lookup by grant in its
+    bucket's table; the window start of each length is computed once per call. A counter read by
+    a check that always runs is not looked up again by the reservation of the same bucket (checks
+    write nothing); when every reservation of the program writes that bucket with one window length
+    (``lengths``: the usual case), the value read is the value reserved on. ``int_counters``: every
+    amount is an integer, so a counter's value is an ``int`` and a comparison with a number needs
+    no type test. Nothing from the policy is spliced into the source: keys, values and tables are
+    bound as names (``K3``, ``X4``, ``B5``); only integers (codes, limits, window lengths, constant
+    amounts) are written as literals. A check that a counter's value is ``lte``/``lt`` a number no
+    value of that counter can reach (``ceilings``: Intercept's rate limits test exactly that before
+    reserving) always holds: only the value is read, for the reservation.
     """
-    ns: dict[str, Any] = {"NF": NOT_FOUND, "ROWS": store.rows, "STORE": store, "AMOUNT": _go_int64_amount,
-                          "KIND": upstream_kind, "RELEASE_ON": release_on}
+    ns: dict[str, Any] = {"NF": NOT_FOUND, "AMOUNT": _go_int64_amount, "KIND": upstream_kind,
+                          "RELEASE_ON": release_on, "DUE": store.due, "SWEEP": store.sweep}
     lines = ["def prog(ts, grant, args, upstream):"]
     counter = [0]
 
@@ -292,43 +345,58 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
     def emit(depth: int, text: str) -> None:
         lines.append("    " * depth + text)
 
-    # bucket -> (row variable, key variable) of a counter read by a check that always runs (depth 1):
-    # checks write nothing, so later reads, and the first reservation in that bucket, reuse the row
+    tables: dict[tuple[str, ...], str] = {}
+
+    def table(bucket: tuple[str, ...]) -> str:
+        name = tables.get(bucket)
+        if name is None:
+            name = tables[bucket] = bind("B", store.table(bucket))
+        return name
+
+    # bucket -> (row variable, value variable or "") of a counter read by a check that always runs
+    # (depth 1): later reads, and the first reservation in that bucket, reuse them
     read_rows: dict[tuple[str, ...], tuple[str, str]] = {}
     starts: dict[int, str] = {}  # window length -> the variable holding this call's window start
 
     def start_of(depth: int, length: int) -> str:
-        """The window start of ``length`` now; computed once per call when first needed at depth 1."""
+        """The window start of ``length`` now: computed once per call (when first needed at depth 1)."""
         start = starts.get(length)
         if start is None:
             start = f"s{len(starts)}"
             if depth == 1:
                 starts[length] = start
             else:
-                start = f"s{len(starts)}_"
+                start += "_"
             emit(depth, f"{start} = ts - ts % {int(length)}")
         return start
 
+    def emit_counter(depth: int, bucket: tuple[str, ...]) -> None:
+        """``v`` = the counter of ``bucket`` before this call (0 when unused or in an older window)."""
+        written = lengths.get(bucket, set())
+        if not written:  # no reservation ever writes it
+            emit(depth, "v = 0")
+            return
+        row = read_rows.get(bucket)
+        if row is not None and row[1]:
+            emit(depth, f"v = {row[1]}")
+            return
+        if row is None:
+            n = len(read_rows)
+            row = (f"q{n}", f"c{n}" if depth == 1 and len(written) == 1 else "")
+            emit(depth, f"{row[0]} = {table(bucket)}.get(grant)")
+            if depth == 1:
+                read_rows[bucket] = row
+        q = row[0]
+        if len(written) == 1:
+            start = start_of(depth, next(iter(written)))
+            target = f"v = {row[1]}" if row[1] else "v"
+            emit(depth, f"{target} = 0 if {q} is None or {q}[1] != {start} else {q}[0]")
+        else:
+            emit(depth, f"v = 0 if {q} is None or {q}[1] != ts - ts % {q}[2] else {q}[0]")
+
     def emit_value(depth: int, is_state: bool, path: tuple[str, ...]) -> None:
-        if is_state:  # the counter before this call: 0 when unused or written in an older window
-            bucket = ("intercept", path[0])
-            written = lengths.get(bucket, set())
-            if not written:  # no reservation ever writes it: always 0
-                emit(depth, "v = 0")
-                return
-            row = read_rows.get(bucket)
-            if row is None:
-                row = (f"q{len(read_rows)}", f"kq{len(read_rows)}")
-                emit(depth, f"{row[1]} = (grant, {bind('B', bucket)})")
-                emit(depth, f"{row[0]} = ROWS.get({row[1]})")
-                if depth == 1:
-                    read_rows[bucket] = row
-            q = row[0]
-            if len(written) == 1:
-                start = start_of(depth, next(iter(written)))
-                emit(depth, f"v = 0 if {q} is None or {q}[1] != {start} else {q}[0]")
-            else:
-                emit(depth, f"v = 0 if {q} is None or {q}[1] != ts - ts % {q}[2] else {q}[0]")
+        if is_state:
+            emit_counter(depth, ("intercept", path[0]))
             return
         if not path:
             emit(depth, "v = args")
@@ -337,7 +405,23 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
         for seg in path[1:]:
             emit(depth, f"v = v.get({bind('K', seg)}, NF) if type(v) is dict else NF")
 
-    def expr(op: str, value: Any) -> str:
+    def always(cond: tuple) -> bool:
+        """Does the condition hold whatever the call (a counter below the bound of its values)?"""
+        is_state, path, _test, op, value = cond
+        if not is_state or op not in ("lt", "lte") or type(value) not in (int, float):
+            return False
+        ceiling = ceilings.get(("intercept", path[0]))
+        if ceiling is None or ceiling >= 2**53:
+            return False
+        bound = to_double(value)
+        return ceiling <= bound if op == "lte" else ceiling < bound
+
+    def expr(is_state: bool, op: str, value: Any) -> str:
+        if is_state and int_counters and op in _NUMERIC and type(value) in (int, float) and type(value) is not bool:
+            # an int counter against a number: exact as a double within 2**53 (Python compares
+            # int and float exactly); beyond, the general test rounds as Go does
+            fallback = bind("T", compile_test(op, value, show) if show is not None else compile_test(op, value))
+            return f"(v {_NUMERIC[op]} {bind('X', to_double(value))} if -{2**53} <= v <= {2**53} else {fallback}(v))"
         return inline_expr(op, value, bind, show) if show is not None else inline_expr(op, value, bind)
 
     def literal(n: Any) -> str:
@@ -350,23 +434,28 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
         for k, amt in reversed(taken):
             emit(depth, f"r{k}[0] = max(0, r{k}[0] - {amt})")
 
+    def refuse(depth: int, code: int) -> None:
+        release(depth)
+        emit(depth, f"return {code}")
+
     for all_or_deny, conds, codes in checks:
         if all_or_deny:
             for i, (is_state, path, _test, op, value) in enumerate(conds):
                 emit_value(1, is_state, path)
-                emit(1, f"if not {expr(op, value)}: return {codes[i]}")
+                if not always(conds[i]):
+                    emit(1, f"if not {expr(is_state, op, value)}: return {codes[i]}")
         elif not conds:
             emit(1, f"return {codes[0]}")
             break
         elif len(conds) == 1:
             is_state, path, _test, op, value = conds[0]
             emit_value(1, is_state, path)
-            emit(1, f"if {expr(op, value)}: return {codes[0]}")
+            emit(1, f"if {expr(is_state, op, value)}: return {codes[0]}")
         else:  # every condition must hold: a one-pass block the first failing condition leaves
             emit(1, "while True:")
             for is_state, path, _test, op, value in conds:
                 emit_value(2, is_state, path)
-                emit(2, f"if not {expr(op, value)}: break")
+                emit(2, f"if not {expr(is_state, op, value)}: break")
             emit(2, f"return {codes[0]}")
     else:
         for k, (bucket, length, limit, amount, refused, bad) in enumerate(reservations):
@@ -374,60 +463,58 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 emit_value(1, False, amount)
                 emit(1, f"n{k} = AMOUNT(v)")
                 emit(1, f"if n{k} is None:")
-                release(2)
-                emit(2, f"return {bad if bad is not None else refused}")
+                refuse(2, bad if bad is not None else refused)
                 amt = f"n{k}"
             else:
                 amt = literal(amount)
             if limit is None:
                 continue
             start = start_of(1, length)
+            rows = table(bucket)
+            new_row = f"[cur, {start}, {int(length)}]"
             row = read_rows.pop(bucket, None)  # a reservation writes: later ones look the row up again
-            if row is not None:
-                emit(1, f"key = {row[1]}")
-                emit(1, f"r{k} = {row[0]}")
-            else:
-                emit(1, f"key = (grant, {bind('B', bucket)})")
-                emit(1, f"r{k} = ROWS.get(key)")
-            emit(1, f"if r{k} is None:")
-            emit(2, f"if {amt} > {literal(limit)}:")
-            release(3)
-            emit(3, f"return {refused}")
-            emit(2, f"r{k} = ROWS[key] = [{amt}, {start}, {int(length)}]")
-            if lengths.get(bucket) == {length}:  # the row's length is always this one
-                emit(1, f"elif r{k}[1] == {start}:")
-                emit(2, f"cur = r{k}[0] + {amt}")
-                emit(2, f"if cur > {literal(limit)}:")
-                release(3)
-                emit(3, f"return {refused}")
-                emit(2, f"r{k}[0] = cur")
+            if row is not None and row[1]:  # the counter's value now is known: reserve on it
+                q, c = row
+                emit(1, f"cur = {c} + {amt}")
+                emit(1, f"if cur > {literal(limit)}:")
+                refuse(2, refused)
+                emit(1, f"if {q} is None:")
+                emit(2, f"r{k} = {rows}[grant] = {new_row}")
+                emit(2, "DUE[0] -= 1")
                 emit(1, "else:")
-                emit(2, f"if {amt} > {literal(limit)}:")
-                release(3)
-                emit(3, f"return {refused}")
-                emit(2, f"r{k}[0] = {amt}")
-                emit(2, f"r{k}[1] = {start}")
+                emit(2, f"r{k} = {q}")
+                emit(2, f"{q}[0] = cur")
+                emit(2, f"{q}[1] = {start}")
             else:
+                emit(1, f"r{k} = {row[0]}" if row is not None else f"r{k} = {rows}.get(grant)")
+                emit(1, f"if r{k} is None:")
+                emit(2, f"cur = {amt}")
+                emit(2, f"if cur > {literal(limit)}:")
+                refuse(3, refused)
+                emit(2, f"r{k} = {rows}[grant] = {new_row}")
+                emit(2, "DUE[0] -= 1")
                 emit(1, "else:")
                 emit(2, f"cur = r{k}[0] + {amt} if r{k}[1] == {start} else {amt}")
                 emit(2, f"if cur > {literal(limit)}:")
-                release(3)
-                emit(3, f"return {refused}")
+                refuse(3, refused)
                 emit(2, f"r{k}[0] = cur")
                 emit(2, f"r{k}[1] = {start}")
-                emit(2, f"r{k}[2] = {int(length)}")
+                if lengths.get(bucket) != {length}:
+                    emit(2, f"r{k}[2] = {int(length)}")
             taken.append((k, amt))
         if taken:
             emit(1, "if upstream and KIND(upstream) in RELEASE_ON:")
             release(2)
-        emit(1, "STORE.calls = calls = STORE.calls + 1")
-        emit(1, f"if not calls % {_SWEEP_EVERY}: STORE.sweep(ts)")
+            emit(1, "if DUE[0] <= 0: SWEEP(ts)")  # only a reservation creates rows
         emit(1, f"return {allowed}")
     src = "\n".join(lines) + "\n"
     exec(compile(src, f"<intercept program {tool!r}>", "exec"), ns)  # noqa: S102 - see the docstring
     prog: Program = ns["prog"]
     prog.__doc__ = src  # kept for debugging and the tests
     return prog
+
+
+_NUMERIC = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
 def make_evaluator(loaded: Any, *, windows: str = "fixed") -> Any:
