@@ -11,6 +11,7 @@ machine slows both alike; each run's wall time and CPU time (user + sys of the p
 must be identical. Usage::
 
     python bench/intercept_bench.py [--calls 1000000] [--repeat 3] [--workers 1|2|auto] [--check]
+                                    [--python PYTHON]
 
 ``--workers`` sets ``POLICYCTL_WORKERS`` for both runs (``auto``: leave it unset, as shipped).
 ``--check`` exits 1 unless the Intercept run takes at most 1.2x the PolicyLayer run (CPU time).
@@ -232,7 +233,9 @@ def run_one(argv: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
     """Wall and CPU seconds (RUSAGE_CHILDREN difference: the child and every process it waited for)."""
     before = os.times()
     start = time.perf_counter()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    # from bench/out: ``-m`` puts the working directory first on sys.path, and a source checkout
+    # there would shadow the policyctl that ``--python`` has installed
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=OUT)
     wall = time.perf_counter() - start
     after = os.times()
     if proc.returncode not in (0, 1):
@@ -247,19 +250,22 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", default="1", choices=("1", "2", "auto"))
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--python", default=sys.executable,
+                    help="the interpreter that runs simulate (e.g. a virtualenv with an older policyctl, to "
+                         "compare before and after)")
     ns = ap.parse_args()
     trace, yaml_path, json_path = prepare(ns.calls)
     env = dict(os.environ)
     if ns.workers != "auto":
         env["POLICYCTL_WORKERS"] = ns.workers
-    py = sys.executable
+    py = ns.python
     cmds = {
         "policylayer": [py, "-m", "policyctl", "simulate", str(trace), "--policy", str(json_path), "--format", "json"],
         "intercept": [py, "-m", "policyctl", "simulate", str(trace), "--policy", str(yaml_path), "--format", "json"],
     }
     print(f"trace: {trace.name}, {ns.calls:,} calls, {trace.stat().st_size / 1e6:.1f} MB; "
           f"POLICYCTL_WORKERS={ns.workers}; python {sys.version.split()[0]}, {os.cpu_count()} cpus; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {os.getloadavg()[0]:.2f}" + (f"; simulate run by {ns.python}" if ns.python != sys.executable else ""))
     runs: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
     outputs: dict[str, dict] = {}
     for _ in range(ns.repeat):

@@ -57,7 +57,8 @@ class _Store:
 
     A row is updated in place and only ever removed by ``sweep``, so the compiled programs hold
     each bucket's table (created once, never replaced) and look rows up by grant alone. Every
-    ``_SWEEP_EVERY`` new rows, the next allowed call sweeps the rows of passed windows away.
+    ``_SWEEP_EVERY`` new rows, the allowed call that created the last of them sweeps the rows of
+    passed windows away once it is decided (a program holds the rows it read until then).
     """
 
     def __init__(self, windows: str) -> None:
@@ -284,6 +285,7 @@ class Interpreter:
                     else:
                         return codes[0]
             taken: list[tuple[tuple[str, ...], int, int]] = []
+            due = store.due[0]
             for bucket, length, limit, amount, refused, bad in reservations:
                 if isinstance(amount, tuple):
                     n = _go_int64_amount(resolve(args, amount))
@@ -303,7 +305,7 @@ class Interpreter:
             if taken and upstream and upstream_kind(upstream) in release_on:
                 for b, ln, a in reversed(taken):
                     store.release(grant, b, ln, ts, a)
-            if taken and store.due[0] <= 0:  # only a reservation creates rows
+            if store.due[0] < due and store.due[0] <= 0:  # this call created rows, and a sweep is due
                 store.sweep(ts)
             return allowed
 
@@ -370,33 +372,41 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
             emit(depth, f"{start} = ts - ts % {int(length)}")
         return start
 
-    def emit_counter(depth: int, bucket: tuple[str, ...]) -> None:
-        """``v`` = the counter of ``bucket`` before this call (0 when unused or in an older window)."""
+    def emit_counter(depth: int, bucket: tuple[str, ...], need_v: bool) -> None:
+        """``v`` = the counter of ``bucket`` before this call (0 when unused or in an older window).
+        ``need_v`` False (the check always holds): only what a reservation reuses is read."""
         written = lengths.get(bucket, set())
         if not written:  # no reservation ever writes it
-            emit(depth, "v = 0")
+            if need_v:
+                emit(depth, "v = 0")
             return
         row = read_rows.get(bucket)
         if row is not None and row[1]:
-            emit(depth, f"v = {row[1]}")
+            if need_v:
+                emit(depth, f"v = {row[1]}")
             return
+        single = len(written) == 1
         if row is None:
+            if not need_v and not (depth == 1 and single):
+                return
             n = len(read_rows)
-            row = (f"q{n}", f"c{n}" if depth == 1 and len(written) == 1 else "")
+            row = (f"q{n}", f"c{n}" if depth == 1 and single else "")
             emit(depth, f"{row[0]} = {table(bucket)}.get(grant)")
             if depth == 1:
                 read_rows[bucket] = row
+        elif not need_v:
+            return
         q = row[0]
-        if len(written) == 1:
+        if single:
             start = start_of(depth, next(iter(written)))
-            target = f"v = {row[1]}" if row[1] else "v"
+            target = (f"v = {row[1]}" if need_v else row[1]) if row[1] else "v"
             emit(depth, f"{target} = 0 if {q} is None or {q}[1] != {start} else {q}[0]")
         else:
             emit(depth, f"v = 0 if {q} is None or {q}[1] != ts - ts % {q}[2] else {q}[0]")
 
-    def emit_value(depth: int, is_state: bool, path: tuple[str, ...]) -> None:
+    def emit_value(depth: int, is_state: bool, path: tuple[str, ...], need_v: bool = True) -> None:
         if is_state:
-            emit_counter(depth, ("intercept", path[0]))
+            emit_counter(depth, ("intercept", path[0]), need_v)
             return
         if not path:
             emit(depth, "v = args")
@@ -427,12 +437,12 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
     def literal(n: Any) -> str:
         return str(n) if type(n) is int else bind("N", n)
 
-    taken: list[tuple[int, str]] = []  # reservations made so far: (index, amount expression)
+    taken: list[tuple[str, str]] = []  # reservations made so far: (row variable, amount expression)
 
     def release(depth: int) -> None:
         """Give back this call's reservations, the latest first."""
-        for k, amt in reversed(taken):
-            emit(depth, f"r{k}[0] = max(0, r{k}[0] - {amt})")
+        for r, amt in reversed(taken):
+            emit(depth, f"{r}[0] = max(0, {r}[0] - {amt})")
 
     def refuse(depth: int, code: int) -> None:
         release(depth)
@@ -441,8 +451,9 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
     for all_or_deny, conds, codes in checks:
         if all_or_deny:
             for i, (is_state, path, _test, op, value) in enumerate(conds):
-                emit_value(1, is_state, path)
-                if not always(conds[i]):
+                holds = always(conds[i])
+                emit_value(1, is_state, path, need_v=not holds)
+                if not holds:
                     emit(1, f"if not {expr(is_state, op, value)}: return {codes[i]}")
         elif not conds:
             emit(1, f"return {codes[0]}")
@@ -458,6 +469,8 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 emit(2, f"if not {expr(is_state, op, value)}: break")
             emit(2, f"return {codes[0]}")
     else:
+        if any(r[2] is not None for r in reservations):
+            emit(1, "new = 0")  # rows created by this call: a sweep may be due once it ends
         for k, (bucket, length, limit, amount, refused, bad) in enumerate(reservations):
             if isinstance(amount, tuple):
                 emit_value(1, False, amount)
@@ -479,12 +492,14 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 emit(1, f"if cur > {literal(limit)}:")
                 refuse(2, refused)
                 emit(1, f"if {q} is None:")
-                emit(2, f"r{k} = {rows}[grant] = {new_row}")
+                emit(2, f"{q} = {rows}[grant] = {new_row}")
                 emit(2, "DUE[0] -= 1")
+                emit(2, "new = 1")
                 emit(1, "else:")
-                emit(2, f"r{k} = {q}")
                 emit(2, f"{q}[0] = cur")
                 emit(2, f"{q}[1] = {start}")
+                taken.append((q, amt))
+                continue
             else:
                 emit(1, f"r{k} = {row[0]}" if row is not None else f"r{k} = {rows}.get(grant)")
                 emit(1, f"if r{k} is None:")
@@ -493,6 +508,7 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 refuse(3, refused)
                 emit(2, f"r{k} = {rows}[grant] = {new_row}")
                 emit(2, "DUE[0] -= 1")
+                emit(2, "new = 1")
                 emit(1, "else:")
                 emit(2, f"cur = r{k}[0] + {amt} if r{k}[1] == {start} else {amt}")
                 emit(2, f"if cur > {literal(limit)}:")
@@ -501,11 +517,11 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 emit(2, f"r{k}[1] = {start}")
                 if lengths.get(bucket) != {length}:
                     emit(2, f"r{k}[2] = {int(length)}")
-            taken.append((k, amt))
+            taken.append((f"r{k}", amt))
         if taken:
             emit(1, "if upstream and KIND(upstream) in RELEASE_ON:")
             release(2)
-            emit(1, "if DUE[0] <= 0: SWEEP(ts)")  # only a reservation creates rows
+            emit(1, "if new and DUE[0] <= 0: SWEEP(ts)")
         emit(1, f"return {allowed}")
     src = "\n".join(lines) + "\n"
     exec(compile(src, f"<intercept program {tool!r}>", "exec"), ns)  # noqa: S102 - see the docstring
