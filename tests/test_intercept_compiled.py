@@ -135,3 +135,102 @@ def test_a_bucket_written_with_two_window_lengths_keeps_each_rows_own_length():
     t0 = parse_ts("2026-11-24T00:00:00Z")
     seq = [(t0 + k * 30 * NS, "g", tool, {}, False) for k in range(8) for tool in ("t", "u")]
     _agree(program, seq)
+
+
+# --- the two-process path --------------------------------------------------------------------
+
+def _outcomes(result: Any) -> dict:
+    ev = result.evaluator
+    out: dict = {}
+    for code, n in enumerate(result.tally):
+        if n:
+            out[(ev.tools[code], ev.decisions[code])] = out.get((ev.tools[code], ev.decisions[code]), 0) + n
+    return out
+
+
+def _trace_lines(seq: list[tuple], kinds: list[Any]) -> list[str]:
+    import json
+    from datetime import datetime, timezone
+
+    lines = []
+    for (ts, grant, tool, args, _up), kind in zip(seq, kinds):
+        stamp = datetime.fromtimestamp(ts // NS, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rec: dict = {"ts": stamp, "grant": grant, "tool": tool, "args": args}
+        if kind is True:
+            rec["upstream_error"] = True
+        elif kind:
+            rec["upstream"] = kind
+            if kind != "ok":
+                rec["upstream_error"] = True
+        lines.append(json.dumps(rec))
+    return lines
+
+
+UPSTREAMS = [False, False, False, True, "ok", "jsonrpc_error", "tool_error", "no_response", "not_forwarded"]
+
+
+def _same_on_every_path(program: ir.Program, path: str) -> None:
+    from policyctl.simulate.run import run
+
+    fast = run(program, path, parallel=False)
+    par = run(program, path, parallel=True)
+    general = run(program, path, on_call=lambda c: None)
+    assert _outcomes(par) == _outcomes(fast) == _outcomes(general)
+    assert vars(par.stats) == vars(fast.stats) == vars(general.stats)
+
+
+@COMMON
+@given(_programs(), _calls(), st.lists(st.sampled_from(UPSTREAMS), min_size=40, max_size=40))
+def test_the_two_process_path_decides_generated_programs_as_one_process(tmp_path_factory, program, seq, kinds):
+    path = tmp_path_factory.mktemp("par") / "t.jsonl"
+    path.write_text("\n".join(_trace_lines(seq, kinds)) + "\n")
+    _same_on_every_path(program, str(path))
+
+
+RATE_LIMITED = '''version: "1"
+default: "deny"
+hide: [gone]
+tools:
+  t:
+    rules:
+      - name: "small"
+        conditions: [{path: "args.n", op: "lte", value: 2}]
+      - name: "per minute"
+        rate_limit: "3/minute"
+  u:
+    rules:
+      - name: "counted"
+        conditions: [{path: "state.u.c", op: "lt", value: 3}]
+        state: {counter: "c", window: "minute"}
+  "*":
+    rules:
+      - name: "everything"
+        rate_limit: "5/minute"
+'''
+
+
+def test_a_rate_limited_policy_splits_and_every_upstream_kind_keeps_its_meaning(tmp_path):
+    program = _program(RATE_LIMITED)
+    it = Interpreter(program)
+    assert it.splits()
+    rules, limits = it.stages("t")
+    assert limits is not None and rules({"n": 5}) >= 0 and rules({"n": 1}) == -1
+    t0 = parse_ts("2026-11-24T00:00:00Z")
+    seq = [(t0 + k * 7 * NS, "g", tool, {"n": k % 4}, False) for k in range(120) for tool in ("t", "u", "gone", "v")]
+    kinds = [UPSTREAMS[k % len(UPSTREAMS)] for k in range(len(seq))]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(_trace_lines(seq, kinds)) + "\n")
+    _same_on_every_path(program, str(path))
+    # v1.1.0 keeps a reservation on tool_error: the two-process path must not release it
+    from policyctl.simulate.run import run
+
+    assert run(program, str(path), parallel=True).by_reason() == run(program, str(path), parallel=False).by_reason()
+
+
+def test_programs_that_read_arguments_after_a_counter_do_not_split():
+    spend = RATE_LIMITED.replace('state: {counter: "c", window: "minute"}',
+                                 'state: {counter: "c", window: "minute", increment_from: "args.n"}')
+    assert not Interpreter(_program(spend)).splits()
+    cross = RATE_LIMITED.replace('path: "state.u.c", op: "lt"', 'path: "state.t.x", op: "lt"')
+    assert not Interpreter(_program(cross)).splits()
+    assert not Interpreter(_program(RATE_LIMITED), compiled=False).splits()

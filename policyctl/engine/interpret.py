@@ -143,6 +143,9 @@ class Interpreter:
         self.origins: list[str | None] = []
         self._interned: dict[tuple[str, Decision, str | None], int] = {}
         self._programs: dict[str, Program] = {}
+        # tool -> (rules(args) -> code or -1, limits(ts, grant, upstream) -> code, or None when the
+        # rules always decide), or None when the program cannot be cut so (see ``splits``)
+        self._stages: dict[str, tuple[Callable[[dict], int], Callable[[int, str, Any], int] | None] | None] = {}
         self.clock: int | None = None
         # SPEC §2's reasons, plus the dialect's own where it has any
         self.reasons = ir.REASONS if program.dialect == "intercept" else ir.REASONS[:6]
@@ -202,6 +205,36 @@ class Interpreter:
     def _deny(self, tool: str, outcome: ir.Outcome) -> int:
         return self._code(tool, Decision(False, outcome.reason, outcome.rule, outcome.message), outcome.origin)
 
+    def stages(self, tool: str) -> tuple[Callable[[dict], int], Callable[[int, str, Any], int] | None]:
+        """``program(tool)`` cut after its stateless part, as :meth:`Evaluator.stages` (the
+        simulator's two-process path); only when :meth:`splits`."""
+        self.program(tool)
+        stages = self._stages[tool]
+        if stages is None:
+            raise ValueError(f"the program of {tool!r} reads arguments after its first counter")
+        return stages
+
+    def splits(self) -> bool:
+        """Can every tool's program be cut into a stateless rules stage (checks on arguments) and a
+        limits stage (counters only)? Yes when compiled, every check that reads a counter always
+        holds (a rate limit's own bound), no amount is read from an argument, and an unlisted
+        tool's program (the wildcard's rules, under default allow) reads no argument either: the
+        parent decides unlisted tools itself from their rules stage with no arguments."""
+        if not self.compiled:
+            return False
+        for tool in self.ir.tools:
+            self.program(tool)
+            if self._stages[tool] is None:
+                return False
+        if self.ir.default_deny:
+            return True
+        ceilings = self._ceilings()
+        wildcard = self.ir.wildcard
+        return (all(type(r.amount) is int for r in wildcard.reservations)
+                and all(c.source == "state" and _always(c.path, c.op, c.value, ceilings)
+                        for check in wildcard.checks for c in check.conditions)
+                and all(check.mode == "all_or_deny" and check.conditions for check in wildcard.checks))
+
     def _lengths(self) -> dict[tuple[str, ...], set[int]]:
         """bucket -> the window lengths (ns) any reservation of the program writes it with."""
         lengths: dict[tuple[str, ...], set[int]] = {}
@@ -242,6 +275,7 @@ class Interpreter:
         stop = program.hidden(tool) or program.default_denied(tool)
         if stop is not None:
             code = self._deny(tool, stop)
+            self._stages[tool] = (lambda args: code, None)
             return lambda ts, grant, args, upstream: code
         allowed = self._code(tool, ALLOWED, None)
         show = self._show
@@ -262,8 +296,11 @@ class Interpreter:
                                  self._deny(tool, r.bad_amount) if r.bad_amount is not None else None))
         release_on = program.release_on
         if self.compiled:
-            return _compile_tool(tool, checks, reservations, allowed, store, release_on, show, self._lengths(),
-                                 self._int_counters(), self._ceilings())
+            prog, stages = _compile_tool(tool, checks, reservations, allowed, store, release_on, show,
+                                         self._lengths(), self._int_counters(), self._ceilings())
+            self._stages[tool] = stages
+            return prog
+        self._stages[tool] = None
 
         def value(is_state: bool, path: tuple[str, ...], ts: int, grant: str, args: dict) -> Any:
             if is_state:
@@ -315,7 +352,7 @@ class Interpreter:
 def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, store: _Store,
                   release_on: frozenset[str], show: Callable[[Any], str] | None,
                   lengths: dict[tuple[str, ...], set[int]], int_counters: bool,
-                  ceilings: dict[tuple[str, ...], int]) -> Program:
+                  ceilings: dict[tuple[str, ...], int]) -> tuple[Program, Any]:
     """One tool's steps (fixed windows) as straight-line Python, compiled once.
 
     The same steps as the closure ``run`` of :meth:`Interpreter._build` (the reference, kept for
@@ -344,8 +381,14 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
         ns[name] = value
         return name
 
+    # each line's stage when the program is cut in two: checks on arguments only, or the rest
+    stage_of_line: list[str] = []
+    stage = ["rules"]
+    splittable = True
+
     def emit(depth: int, text: str) -> None:
         lines.append("    " * depth + text)
+        stage_of_line.append(stage[0])
 
     tables: dict[tuple[str, ...], str] = {}
 
@@ -416,15 +459,8 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
             emit(depth, f"v = v.get({bind('K', seg)}, NF) if type(v) is dict else NF")
 
     def always(cond: tuple) -> bool:
-        """Does the condition hold whatever the call (a counter below the bound of its values)?"""
         is_state, path, _test, op, value = cond
-        if not is_state or op not in ("lt", "lte") or type(value) not in (int, float):
-            return False
-        ceiling = ceilings.get(("intercept", path[0]))
-        if ceiling is None or ceiling >= 2**53:
-            return False
-        bound = to_double(value)
-        return ceiling <= bound if op == "lte" else ceiling < bound
+        return is_state and _always(path, op, value, ceilings)
 
     def expr(is_state: bool, op: str, value: Any) -> str:
         if is_state and int_counters and op in _NUMERIC and type(value) in (int, float) and type(value) is not bool:
@@ -449,6 +485,12 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
         emit(depth, f"return {code}")
 
     for all_or_deny, conds, codes in checks:
+        if all(not c[0] for c in conds):
+            stage[0] = "rules"
+        elif all_or_deny and all(always(c) for c in conds):
+            stage[0] = "limits"  # reads counters for the reservations; never denies
+        else:
+            splittable = False
         if all_or_deny:
             for i, (is_state, path, _test, op, value) in enumerate(conds):
                 holds = always(conds[i])
@@ -469,6 +511,9 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 emit(2, f"if not {expr(is_state, op, value)}: break")
             emit(2, f"return {codes[0]}")
     else:
+        stage[0] = "limits"
+        if any(isinstance(r[3], tuple) for r in reservations):
+            splittable = False  # an amount read from an argument
         if any(r[2] is not None for r in reservations):
             emit(1, "new = 0")  # rows created by this call: a sweep may be due once it ends
         for k, (bucket, length, limit, amount, refused, bad) in enumerate(reservations):
@@ -523,14 +568,32 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
             release(2)
             emit(1, "if new and DUE[0] <= 0: SWEEP(ts)")
         emit(1, f"return {allowed}")
-    src = "\n".join(lines) + "\n"
+    src = prog_src = "\n".join(lines) + "\n"
+    decided = stage[0] == "rules"  # the checks end in an unconditional deny: the rules always decide
+    if splittable:
+        body = list(zip(lines[1:], stage_of_line))
+        src += "\n".join(["def rules(args):"] + [text for text, st in body if st == "rules"] + ["    return -1"]) + "\n"
+        if not decided:
+            src += "\n".join(["def limits(ts, grant, upstream):"] + [text for text, st in body if st == "limits"])
+            src += "\n"
     exec(compile(src, f"<intercept program {tool!r}>", "exec"), ns)  # noqa: S102 - see the docstring
     prog: Program = ns["prog"]
-    prog.__doc__ = src  # kept for debugging and the tests
-    return prog
+    prog.__doc__ = prog_src  # kept for debugging and the tests
+    return prog, ((ns["rules"], ns.get("limits")) if splittable else None)
 
 
 _NUMERIC = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+
+def _always(path: tuple[str, ...], op: str, value: Any, ceilings: dict[tuple[str, ...], int]) -> bool:
+    """Does a condition on the counter ``path[0]`` hold whatever the call (its values stay below)?"""
+    if op not in ("lt", "lte") or type(value) not in (int, float):
+        return False
+    ceiling = ceilings.get(("intercept", path[0]))
+    if ceiling is None or ceiling >= 2**53:
+        return False
+    bound = to_double(value)
+    return ceiling <= bound if op == "lte" else ceiling < bound
 
 
 def make_evaluator(loaded: Any, *, windows: str = "fixed") -> Any:
