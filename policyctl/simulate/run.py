@@ -196,8 +196,8 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
         rows = trace_input.records(skip_invalid=skip_invalid, stats=stats, progress=progress)
         _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, rows, observe=observe)
     elif on_call is None and cov is None and on_unchecked is None:
-        if (parallel is not False and progress is None and fh is None and _splits(ev)
-                and _parallel_ok(path, parallel)):
+        if (parallel is not False and progress is None and fh is None and _parallel_ok(path, parallel)
+                and _splits(ev)):  # last: it compiles every listed tool's program
             _parallel(ev, path, result, skip_invalid, observe)
         else:
             _fast(ev, path, result, skip_invalid, progress, fh, observe=observe)
