@@ -2,12 +2,15 @@
 
 :class:`Interpreter` has the calling surface of :class:`policyctl.engine.evaluator.Evaluator` that
 the simulator's loops use (``programs``, ``program(tool)``, ``decisions``, ``tools``, ``origins``,
-``tick``, ``evaluate``, ``evaluate_ns``), so ``simulate`` runs either. It follows the steps of
-:mod:`policyctl.policy.ir` one by one, with each condition compiled once into a test closure.
+``tick``, ``evaluate``, ``evaluate_ns``, and ``stages`` when :meth:`Interpreter.splits`), so
+``simulate`` runs either, on its fast, general and two-process paths. With fixed windows each
+tool's steps of :mod:`policyctl.policy.ir` are compiled once into straight-line Python
+(:func:`_compile_tool`); the step-by-step closures (each condition compiled into a test closure)
+are the reference the tests hold them to, and run sliding windows.
 
 Counters: fixed windows are calendar-aligned UTC windows (a row per grant and bucket holding the
-value and the start of the window it was written in; a row from an older window reads 0, as in
-Intercept's store). Sliding windows (PolicyLayer only) count reservations in ``(ts - length, ts]``
+value, the start of the window it was written in and its length; a row from an older window reads
+0, as in Intercept's store). Sliding windows (PolicyLayer only) count reservations in ``(ts - length, ts]``
 exactly, through :class:`policyctl.engine.counters.SlidingCounter`.
 
 ``upstream`` (the fourth argument of a program) says how the upstream answered an allowed call:
