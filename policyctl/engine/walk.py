@@ -129,7 +129,6 @@ def walk_call(it: Interpreter, ts_ns: int, grant: str, tool: str, args: dict, *,
     if taken and upstream_error and upstream_kind(upstream_error) in program.release_on:
         release_all()
         ex.released_after = True
-    store.calls += 1
     ex.limits = steps
     ex.decision = ALLOWED
     return ex

@@ -158,11 +158,15 @@ def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,
     return FileReport(path=path, diagnostics=tuple(out))
 
 
-def lint_document(document: Any, dialect: str, tools: "ToolsLike | None" = None) -> FileReport:
-    """The semantic rules of ``dialect`` on an already loaded document, every rule enabled."""
-    from policyctl.lint.rules import codes
+def lint_document(document: Any, dialect: str, tools: "ToolsLike | None" = None,
+                  only: Sequence[str] | None = None) -> FileReport:
+    """The semantic rules of ``dialect`` on an already loaded document, every rule enabled (or only
+    the rules whose codes ``only`` lists: their modules alone are imported)."""
+    from policyctl.lint.rules import codes, selected
 
-    diags = _semantic(document, tools, frozenset(codes()), document.path, dialect)
+    enabled = frozenset(codes() if only is None else only)
+    diags = _semantic(document, tools, enabled, document.path, dialect,
+                      selected(only) if only is not None else None)
     diags.sort(key=Diagnostic.sort_key)
     return FileReport(path=document.path, diagnostics=tuple(diags))
 
@@ -172,12 +176,12 @@ def diags_have(diags: Sequence[Diagnostic], code: str) -> bool:
 
 
 def _semantic(document: Any, tools: "ToolsLike | None", enabled: frozenset[str],
-              path: str, dialect: str) -> list[Diagnostic]:
+              path: str, dialect: str, rules: Sequence[Any] | None = None) -> list[Diagnostic]:
     from policyctl.lint.rules import Context, all_rules
 
     ctx = Context(document=document, tools=tools)
     out: list[Diagnostic] = []
-    for rule in all_rules():
+    for rule in all_rules() if rules is None else rules:
         if rule.check is None or rule.code not in enabled or rule.dialect not in (dialect, "any"):
             continue
         if rule.needs_tools and tools is None:

@@ -105,7 +105,8 @@ def _intercept(document: Document, diagnostics: list[Diagnostic], name: str) -> 
     from policyctl.policy.dialects.intercept.model import build_document
 
     problems = [d for d in diagnostics if d.code in ("PL001", "PL003")]
-    problems += [d for d in lint_document(document, "intercept").diagnostics if d.code in ("PL501", "PL502")]
+    problems += [d for d in lint_document(document, "intercept", only=("PL501", "PL502")).diagnostics
+                 if d.code in ("PL501", "PL502")]
     if problems:
         problems.sort(key=Diagnostic.sort_key)
         count = len(problems)

@@ -319,21 +319,23 @@ def _compile_member(values: Sequence[Any], show: Callable[[Any], str] = go_v) ->
     return member
 
 
-def inline_expr(op: str, expected: Any, bind: Callable[[str, Any], str]) -> str:
-    """A Python expression over ``v`` (the resolved value, or ``NF``) equal to ``test(op, expected, v)``.
+def inline_expr(op: str, expected: Any, bind: Callable[[str, Any], str],
+                show: Callable[[Any], str] = go_v) -> str:
+    """A Python expression over ``v`` (the resolved value, or ``NF``) equal to
+    ``compile_test(op, expected, show)(v)`` (``test(op, expected, v)`` with the default ``show``).
 
-    Used by the engine's code generator: the common cases (strings, small numbers, memoised regex
+    Used by the engines' code generators: the common cases (strings, small numbers, memoised regex
     hits) are decided without a function call; everything else defers to :func:`compile_test`.
     Every policy value is passed through ``bind(prefix, value) -> name``, never spliced into source.
     """
-    fallback = bind("T", compile_test(op, expected)) if op not in ("eq", "neq") else ""
+    fallback = bind("T", compile_test(op, expected, show)) if op not in ("eq", "neq") else ""
     small_num = f"type(v) is float or type(v) is int and -{_MAX_EXACT} <= v <= {_MAX_EXACT}"
     if op == "exists":
         if type(expected) is not bool:
             return "False"
         return "(v is not NF and v is not None)" if expected else "(v is NF or v is None)"
     if op in ("eq", "neq"):
-        fallback = bind("T", compile_test("eq", expected))  # neq wraps the eq expression below
+        fallback = bind("T", compile_test("eq", expected, show))  # neq wraps the eq expression below
         if type(expected) is str:
             expr = f"(v == {bind('S', expected)} if type(v) is str else {fallback}(v))"
         elif _is_num(expected):
@@ -344,7 +346,7 @@ def inline_expr(op: str, expected: Any, bind: Callable[[str, Any], str]) -> str:
     if op in ("in", "not_in"):
         if not isinstance(expected, (list, tuple)):
             return "False"
-        texts = bind("S", frozenset(go_v(e) for e in expected))
+        texts = bind("S", frozenset(show(e) for e in expected))
         word = "in" if op == "in" else "not in"
         return f"(v {word} {texts} if type(v) is str else {fallback}(v))"
     if op in ("lt", "lte", "gt", "gte"):

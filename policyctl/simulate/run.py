@@ -196,8 +196,8 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
         rows = trace_input.records(skip_invalid=skip_invalid, stats=stats, progress=progress)
         _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, rows, observe=observe)
     elif on_call is None and cov is None and on_unchecked is None:
-        if (parallel is not False and progress is None and fh is None and isinstance(ev, Evaluator)
-                and _parallel_ok(path, parallel)):
+        if (parallel is not False and progress is None and fh is None and _parallel_ok(path, parallel)
+                and _splits(ev)):  # last: it compiles every listed tool's program
             _parallel(ev, path, result, skip_invalid, observe)
         else:
             _fast(ev, path, result, skip_invalid, progress, fh, observe=observe)
@@ -429,6 +429,22 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 _NO_TIME = -(1 << 80)
 _BATCH = 65536
 _K_MESSAGE, _K_DECIDED, _K_LIMITS, _K_LIMITS_FAILED = range(4)
+#: a failed upstream call named by its kind (the Intercept dialect releases on some kinds only):
+#: kind byte _K_UPSTREAM + its index here
+_UPSTREAM_NAMED = ("jsonrpc_error", "tool_error", "no_response", "not_forwarded")
+_K_UPSTREAM = 4
+
+
+def _splits(ev: Any) -> bool:
+    """Can the program be cut into a stateless rules stage and a limits stage (``ev.stages``)? Always
+    for the compiled PolicyLayer evaluator; for an interpreter when every tool's program can be."""
+    if isinstance(ev, Evaluator):
+        return True
+    return bool(getattr(ev, "splits", lambda: False)())
+
+
+def _listed_tools(ev: Any) -> Iterable[str]:
+    return ev.policy.tools if isinstance(ev, Evaluator) else ev.ir.tools
 
 
 def _parallel_ok(path: str, forced: bool | None) -> bool:
@@ -499,7 +515,7 @@ def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: 
     if split <= 0 or split >= size:
         _fast(ev, path, result, skip_invalid, None, None, observe=observe)
         return
-    for tool in ev.policy.tools:  # codes of listed tools are fixed before the fork, identical in both
+    for tool in _listed_tools(ev):  # codes of listed tools are fixed before the fork, identical in both
         ev.program(tool)
     known = len(ev.decisions)
     spool = tempfile.TemporaryFile()
@@ -603,7 +619,10 @@ def _stage_one(ev: Evaluator, path: str, start: int, end: int, skip_invalid: boo
                 if gi is None:
                     gi = grant_ix[grant] = len(grant_ix)
                     new_grants.append(grant)
-                kinds.append(_K_LIMITS_FAILED if upstream else _K_LIMITS)
+                if type(upstream) is str:  # a named failure (validated by the reader)
+                    kinds.append(_K_UPSTREAM + _UPSTREAM_NAMED.index(upstream))
+                else:
+                    kinds.append(_K_LIMITS_FAILED if upstream else _K_LIMITS)
                 b.append(gi)
             else:
                 kinds.append(_K_DECIDED)
@@ -659,6 +678,8 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
                 code = bi if bi >= 0 else stage_of[ti][0]({})  # -1: an unlisted tool, hidden or default deny
             elif kind == _K_LIMITS_FAILED:
                 code = stage_of[ti][1](t, grants[bi], True)
+            elif kind >= _K_UPSTREAM:
+                code = stage_of[ti][1](t, grants[bi], _UPSTREAM_NAMED[kind - _K_UPSTREAM])
             else:  # _K_MESSAGE
                 stats.non_tool_messages += 1
                 continue
@@ -666,7 +687,8 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
                 tally.extend([0] * (len(decisions) - len(tally)))
             tally[code] += 1
             if observe is not None:  # decided calls reserve nothing: their grant is not needed
-                observe(t, grants[bi] if kind != _K_DECIDED else "", code, kind == _K_LIMITS_FAILED)
+                up = _UPSTREAM_NAMED[kind - _K_UPSTREAM] if kind >= _K_UPSTREAM else kind == _K_LIMITS_FAILED
+                observe(t, grants[bi] if kind != _K_DECIDED else "", code, up)
             if i == next_side:
                 rid, ts_raw, grant, expect, expect_rule = side[si][1]
                 _expectation(result, first_line + ln[i], rid, ts_raw, grant, tools[ti], expect, expect_rule,
