@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from policyctl.cli.options import DialectOpt
+
 _HELP = """Convert a policy between the PolicyLayer (JSON) and Intercept (YAML) dialects.
 
 The conversion is exact or it does not happen: the converted policy decides every call as the
@@ -24,6 +26,7 @@ def register(app: typer.Typer) -> None:
         output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                              help="Write to FILE (atomically) instead of stdout."),
         force: bool = typer.Option(False, "--force", help="Replace --output if it exists."),
+        dialect: DialectOpt = None,
     ) -> None:
         from policyctl.cli.common import emit, err
         from policyctl.convert import TARGETS, verify
@@ -40,7 +43,7 @@ def register(app: typer.Typer) -> None:
         if to == "intercept" and (output or "").lower().endswith(".json"):
             raise UsageError(f"--output {output}: lint reads files ending in .json as JSON; name an Intercept "
                              "policy .yaml or .yml")
-        loaded = load_policy(file)
+        loaded = load_policy(file, dialect=dialect)
         conversion = run_convert(loaded, to)
         name = display_name(file)
         if not conversion.ok:

@@ -6,7 +6,15 @@ from typing import List, Optional
 
 import typer
 
-from policyctl.cli.options import GrantFromOpt, RollbackOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
+from policyctl.cli.options import (
+    DialectOpt,
+    GrantFromOpt,
+    RollbackOpt,
+    ServerFilterOpt,
+    SinceOpt,
+    TraceFormatOpt,
+    UntilOpt,
+)
 
 _FORMATS = ("text", "json", "markdown")
 _FAIL_ON = ("loosened", "any", "never")  # kept in step with differ.FAIL_ON
@@ -63,13 +71,15 @@ def register(app: typer.Typer) -> None:
                                                        "calls over time and per tool, the first changed calls."),
         force: bool = typer.Option(False, "--force", help="Let --report replace an existing file."),
         rollback_on: RollbackOpt = "jsonrpc_error",
+        dialect: DialectOpt = None,
     ) -> None:
         raise typer.Exit(run(old, new, trace=trace, fmt=fmt, fail_on=fail_on, output=output, windows=windows,
                              search=search, search_budget=search_budget, seed=seed, tools=tools,
                              counterexample=counterexample, show_args=show_args, skip_invalid=skip_invalid,
                              trace_format=trace_format, servers=server, grant_from=grant_from, since=since,
                              until=until,
-                             report_file=report_file, force=force, rollback_on=rollback_on))
+                             report_file=report_file, force=force, rollback_on=rollback_on,
+                             dialect=dialect))
 
 
 def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, output: Optional[str],
@@ -77,7 +87,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         tools: Optional[str], counterexample: Optional[str], show_args: bool, skip_invalid: bool,
         trace_format: str = "auto", servers: Optional[List[str]] = None, grant_from: Optional[str] = None,
         since: Optional[str] = None, until: Optional[str] = None,
-        report_file: Optional[str] = None, force: bool = False, rollback_on: str = "jsonrpc_error") -> int:
+        report_file: Optional[str] = None, force: bool = False, rollback_on: str = "jsonrpc_error",
+        dialect: Optional[str] = None) -> int:
     """The command's body: check flags, load, compare, render, gate."""
     from policyctl.errors import UsageError
 
@@ -123,8 +134,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         ti = trace_input(trace, trace_format, servers, grant_from, since, until)
     elif servers or grant_from or since or until or trace_format != "auto":
         raise UsageError("--trace-format, --server, --grant-from, --since and --until apply to --trace")
-    p_old = load_policy(old).with_rollback(rollback_on)
-    p_new = load_policy(new).with_rollback(rollback_on)
+    p_old = load_policy(old, dialect=dialect).with_rollback(rollback_on)
+    p_new = load_policy(new, dialect=dialect).with_rollback(rollback_on)
     both_pl = p_old.policy is not None and p_new.policy is not None
     if not both_pl:
         if windows == "sliding":

@@ -6,7 +6,15 @@ from typing import Any, List, Optional
 
 import typer
 
-from policyctl.cli.options import GrantFromOpt, RollbackOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
+from policyctl.cli.options import (
+    DialectOpt,
+    GrantFromOpt,
+    RollbackOpt,
+    ServerFilterOpt,
+    SinceOpt,
+    TraceFormatOpt,
+    UntilOpt,
+)
 
 _FORMATS = ("text", "json")
 _WINDOWS = ("fixed", "sliding")
@@ -55,12 +63,13 @@ def register(app: typer.Typer) -> None:
         since: SinceOpt = None,
         until: UntilOpt = None,
         rollback_on: RollbackOpt = "jsonrpc_error",
+        dialect: DialectOpt = None,
     ) -> None:
         raise typer.Exit(run(policy=policy, trace=trace, line=line, call=call, at=at, grant=grant,
                              upstream_error=upstream_error, windows=windows, fmt=fmt, output=output,
                              show_args=show_args, skip_invalid=skip_invalid, trace_format=trace_format,
                              servers=server, grant_from=grant_from, since=since, until=until,
-                             rollback_on=rollback_on))
+                             rollback_on=rollback_on, dialect=dialect))
 
 
 def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] = None, call: Optional[str] = None,
@@ -68,7 +77,7 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
         windows: str = "fixed", fmt: str = "text", output: Optional[str] = None, show_args: bool = False,
         skip_invalid: bool = False, trace_format: str = "auto", servers: Optional[List[str]] = None,
         grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None,
-        rollback_on: str = "jsonrpc_error") -> int:
+        rollback_on: str = "jsonrpc_error", dialect: Optional[str] = None) -> int:
     from policyctl.errors import UsageError
 
     if fmt not in _FORMATS:
@@ -103,7 +112,7 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
     from policyctl.files import display_name
     from policyctl.policy.load import load_policy
 
-    loaded = load_policy(policy).with_rollback(rollback_on)
+    loaded = load_policy(policy, dialect=dialect).with_rollback(rollback_on)
     if loaded.policy is None and windows != "fixed":
         raise UsageError(f"--windows {windows}: Intercept counts in fixed calendar windows only")
     ev = make_evaluator(loaded, windows=windows)

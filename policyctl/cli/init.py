@@ -91,11 +91,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from policyctl.cli.common import emit, err
         from policyctl.cli.scan import acquire_and_warn, source_options
-        from policyctl.errors import UsageError
-        from policyctl.policy.dialects import DIALECTS
+        from policyctl.policy.dialects import check_dialect
 
-        if dialect not in DIALECTS:
-            raise UsageError(f"--dialect: unknown dialect {dialect!r} (choose from {', '.join(DIALECTS)})")
+        check_dialect(dialect)
         chosen = _format_for(fmt, output, dialect)
         link = _schema_link(chosen, output, schema_url, write_schema)
         spec = source_options(server, from_, url, command, header, env, timeout)

@@ -88,10 +88,9 @@ def run(paths: List[str], *, fmt: str, output: Optional[str], fail_level: Option
 
     if fmt not in _FORMATS:
         raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(_FORMATS)})")
-    from policyctl.policy.dialects import DIALECTS
+    from policyctl.policy.dialects import check_dialect
 
-    if dialect is not None and dialect not in DIALECTS:
-        raise UsageError(f"--dialect: unknown dialect {dialect!r} (choose from {', '.join(DIALECTS)})")
+    check_dialect(dialect)
     if fail_level is not None and fail_level not in _FAIL_LEVELS:
         raise UsageError(f"--fail-level: unknown level {fail_level!r} (choose error or warning)")
     if tools == "-" and "-" in paths:

@@ -17,6 +17,11 @@ GrantFromOpt = Annotated[Optional[str], typer.Option(
     help="Grant of imported calls (default const:default).")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Replay calls at or after TIME.")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", metavar="TIME", help="Replay calls before TIME.")]
+# Which dialect a policy is read as (default: recognised from its content: rules under a tool, a "*"
+# tool, rate_limit or state mean Intercept).
+DialectOpt = Annotated[Optional[str], typer.Option(
+    "--dialect", metavar="policylayer|intercept", show_default=False,
+    help="Read the policy as this dialect (default: recognised from its content).")]
 # Intercept: which upstream failures give a call's counter reservations back (v1.1.0: JSON-RPC errors only).
 RollbackOpt = Annotated[str, typer.Option(
     "--rollback-on", metavar="jsonrpc_error|any",

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from policyctl.cli.options import RollbackOpt
+from policyctl.cli.options import DialectOpt, RollbackOpt
 from policyctl.cli.scan import CommandArg, EnvOpt, HeaderOpt
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -57,6 +57,7 @@ def register(app: typer.Typer) -> None:
         enforce: bool = typer.Option(False, "--enforce", help="Apply --policy: denied calls are not forwarded."),
         windows: str = typer.Option("fixed", "--windows", metavar="fixed|sliding", help="Rate-limit windows."),
         rollback_on: RollbackOpt = "jsonrpc_error",
+        dialect: DialectOpt = None,
         force: bool = typer.Option(False, "--force", help="Overwrite an existing trace."),
         append: bool = typer.Option(False, "--append", help="Continue an existing trace."),
         redact: Optional[List[str]] = typer.Option(
@@ -69,14 +70,16 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run(
             command=list(command or []), output=output, upstream=upstream, listen=listen, header=header or [],
             env=env or [], inherit_env=inherit_env, grant=grant, grant_from_header=grant_from_header,
-            policy=policy, enforce=enforce, windows=windows, rollback_on=rollback_on, force=force, append=append,
+            policy=policy, enforce=enforce, windows=windows, rollback_on=rollback_on, dialect=dialect, force=force,
+            append=append,
             redact=redact or [], redact_unread=redact_unread, tools_out=tools_out))
 
 
 def run(*, command: list[str], output: str, upstream: Optional[str] = None, listen: str = "127.0.0.1:8808",
         header: list[str] = (), env: list[str] = (), inherit_env: bool = False,  # type: ignore[assignment]
         grant: str = "default", grant_from_header: Optional[str] = None, policy: Optional[str] = None,
-        enforce: bool = False, windows: str = "fixed", rollback_on: str = "jsonrpc_error", force: bool = False,
+        enforce: bool = False, windows: str = "fixed", rollback_on: str = "jsonrpc_error",
+        dialect: Optional[str] = None, force: bool = False,
         append: bool = False,
         redact: list[str] = (), redact_unread: bool = False,  # type: ignore[assignment]
         tools_out: Optional[str] = None) -> int:
@@ -95,6 +98,9 @@ def run(*, command: list[str], output: str, upstream: Optional[str] = None, list
         raise UsageError("--redact-unread needs --policy FILE (it keeps what the policy reads)")
     if windows not in ("fixed", "sliding"):
         raise UsageError(f"--windows {windows!r}: expected fixed or sliding")
+    from policyctl.policy.dialects import check_dialect
+
+    check_dialect(dialect)
     if rollback_on not in ("jsonrpc_error", "any"):
         raise UsageError(f"--rollback-on: unknown value {rollback_on!r} (choose jsonrpc_error or any)")
     if force and append:
@@ -133,7 +139,7 @@ def run(*, command: list[str], output: str, upstream: Optional[str] = None, list
     config = RecordConfig(output=output, command=tuple(command), env=pairs, upstream=upstream,
                           headers=tuple(headers), listen=(host.strip("[]"), int(port)), grant=grant,
                           grant_header=grant_from_header, policy=policy, enforce=enforce, windows=windows,
-                          rollback_on=rollback_on,
+                          rollback_on=rollback_on, dialect=dialect,
                           force=force, append=append, redact=keys, redact_unread=redact_unread,
                           tools_out=tools_out)
 

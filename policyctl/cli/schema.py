@@ -24,11 +24,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from policyctl.cli.common import emit
         from policyctl.documents.schema import schema_text
-        from policyctl.errors import UsageError
-        from policyctl.policy.dialects import DIALECTS
+        from policyctl.policy.dialects import check_dialect
 
-        if dialect not in DIALECTS:
-            raise UsageError(f"--dialect: unknown dialect {dialect!r} (choose from {', '.join(DIALECTS)})")
+        check_dialect(dialect)
         from policyctl.files import check_outputs
 
         check_outputs([("--output", output)], [], force=force)

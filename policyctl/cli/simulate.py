@@ -7,7 +7,15 @@ from typing import Any, List, Optional
 
 import typer
 
-from policyctl.cli.options import GrantFromOpt, RollbackOpt, ServerFilterOpt, SinceOpt, TraceFormatOpt, UntilOpt
+from policyctl.cli.options import (
+    DialectOpt,
+    GrantFromOpt,
+    RollbackOpt,
+    ServerFilterOpt,
+    SinceOpt,
+    TraceFormatOpt,
+    UntilOpt,
+)
 
 _FORMATS = ("text", "json", "jsonl")
 _WINDOWS = ("fixed", "sliding")
@@ -55,6 +63,7 @@ def register(app: typer.Typer) -> None:
         since: SinceOpt = None,
         until: UntilOpt = None,
         rollback_on: RollbackOpt = "jsonrpc_error",
+        dialect: DialectOpt = None,
         report: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
                                              help="Also write a self-contained HTML page: limit buckets over time, "
                                                   "window-edge bursts, calls per tool over time, denying rules."),
@@ -64,14 +73,14 @@ def register(app: typer.Typer) -> None:
                              skip_invalid=skip_invalid, show_args=show_args, coverage=coverage,
                              min_coverage=min_coverage, trace_format=trace_format, servers=server,
                              grant_from=grant_from, since=since, until=until,
-                             rollback_on=rollback_on, report=report, force=force))
+                             rollback_on=rollback_on, report=report, force=force, dialect=dialect))
 
 
 def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = None, windows: str = "fixed",
         junit: Optional[str] = None, skip_invalid: bool = False, show_args: bool = False, coverage: bool = False,
         min_coverage: Optional[float] = None, trace_format: str = "auto", servers: Optional[List[str]] = None,
         grant_from: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None,
-        rollback_on: str = "jsonrpc_error",
+        rollback_on: str = "jsonrpc_error", dialect: Optional[str] = None,
         report: Optional[str] = None, force: bool = False) -> int:
     """The command's body: check flags, load, replay, render, gate."""
     from policyctl.cli.common import report_import, trace_input
@@ -104,7 +113,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
     from policyctl.simulate.run import run as simulate_run
 
     ti = trace_input(trace, trace_format, servers, grant_from, since, until)
-    loaded = load_policy(policy).with_rollback(rollback_on)
+    loaded = load_policy(policy, dialect=dialect).with_rollback(rollback_on)
     if loaded.dialect == "intercept":
         if windows == "sliding":
             raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")

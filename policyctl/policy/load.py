@@ -18,6 +18,7 @@ from policyctl.diagnostics import Diagnostic, format_diagnostic
 from policyctl.documents.loader import Document, load_document
 from policyctl.errors import InvalidPolicyError
 from policyctl.files import display_name, read_bytes
+from policyctl.policy.dialects import check_dialect
 from policyctl.policy.dialects.policylayer.model import Policy
 
 
@@ -63,9 +64,11 @@ def load_policy(path: str, *, dialect: str | None = None) -> LoadedPolicy:
 
     Missing or unreadable files raise :class:`policyctl.errors.InputError` (exit 2) as well.
     """
+    check_dialect(dialect)
     name = display_name(path)
     raw = read_bytes(path)
     return policy_from_bytes(raw, name, dialect=dialect)
+
 
 
 def policy_from_bytes(raw: bytes, name: str, *, dialect: str | None = None) -> LoadedPolicy:

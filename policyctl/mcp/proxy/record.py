@@ -29,6 +29,7 @@ class RecordConfig:
     enforce: bool = False
     windows: str = "fixed"
     rollback_on: str = "jsonrpc_error"  # Intercept: also release on result.isError with "any"
+    dialect: str | None = None  # the policy's dialect when forced (default: from its content)
     force: bool = False
     append: bool = False
     redact: frozenset[str] = frozenset()
@@ -56,7 +57,8 @@ def record(config: RecordConfig, *, notify: Callable[[str], None] = lambda m: No
     gate = None
     if config.policy is not None:
         gate = PolicyGate(config.policy, windows=config.windows, notify=notify,
-                          history=history_of(config.output), rollback_on=config.rollback_on)
+                          history=history_of(config.output), rollback_on=config.rollback_on,
+                          dialect=config.dialect)
     warm = replay_calls(config.output) if gate is not None and config.append and os.path.exists(config.output) else []
     trace = TraceFile(config.output, force=config.force, append=config.append)
     if gate is not None and warm:

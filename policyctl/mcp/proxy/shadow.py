@@ -67,8 +67,8 @@ def program_paths(program: Any, tool: str) -> tuple[tuple[str, ...], ...]:
     return tuple(paths)
 
 
-def _load(path: str, rollback_on: str) -> LoadedPolicy:
-    return load_policy(path).with_rollback(rollback_on)
+def _load(path: str, rollback_on: str, dialect: str | None = None) -> LoadedPolicy:
+    return load_policy(path, dialect=dialect).with_rollback(rollback_on)
 
 
 class PolicyGate:
@@ -77,7 +77,7 @@ class PolicyGate:
     def __init__(self, path: str, *, windows: str = "fixed",
                  notify: Callable[[str], None] = lambda message: None,
                  history: Callable[[], Iterable[ReplayCall]] = lambda: (),
-                 rollback_on: str = "jsonrpc_error") -> None:
+                 rollback_on: str = "jsonrpc_error", dialect: str | None = None) -> None:
         from policyctl.engine.interpret import make_evaluator
 
         self.path = path
@@ -85,7 +85,8 @@ class PolicyGate:
         self.notify = notify
         self.history = history
         self.rollback_on = rollback_on
-        self.loaded = self._refuse_unsupported(_load(path, rollback_on))
+        self.forced_dialect = dialect
+        self.loaded = self._refuse_unsupported(_load(path, rollback_on, dialect))
         self.evaluator = make_evaluator(self.loaded, windows=windows)
         self._stamp = self._stat()
         self._checked_at = time.monotonic()
@@ -187,7 +188,7 @@ class PolicyGate:
             return False
         self._stamp = stamp
         try:
-            loaded = self._refuse_unsupported(_load(self.path, self.rollback_on))
+            loaded = self._refuse_unsupported(_load(self.path, self.rollback_on, self.forced_dialect))
         except PolicyctlError as exc:
             self.refused += 1
             lines = [f"{self.path} changed but the new version is refused, the previous one stays in force: "

@@ -14,6 +14,14 @@ DIALECTS = ("policylayer", "intercept")
 _POLICYLAYER_TOOL_KEYS = ("require", "deny_if", "limits")
 
 
+def check_dialect(dialect: str | None) -> None:
+    """Refuse a ``--dialect`` that is not one of :data:`DIALECTS` (a usage error, exit 2)."""
+    if dialect is not None and dialect not in DIALECTS:
+        from policyctl.errors import UsageError
+
+        raise UsageError(f"--dialect: unknown dialect {dialect!r} (choose from {', '.join(DIALECTS)})")
+
+
 def detect(data: Any) -> str:
     """``intercept`` when the document has Intercept's shape, else ``policylayer``.
 
