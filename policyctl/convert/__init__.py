@@ -19,6 +19,7 @@ from policyctl.policy.dialects.policylayer.model import escape_pointer_token, po
 
 TARGETS = ("policylayer", "intercept")
 _NAMES = {"policylayer": "PolicyLayer", "intercept": "Intercept"}
+_MAX_LIMIT = 2**53  # the schema's bound on a limit's max
 _STRING_OPS = ("eq", "neq", "in", "not_in", "contains")  # ops that may compare Go %v texts
 
 
@@ -240,7 +241,7 @@ def _pl_limits(run: _Run, tool: str | None, limits: Any, at: str) -> list[dict[s
 
 def _limit_of(rule: Any) -> tuple[int | None, Any]:
     """Intercept's limit of a stateful rule and the condition it comes from (None: no limit)."""
-    from policyctl.policy.dialects.intercept.lower import _go_int64
+    from policyctl.policy.dialects.intercept.lower import _go_int64, _go_wrap64
 
     own = f"state.{rule.scope}.{rule.state.counter}"
     for cond in rule.conditions:
@@ -250,7 +251,7 @@ def _limit_of(rule: Any) -> tuple[int | None, Any]:
         if cond.op == "lte":
             return _go_int64(value), cond
         if cond.op == "lt":
-            return _go_int64(value) - 1, cond
+            return _go_wrap64(_go_int64(value) - 1), cond
     return None, None
 
 
@@ -378,6 +379,12 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
                     at = limit_cond.pointer if limit_cond is not None else rule.pointer
                     run.refuse(at, f"limit {limit} in {what}",
                                "it refuses every call; PolicyLayer's max is at least 1")
+                    ok = False
+                elif limit is not None and limit > _MAX_LIMIT:
+                    at = limit_cond.pointer if limit_cond is not None else rule.pointer
+                    run.refuse(at, f"limit {limit} in {what}",
+                               f"PolicyLayer's max is at most {_MAX_LIMIT} (2^53, the largest integer a JSON "
+                               "number keeps exactly)")
                     ok = False
                 elif limit is None:
                     run.note(st.pointer, f"state of {what} left out: it has no lt/lte limit on its own counter, "

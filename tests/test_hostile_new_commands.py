@@ -1,0 +1,87 @@
+"""Hostile inputs to convert, init --dialect intercept and the Intercept paths of diff, explain and
+simulate: each test is a finding of the hostile-input pass, kept as a regression test. Exit codes and
+message fragments are policyctl's own; nothing here asserts a third-party library's text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def _write_json(path: Path, data: object) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _no_traceback(result) -> None:  # type: ignore[no-untyped-def]
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+
+
+# -- convert ------------------------------------------------------------------------------------
+
+def test_convert_to_intercept_tool_name_longer_than_an_implicit_yaml_key(tmp_path: Path) -> None:
+    """A tool name over YAML's 1024-character implicit-key limit was written as an implicit key: the
+    output did not parse back and convert failed with exit 3."""
+    long = "t" * 3000
+    src = _write_json(tmp_path / "in.policy.json", {
+        "version": "1", "default": "deny",
+        "tools": {long: {"limits": [{"counter": "c", "window": "minute", "max": 5, "scope": "grant"}]},
+                  "short": {}}})
+    out = tmp_path / "out.policy.yaml"
+    result = run_cli("convert", str(src), "--to", "intercept", "-o", str(out))
+    _no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert f'  ? "{long}"' in out.read_text(encoding="utf-8")
+    back = run_cli("convert", str(out), "--to", "policylayer")
+    assert back.returncode == 0, back.stderr
+    tools = json.loads(back.stdout)["tools"]
+    assert set(tools) == {long, "short"}
+    assert tools[long]["limits"][0]["max"] == 5
+
+
+def _lt_policy(tmp_path: Path, op: str, value: str) -> Path:
+    path = tmp_path / "lt.policy.yaml"
+    path.write_text(f'''version: "1"
+default: deny
+tools:
+  t:
+    rules:
+      - name: lim
+        conditions:
+          - path: state.t.c
+            op: {op}
+            value: {value}
+        state:
+          counter: c
+          window: hour
+''', encoding="utf-8")
+    return path
+
+
+def test_convert_to_policylayer_limit_beyond_2_53_is_refused(tmp_path: Path) -> None:
+    """An Intercept limit above PolicyLayer's largest max (2^53) crashed convert (exit 3: the
+    converted policy failed its own schema check); now it is a refusal with its position."""
+    src = _lt_policy(tmp_path, "lte", "1e17")
+    result = run_cli("convert", str(src), "--to", "policylayer")
+    _no_traceback(result)
+    assert result.returncode == 1
+    assert "lt.policy.yaml:8:13: limit 100000000000000000 in rule 'lim'" in result.stderr
+    assert "PolicyLayer's max is at most 9007199254740992" in result.stderr
+    assert result.stdout == ""
+
+
+def test_intercept_lt_limit_wraps_like_go_int64(tmp_path: Path) -> None:
+    """``lt 1e300``: Go converts 1e300 to MinInt64 and ``- 1`` wraps to MaxInt64, so Intercept allows
+    the call; the simulator computed MinInt64 - 1 and rate-limited every call."""
+    policy = _lt_policy(tmp_path, "lt", "1e300")
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"ts": "2026-01-01T00:00:00Z", "tool": "t"}\n', encoding="utf-8")
+    result = run_cli("simulate", str(trace), "--policy", str(policy), "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["decision"] == "allow"
+    conv = run_cli("convert", str(policy), "--to", "policylayer")
+    assert conv.returncode == 1
+    assert "limit 9223372036854775807 in rule 'lim'" in conv.stderr
