@@ -85,3 +85,17 @@ def test_intercept_lt_limit_wraps_like_go_int64(tmp_path: Path) -> None:
     conv = run_cli("convert", str(policy), "--to", "policylayer")
     assert conv.returncode == 1
     assert "limit 9223372036854775807 in rule 'lim'" in conv.stderr
+
+
+def test_convert_to_policylayer_empty_tool_name_is_refused(tmp_path: Path) -> None:
+    """An Intercept tool named "" crashed convert (exit 3): PolicyLayer's schema forbids the name."""
+    src = tmp_path / "e.policy.yaml"
+    src.write_text('version: "1"\ndefault: deny\ntools:\n  "":\n    rules:\n      - name: lim\n'
+                   '        rate_limit: 5/hour\n  ok:\n    rules: []\n', encoding="utf-8")
+    out = tmp_path / "out.policy.json"
+    result = run_cli("convert", str(src), "--to", "policylayer", "-o", str(out))
+    _no_traceback(result)
+    assert result.returncode == 1
+    assert 'e.policy.yaml:4:3: tool "": PolicyLayer refuses an empty tool name' in result.stderr
+    assert "nothing was written" in result.stderr
+    assert not out.exists()

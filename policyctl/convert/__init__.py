@@ -315,6 +315,9 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
             run.note(cfg.tool_pointers[name], f"the hidden tool {name!r} left out of tools (hidden before "
                                               "anything else is checked)")
             continue
+        if name == "":
+            run.refuse(cfg.tool_pointers[name], 'tool ""', "PolicyLayer refuses an empty tool name", key=True)
+            continue
         counters: set[str] = set()
         require: list[dict[str, Any]] = []
         deny_if: list[dict[str, Any]] = []
