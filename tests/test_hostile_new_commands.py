@@ -99,3 +99,56 @@ def test_convert_to_policylayer_empty_tool_name_is_refused(tmp_path: Path) -> No
     assert 'e.policy.yaml:4:3: tool "": PolicyLayer refuses an empty tool name' in result.stderr
     assert "nothing was written" in result.stderr
     assert not out.exists()
+
+
+# -- Intercept on hostile traces ------------------------------------------------------------------
+
+_BUDGET = '''version: "1"
+default: deny
+tools:
+  pay:
+    rules:
+      - name: budget
+        conditions:
+          - path: state.pay.spent
+            op: lte
+            value: 500000
+        state:
+          counter: spent
+          window: day
+          increment_from: args.amount
+        on_deny: "budget reached"
+'''
+
+
+def test_increment_from_huge_amounts_wrap_like_go_int64(tmp_path: Path) -> None:
+    """Intercept converts a huge amount to MinInt64 and adds in int64: -5 + MinInt64 wraps to
+    MaxInt64 - 4, over the budget. The simulator added Python integers and allowed the call. An
+    integer beyond 2^53 counts as the float64 Go decoded (9223372036854775807 is 2^63: MinInt64)."""
+    policy = tmp_path / "b.policy.yaml"
+    policy.write_text(_BUDGET, encoding="utf-8")
+    amounts = [1e308, -1e308, -5, 2**70, 0.5, 9223372036854775807, 9223372036854775807, 10]
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("".join(json.dumps({"ts": f"2026-12-03T09:0{i}:00Z", "tool": "pay", "args": {"amount": a}})
+                             + "\n" for i, a in enumerate(amounts)), encoding="utf-8")
+    result = run_cli("simulate", str(trace), "--policy", str(policy), "--format", "jsonl")
+    _no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    got = [(d["decision"], d["reason"]) for d in map(json.loads, result.stdout.splitlines())]
+    allow, limited = ("allow", "allowed"), ("deny", "rate_limited")
+    # counter: MinInt64, 0 (wrapped), -5, (refused), -5, then MinInt64 - 5 wraps: refused twice, -5 + 10
+    assert got == [allow, allow, allow, limited, allow, limited, limited, allow]
+
+
+def test_trace_number_beyond_float64_is_named(tmp_path: Path) -> None:
+    """A trace line with 1e999 was "invalid JSON at column 1: not valid JSON"; now the message names
+    the number and its column."""
+    policy = tmp_path / "b.policy.yaml"
+    policy.write_text(_BUDGET, encoding="utf-8")
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"ts": "2026-12-03T09:00:00Z", "tool": "pay", "args": {"note": "1e999", "amount": 1e999}}\n',
+                     encoding="utf-8")
+    result = run_cli("simulate", str(trace), "--policy", str(policy))
+    _no_traceback(result)
+    assert result.returncode == 2
+    assert "t.jsonl:1: invalid JSON at column 83: the number 1e999 is too large for a 64-bit float" in result.stderr

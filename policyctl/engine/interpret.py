@@ -43,11 +43,22 @@ def _go_int64_amount(value: Any) -> int | None:
     """Intercept's ``conv.ToInt64`` of an argument: a number truncated toward zero, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, float):
-        if value != value or value >= 2**63 or value < -(2**63):
+    if isinstance(value, int):
+        if -(2**53) <= value <= 2**53:
+            return value
+        try:
+            value = float(value)  # Go decoded the JSON number into a float64
+        except OverflowError:
             return -(2**63)
-        return int(value)
-    return value
+    if value != value or value >= 2**63 or value < -(2**63):
+        return -(2**63)
+    return int(value)
+
+
+def _int64(n: int) -> int:
+    """``n`` wrapped as Go's int64 arithmetic wraps it: Intercept's store adds an ``increment_from``
+    amount to the counter in int64, so two huge amounts (each converted to MinInt64) add up to 0."""
+    return n if -(2**63) <= n < 2**63 else (n + 2**63) % 2**64 - 2**63
 
 
 class _Store:
@@ -77,9 +88,10 @@ class _Store:
         key = (grant, bucket)
         row = self.rows.get(key)
         current = row[0] if row is not None and row[1] == start else 0
-        if current + amount > limit:
+        total = _int64(current + amount)
+        if total > limit:
             return False
-        self.rows[key] = [current + amount, start, length]
+        self.rows[key] = [total, start, length]
         return True
 
     def release(self, grant: str, bucket: tuple[str, ...], length: int, ts: int, amount: int) -> None:
@@ -88,7 +100,7 @@ class _Store:
             return
         row = self.rows.get((grant, bucket))
         if row is not None:
-            row[0] = max(0, row[0] - amount)
+            row[0] = max(0, _int64(row[0] - amount))
 
     def sweep(self, now: int) -> None:
         """Forget rows whose window has passed (they read 0 anyway): memory stays flat."""
