@@ -152,3 +152,39 @@ def test_trace_number_beyond_float64_is_named(tmp_path: Path) -> None:
     _no_traceback(result)
     assert result.returncode == 2
     assert "t.jsonl:1: invalid JSON at column 83: the number 1e999 is too large for a 64-bit float" in result.stderr
+
+
+# -- HTML reports -------------------------------------------------------------------------------
+
+_RAW = ("\x1b", "\u202e")
+
+
+def _intercept_policy(path: Path, names: list[str], limit: int) -> Path:
+    lines = ['version: "1"', "default: deny", "tools:"]
+    for name in names:
+        quoted = json.dumps(name)  # JSON escapes are YAML double-quoted escapes
+        lines += [f"  {quoted}:", "    rules:", f"      - name: {json.dumps('r ' + name)}",
+                  f'        rate_limit: "{limit}/minute"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_reports_never_carry_raw_escapes_or_bidi_overrides(tmp_path: Path) -> None:
+    """A tool name with an ANSI escape and a bidi override reached the HTML pages of diff --report
+    and simulate --report raw (the override reorders what a reviewer reads); now it shows escaped."""
+    names = ["bidi\u202eevil", "a\x1b[31mred", "plain"]
+    old = _intercept_policy(tmp_path / "old.policy.yaml", names, 5)
+    new = _intercept_policy(tmp_path / "new.policy.yaml", names, 1)
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("".join(json.dumps({"ts": f"2026-12-03T09:00:0{i}Z", "tool": n, "args": {}}) + "\n"
+                             for i, n in enumerate(names * 2)), encoding="utf-8")
+    diff_page = tmp_path / "diff.html"
+    result = run_cli("diff", str(old), str(new), "--trace", str(trace), "--report", str(diff_page))
+    _no_traceback(result)
+    sim_page = tmp_path / "sim.html"
+    sim = run_cli("simulate", str(trace), "--policy", str(new), "--report", str(sim_page))
+    _no_traceback(sim)
+    for page in (diff_page, sim_page):
+        html = page.read_text(encoding="utf-8")
+        assert not any(ch in html for ch in _RAW), page.name
+        assert "bidi\\u202eevil" in html and "a\\x1b[31mred" in html
