@@ -188,3 +188,25 @@ def test_reports_never_carry_raw_escapes_or_bidi_overrides(tmp_path: Path) -> No
         html = page.read_text(encoding="utf-8")
         assert not any(ch in html for ch in _RAW), page.name
         assert "bidi\\u202eevil" in html and "a\\x1b[31mred" in html
+
+
+def test_machine_json_outputs_escape_c1_controls_and_bidi_overrides(tmp_path: Path) -> None:
+    """JSON escapes C0 controls but leaves C1 controls (U+009B is an 8-bit CSI) and bidi overrides
+    raw; lint's JSON escaped them, simulate/explain/diff's JSON and JSONL did not."""
+    names = ["bidi\u202eevil\x85\x9b"]
+    policy = _intercept_policy(tmp_path / "p.policy.yaml", names, 5)
+    other = _intercept_policy(tmp_path / "q.policy.yaml", names, 1)
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(json.dumps({"ts": "2026-12-03T09:00:00Z", "tool": names[0], "id": "\u202eid",
+                                 "args": {"k\u202e": 1}}) + "\n", encoding="utf-8")
+    runs = [run_cli("simulate", str(trace), "--policy", str(policy), "--format", "json"),
+            run_cli("simulate", str(trace), "--policy", str(policy), "--format", "jsonl"),
+            run_cli("explain", "--policy", str(policy), "--trace", str(trace), "--line", "1", "--format", "json"),
+            run_cli("diff", str(policy), str(other), "--trace", str(trace), "--format", "json")]
+    for result in runs:
+        _no_traceback(result)
+        assert result.returncode in (0, 1), result.stderr
+        assert not any(ch in result.stdout for ch in ("\u202e", "\x85", "\x9b")), result.args
+    jsonl = json.loads(runs[1].stdout)
+    assert jsonl["tool"] == names[0] and jsonl["id"] == "\u202eid" and jsonl["arg_keys"] == ["k\u202e"]
+    assert '"bidi\\u202eevil\\u0085\\u009b"' in runs[1].stdout

@@ -8,6 +8,8 @@ that order, then ``"expected"`` when the line had ``expect``, ``"expected_rule"`
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from policyctl.simulate.run import CallResult
@@ -29,8 +31,18 @@ def line(call: CallResult, *, show_args: bool = False) -> bytes:
     if show_args:
         rec["args"] = call.args
     try:
-        return orjson.dumps(rec) + b"\n"
+        out = orjson.dumps(rec) + b"\n"
     except TypeError:  # e.g. an integer beyond 64 bits echoed from the trace: fall back to the json module
         import json
 
-        return json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        out = json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _UNPRINTABLE.sub(_escape, out) if _UNPRINTABLE.search(out) else out
+
+
+# What JSON leaves raw and policyctl's printable() escapes, as UTF-8 bytes: DEL, C1 controls, line and
+# paragraph separators, bidi overrides and isolates, U+FFFE/U+FFFF (C0 controls are JSON escapes already).
+_UNPRINTABLE = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbf[\xbe\xbf]")
+
+
+def _escape(match: re.Match[bytes]) -> bytes:
+    return b"\\u%04x" % ord(match.group().decode("utf-8"))
