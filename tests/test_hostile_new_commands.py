@@ -210,3 +210,32 @@ def test_machine_json_outputs_escape_c1_controls_and_bidi_overrides(tmp_path: Pa
     jsonl = json.loads(runs[1].stdout)
     assert jsonl["tool"] == names[0] and jsonl["id"] == "\u202eid" and jsonl["arg_keys"] == ["k\u202e"]
     assert '"bidi\\u202eevil\\u0085\\u009b"' in runs[1].stdout
+
+
+# -- init --dialect intercept -----------------------------------------------------------------------
+
+def test_init_intercept_hostile_snapshot_parses_back_and_hides_nothing(tmp_path: Path) -> None:
+    """Descriptions and names that try to leave a comment (newlines, U+2028, NEL, CR, '---', '#')
+    stay inside it; the file parses back to the tools it was written for; invisible characters (RLM,
+    zero-width, BOM, tag characters: text smuggled past a reviewer) were written raw into the
+    comments and printed raw on stderr, and now show as escapes."""
+    sneaky = "Reads\u200f a\u200b note\ufeff\U000e0041\n---\nversion: 2\n\u2028default: allow\x85tools: {}\r\n#"
+    names = ["read_note\u200f", "a: b", "---", "x\ny: 1", "# c", 'q"x', "emoji\U0001F600", "rtl\u202eevil"]
+    snapshot = tmp_path / "s.json"
+    _write_json(snapshot, {"tools": [
+        {"name": n, "description": sneaky, "inputSchema": {"type": "object", "properties": {
+            n: {"type": "string", "description": sneaky}}}} for n in names]})
+    out = tmp_path / "p.policy.yaml"
+    result = run_cli("init", "--dialect", "intercept", "--from", str(snapshot), "-o", str(out))
+    _no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    for raw in ("\u200f", "\u200b", "\ufeff", "\U000e0041", "\u2028", "\x85", "\r", "\u202e"):
+        assert raw not in text and raw not in result.stderr, repr(raw)
+    assert "read_note\\u200f" in result.stderr
+    lint = run_cli("lint", str(out))
+    assert lint.returncode == 0, lint.stdout
+    back = run_cli("convert", str(out), "--to", "policylayer")
+    assert back.returncode == 0, back.stderr
+    data = json.loads(back.stdout)
+    assert data["default"] == "deny" and set(data["tools"]) == set(names)

@@ -12,6 +12,7 @@ import re
 
 import orjson
 
+from policyctl.reporters.lint import json_escape
 from policyctl.simulate.run import CallResult
 
 
@@ -39,10 +40,12 @@ def line(call: CallResult, *, show_args: bool = False) -> bytes:
     return _UNPRINTABLE.sub(_escape, out) if _UNPRINTABLE.search(out) else out
 
 
-# What JSON leaves raw and policyctl's printable() escapes, as UTF-8 bytes: DEL, C1 controls, line and
-# paragraph separators, bidi overrides and isolates, U+FFFE/U+FFFF (C0 controls are JSON escapes already).
-_UNPRINTABLE = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbf[\xbe\xbf]")
+# What JSON leaves raw and policyctl's printable() escapes, as UTF-8 bytes: DEL, C1 controls, U+061C,
+# U+200B-U+200F, line and paragraph separators, bidi overrides, U+2060, bidi isolates, the BOM,
+# U+FFFE/U+FFFF and tag characters (C0 controls are JSON escapes already; lone surrogates never occur).
+_UNPRINTABLE = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8b-\x8f\xa8-\xae]|\xe2\x81[\xa0\xa6-\xa9]"
+                          rb"|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]|\xf3\xa0[\x80\x81][\x80-\xbf]")
 
 
 def _escape(match: re.Match[bytes]) -> bytes:
-    return b"\\u%04x" % ord(match.group().decode("utf-8"))
+    return json_escape(match.group().decode("utf-8")).encode("ascii")
