@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -239,3 +241,29 @@ def test_init_intercept_hostile_snapshot_parses_back_and_hides_nothing(tmp_path:
     assert back.returncode == 0, back.stderr
     data = json.loads(back.stdout)
     assert data["default"] == "deny" and set(data["tools"]) == set(names)
+
+
+def test_intercept_nan_and_inf_values(tmp_path: Path) -> None:
+    """An Intercept value .nan/.inf: convert --to policylayer crashed (exit 3, the JSON it wrote had
+    -Infinity); explain and diff --format json printed NaN/-Infinity, which is not JSON."""
+    policy = tmp_path / "n.policy.yaml"
+    policy.write_text('version: "1"\ndefault: deny\ntools:\n  t:\n    rules:\n      - name: r\n'
+                      "        conditions:\n          - path: args.a\n            op: lt\n"
+                      "            value: -.inf\n", encoding="utf-8")
+    conv = run_cli("convert", str(policy), "--to", "policylayer")
+    _no_traceback(conv)
+    assert conv.returncode == 1
+    assert "n.policy.yaml:10:20: value '-Inf' in rule 'r' of tool 't': a YAML .nan or .inf" in conv.stderr
+    assert conv.stdout == ""
+    explain = run_cli("explain", "--policy", str(policy), "--call", '{"tool": "t", "args": {"a": 1}}',
+                      "--at", "2026-01-01T00:00:00Z", "--format", "json")
+    assert explain.returncode == 0, explain.stderr
+    assert "-.inf" in explain.stdout
+    json.loads(explain.stdout, parse_constant=lambda word: pytest.fail(f"{word} in JSON output"))
+    other = tmp_path / "o.policy.yaml"
+    other.write_text(policy.read_text(encoding="utf-8").replace("-.inf", ".nan"), encoding="utf-8")
+    diff = run_cli("diff", str(policy), str(other), "--format", "json", "--fail-on", "never")
+    assert diff.returncode == 0, diff.stderr
+    data = json.loads(diff.stdout, parse_constant=lambda word: pytest.fail(f"{word} in JSON output"))
+    assert data["changes"][0]["old"]["value"] == "-.inf"
+    assert data["changes"][0]["new"]["value"] == ".nan"

@@ -10,6 +10,7 @@ text of the output is :mod:`policyctl.convert.render`'s job.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,6 +256,16 @@ def _limit_of(rule: Any) -> tuple[int | None, Any]:
     return None, None
 
 
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
+
+
 def _has_time(value: Any) -> bool:
     from policyctl.policy.dialects.intercept.model import GoTime
 
@@ -274,6 +285,10 @@ def _ic_condition(run: _Run, cond: Any, what: str) -> dict[str, Any] | None:
                    "PolicyLayer paths are args.<field>[.<field>...] with no empty field")
         return None
     value = cond.value
+    if _non_finite(value):
+        run.refuse(cond.pointer + "/value", f"value {go_v_yaml(value)!r} in {what}",
+                   "a YAML .nan or .inf, which Intercept compares as a Go float64: JSON has no NaN or Infinity")
+        return None
     if _has_time(value):
         run.refuse(cond.pointer + "/value", f"value {go_v_yaml(value)!r} in {what}",
                    "a YAML timestamp, which Intercept compares as a Go time.Time: JSON has no such value")

@@ -92,11 +92,28 @@ def printable_json(value: object) -> str:
 
     Non-ASCII text stays readable (``é``); json.dumps already escapes C0 controls inside strings,
     so the C0 characters left in its output (newlines of the indentation) are layout and kept.
+    A float that JSON cannot hold (an Intercept policy's ``.nan``, ``.inf``) is written as the
+    string of its YAML spelling, so the output stays JSON (``NaN`` is not).
     """
     import json
 
-    text = json.dumps(value, indent=2, ensure_ascii=False)
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(value), indent=2, ensure_ascii=False, allow_nan=False)
     return _UNPRINTABLE.sub(_json_escape_char, text)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and value != value:
+        return ".nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_escape_char(match: re.Match[str]) -> str:
