@@ -267,3 +267,15 @@ def test_intercept_nan_and_inf_values(tmp_path: Path) -> None:
     data = json.loads(diff.stdout, parse_constant=lambda word: pytest.fail(f"{word} in JSON output"))
     assert data["changes"][0]["old"]["value"] == "-.inf"
     assert data["changes"][0]["new"]["value"] == ".nan"
+
+
+def test_convert_to_intercept_blank_hide_entry_is_refused(tmp_path: Path) -> None:
+    """A PolicyLayer hide entry " " (or a tab, U+2028) was converted, and Intercept's validation
+    (which trims the entry) refused the output: convert failed with exit 3."""
+    src = _write_json(tmp_path / "in.policy.json", {"version": "1", "default": "allow", "hide": [" "], "tools": {}})
+    out = tmp_path / "out.policy.yaml"
+    result = run_cli("convert", str(src), "--to", "intercept", "-o", str(out))
+    _no_traceback(result)
+    assert result.returncode == 1
+    assert "hide entry ' ': Intercept refuses an empty or blank hide entry" in result.stderr
+    assert not out.exists()

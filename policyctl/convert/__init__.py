@@ -126,8 +126,8 @@ def _pl_to_intercept(run: _Run, policy: Any) -> dict[str, Any]:
     hide: list[str] = []
     for i, name in enumerate(policy.hide):
         at = pointer("hide", i)
-        if name == "":
-            run.refuse(at, 'hide entry ""', "Intercept refuses an empty hide entry")
+        if not name.strip():  # Intercept trims the entry (strings.TrimSpace) and refuses an empty one
+            run.refuse(at, f"hide entry {name!r}", "Intercept refuses an empty or blank hide entry")
         elif name in hide:
             run.note(at, f"duplicate hide entry {name!r} left out (Intercept refuses duplicates; it hid "
                          "nothing more)")
