@@ -279,3 +279,38 @@ def test_convert_to_intercept_blank_hide_entry_is_refused(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "hide entry ' ': Intercept refuses an empty or blank hide entry" in result.stderr
     assert not out.exists()
+
+
+# -- lint on hostile Intercept policies (found by fuzzing convert's input) -----------------------
+
+def test_duplicate_tool_key_over_a_yaml11_scalar_is_a_diagnostic(tmp_path: Path) -> None:
+    """A tool key given twice, the first holding a value YAML 1.1 reads differently (a date): the
+    record of that scalar named a node the second value had replaced, and lint, simulate and
+    convert failed with exit 3 (KeyError/IndexError)."""
+    for second in ("    rules: []\n", "    rules:\n      - name: b\n        rate_limit: 5/hour\n"):
+        path = tmp_path / "dup.policy.yaml"
+        path.write_text('version: "1"\ndefault: allow\ntools:\n  t:\n    rules:\n      - name: a\n'
+                        "        conditions:\n          - path: args.x\n            op: eq\n"
+                        "            value: 2026-01-01\n  t:\n" + second, encoding="utf-8")
+        lint = run_cli("lint", str(path))
+        _no_traceback(lint)
+        assert lint.returncode == 1
+        assert 'dup.policy.yaml:11:3: error[PL003] duplicate key "t" (first defined at line 4)' in lint.stdout
+        conv = run_cli("convert", str(path), "--to", "policylayer")
+        _no_traceback(conv)
+        assert conv.returncode == 2
+        assert "PL003" in conv.stderr
+
+
+def test_lt_limit_rule_on_non_finite_value(tmp_path: Path) -> None:
+    """PL505 (lt on a counter) computed int(.inf) and lint failed with exit 3."""
+    for value in (".inf", ".nan", "1e300"):
+        policy = _lt_policy(tmp_path, "lt", value)
+        lint = run_cli("lint", str(policy))
+        _no_traceback(lint)
+        assert lint.returncode in (0, 1), lint.stdout  # 1: PL004 (.inf has no JSON form)
+        assert "PL505" not in lint.stdout
+    policy = _lt_policy(tmp_path, "lt", "10.5")
+    lint = run_cli("lint", str(policy))
+    assert lint.returncode == 0
+    assert 'warning[PL505] "lt 10.5" on state.t.c allows 9 calls per hour' in lint.stdout
