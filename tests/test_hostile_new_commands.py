@@ -314,3 +314,18 @@ def test_lt_limit_rule_on_non_finite_value(tmp_path: Path) -> None:
     lint = run_cli("lint", str(policy))
     assert lint.returncode == 0
     assert 'warning[PL505] "lt 10.5" on state.t.c allows 9 calls per hour' in lint.stdout
+
+
+def test_convert_output_beyond_the_policy_size_limit_is_refused(tmp_path: Path) -> None:
+    """A 3.8 MB PolicyLayer policy (under the 4 MiB limit) converts to 7 MB of Intercept YAML, which
+    policyctl cannot read back: convert failed with exit 3; now it says so, exit 1, nothing written."""
+    tools = {f"t{i:05d}" + "x" * 100: {"limits": [{"counter": "c", "window": "minute", "max": 5, "scope": "grant"}]}
+             for i in range(20000)}
+    src = _write_json(tmp_path / "big.policy.json", {"version": "1", "default": "deny", "tools": tools})
+    out = tmp_path / "big.policy.yaml"
+    result = run_cli("convert", str(src), "--to", "intercept", "-o", str(out))
+    _no_traceback(result)
+    assert result.returncode == 1
+    assert "big.policy.json: not converted: the converted policy would be" in result.stderr
+    assert "policies are limited to 4 MiB; nothing was written" in result.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]

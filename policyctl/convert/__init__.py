@@ -450,12 +450,34 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
     return data
 
 
-def verify(text: str, name: str, to: str) -> None:
-    """Load the converted text back as a ``to`` policy; a failure is a bug in the converter."""
+def too_large(text: str) -> str | None:
+    """Why the converted ``text`` is beyond what policyctl reads back as a policy (the loader's size
+    and value-count limits; the target's form can be larger than the source's), or None."""
+    from policyctl.documents.loader import MAX_DOCUMENT_BYTES
+
+    size = len(text.encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        return (f"the converted policy would be {size} bytes, and policies are limited to "
+                f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")
+    return None
+
+
+def verify(text: str, name: str, to: str) -> str | None:
+    """Load the converted text back as a ``to`` policy: None when it loads; the reason when it is
+    beyond the loader's limits (a policy too large to convert); any other failure is a bug in the
+    converter."""
+    from policyctl.documents.loader import MAX_NODES
     from policyctl.errors import InvalidPolicyError
     from policyctl.policy.load import policy_from_bytes
 
+    reason = too_large(text)
+    if reason is not None:
+        return reason
     try:
         policy_from_bytes(text.encode("utf-8"), f"{name} (converted)", dialect=to)
-    except InvalidPolicyError as exc:  # pragma: no cover - a converter bug, reported as one
+    except InvalidPolicyError as exc:
+        if any(f"more than {MAX_NODES} values" in d for d in exc.details):
+            return f"the converted policy would hold more than {MAX_NODES} values, the most a policy may hold"
+        # a converter bug, reported as one
         raise RuntimeError(f"the converted policy does not load: {exc.message}; {list(exc.details)}") from None
+    return None
