@@ -329,3 +329,18 @@ def test_convert_output_beyond_the_policy_size_limit_is_refused(tmp_path: Path) 
     assert "big.policy.json: not converted: the converted policy would be" in result.stderr
     assert "policies are limited to 4 MiB; nothing was written" in result.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
+
+
+def test_init_on_descriptions_built_to_backtrack_stays_fast(tmp_path: Path) -> None:
+    """The classifier's tool-reference and blank-padding patterns were quadratic on a long run of
+    letters, "a_a_a…", blanks or newlines: one 40,000-character description took 34 s (the snapshot
+    limit, 256 KiB, took many minutes) — a hostile server could hang scan and init. Each run is now
+    scanned once; the whole command takes well under the timeout."""
+    texts = ["a" * 60000, "a_" * 30000, " " * 60000, "\n" * 60000, "\n " * 30000 + "\r"]
+    snapshot = _write_json(tmp_path / "s.json", {"tools": [
+        {"name": f"read_{i}", "description": text, "inputSchema": {"type": "object"}}
+        for i, text in enumerate(texts)]})
+    result = run_cli("init", "--dialect", "intercept", "--from", str(snapshot), timeout=30)
+    _no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert '"read_0":' in result.stdout
