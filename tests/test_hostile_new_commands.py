@@ -344,3 +344,20 @@ def test_init_on_descriptions_built_to_backtrack_stays_fast(tmp_path: Path) -> N
     _no_traceback(result)
     assert result.returncode == 0, result.stderr
     assert '"read_0":' in result.stdout
+
+
+def test_init_refuses_a_starter_policy_lint_would_reject_for_its_size(tmp_path: Path) -> None:
+    """3,500 tools with 1,000-character names make a 4.8 MB starter policy; init wrote it although
+    lint (and simulate) refuse a policy over 4 MiB. Now: exit 2, the size, nothing written."""
+    snapshot = _write_json(tmp_path / "s.json", {"tools": [
+        {"name": f"create_item_{i:04d}" + "x" * 1000, "description": "Creates an item.",
+         "inputSchema": {"type": "object"}} for i in range(3500)]})
+    out = tmp_path / "p.policy.yaml"
+    schema = tmp_path / "schema.json"
+    result = run_cli("init", "--dialect", "intercept", "--from", str(snapshot), "-o", str(out),
+                     "--write-schema", str(schema))
+    _no_traceback(result)
+    assert result.returncode == 2
+    assert "error: the starter policy for 3500 tools would be" in result.stderr
+    assert "over the 4 MiB a policy may be; nothing was written" in result.stderr
+    assert not out.exists() and not schema.exists()
