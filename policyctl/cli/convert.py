@@ -51,7 +51,10 @@ def register(app: typer.Typer) -> None:
                 err(line)
             raise typer.Exit(int(ExitCode.FINDINGS))
         text = render(conversion, name)
-        verify(text, name, to)
+        limit = verify(text, name, to)
+        if limit is not None:
+            err(f"{name}: not converted: {limit}; nothing was written")
+            raise typer.Exit(int(ExitCode.FINDINGS))
         emit(output, lambda colour: text, force=force)
         for note in conversion.notes:
             err(f"note: {note}")

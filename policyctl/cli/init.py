@@ -126,6 +126,17 @@ def register(app: typer.Typer) -> None:
                 from policyctl.reporters.init import json as init_json
 
                 text = init_json.render(starter)
+        from policyctl.documents.loader import MAX_DOCUMENT_BYTES
+
+        size = len(text.encode("utf-8"))
+        if size > MAX_DOCUMENT_BYTES:
+            from policyctl.errors import InputError
+
+            # the output must lint clean, and lint (like simulate) reads no policy over the limit
+            raise InputError(f"the starter policy for {len(acquired.snapshot.tools)} tools would be {size} bytes, "
+                             f"over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB a policy may be; nothing was "
+                             "written (split the tool list" + (", or use --format json, which is smaller)"
+                                                               if chosen == "yaml" and dialect != "intercept" else ")"))
         if write_schema is not None:
             from policyctl.documents.schema import schema_text
             from policyctl.files import write_output

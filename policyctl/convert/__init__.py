@@ -10,6 +10,7 @@ text of the output is :mod:`policyctl.convert.render`'s job.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from policyctl.policy.dialects.policylayer.model import escape_pointer_token, po
 
 TARGETS = ("policylayer", "intercept")
 _NAMES = {"policylayer": "PolicyLayer", "intercept": "Intercept"}
+_MAX_LIMIT = 2**53  # the schema's bound on a limit's max
 _STRING_OPS = ("eq", "neq", "in", "not_in", "contains")  # ops that may compare Go %v texts
 
 
@@ -124,8 +126,8 @@ def _pl_to_intercept(run: _Run, policy: Any) -> dict[str, Any]:
     hide: list[str] = []
     for i, name in enumerate(policy.hide):
         at = pointer("hide", i)
-        if name == "":
-            run.refuse(at, 'hide entry ""', "Intercept refuses an empty hide entry")
+        if not name.strip():  # Intercept trims the entry (strings.TrimSpace) and refuses an empty one
+            run.refuse(at, f"hide entry {name!r}", "Intercept refuses an empty or blank hide entry")
         elif name in hide:
             run.note(at, f"duplicate hide entry {name!r} left out (Intercept refuses duplicates; it hid "
                          "nothing more)")
@@ -240,7 +242,7 @@ def _pl_limits(run: _Run, tool: str | None, limits: Any, at: str) -> list[dict[s
 
 def _limit_of(rule: Any) -> tuple[int | None, Any]:
     """Intercept's limit of a stateful rule and the condition it comes from (None: no limit)."""
-    from policyctl.policy.dialects.intercept.lower import _go_int64
+    from policyctl.policy.dialects.intercept.lower import _go_int64, _go_wrap64
 
     own = f"state.{rule.scope}.{rule.state.counter}"
     for cond in rule.conditions:
@@ -250,8 +252,18 @@ def _limit_of(rule: Any) -> tuple[int | None, Any]:
         if cond.op == "lte":
             return _go_int64(value), cond
         if cond.op == "lt":
-            return _go_int64(value) - 1, cond
+            return _go_wrap64(_go_int64(value) - 1), cond
     return None, None
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
 
 
 def _has_time(value: Any) -> bool:
@@ -273,6 +285,10 @@ def _ic_condition(run: _Run, cond: Any, what: str) -> dict[str, Any] | None:
                    "PolicyLayer paths are args.<field>[.<field>...] with no empty field")
         return None
     value = cond.value
+    if _non_finite(value):
+        run.refuse(cond.pointer + "/value", f"value {go_v_yaml(value)!r} in {what}",
+                   "a YAML .nan or .inf, which Intercept compares as a Go float64: JSON has no NaN or Infinity")
+        return None
     if _has_time(value):
         run.refuse(cond.pointer + "/value", f"value {go_v_yaml(value)!r} in {what}",
                    "a YAML timestamp, which Intercept compares as a Go time.Time: JSON has no such value")
@@ -313,6 +329,9 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
         if not wildcard and (name in hidden or WILDCARD in hidden):
             run.note(cfg.tool_pointers[name], f"the hidden tool {name!r} left out of tools (hidden before "
                                               "anything else is checked)")
+            continue
+        if name == "":
+            run.refuse(cfg.tool_pointers[name], 'tool ""', "PolicyLayer refuses an empty tool name", key=True)
             continue
         counters: set[str] = set()
         require: list[dict[str, Any]] = []
@@ -379,6 +398,12 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
                     run.refuse(at, f"limit {limit} in {what}",
                                "it refuses every call; PolicyLayer's max is at least 1")
                     ok = False
+                elif limit is not None and limit > _MAX_LIMIT:
+                    at = limit_cond.pointer if limit_cond is not None else rule.pointer
+                    run.refuse(at, f"limit {limit} in {what}",
+                               f"PolicyLayer's max is at most {_MAX_LIMIT} (2^53, the largest integer a JSON "
+                               "number keeps exactly)")
+                    ok = False
                 elif limit is None:
                     run.note(st.pointer, f"state of {what} left out: it has no lt/lte limit on its own counter, "
                                          "so Intercept never counts it")
@@ -425,12 +450,34 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
     return data
 
 
-def verify(text: str, name: str, to: str) -> None:
-    """Load the converted text back as a ``to`` policy; a failure is a bug in the converter."""
+def too_large(text: str) -> str | None:
+    """Why the converted ``text`` is beyond what policyctl reads back as a policy (the loader's size
+    and value-count limits; the target's form can be larger than the source's), or None."""
+    from policyctl.documents.loader import MAX_DOCUMENT_BYTES
+
+    size = len(text.encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        return (f"the converted policy would be {size} bytes, and policies are limited to "
+                f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")
+    return None
+
+
+def verify(text: str, name: str, to: str) -> str | None:
+    """Load the converted text back as a ``to`` policy: None when it loads; the reason when it is
+    beyond the loader's limits (a policy too large to convert); any other failure is a bug in the
+    converter."""
+    from policyctl.documents.loader import MAX_NODES
     from policyctl.errors import InvalidPolicyError
     from policyctl.policy.load import policy_from_bytes
 
+    reason = too_large(text)
+    if reason is not None:
+        return reason
     try:
         policy_from_bytes(text.encode("utf-8"), f"{name} (converted)", dialect=to)
-    except InvalidPolicyError as exc:  # pragma: no cover - a converter bug, reported as one
+    except InvalidPolicyError as exc:
+        if any(f"more than {MAX_NODES} values" in d for d in exc.details):
+            return f"the converted policy would hold more than {MAX_NODES} values, the most a policy may hold"
+        # a converter bug, reported as one
         raise RuntimeError(f"the converted policy does not load: {exc.message}; {list(exc.details)}") from None
+    return None

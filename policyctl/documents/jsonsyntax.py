@@ -10,6 +10,7 @@ text is JSON; this module only decides how to say why not.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 # The standard library's message prefixes → policyctl's wording. Matched by prefix; a message not in
@@ -152,5 +153,55 @@ def describe_bytes(data: bytes) -> JsonSyntaxError:
         text = text[1:]
     if not text.strip():
         return JsonSyntaxError("empty: expected a JSON value", 1, 1, 0)
-    found = json_syntax_error(text)
+    found = json_syntax_error(text) or _infinite_number(text)
     return found if found is not None else JsonSyntaxError("not valid JSON", 1, 1, 0)
+
+
+class _Infinite(Exception):
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _refuse_infinite(token: str) -> object:
+    try:
+        infinite = math.isinf(float(token))
+    except (ValueError, OverflowError):
+        infinite = True
+    if infinite:
+        raise _Infinite(token)
+    return 0
+
+
+def _infinite_number(text: str) -> JsonSyntaxError | None:
+    """A number too large for a 64-bit float (``1e999``, a 400-digit integer): the standard
+    library reads it (as infinity, or as a Python int), orjson and Go's encoding/json refuse it."""
+    try:
+        json.loads(text, parse_float=_refuse_infinite, parse_int=_refuse_infinite)
+    except _Infinite as exc:
+        offset = _number_offset(text, exc.token)
+        shown = exc.token if len(exc.token) <= 40 else exc.token[:20] + "…" + exc.token[-8:]
+        return JsonSyntaxError(f"the number {shown} is too large for a 64-bit float (Go's encoding/json "
+                               "refuses it)", *_position(text, offset), offset)
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _number_offset(text: str, token: str) -> int:
+    """Offset of the first number ``token`` outside strings, or 0."""
+    in_string = escaped = False
+    for i, c in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif (c == token[0] and text.startswith(token, i) and (i == 0 or text[i - 1] not in "0123456789.eE+-")
+              and text[i + len(token): i + len(token) + 1] not in tuple("0123456789.eE+-")):
+            return i
+    return 0

@@ -713,6 +713,15 @@ class _YamlBuilder:
             self._check_number(value, text, pos, pointer)
         return value
 
+    def _forget(self, pointer: str) -> None:
+        """Drop what was recorded about the value at ``pointer``: a duplicate key replaces it, and a
+        record of a scalar inside the old value would name a node that is no longer there."""
+        inside = pointer + "/"
+        self.yaml11 = [s for s in self.yaml11
+                       if not (s.pointer.startswith(inside) or (s.pointer == pointer and not s.key))]
+        for p in [p for p in self.scalar_texts if p == pointer or p.startswith(inside)]:
+            del self.scalar_texts[p]
+
     def _check_number(self, value: Any, text: str, pos: Position, pointer: str) -> None:
         if isinstance(value, bool):
             return
@@ -754,6 +763,7 @@ class _YamlBuilder:
                     self.problems.append(_diag(
                         "PL003", f'duplicate key "{_abbrev(key)}" (first defined at line {first[0]}); '
                         "readers disagree on which one wins", self.path, pos, child))
+                    self._forget(child)
                 else:
                     seen[key] = pos
                 self.keys[child] = pos

@@ -47,11 +47,22 @@ def _go_int64_amount(value: Any) -> int | None:
     """Intercept's ``conv.ToInt64`` of an argument: a number truncated toward zero, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, float):
-        if value != value or value >= 2**63 or value < -(2**63):
+    if isinstance(value, int):
+        if -(2**53) <= value <= 2**53:
+            return value
+        try:
+            value = float(value)  # Go decoded the JSON number into a float64
+        except OverflowError:
             return -(2**63)
-        return int(value)
-    return value
+    if value != value or value >= 2**63 or value < -(2**63):
+        return -(2**63)
+    return int(value)
+
+
+def _int64(n: int) -> int:
+    """``n`` wrapped as Go's int64 arithmetic wraps it: Intercept's store adds an ``increment_from``
+    amount to the counter in int64, so two huge amounts (each converted to MinInt64) add up to 0."""
+    return n if -(2**63) <= n < 2**63 else (n + 2**63) % 2**64 - 2**63
 
 
 class _Store:
@@ -101,13 +112,14 @@ class _Store:
         table = self.table(bucket)
         row = table.get(grant)
         current = row[0] if row is not None and row[1] == start else 0
-        if current + amount > limit:
+        total = _int64(current + amount)
+        if total > limit:
             return False
         if row is None:
-            table[grant] = [current + amount, start, length]
+            table[grant] = [total, start, length]
             self.due[0] -= 1
         else:
-            row[0], row[1], row[2] = current + amount, start, length
+            row[0], row[1], row[2] = total, start, length
         return True
 
     def release(self, grant: str, bucket: tuple[str, ...], length: int, ts: int, amount: int) -> None:
@@ -117,7 +129,7 @@ class _Store:
         table = self.buckets.get(bucket)
         row = table.get(grant) if table is not None else None
         if row is not None:
-            row[0] = max(0, row[0] - amount)
+            row[0] = max(0, _int64(row[0] - amount))
 
     def sweep(self, now: int) -> None:
         """Forget rows whose window has passed (they read 0 anyway): memory stays flat. Called
@@ -373,7 +385,7 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
     value of that counter can reach (``ceilings``: Intercept's rate limits test exactly that before
     reserving) always holds: only the value is read, for the reservation.
     """
-    ns: dict[str, Any] = {"NF": NOT_FOUND, "AMOUNT": _go_int64_amount, "KIND": upstream_kind,
+    ns: dict[str, Any] = {"NF": NOT_FOUND, "AMOUNT": _go_int64_amount, "KIND": upstream_kind, "WRAP": _int64,
                           "RELEASE_ON": release_on, "DUE": store.due, "SWEEP": store.sweep}
     lines = ["def prog(ts, grant, args, upstream):"]
     counter = [0]
@@ -476,12 +488,13 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
     def literal(n: Any) -> str:
         return str(n) if type(n) is int else bind("N", n)
 
-    taken: list[tuple[str, str]] = []  # reservations made so far: (row variable, amount expression)
+    # reservations made so far: (row variable, amount expression, whether int64 wrap-around can occur)
+    taken: list[tuple[str, str, bool]] = []
 
     def release(depth: int) -> None:
         """Give back this call's reservations, the latest first."""
-        for r, amt in reversed(taken):
-            emit(depth, f"{r}[0] = max(0, {r}[0] - {amt})")
+        for r, amt, wrap in reversed(taken):
+            emit(depth, f"{r}[0] = max(0, WRAP({r}[0] - {amt}))" if wrap else f"{r}[0] = max(0, {r}[0] - {amt})")
 
     def refuse(depth: int, code: int) -> None:
         release(depth)
@@ -530,13 +543,16 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 amt = literal(amount)
             if limit is None:
                 continue
+            # Intercept adds in Go's int64: a sum can leave its range only with an amount read from an
+            # argument or numbers near 2^63, and only then is the wrap-around written out
+            wrap = isinstance(amount, tuple) or abs(amount) > 2**52 or abs(limit) > 2**52
             start = start_of(1, length)
             rows = table(bucket)
             new_row = f"[cur, {start}, {int(length)}]"
             row = read_rows.pop(bucket, None)  # a reservation writes: later ones look the row up again
             if row is not None and row[1]:  # the counter's value now is known: reserve on it
                 q, c = row
-                emit(1, f"cur = {c} + {amt}")
+                emit(1, f"cur = WRAP({c} + {amt})" if wrap else f"cur = {c} + {amt}")
                 emit(1, f"if cur > {literal(limit)}:")
                 refuse(2, refused)
                 emit(1, f"if {q} is None:")
@@ -546,7 +562,7 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 emit(1, "else:")
                 emit(2, f"{q}[0] = cur")
                 emit(2, f"{q}[1] = {start}")
-                taken.append((q, amt))
+                taken.append((q, amt, wrap))
                 continue
             else:
                 emit(1, f"r{k} = {row[0]}" if row is not None else f"r{k} = {rows}.get(grant)")
@@ -558,14 +574,15 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 emit(2, "DUE[0] -= 1")
                 emit(2, "new = 1")
                 emit(1, "else:")
-                emit(2, f"cur = r{k}[0] + {amt} if r{k}[1] == {start} else {amt}")
+                total = f"WRAP(r{k}[0] + {amt})" if wrap else f"r{k}[0] + {amt}"
+                emit(2, f"cur = {total} if r{k}[1] == {start} else {amt}")
                 emit(2, f"if cur > {literal(limit)}:")
                 refuse(3, refused)
                 emit(2, f"r{k}[0] = cur")
                 emit(2, f"r{k}[1] = {start}")
                 if lengths.get(bucket) != {length}:
                     emit(2, f"r{k}[2] = {int(length)}")
-            taken.append((f"r{k}", amt))
+            taken.append((f"r{k}", amt, wrap))
         if taken:
             emit(1, "if upstream and KIND(upstream) in RELEASE_ON:")
             release(2)

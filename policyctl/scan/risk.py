@@ -148,12 +148,15 @@ _SUSPICIOUS = (
                 r"|(^|[\s/\"'`(])\.env\b", re.I), "mentions a sensitive file"),
     (re.compile(r"[\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]|[\U000e0000-\U000e007f]"),
      "contains invisible characters"),
-    (re.compile(r"(\n[ \t]*){10,}\S|[ \t]{200,}\S"), "hides text after blank padding"),
+    # each alternative starts only where its run of blanks starts: tried at every position of a long
+    # run, it rescans the rest of the run each time (quadratic; a hostile description hung scan)
+    (re.compile(r"(?<![\n \t])[ \t]*(\n[ \t]*){10,}\S|(?<![ \t])[ \t]{200,}\S"), "hides text after blank padding"),
 )
-# "the send_email tool", "call send_email": a tool name used as such (snake/kebab/camel case).
+# "the send_email tool", "call send_email": a tool name used as such (snake/kebab/camel case). The
+# second form starts only where a word starts (linear time on a long run of letters or "a_a_a…").
 _TOOL_REF = re.compile(
     r"\b(?:call|calling|invoke|invoking)\s+(?:the\s+)?`?(?P<a>[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+)`?"
-    r"|`?(?P<b>[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+)`?\s+tools?\b", re.I)
+    r"|(?<![A-Za-z0-9_-])`?(?P<b>[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+)`?\s+tools?\b", re.I)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ def check(ctx: Context) -> Iterable[Finding]:
         cond = limit_condition(rule)
         if cond is None or cond.op != "lt":
             continue
+        if not -(2**63) <= cond.value < 2**63:  # .nan, .inf, 1e300: no count of calls to talk about
+            continue
         limit = int(cond.value) - 1
         yield Finding(f'"lt {cond.value}" on {cond.path} allows {max(limit, 0)} calls per '
                       f"{rule.state.window if rule.state else 'window'}, not {cond.value}; write "

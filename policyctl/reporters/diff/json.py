@@ -8,10 +8,10 @@ recorded ones, so its trace is always included.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from policyctl.diff.differ import BehaviorDiff, DiffReport
+from policyctl.reporters.lint import printable_json
 
 
 def _behavior(b: BehaviorDiff, show_args: bool) -> dict[str, Any]:
@@ -58,4 +58,4 @@ def to_data(report: DiffReport) -> dict[str, Any]:
 
 
 def render(report: DiffReport) -> str:
-    return json.dumps(to_data(report), indent=2, ensure_ascii=False) + "\n"
+    return printable_json(to_data(report)) + "\n"

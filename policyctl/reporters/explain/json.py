@@ -7,11 +7,11 @@ Times are RFC 3339 UTC strings; ``position`` is ``[line, column]`` in the policy
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from policyctl.engine.explain import Explanation
 from policyctl.reporters.explain.common import json_type
+from policyctl.reporters.lint import printable_json
 from policyctl.traces.timestamps import format_ts
 
 
@@ -80,4 +80,4 @@ def data(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int, i
 
 
 def render(ex: Explanation, **kw: Any) -> str:
-    return json.dumps(data(ex, **kw), indent=2, ensure_ascii=False) + "\n"
+    return printable_json(data(ex, **kw)) + "\n"

@@ -23,9 +23,22 @@ def render_page(template: str, *, marks: tuple[str, ...] = (), **context: Any) -
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("policyctl.reporters.html", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True)
+                             lstrip_blocks=True, finalize=_printable)
     return env.get_template(template).render(version=__version__, defs=Markup(defs(marks)),
                                              **context)
+
+
+def _printable(value: Any) -> Any:
+    """Every text the templates print, made printable (policy and trace text is hostile: an ANSI
+    escape or a bidi override in a tool name must show, not act); markup written by :mod:`svg` is
+    already escaped and made printable there."""
+    from markupsafe import Markup
+
+    from policyctl.reporters.lint import printable
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
 
 
 def safe(text: str) -> Any:

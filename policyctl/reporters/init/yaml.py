@@ -50,10 +50,14 @@ def quote(text: str) -> str:
             out.append("\\t")
         elif ch == "\r":
             out.append("\\r")
-        elif (o < 0x20 or 0x7F <= o <= 0x9F or o in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
-              or 0xD800 <= o <= 0xDFFF or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069):
-            # controls, and bidi overrides that would reorder the file as an editor shows it
+        elif (o < 0x20 or 0x7F <= o <= 0x9F or o in (0x061C, 0x2028, 0x2029, 0x2060, 0xFEFF, 0xFFFE, 0xFFFF)
+              or 0xD800 <= o <= 0xDFFF or 0x200B <= o <= 0x200F or 0x202A <= o <= 0x202E
+              or 0x2066 <= o <= 0x2069):
+            # controls, bidi overrides and marks that would reorder the file as an editor shows it,
+            # and invisible characters (what printable() escapes)
             out.append(f"\\u{o:04x}")
+        elif 0xE0000 <= o <= 0xE007F:  # tag characters: invisible text
+            out.append(f"\\U{o:08x}")
         else:
             out.append(ch)
     out.append('"')

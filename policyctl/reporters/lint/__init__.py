@@ -67,12 +67,16 @@ def render(fmt: str, report: "LintReport", options: RenderOptions) -> str:
 
 # Characters that must never reach a terminal, a workflow-command line or an XML file raw:
 # C0/C1 controls (ANSI escapes start with ESC), DEL, lone surrogates (undecodable file names),
-# Unicode line/paragraph separators and bidirectional overrides ("trojan source").
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+# Unicode line/paragraph separators and bidirectional overrides ("trojan source"); bidi marks,
+# zero-width characters, the BOM and tag characters (invisible: text smuggled past a reviewer).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060"
+                          "\u2066-\u2069\ud800-\udfff\ufeff\ufffe\uffff\U000e0000-\U000e007f]")
 
 
 def _escape_char(match: re.Match[str]) -> str:
     code = ord(match.group())
+    if code > 0xFFFF:
+        return f"\\U{code:08x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
@@ -88,16 +92,42 @@ def printable_json(value: object) -> str:
 
     Non-ASCII text stays readable (``é``); json.dumps already escapes C0 controls inside strings,
     so the C0 characters left in its output (newlines of the indentation) are layout and kept.
+    A float that JSON cannot hold (an Intercept policy's ``.nan``, ``.inf``) is written as the
+    string of its YAML spelling, so the output stays JSON (``NaN`` is not).
     """
     import json
 
-    text = json.dumps(value, indent=2, ensure_ascii=False)
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(value), indent=2, ensure_ascii=False, allow_nan=False)
     return _UNPRINTABLE.sub(_json_escape_char, text)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and value != value:
+        return ".nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_escape_char(match: re.Match[str]) -> str:
     ch = match.group()
-    return ch if ch < " " else f"\\u{ord(ch):04x}"
+    return ch if ch < " " else json_escape(ch)
+
+
+def json_escape(ch: str) -> str:
+    """One character as a JSON ``\\uXXXX`` escape (a surrogate pair above U+FFFF)."""
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

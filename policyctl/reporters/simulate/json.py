@@ -7,9 +7,9 @@ all six reasons (``allowed`` included); ``by_tool`` rows are sorted by tool name
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from policyctl.reporters.lint import printable_json
 from policyctl.simulate.run import SimulationResult
 
 
@@ -33,4 +33,4 @@ def summary(result: SimulationResult) -> dict[str, Any]:
 
 
 def render(result: SimulationResult) -> str:
-    return json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n"
+    return printable_json(summary(result)) + "\n"

@@ -8,8 +8,11 @@ that order, then ``"expected"`` when the line had ``expect``, ``"expected_rule"`
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
+from policyctl.reporters.lint import json_escape
 from policyctl.simulate.run import CallResult
 
 
@@ -29,8 +32,20 @@ def line(call: CallResult, *, show_args: bool = False) -> bytes:
     if show_args:
         rec["args"] = call.args
     try:
-        return orjson.dumps(rec) + b"\n"
+        out = orjson.dumps(rec) + b"\n"
     except TypeError:  # e.g. an integer beyond 64 bits echoed from the trace: fall back to the json module
         import json
 
-        return json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        out = json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _UNPRINTABLE.sub(_escape, out) if _UNPRINTABLE.search(out) else out
+
+
+# What JSON leaves raw and policyctl's printable() escapes, as UTF-8 bytes: DEL, C1 controls, U+061C,
+# U+200B-U+200F, line and paragraph separators, bidi overrides, U+2060, bidi isolates, the BOM,
+# U+FFFE/U+FFFF and tag characters (C0 controls are JSON escapes already; lone surrogates never occur).
+_UNPRINTABLE = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8b-\x8f\xa8-\xae]|\xe2\x81[\xa0\xa6-\xa9]"
+                          rb"|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]|\xf3\xa0[\x80\x81][\x80-\xbf]")
+
+
+def _escape(match: re.Match[bytes]) -> bytes:
+    return json_escape(match.group().decode("utf-8")).encode("ascii")

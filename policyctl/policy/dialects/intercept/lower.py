@@ -54,8 +54,15 @@ def _limit(rule: Rule) -> int | None:
         if cond.op == "lte":
             return _go_int64(value)
         if cond.op == "lt":
-            return _go_int64(value) - 1
+            return _go_wrap64(_go_int64(value) - 1)
     return None
+
+
+def _go_wrap64(n: int) -> int:
+    """``n`` as Go's int64 arithmetic leaves it (two's complement wrap-around): ``lt`` on a value
+    whose conversion gives the minimum (NaN, 1e300) makes the limit ``MinInt64 - 1``, which is
+    ``MaxInt64``."""
+    return (n + 2**63) % 2**64 - 2**63
 
 
 def _go_int64(value: int | float) -> int:
