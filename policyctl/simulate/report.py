@@ -220,12 +220,16 @@ class ReportCollector:
         #: the module notes); sliding windows, or EXACT, count and time every reservation here
         self.tracked_from_half = self.fixed and not EXACT
         self.hot: set[str] = set()  # grants with a tracked bucket
-        # Per grant, the times and codes of its reservations within the shortest window length the
-        # policy uses: when a bucket of that length starts being tracked, its window's earlier
-        # reservations are timed from here, so its bursts are exact from the first boundary on.
-        self.logs: dict[str, tuple[list[int], list[int]]] = {}
+        # The (time, grant, code) of every reservation within the shortest window length the policy
+        # uses (at least; trimmed at the next edge): when a bucket of that length starts being
+        # tracked, its window's earlier reservations are timed from here, so its bursts are exact
+        # from the first boundary on.
+        self.log: list[tuple[int, str, int]] = []
         self.log_length = min(self._lengths(), default=60 * NS)
-        self.observe: Callable[[int, str, int, bool], None] = self._make_observer()
+        #: per decision code, what the fast loop does with a call of a grant not in ``hot`` before
+        #: ``edge`` (see ``fast_path``): None nothing, () call ``observe``, else ``(slot, half)`` pairs
+        self.screen: list[tuple[tuple[int, int], ...] | None] = []
+        self.observe: Callable[[int, str, int, bool], int] = self._make_observer()
 
     def _lengths(self) -> list[int]:
         """The window lengths (ns) the policy's limits use."""
@@ -234,12 +238,43 @@ class ReportCollector:
         lengths += [WINDOW_SECONDS[lim.window] * NS for lim in ev.policy.all_tools.limits]
         return lengths
 
-    def _make_observer(self) -> Callable[[int, str, int, bool], None]:
+    def _make_observer(self) -> Callable[[int, str, int, bool], int]:
         return self._make_observe_fixed() if self.tracked_from_half else self._make_observe()
+
+    def fast_path(self) -> tuple[set[str], list[Any], Callable[[], None], Callable[[str], list[int]],
+                                 Callable[[Any], None], Callable[[int], None]] | None:
+        """What the simulator's fast loop needs to skip ``observe`` for the calls that cannot change
+        the page, or None (then it calls ``observe`` for every call).
+
+        ``(hot, screen, sync, slots, log_append, seen)``: the loop calls ``observe`` for a call at or
+        after the edge ``observe`` last returned, or of a grant in ``hot``; otherwise ``screen[code]``
+        says: None — nothing to do; ``()`` — call ``observe``; ``((slot, half), …)`` — an allowed
+        call: unless the upstream failed, call ``observe`` if the grant's engine count ``slots(grant)
+        [slot]`` has reached ``half`` for any pair, else ``log_append((ts, grant, code))``. ``sync()``
+        after the evaluator added decision codes; ``seen(ts)`` with the time of the last call at the
+        end. That is exactly what ``observe`` would do with those calls.
+        """
+        if not self.tracked_from_half:
+            return None
+        self.sync()
+        grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
+        return self.hot, self.screen, self.sync, grants_get, self.log.append, self._seen
+
+    def sync(self) -> None:
+        """Extend ``screen`` (and the plans) to every decision code of the evaluator."""
+        screen = self.screen
+        while len(screen) < len(self.ev.decisions):
+            plan = self._extend_plans(len(screen))
+            if plan is None:
+                screen.append(None)
+            elif type(plan) is tuple:
+                screen.append(tuple((slot, half) for slot, half, _ in plan))
+            else:
+                screen.append(())
 
     # -- the per-call hook ----------------------------------------------------------------------
 
-    def _make_observe(self) -> Callable[[int, str, int, bool], None]:
+    def _make_observe(self) -> Callable[[int, str, int, bool], int]:
         plans = self.plans
         extend = self._extend_plans
         roll = self._roll_timeline
@@ -250,7 +285,7 @@ class ReportCollector:
         edge = _NEVER
         last = _NEVER
 
-        def observe(ts: int, grant: str, code: int, upstream: bool) -> None:
+        def observe(ts: int, grant: str, code: int, upstream: bool) -> int:
             nonlocal edge, last
             last = ts
             if ts >= edge:
@@ -260,10 +295,10 @@ class ReportCollector:
             except IndexError:
                 plan = extend(code)
             if plan is None:
-                return
+                return _NEVER
             if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
                 if upstream:
-                    return  # rolled back after the call
+                    return _NEVER  # rolled back after the call
                 for fam in plan:
                     b = fam.buckets.get(grant)
                     w = ts // fam.length
@@ -279,7 +314,7 @@ class ReportCollector:
                             sliding_count(b, ts, n, fam)
                     elif bound > b.peak:
                         sliding_count(b, ts, n, fam)
-                return
+                return _NEVER
             # a call refused by the limit of family ``plan``
             b = plan.buckets.get(grant)
             w = ts // plan.length
@@ -288,6 +323,7 @@ class ReportCollector:
             elif b.w != w:
                 close(b, w)
             b.d += 1
+            return _NEVER
 
         def newest() -> int | None:
             return None if last == _NEVER else last
@@ -295,8 +331,12 @@ class ReportCollector:
         self._newest = newest
         return observe
 
-    def _make_observe_fixed(self) -> Callable[[int, str, int, bool], None]:
-        """The fixed-window hook: a bucket costs a slot read until it first holds half its max."""
+    def _make_observe_fixed(self) -> Callable[[int, str, int, bool], int]:
+        """The fixed-window hook: a bucket costs a slot read until it first holds half its max.
+
+        It returns the next *edge* (a time): until then, a call of a grant not in ``hot`` needs
+        nothing more than ``fast_path`` describes.
+        """
         plans = self.plans
         extend = self._extend_plans
         roll = self._roll_timeline
@@ -306,36 +346,32 @@ class ReportCollector:
         # the grant of a call just decided always has its counter slots
         grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
         hot = self.hot
-        logs = self.logs
-        logs_get = logs.get
+        log = self.log
+        log_append = log.append
         log_length = self.log_length
-        edge = _NEVER
+        edge = _NEVER  # the earlier of the timeline's next bin and the log's next trim
+        bin_edge = _NEVER
         last = _NEVER
 
-        def observe(ts: int, grant: str, code: int, upstream: bool) -> None:
-            nonlocal edge, last
+        def observe(ts: int, grant: str, code: int, upstream: bool) -> int:
+            nonlocal edge, bin_edge, last
             last = ts
             if ts >= edge:
-                edge = roll(ts, code)
+                if ts >= bin_edge:
+                    bin_edge = roll(ts, code)
+                if log and log[0][0] <= ts - log_length:  # keep the reservations after ts - length
+                    del log[:bisect_right(log, ts - log_length, key=_time)]
+                edge = min(bin_edge, ts + log_length)
             try:
                 plan = plans[code]
             except IndexError:
                 plan = extend(code)
             if plan is None:
-                return
+                return edge
             if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
                 if upstream:
-                    return  # rolled back after the call
-                lg = logs_get(grant)  # the grant's reservations of the last shortest window
-                if lg is None:
-                    lg = logs[grant] = ([], [])
-                lt = lg[0]
-                lt.append(ts)
-                lg[1].append(code)
-                if len(lt) > 64 and lt[0] <= ts - log_length:
-                    cut = bisect_right(lt, ts - log_length)
-                    del lt[:cut]
-                    del lg[1][:cut]
+                    return edge  # rolled back after the call
+                log_append((ts, grant, code))
                 if grant not in hot:  # the common case: a slot read and a comparison per limit
                     gs = grants_get(grant)
                     for slot, half, fam in plan:
@@ -344,7 +380,7 @@ class ReportCollector:
                             # a bucket twice in the plan (two limits, one counter) is counted once
                             # here from the engine's count and once more by its second turn
                             track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
-                    return
+                    return edge
                 slots: list[int] | None = None
                 for slot, half, fam in plan:
                     b = fam.buckets.get(grant)
@@ -374,7 +410,7 @@ class ReportCollector:
                         count = n + end - i
                         if count > fam.max and (b.cur_burst is None or count > b.cur_burst[0]):
                             sliding_count(b, ts, n, fam)
-                return
+                return edge
             b = plan.buckets.get(grant)
             if b is None:
                 b = track(plan, grant, ts, grants_get(grant)[plan.slot], 0)
@@ -382,11 +418,18 @@ class ReportCollector:
             if b.w != w:
                 close(b, w)
             b.d += 1
+            return edge
 
         def newest() -> int | None:
             return None if last == _NEVER else last
 
+        def seen(ts: int) -> None:
+            nonlocal last
+            if ts > last:
+                last = ts
+
         self._newest = newest
+        self._seen = seen
         return observe
 
     def _track(self, fam: _Family, grant: str, ts: int, count: int, own: int) -> _Bucket:
@@ -397,13 +440,16 @@ class ReportCollector:
         b.n = count
         b.times = [ts] * own
         b.unknown = count - own
-        lg = self.logs.get(grant)
-        if own and fam.length == self.log_length and lg is not None:
+        if own and fam.length == self.log_length:
             start = w * fam.length
             times: list[int] = []
             plans = self.plans
-            for t, code in zip(lg[0][:-1], lg[1][:-1]):  # the last entry is this call
-                if t >= start:
+            log = self.log
+            i = len(log) - 1  # the last entry is this call
+            while i > 0 and log[i - 1][0] >= start:
+                i -= 1
+            for t, g, code in log[i:-1]:
+                if g == grant:
                     times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
             times.extend([ts] * own)
             if len(times) == count:
@@ -639,7 +685,7 @@ class ProgramReportCollector(ReportCollector):
         parts = (*program.tools.values(), program.wildcard)
         return [WINDOW_NS[r.window] for part in parts for r in part.reservations if r.limit is not None]
 
-    def _make_observer(self) -> Callable[[int, str, int, bool], None]:
+    def _make_observer(self) -> Callable[[int, str, int, bool], int]:
         self.tracked_from_half = False
         plans = self.plans
         extend = self._extend_plans
@@ -653,7 +699,7 @@ class ProgramReportCollector(ReportCollector):
         edge = _NEVER
         last = _NEVER
 
-        def observe(ts: int, grant: str, code: int, upstream: Any) -> None:
+        def observe(ts: int, grant: str, code: int, upstream: Any) -> int:
             nonlocal edge, last
             last = ts
             if ts >= edge:
@@ -663,7 +709,7 @@ class ProgramReportCollector(ReportCollector):
             except IndexError:
                 plan = extend(code)
             if plan is None:
-                return
+                return _NEVER
             if type(plan) is tuple:  # an allowed call: the counters it reserved in
                 for fam in plan:
                     b = fam.buckets.get(grant)
@@ -682,7 +728,7 @@ class ProgramReportCollector(ReportCollector):
                     bound = n + b.pn if b.pw == w - 1 else n
                     if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
                         sliding_count(b, ts, n, fam)
-                return
+                return _NEVER
             b = plan.buckets.get(grant)  # a call refused by this family's limit
             w = ts // plan.length
             if b is None:
@@ -690,6 +736,7 @@ class ProgramReportCollector(ReportCollector):
             elif b.w != w:
                 close(b, w)
             b.d += 1
+            return _NEVER
 
         def newest() -> int | None:
             return None if last == _NEVER else last
@@ -755,6 +802,10 @@ class ProgramReportCollector(ReportCollector):
         elif r.limit < fam.max:
             fam.max = int(r.limit)
         return fam
+
+
+def _time(entry: tuple[int, str, int]) -> int:
+    return entry[0]
 
 
 def _index(limits: Any, lim: Any) -> int:
