@@ -247,12 +247,13 @@ class ReportCollector:
         the page, or None (then it calls ``observe`` for every call).
 
         ``(hot, screen, sync, slots, log_append, seen)``: the loop calls ``observe`` for a call at or
-        after the edge ``observe`` last returned, or of a grant in ``hot``; otherwise ``screen[code]``
-        says: None — nothing to do; ``()`` — call ``observe``; ``((slot, half), …)`` — an allowed
-        call: unless the upstream failed, call ``observe`` if the grant's engine count ``slots(grant)
-        [slot]`` has reached ``half`` for any pair, else ``log_append((ts, grant, code))``. ``sync()``
-        after the evaluator added decision codes; ``seen(ts)`` with the time of the last call at the
-        end. That is exactly what ``observe`` would do with those calls.
+        after the edge ``observe`` last returned; before it, ``screen[code]`` says: None — nothing to
+        do; ``()`` — a refused call: call ``observe``; ``((slot, half), …)`` — an allowed call:
+        nothing if the upstream failed, else call ``observe`` if the grant is in ``hot`` or its
+        engine count ``slots(grant)[slot]`` has reached ``half`` for any pair, else
+        ``log_append((ts, grant, code))``. ``sync()`` after the evaluator added decision codes;
+        ``seen(ts)`` with the time of the last call at the end. That is exactly what ``observe``
+        would do with those calls.
         """
         if not self.tracked_from_half:
             return None

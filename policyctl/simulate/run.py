@@ -417,15 +417,15 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                         observe(ts_ns, grant, code, upstream)
                     else:  # exactly what observe would do with this call (ReportCollector.fast_path)
                         last_call = ts_ns
-                        if ts_ns >= edge or grant in hot:
+                        if ts_ns >= edge:
                             edge = observe(ts_ns, grant, code, upstream)
                         else:
                             pairs = screen[code]
-                            if pairs is None:
-                                pass
-                            elif not pairs:
+                            if pairs is None or upstream and pairs:
+                                pass  # no reservation to count: only the timeline (the tally) sees it
+                            elif not pairs or grant in hot:
                                 edge = observe(ts_ns, grant, code, upstream)
-                            elif not upstream:
+                            else:
                                 gs = slots_of(grant)
                                 for slot, half in pairs:
                                     if gs[slot] >= half:
