@@ -57,6 +57,7 @@ MAX_BINS = 96
 SHOW_BUCKETS = 20
 KEEP_BURSTS = 50
 _NEVER = -(1 << 80)
+_ROOMY = 1 << 80
 #: count and time every reservation in the collector, also under fixed windows (tests compare the two)
 EXACT = False
 
@@ -162,12 +163,14 @@ class _Family:
 class _Bucket:
     __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "pi", "unknown",
                  "punknown", "reserved", "denied", "top", "active", "full", "bursts", "worst", "cur_burst", "series",
-                 "series_from", "first", "wt", "pwt")
+                 "series_from", "first", "wt", "pwt", "end", "room")
 
     def __init__(self, fam: _Family, grant: str, w: int, ts: int) -> None:
         self.fam = fam
         self.grant = grant
         self.w = w  # current window index
+        self.end = (w + 1) * fam.length  # when it ends
+        self.room = _ROOMY  # n above this: n + pn may exceed max (see ``_set_room``)
         self.n = 0  # reservations in it
         self.d = 0  # denials in it
         self.times: list[int] = []
@@ -392,18 +395,16 @@ class ReportCollector:
                         if c >= half:
                             track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
                         continue
-                    length = fam.length
-                    w = ts // length
-                    if b.w != w:
-                        close(b, w)
+                    if ts >= b.end:
+                        close(b, ts // fam.length)
                     n = b.n = b.n + 1
                     b.times.append(ts)
-                    if b.pw == w - 1 and n + b.pn > fam.max:
+                    if n > b.room:  # the previous window was the adjacent one and n + its count > max
                         # the previous window's tail: its times after ts - length (a pointer that
                         # only moves forward, since ts does)
                         pt = b.ptimes
                         i = b.pi
-                        since = ts - length
+                        since = ts - fam.length
                         end = len(pt)
                         while i < end and pt[i] <= since:
                             i += 1
@@ -415,9 +416,8 @@ class ReportCollector:
             b = plan.buckets.get(grant)
             if b is None:
                 b = track(plan, grant, ts, grants_get(grant)[plan.slot], 0)
-            w = ts // plan.length
-            if b.w != w:
-                close(b, w)
+            if ts >= b.end:
+                close(b, ts // plan.length)
             b.d += 1
             return edge
 
@@ -522,6 +522,8 @@ class ReportCollector:
         b.unknown = 0
         b.pi = 0
         b.w = w
+        b.end = (w + 1) * fam.length
+        _set_room(b)
         b.n = b.d = b.peak = 0
 
     def _keep_burst(self, burst: Burst) -> None:
@@ -577,6 +579,8 @@ class ReportCollector:
         elif lim.max < fam.max:  # two limits sharing one bucket: the smaller max is the one that bites
             fam.max = int(lim.max)
             fam.half = (fam.max + 1) // 2
+            for b in fam.buckets.values():
+                _set_room(b)
         return fam
 
     # -- the timeline ---------------------------------------------------------------------------
@@ -803,6 +807,12 @@ class ProgramReportCollector(ReportCollector):
         elif r.limit < fam.max:
             fam.max = int(r.limit)
         return fam
+
+
+def _set_room(b: _Bucket) -> None:
+    """``b.room``: the count of the current window above which the sliding count (this window's plus
+    the previous adjacent window's tail) may exceed max — the fixed-window hook's cheap first test."""
+    b.room = b.fam.max - b.pn if b.pw == b.w - 1 else _ROOMY
 
 
 def _time(entry: tuple[int, str, int]) -> int:
