@@ -42,6 +42,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass
+from operator import sub
 from typing import Any, Callable, cast
 
 from policyctl.engine.counters import NS
@@ -603,7 +604,9 @@ class ReportCollector:
 
     def _add_bin(self, index: int, snap: list[int]) -> None:
         last = self.last_snap
-        diff = [v - (last[i] if i < len(last) else 0) for i, v in enumerate(snap)]
+        if len(last) < len(snap):
+            last = last + [0] * (len(snap) - len(last))
+        diff = list(map(sub, snap, last))  # C loops: a bin edge costs next to nothing
         if any(diff):
             have = self.bins.get(index)
             if have is None:
