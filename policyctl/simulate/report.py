@@ -280,17 +280,19 @@ class ReportCollector:
     # -- the per-call hook ----------------------------------------------------------------------
 
     def _make_observe(self) -> Callable[[int, str, int, bool], int]:
+        """The exact hook (``--windows sliding``, ``EXACT``, an Intercept program): every bucket is
+        counted and timed here; ``_reserver`` says what an allowed call reserves in a bucket."""
         plans = self.plans
         extend = self._extend_plans
         roll = self._roll_timeline
-        fixed = self.fixed
-        sliding_count = self._sliding
         new_bucket = self._new_bucket
         close = self._close
+        reserve = self._reserver()
+        upstream_counts = self.upstream_counts
         edge = _NEVER
         last = _NEVER
 
-        def observe(ts: int, grant: str, code: int, upstream: bool) -> int:
+        def observe(ts: int, grant: str, code: int, upstream: Any) -> int:
             nonlocal edge, last
             last = ts
             if ts >= edge:
@@ -302,7 +304,7 @@ class ReportCollector:
             if plan is None:
                 return _NEVER
             if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
-                if upstream:
+                if upstream and not upstream_counts:
                     return _NEVER  # rolled back after the call
                 for fam in plan:
                     b = fam.buckets.get(grant)
@@ -311,14 +313,7 @@ class ReportCollector:
                         b = new_bucket(fam, grant, w, ts)
                     elif b.w != w:
                         close(b, w)
-                    n = b.n = b.n + 1
-                    b.times.append(ts)
-                    bound = n + b.pn if b.pw == w - 1 else n  # the sliding count is at most this
-                    if fixed:
-                        if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
-                            sliding_count(b, ts, n, fam)
-                    elif bound > b.peak:
-                        sliding_count(b, ts, n, fam)
+                    reserve(b, fam, grant, ts, w)
                 return _NEVER
             # a call refused by the limit of family ``plan``
             b = plan.buckets.get(grant)
@@ -335,6 +330,26 @@ class ReportCollector:
 
         self._newest = newest
         return observe
+
+    #: whether an allowed call whose upstream failed goes to the reserver (it reads what is left)
+    upstream_counts = False
+
+    def _reserver(self) -> Callable[[_Bucket, _Family, str, int, int], None]:
+        """One reservation of an allowed call in bucket ``b`` (already in window ``w``)."""
+        fixed = self.fixed
+        sliding_count = self._sliding
+
+        def reserve(b: _Bucket, fam: _Family, grant: str, ts: int, w: int) -> None:
+            n = b.n = b.n + 1
+            b.times.append(ts)
+            bound = n + b.pn if b.pw == w - 1 else n  # the sliding count is at most this
+            if fixed:
+                if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
+                    sliding_count(b, ts, n, fam)
+            elif bound > b.peak:
+                sliding_count(b, ts, n, fam)
+
+        return reserve
 
     def _make_observe_fixed(self) -> Callable[[int, str, int, bool], int]:
         """The fixed-window hook: a bucket costs a slot read until it first holds half its max.
@@ -693,64 +708,33 @@ class ProgramReportCollector(ReportCollector):
         parts = (*program.tools.values(), program.wildcard)
         return [WINDOW_NS[r.window] for part in parts for r in part.reservations if r.limit is not None]
 
+    upstream_counts = True
+
     def _make_observer(self) -> Callable[[int, str, int, bool], int]:
         self.tracked_from_half = False
-        plans = self.plans
-        extend = self._extend_plans
-        roll = self._roll_timeline
-        sliding_count = self._sliding
-        new_bucket = self._new_bucket
-        close = self._close
+        return self._make_observe()
+
+    def _reserver(self) -> Callable[[_Bucket, _Family, str, int, int], None]:
+        """The engine's counter after the call, less what the bucket held: what the call reserved
+        (0: nothing, or given back because the upstream failed), in the counter's units."""
         ev: Any = self.ev
         read = ev.store.read
         bucket_of = self.bucket_of
-        edge = _NEVER
-        last = _NEVER
+        sliding_count = self._sliding
 
-        def observe(ts: int, grant: str, code: int, upstream: Any) -> int:
-            nonlocal edge, last
-            last = ts
-            if ts >= edge:
-                edge = roll(ts, code)
-            try:
-                plan = plans[code]
-            except IndexError:
-                plan = extend(code)
-            if plan is None:
-                return _NEVER
-            if type(plan) is tuple:  # an allowed call: the counters it reserved in
-                for fam in plan:
-                    b = fam.buckets.get(grant)
-                    w = ts // fam.length
-                    if b is None:
-                        b = new_bucket(fam, grant, w, ts)
-                    elif b.w != w:
-                        close(b, w)
-                    n = read(grant, bucket_of[id(fam)], ts)
-                    amount = n - b.n
-                    if amount == 0:
-                        continue  # nothing reserved, or given back (the upstream failed)
-                    b.n = n
-                    b.times.append(ts)
-                    b.wt.append((b.wt[-1] if b.wt else 0) + amount)
-                    bound = n + b.pn if b.pw == w - 1 else n
-                    if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
-                        sliding_count(b, ts, n, fam)
-                return _NEVER
-            b = plan.buckets.get(grant)  # a call refused by this family's limit
-            w = ts // plan.length
-            if b is None:
-                b = new_bucket(plan, grant, w, ts)
-            elif b.w != w:
-                close(b, w)
-            b.d += 1
-            return _NEVER
+        def reserve(b: _Bucket, fam: _Family, grant: str, ts: int, w: int) -> None:
+            n = read(grant, bucket_of[id(fam)], ts)
+            amount = n - b.n
+            if amount == 0:
+                return
+            b.n = n
+            b.times.append(ts)
+            b.wt.append((b.wt[-1] if b.wt else 0) + amount)
+            bound = n + b.pn if b.pw == w - 1 else n
+            if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
+                sliding_count(b, ts, n, fam)
 
-        def newest() -> int | None:
-            return None if last == _NEVER else last
-
-        self._newest = newest
-        return observe
+        return reserve
 
     def _sliding(self, b: _Bucket, ts: int, n: int, fam: _Family) -> None:
         """The sliding count at ``ts`` in the counter's units: this window's ``n`` plus what the
