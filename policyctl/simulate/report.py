@@ -20,15 +20,22 @@ Memory is bounded per window, never per call:
 **Which buckets are tracked.** Under fixed windows (the default) a bucket is tracked from the first
 moment the engine's own count for it reaches half its ``max`` (a slot read per limit per call until
 then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
-that window on are exact; its totals (``reserved``, windows active) start with that window. Each
-grant's reservations within the policy's shortest window length are kept (``logs``), so a bucket of
-that length is timed from its window's start and its bursts are all exact. For a longer window the
+that window on are exact; its totals (``reserved``, windows active) start with that window. The
+reservations of every grant within the policy's shortest window length are kept (``log``, in time
+order), so a bucket of that length is timed from its window's start and its bursts are all exact. For a longer window the
 reservations it held before tracking began are counted but not timed, so a burst at the boundary
 before that window or the one after it can be missed, or reported with a lower-bound sliding count
 (``Burst.exact`` False); every later burst is found with its exact sliding count. A
 burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
 half: a bucket that is never tracked never bursts. Under ``--windows sliding`` (or with ``EXACT``)
 every bucket is counted and timed here, exactly.
+
+**The fast loop screens calls itself.** A Python call per evaluated call would cost more than
+everything the report does with most calls, so the simulator's fast loop asks ``fast_path()`` for
+what it needs to do the fixed-window hook's common case inline (no call): nothing for a call that
+reserves nothing, a slot read per limit and a log entry for an allowed call of a grant with no
+tracked bucket; it calls ``observe`` for everything else and at the *edges* ``observe`` returns
+(the timeline's next bin, the log's next trim).
 
 A *window-edge burst* (fixed windows only, SPEC §2): more than ``max`` calls allowed in one window's
 length across a calendar boundary. For each reservation in window W the sliding count at that moment
