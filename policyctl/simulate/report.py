@@ -24,10 +24,9 @@ that window on are exact; its totals (``reserved``, windows active) start with t
 reservations of every grant within the policy's shortest window length are kept (``log``, in time
 order), so a bucket of that length is timed from its window's start and its bursts are all exact.
 For a longer window the reservations it held before tracking began are counted but not timed, so a
-burst at the boundary
-before that window or the one after it can be missed, or reported with a lower-bound sliding count
-(``Burst.exact`` False); every later burst is found with its exact sliding count. A
-burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
+burst at the boundary before that window or the one after it can be missed, or reported with a
+lower-bound sliding count (``Burst.exact`` False); every later burst is found with its exact sliding
+count. A burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
 half: a bucket that is never tracked never bursts. Under ``--windows sliding`` (or with ``EXACT``)
 every bucket is counted and timed here, exactly.
 
