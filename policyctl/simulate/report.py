@@ -178,7 +178,7 @@ class _Bucket:
         self.grant = grant
         self.w = w  # current window index
         self.end = (w + 1) * fam.length  # when it ends
-        self.room = _ROOMY  # n above this: n + pn may exceed max (see ``_set_room``)
+        self.room = _ROOMY  # n above this: the sliding count may exceed the burst so far (``_set_room``)
         self.n = 0  # reservations in it
         self.d = 0  # denials in it
         self.times: list[int] = []
@@ -433,8 +433,14 @@ class ReportCollector:
                             i += 1
                         b.pi = i
                         count = n + end - i
-                        if count > fam.max and (b.cur_burst is None or count > b.cur_burst[0]):
+                        cur = b.cur_burst
+                        bar = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
+                        if count > bar:
                             sliding_count(b, ts, n, fam)
+                            b.room = n
+                        else:
+                            # the tail only shrinks: the next bar - count reservations cannot burst
+                            b.room = n + bar - count
                 return edge
             b = plan.buckets.get(grant)
             if b is None:
