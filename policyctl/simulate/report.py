@@ -253,24 +253,25 @@ class ReportCollector:
         return self._make_observe_fixed() if self.tracked_from_half else self._make_observe()
 
     def fast_path(self) -> tuple[set[str], list[Any], Callable[[], None], Callable[[str], list[int]],
-                                 Callable[[Any], None], Callable[[int], None]] | None:
+                                 Callable[[Any], None], Callable[[int], None],
+                                 Callable[[int, str, int], None]] | None:
         """What the simulator's fast loop needs to skip ``observe`` for the calls that cannot change
         the page, or None (then it calls ``observe`` for every call).
 
-        ``(hot, screen, sync, slots, log_append, seen)``: the loop calls ``observe`` for a call at or
-        after the edge ``observe`` last returned; before it, ``screen[code]`` says: None — nothing to
-        do; ``()`` — a refused call: call ``observe``; ``((slot, half), …)`` — an allowed call:
-        nothing if the upstream failed, else call ``observe`` if the grant is in ``hot`` or its
-        engine count ``slots(grant)[slot]`` has reached ``half`` for any pair, else
-        ``log_append((ts, grant, code))``. ``sync()`` after the evaluator added decision codes;
-        ``seen(ts)`` with the time of the last call at the end. That is exactly what ``observe``
-        would do with those calls.
+        ``(hot, screen, sync, slots, log_append, seen, tracked)``: the loop calls ``observe`` for a
+        call at or after the edge ``observe`` last returned; before it, ``screen[code]`` says: None —
+        nothing to do; ``()`` — a refused call: call ``observe``; ``((slot, half), …)`` — an allowed
+        call: nothing if the upstream failed, else ``tracked(ts, grant, code)`` if the grant is in
+        ``hot``, else call ``observe`` if its engine count ``slots(grant)[slot]`` has reached
+        ``half`` for any pair, else ``log_append((ts, grant, code))``. ``sync()`` after the evaluator
+        added decision codes; ``seen(ts)`` with the time of the last call at the end. That is
+        exactly what ``observe`` would do with those calls.
         """
         if not self.tracked_from_half:
             return None
         self.sync()
         grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
-        return self.hot, self.screen, self.sync, grants_get, self.log.append, self._seen
+        return self.hot, self.screen, self.sync, grants_get, self.log.append, self._seen, self._tracked
 
     def sync(self) -> None:
         """Extend ``screen`` (and the plans) to every decision code of the evaluator."""
@@ -398,49 +399,17 @@ class ReportCollector:
             if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
                 if upstream:
                     return edge  # rolled back after the call
-                log_append((ts, grant, code))
-                if grant not in hot:  # the common case: a slot read and a comparison per limit
-                    gs = grants_get(grant)
-                    for slot, half, fam in plan:
-                        c = gs[slot]
-                        if c >= half:
-                            # a bucket twice in the plan (two limits, one counter) is counted once
-                            # here from the engine's count and once more by its second turn
-                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                if grant in hot:
+                    tracked(ts, grant, code)
                     return edge
-                slots: list[int] | None = None
+                log_append((ts, grant, code))
+                gs = grants_get(grant)  # the common case: a slot read and a comparison per limit
                 for slot, half, fam in plan:
-                    b = fam.buckets.get(grant)
-                    if b is None:  # not tracked yet: is the engine's count at half of max?
-                        if slots is None:
-                            slots = grants_get(grant)
-                        c = slots[slot]
-                        if c >= half:
-                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
-                        continue
-                    if ts >= b.end:
-                        close(b, ts // fam.length)
-                    n = b.n = b.n + 1
-                    b.times.append(ts)
-                    if n > b.room:  # the previous window was the adjacent one and n + its count > max
-                        # the previous window's tail: its times after ts - length (a pointer that
-                        # only moves forward, since ts does)
-                        pt = b.ptimes
-                        i = b.pi
-                        since = ts - fam.length
-                        end = len(pt)
-                        while i < end and pt[i] <= since:
-                            i += 1
-                        b.pi = i
-                        count = n + end - i
-                        cur = b.cur_burst
-                        bar = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
-                        if count > bar:
-                            sliding_count(b, ts, n, fam)
-                            b.room = n
-                        else:
-                            # the tail only shrinks: the next bar - count reservations cannot burst
-                            b.room = n + bar - count
+                    c = gs[slot]
+                    if c >= half:
+                        # a bucket twice in the plan (two limits, one counter) is counted once
+                        # here from the engine's count and once more by its second turn
+                        track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
                 return edge
             b = plan.buckets.get(grant)
             if b is None:
@@ -449,6 +418,44 @@ class ReportCollector:
                 close(b, ts // plan.length)
             b.d += 1
             return edge
+
+        def tracked(ts: int, grant: str, code: int) -> None:
+            """An allowed call (its upstream did not fail) of a grant in ``hot``, before the edge."""
+            plan = plans[code]
+            log_append((ts, grant, code))
+            slots: list[int] | None = None
+            for slot, half, fam in plan:
+                b = fam.buckets.get(grant)
+                if b is None:  # not tracked yet: is the engine's count at half of max?
+                    if slots is None:
+                        slots = grants_get(grant)
+                    c = slots[slot]
+                    if c >= half:
+                        track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                    continue
+                if ts >= b.end:
+                    close(b, ts // fam.length)
+                n = b.n = b.n + 1
+                b.times.append(ts)
+                if n > b.room:  # the previous window was the adjacent one and n + its count > max
+                    # the previous window's tail: its times after ts - length (a pointer that
+                    # only moves forward, since ts does)
+                    pt = b.ptimes
+                    i = b.pi
+                    since = ts - fam.length
+                    end = len(pt)
+                    while i < end and pt[i] <= since:
+                        i += 1
+                    b.pi = i
+                    count = n + end - i
+                    cur = b.cur_burst
+                    bar = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
+                    if count > bar:
+                        sliding_count(b, ts, n, fam)
+                        b.room = n
+                    else:
+                        # the tail only shrinks: the next bar - count reservations cannot burst
+                        b.room = n + bar - count
 
         def newest() -> int | None:
             return None if last == _NEVER else last
@@ -460,6 +467,7 @@ class ReportCollector:
 
         self._newest = newest
         self._seen = seen
+        self._tracked = tracked
         return observe
 
     def _track(self, fam: _Family, grant: str, ts: int, count: int, own: int) -> _Bucket:

@@ -325,7 +325,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     if observe is not None and fast_path is not None:
         hooks = fast_path()
         if hooks is not None:
-            hot, screen, sync, slots_of, log_append, seen = hooks
+            hot, screen, sync, slots_of, log_append, seen, tracked = hooks
     try:
         for batch in _lines(src, name, progress):
             for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
@@ -423,8 +423,10 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                             pairs = screen[code]
                             if pairs is None or upstream and pairs:
                                 pass  # no reservation to count: only the timeline (the tally) sees it
-                            elif not pairs or grant in hot:
+                            elif not pairs:
                                 edge = observe(ts_ns, grant, code, upstream)
+                            elif grant in hot:
+                                tracked(ts_ns, grant, code)
                             else:
                                 gs = slots_of(grant)
                                 for slot, half in pairs:
