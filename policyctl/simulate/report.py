@@ -187,7 +187,7 @@ class _Bucket:
         self.pn = 0
         self.ppeak = 0
         self.ptimes: list[int] = []
-        self.pi = 0  # first index of ptimes still inside the sliding window (fixed-window hook)
+        self.pi = 0  # how many of times are settled (fixed-window hook, see ``_settle``)
         self.unknown = 0  # reservations of this window counted before tracking began (times not kept)
         self.punknown = 0
         self.reserved = 0
@@ -368,7 +368,6 @@ class ReportCollector:
         plans = self.plans
         extend = self._extend_plans
         roll = self._roll_timeline
-        sliding_count = self._sliding
         track = self._track
         close = self._close
         # the grant of a call just decided always has its counter slots
@@ -435,27 +434,8 @@ class ReportCollector:
                     continue
                 if ts >= b.end:
                     close(b, ts // fam.length)
-                n = b.n = b.n + 1
-                b.times.append(ts)
-                if n > b.room:  # the previous window was the adjacent one and n + its count > max
-                    # the previous window's tail: its times after ts - length (a pointer that
-                    # only moves forward, since ts does)
-                    pt = b.ptimes
-                    i = b.pi
-                    since = ts - fam.length
-                    end = len(pt)
-                    while i < end and pt[i] <= since:
-                        i += 1
-                    b.pi = i
-                    count = n + end - i
-                    cur = b.cur_burst
-                    bar = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
-                    if count > bar:
-                        sliding_count(b, ts, n, fam)
-                        b.room = n
-                    else:
-                        # the tail only shrinks: the next bar - count reservations cannot burst
-                        b.room = n + bar - count
+                b.n += 1
+                b.times.append(ts)  # its sliding count: when the window closes (``_settle``)
 
         def newest() -> int | None:
             return None if last == _NEVER else last
@@ -521,8 +501,52 @@ class ReportCollector:
             if cur is None or count > cur[0]:
                 b.cur_burst = (count, ts, n, exact)
 
+    def _settle(self, b: _Bucket) -> None:
+        """The window-edge burst among ``b``'s reservations of this window not settled yet (fixed
+        windows, a bucket tracked from half its max; ``b.pi`` of ``b.times`` are settled).
+
+        For the k-th reservation of the window (``n`` = k), the sliding count is ``n`` plus the
+        previous window's reservations after its time less the length; only those with ``n``
+        above ``room`` (max less the previous window's count) can exceed max. The burst is the
+        first reservation with the largest count above max (or above the burst found so far) —
+        what checking each reservation as it came would find, done in one loop when the window
+        closes: a tracked bucket's call costs a count and an append.
+        """
+        times = b.times
+        m = len(times)
+        unknown = b.n - m  # reserved before tracking began, not timed: the window's first ones
+        lo = max(b.pi, b.room - unknown)  # times[i] is reservation n = unknown + i + 1
+        b.pi = m
+        if lo >= m:
+            return
+        fam = b.fam
+        length = fam.length
+        pt = b.ptimes
+        np = len(pt)
+        j = bisect_right(pt, times[lo] - length)  # pt[j:] are still in the sliding window
+        cur = b.cur_burst
+        best = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
+        at = -1
+        base = unknown + 1 + np
+        for i in range(lo, m):
+            since = times[i] - length
+            while j < np and pt[j] <= since:
+                j += 1
+            count = base + i - j
+            if count > best:
+                best = count
+                at = i
+        if at >= 0:
+            ts = times[at]
+            exact = not (b.punknown and (not pt or ts - length < pt[0]))
+            b.cur_burst = (best, ts, unknown + at + 1, exact)
+            if best > b.peak:
+                b.peak = best
+
     def _close(self, b: _Bucket, w: int) -> None:
         """End ``b``'s current window; ``w`` is the new one."""
+        if self.tracked_from_half:
+            self._settle(b)
         fam = b.fam
         n, d = b.n, b.d
         start = b.w * fam.length
@@ -614,6 +638,9 @@ class ReportCollector:
             if self.fixed:
                 fam.slot = engine_family.slot
         elif lim.max < fam.max:  # two limits sharing one bucket: the smaller max is the one that bites
+            if self.tracked_from_half:
+                for b in fam.buckets.values():
+                    self._settle(b)  # the reservations so far were checked against the larger max
             fam.max = int(lim.max)
             fam.half = (fam.max + 1) // 2
             for b in fam.buckets.values():
