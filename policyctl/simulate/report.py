@@ -235,7 +235,7 @@ class ReportCollector:
         # uses (at least; trimmed at the next edge): when a bucket of that length starts being
         # tracked, its window's earlier reservations are timed from here, so its bursts are exact
         # from the first boundary on.
-        self.log: list[tuple[int, str, int]] = []
+        self.log: list[Any] = []  # flat: time, grant, code, time, … (no tuple kept per reservation)
         self.log_length = min(self._lengths(), default=60 * NS)
         #: per decision code, what the fast loop does with a call of a grant not in ``hot`` before
         #: ``edge`` (see ``fast_path``): None nothing, () call ``observe``, else ``(slot, half)`` pairs
@@ -258,12 +258,12 @@ class ReportCollector:
         """What the simulator's fast loop needs to skip ``observe`` for the calls that cannot change
         the page, or None (then it calls ``observe`` for every call).
 
-        ``(hot, screen, sync, slots, log_append, seen, tracked)``: the loop calls ``observe`` for a
+        ``(hot, screen, sync, slots, log_extend, seen, tracked)``: the loop calls ``observe`` for a
         call at or after the edge ``observe`` last returned; before it, ``screen[code]`` says: None —
         nothing to do; ``()`` — a refused call: call ``observe``; ``((slot, half), …)`` — an allowed
         call: nothing if the upstream failed, else ``tracked(ts, grant, code)`` if the grant is in
         ``hot``, else call ``observe`` if its engine count ``slots(grant)[slot]`` has reached
-        ``half`` for any pair, else ``log_append((ts, grant, code))``. ``sync()`` after the evaluator
+        ``half`` for any pair, else ``log_extend((ts, grant, code))``. ``sync()`` after the evaluator
         added decision codes; ``seen(ts)`` with the time of the last call at the end. That is
         exactly what ``observe`` would do with those calls.
         """
@@ -271,7 +271,7 @@ class ReportCollector:
             return None
         self.sync()
         grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
-        return self.hot, self.screen, self.sync, grants_get, self.log.append, self._seen, self._tracked
+        return self.hot, self.screen, self.sync, grants_get, self.log.extend, self._seen, self._tracked
 
     def sync(self) -> None:
         """Extend ``screen`` (and the plans) to every decision code of the evaluator."""
@@ -374,7 +374,7 @@ class ReportCollector:
         grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
         hot = self.hot
         log = self.log
-        log_append = log.append
+        log_extend = log.extend
         log_length = self.log_length
         edge = _NEVER  # the earlier of the timeline's next bin and the log's next trim
         bin_edge = _NEVER
@@ -386,8 +386,8 @@ class ReportCollector:
             if ts >= edge:
                 if ts >= bin_edge:
                     bin_edge = roll(ts, code)
-                if log and log[0][0] <= ts - log_length:  # keep the reservations after ts - length
-                    del log[:bisect_right(log, ts - log_length, key=_time)]
+                if log and log[0] <= ts - log_length:  # keep the reservations after ts - length
+                    del log[:3 * bisect_right(log[::3], ts - log_length)]
                 edge = min(bin_edge, ts + log_length)
             try:
                 plan = plans[code]
@@ -401,7 +401,7 @@ class ReportCollector:
                 if grant in hot:
                     tracked(ts, grant, code)
                     return edge
-                log_append((ts, grant, code))
+                log_extend((ts, grant, code))
                 gs = grants_get(grant)  # the common case: a slot read and a comparison per limit
                 for slot, half, fam in plan:
                     c = gs[slot]
@@ -421,7 +421,7 @@ class ReportCollector:
         def tracked(ts: int, grant: str, code: int) -> None:
             """An allowed call (its upstream did not fail) of a grant in ``hot``, before the edge."""
             plan = plans[code]
-            log_append((ts, grant, code))
+            log_extend((ts, grant, code))
             slots: list[int] | None = None
             for slot, half, fam in plan:
                 b = fam.buckets.get(grant)
@@ -463,10 +463,10 @@ class ReportCollector:
             times: list[int] = []
             plans = self.plans
             log = self.log
-            i = len(log) - 1  # the last entry is this call
-            while i > 0 and log[i - 1][0] >= start:
-                i -= 1
-            for t, g, code in log[i:-1]:
+            i = len(log) - 3  # the last entry is this call
+            while i > 0 and log[i - 3] >= start:
+                i -= 3
+            for t, g, code in zip(log[i:-3:3], log[i + 1:-3:3], log[i + 2:-3:3]):
                 if g == grant:
                     times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
             times.extend([ts] * own)
@@ -848,10 +848,6 @@ def _set_room(b: _Bucket) -> None:
     """``b.room``: the count of the current window above which the sliding count (this window's plus
     the previous adjacent window's tail) may exceed max — the fixed-window hook's cheap first test."""
     b.room = b.fam.max - b.pn if b.pw == b.w - 1 else _ROOMY
-
-
-def _time(entry: tuple[int, str, int]) -> int:
-    return entry[0]
 
 
 def _index(limits: Any, lim: Any) -> int:

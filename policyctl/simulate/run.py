@@ -325,7 +325,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     if observe is not None and fast_path is not None:
         hooks = fast_path()
         if hooks is not None:
-            hot, screen, sync, slots_of, log_append, seen, tracked = hooks
+            hot, screen, sync, slots_of, log_extend, seen, tracked = hooks
     try:
         for batch in _lines(src, name, progress):
             for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
@@ -434,7 +434,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                                         edge = observe(ts_ns, grant, code, upstream)
                                         break
                                 else:
-                                    log_append((ts_ns, grant, code))
+                                    log_extend((ts_ns, grant, code))
                 if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
