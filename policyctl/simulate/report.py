@@ -178,7 +178,7 @@ class _Bucket:
         self.grant = grant
         self.w = w  # current window index
         self.end = (w + 1) * fam.length  # when it ends
-        self.room = _ROOMY  # n above this: the sliding count may exceed the burst so far (``_set_room``)
+        self.room = _ROOMY  # n above this: the sliding count may exceed max (``_set_room``, ``_settle``)
         self.n = 0  # reservations in it
         self.d = 0  # denials in it
         self.times: list[int] = []
@@ -846,7 +846,7 @@ class ProgramReportCollector(ReportCollector):
 
 def _set_room(b: _Bucket) -> None:
     """``b.room``: the count of the current window above which the sliding count (this window's plus
-    the previous adjacent window's tail) may exceed max — the fixed-window hook's cheap first test."""
+    the previous adjacent window's tail) may exceed max: ``_settle`` looks at the reservations above it."""
     b.room = b.fam.max - b.pn if b.pw == b.w - 1 else _ROOMY
 
 
