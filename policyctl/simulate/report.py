@@ -20,15 +20,22 @@ Memory is bounded per window, never per call:
 **Which buckets are tracked.** Under fixed windows (the default) a bucket is tracked from the first
 moment the engine's own count for it reaches half its ``max`` (a slot read per limit per call until
 then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
-that window on are exact; its totals (``reserved``, windows active) start with that window. Each
-grant's reservations within the policy's shortest window length are kept (``logs``), so a bucket of
-that length is timed from its window's start and its bursts are all exact. For a longer window the
-reservations it held before tracking began are counted but not timed, so a burst at the boundary
-before that window or the one after it can be missed, or reported with a lower-bound sliding count
-(``Burst.exact`` False); every later burst is found with its exact sliding count. A
-burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
+that window on are exact; its totals (``reserved``, windows active) start with that window. The
+reservations of every grant within the policy's shortest window length are kept (``log``, in time
+order), so a bucket of that length is timed from its window's start and its bursts are all exact.
+For a longer window the reservations it held before tracking began are counted but not timed, so a
+burst at the boundary before that window or the one after it can be missed, or reported with a
+lower-bound sliding count (``Burst.exact`` False); every later burst is found with its exact sliding
+count. A burst needs more than ``max`` reservations in two adjacent windows, so one of them holds more than
 half: a bucket that is never tracked never bursts. Under ``--windows sliding`` (or with ``EXACT``)
 every bucket is counted and timed here, exactly.
+
+**The fast loop screens calls itself.** A Python call per evaluated call would cost more than
+everything the report does with most calls, so the simulator's fast loop asks ``fast_path()`` for
+what it needs to do the fixed-window hook's common case inline (no call): nothing for a call that
+reserves nothing, a slot read per limit and a log entry for an allowed call of a grant with no
+tracked bucket; it calls ``observe`` for everything else and at the *edges* ``observe`` returns
+(the timeline's next bin, the log's next trim).
 
 A *window-edge burst* (fixed windows only, SPEC §2): more than ``max`` calls allowed in one window's
 length across a calendar boundary. For each reservation in window W the sliding count at that moment
@@ -42,6 +49,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass
+from operator import sub
 from typing import Any, Callable, cast
 
 from policyctl.engine.counters import NS
@@ -57,6 +65,7 @@ MAX_BINS = 96
 SHOW_BUCKETS = 20
 KEEP_BURSTS = 50
 _NEVER = -(1 << 80)
+_ROOMY = 1 << 80
 #: count and time every reservation in the collector, also under fixed windows (tests compare the two)
 EXACT = False
 
@@ -162,12 +171,14 @@ class _Family:
 class _Bucket:
     __slots__ = ("fam", "grant", "w", "n", "d", "times", "peak", "pw", "pn", "ppeak", "ptimes", "pi", "unknown",
                  "punknown", "reserved", "denied", "top", "active", "full", "bursts", "worst", "cur_burst", "series",
-                 "series_from", "first", "wt", "pwt")
+                 "series_from", "first", "wt", "pwt", "end", "room")
 
     def __init__(self, fam: _Family, grant: str, w: int, ts: int) -> None:
         self.fam = fam
         self.grant = grant
         self.w = w  # current window index
+        self.end = (w + 1) * fam.length  # when it ends
+        self.room = _ROOMY  # n above this: the sliding count may exceed max (``_set_room``, ``_settle``)
         self.n = 0  # reservations in it
         self.d = 0  # denials in it
         self.times: list[int] = []
@@ -176,7 +187,7 @@ class _Bucket:
         self.pn = 0
         self.ppeak = 0
         self.ptimes: list[int] = []
-        self.pi = 0  # first index of ptimes still inside the sliding window (fixed-window hook)
+        self.pi = 0  # how many of times are settled (fixed-window hook, see ``_settle``)
         self.unknown = 0  # reservations of this window counted before tracking began (times not kept)
         self.punknown = 0
         self.reserved = 0
@@ -220,12 +231,16 @@ class ReportCollector:
         #: the module notes); sliding windows, or EXACT, count and time every reservation here
         self.tracked_from_half = self.fixed and not EXACT
         self.hot: set[str] = set()  # grants with a tracked bucket
-        # Per grant, the times and codes of its reservations within the shortest window length the
-        # policy uses: when a bucket of that length starts being tracked, its window's earlier
-        # reservations are timed from here, so its bursts are exact from the first boundary on.
-        self.logs: dict[str, tuple[list[int], list[int]]] = {}
+        # The (time, grant, code) of every reservation within the shortest window length the policy
+        # uses (at least; trimmed at the next edge): when a bucket of that length starts being
+        # tracked, its window's earlier reservations are timed from here, so its bursts are exact
+        # from the first boundary on.
+        self.log: list[Any] = []  # flat: time, grant, code, time, … (no tuple kept per reservation)
         self.log_length = min(self._lengths(), default=60 * NS)
-        self.observe: Callable[[int, str, int, bool], None] = self._make_observer()
+        #: per decision code, what the fast loop does with a call of a grant not in ``hot`` before
+        #: ``edge`` (see ``fast_path``): None nothing, () call ``observe``, else ``(slot, half)`` pairs
+        self.screen: list[tuple[tuple[int, int], ...] | None] = []
+        self.observe: Callable[[int, str, int, bool], int] = self._make_observer()
 
     def _lengths(self) -> list[int]:
         """The window lengths (ns) the policy's limits use."""
@@ -234,23 +249,58 @@ class ReportCollector:
         lengths += [WINDOW_SECONDS[lim.window] * NS for lim in ev.policy.all_tools.limits]
         return lengths
 
-    def _make_observer(self) -> Callable[[int, str, int, bool], None]:
+    def _make_observer(self) -> Callable[[int, str, int, bool], int]:
         return self._make_observe_fixed() if self.tracked_from_half else self._make_observe()
+
+    def fast_path(self) -> tuple[set[str], list[Any], Callable[[], None], Callable[[str], list[int]],
+                                 Callable[[Any], None], Callable[[int], None],
+                                 Callable[[int, str, int], None]] | None:
+        """What the simulator's fast loop needs to skip ``observe`` for the calls that cannot change
+        the page, or None (then it calls ``observe`` for every call).
+
+        ``(hot, screen, sync, slots, log_extend, seen, tracked)``: the loop calls ``observe`` for a
+        call at or after the edge ``observe`` last returned; before it, ``screen[code]`` says: None —
+        nothing to do; ``()`` — a refused call: call ``observe``; ``((slot, half), …)`` — an allowed
+        call: nothing if the upstream failed, else ``tracked(ts, grant, code)`` if the grant is in
+        ``hot``, else call ``observe`` if its engine count ``slots(grant)[slot]`` has reached
+        ``half`` for any pair, else ``log_extend((ts, grant, code))``. ``sync()`` after the evaluator
+        added decision codes; ``seen(ts)`` with the time of the last call at the end. That is
+        exactly what ``observe`` would do with those calls.
+        """
+        if not self.tracked_from_half:
+            return None
+        self.sync()
+        grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
+        return self.hot, self.screen, self.sync, grants_get, self.log.extend, self._seen, self._tracked
+
+    def sync(self) -> None:
+        """Extend ``screen`` (and the plans) to every decision code of the evaluator."""
+        screen = self.screen
+        while len(screen) < len(self.ev.decisions):
+            plan = self._extend_plans(len(screen))
+            if plan is None:
+                screen.append(None)
+            elif type(plan) is tuple:
+                screen.append(tuple((slot, half) for slot, half, _ in plan))
+            else:
+                screen.append(())
 
     # -- the per-call hook ----------------------------------------------------------------------
 
-    def _make_observe(self) -> Callable[[int, str, int, bool], None]:
+    def _make_observe(self) -> Callable[[int, str, int, bool], int]:
+        """The exact hook (``--windows sliding``, ``EXACT``, an Intercept program): every bucket is
+        counted and timed here; ``_reserver`` says what an allowed call reserves in a bucket."""
         plans = self.plans
         extend = self._extend_plans
         roll = self._roll_timeline
-        fixed = self.fixed
-        sliding_count = self._sliding
         new_bucket = self._new_bucket
         close = self._close
+        reserve = self._reserver()
+        upstream_counts = self.upstream_counts
         edge = _NEVER
         last = _NEVER
 
-        def observe(ts: int, grant: str, code: int, upstream: bool) -> None:
+        def observe(ts: int, grant: str, code: int, upstream: Any) -> int:
             nonlocal edge, last
             last = ts
             if ts >= edge:
@@ -260,10 +310,10 @@ class ReportCollector:
             except IndexError:
                 plan = extend(code)
             if plan is None:
-                return
+                return _NEVER
             if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
-                if upstream:
-                    return  # rolled back after the call
+                if upstream and not upstream_counts:
+                    return _NEVER  # rolled back after the call
                 for fam in plan:
                     b = fam.buckets.get(grant)
                     w = ts // fam.length
@@ -271,15 +321,8 @@ class ReportCollector:
                         b = new_bucket(fam, grant, w, ts)
                     elif b.w != w:
                         close(b, w)
-                    n = b.n = b.n + 1
-                    b.times.append(ts)
-                    bound = n + b.pn if b.pw == w - 1 else n  # the sliding count is at most this
-                    if fixed:
-                        if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
-                            sliding_count(b, ts, n, fam)
-                    elif bound > b.peak:
-                        sliding_count(b, ts, n, fam)
-                return
+                    reserve(b, fam, grant, ts, w)
+                return _NEVER
             # a call refused by the limit of family ``plan``
             b = plan.buckets.get(grant)
             w = ts // plan.length
@@ -288,6 +331,7 @@ class ReportCollector:
             elif b.w != w:
                 close(b, w)
             b.d += 1
+            return _NEVER
 
         def newest() -> int | None:
             return None if last == _NEVER else last
@@ -295,98 +339,115 @@ class ReportCollector:
         self._newest = newest
         return observe
 
-    def _make_observe_fixed(self) -> Callable[[int, str, int, bool], None]:
-        """The fixed-window hook: a bucket costs a slot read until it first holds half its max."""
+    #: whether an allowed call whose upstream failed goes to the reserver (it reads what is left)
+    upstream_counts = False
+
+    def _reserver(self) -> Callable[[_Bucket, _Family, str, int, int], None]:
+        """One reservation of an allowed call in bucket ``b`` (already in window ``w``)."""
+        fixed = self.fixed
+        sliding_count = self._sliding
+
+        def reserve(b: _Bucket, fam: _Family, grant: str, ts: int, w: int) -> None:
+            n = b.n = b.n + 1
+            b.times.append(ts)
+            bound = n + b.pn if b.pw == w - 1 else n  # the sliding count is at most this
+            if fixed:
+                if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
+                    sliding_count(b, ts, n, fam)
+            elif bound > b.peak:
+                sliding_count(b, ts, n, fam)
+
+        return reserve
+
+    def _make_observe_fixed(self) -> Callable[[int, str, int, bool], int]:
+        """The fixed-window hook: a bucket costs a slot read until it first holds half its max.
+
+        It returns the next *edge* (a time): until then, a call of a grant not in ``hot`` needs
+        nothing more than ``fast_path`` describes.
+        """
         plans = self.plans
         extend = self._extend_plans
         roll = self._roll_timeline
-        sliding_count = self._sliding
         track = self._track
         close = self._close
         # the grant of a call just decided always has its counter slots
         grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
         hot = self.hot
-        logs = self.logs
-        logs_get = logs.get
+        log = self.log
+        log_extend = log.extend
         log_length = self.log_length
-        edge = _NEVER
+        edge = _NEVER  # the earlier of the timeline's next bin and the log's next trim
+        bin_edge = _NEVER
         last = _NEVER
 
-        def observe(ts: int, grant: str, code: int, upstream: bool) -> None:
-            nonlocal edge, last
+        def observe(ts: int, grant: str, code: int, upstream: bool) -> int:
+            nonlocal edge, bin_edge, last
             last = ts
             if ts >= edge:
-                edge = roll(ts, code)
+                if ts >= bin_edge:
+                    bin_edge = roll(ts, code)
+                if log and log[0] <= ts - log_length:  # keep the reservations after ts - length
+                    del log[:3 * bisect_right(log[::3], ts - log_length)]
+                edge = min(bin_edge, ts + log_length)
             try:
                 plan = plans[code]
             except IndexError:
                 plan = extend(code)
             if plan is None:
-                return
+                return edge
             if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
                 if upstream:
-                    return  # rolled back after the call
-                lg = logs_get(grant)  # the grant's reservations of the last shortest window
-                if lg is None:
-                    lg = logs[grant] = ([], [])
-                lt = lg[0]
-                lt.append(ts)
-                lg[1].append(code)
-                if len(lt) > 64 and lt[0] <= ts - log_length:
-                    cut = bisect_right(lt, ts - log_length)
-                    del lt[:cut]
-                    del lg[1][:cut]
-                if grant not in hot:  # the common case: a slot read and a comparison per limit
-                    gs = grants_get(grant)
-                    for slot, half, fam in plan:
-                        c = gs[slot]
-                        if c >= half:
-                            # a bucket twice in the plan (two limits, one counter) is counted once
-                            # here from the engine's count and once more by its second turn
-                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
-                    return
-                slots: list[int] | None = None
+                    return edge  # rolled back after the call
+                if grant in hot:
+                    tracked(ts, grant, code)
+                    return edge
+                log_extend((ts, grant, code))
+                gs = grants_get(grant)  # the common case: a slot read and a comparison per limit
                 for slot, half, fam in plan:
-                    b = fam.buckets.get(grant)
-                    if b is None:  # not tracked yet: is the engine's count at half of max?
-                        if slots is None:
-                            slots = grants_get(grant)
-                        c = slots[slot]
-                        if c >= half:
-                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
-                        continue
-                    length = fam.length
-                    w = ts // length
-                    if b.w != w:
-                        close(b, w)
-                    n = b.n = b.n + 1
-                    b.times.append(ts)
-                    if b.pw == w - 1 and n + b.pn > fam.max:
-                        # the previous window's tail: its times after ts - length (a pointer that
-                        # only moves forward, since ts does)
-                        pt = b.ptimes
-                        i = b.pi
-                        since = ts - length
-                        end = len(pt)
-                        while i < end and pt[i] <= since:
-                            i += 1
-                        b.pi = i
-                        count = n + end - i
-                        if count > fam.max and (b.cur_burst is None or count > b.cur_burst[0]):
-                            sliding_count(b, ts, n, fam)
-                return
+                    c = gs[slot]
+                    if c >= half:
+                        # a bucket twice in the plan (two limits, one counter) is counted once
+                        # here from the engine's count and once more by its second turn
+                        track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                return edge
             b = plan.buckets.get(grant)
             if b is None:
                 b = track(plan, grant, ts, grants_get(grant)[plan.slot], 0)
-            w = ts // plan.length
-            if b.w != w:
-                close(b, w)
+            if ts >= b.end:
+                close(b, ts // plan.length)
             b.d += 1
+            return edge
+
+        def tracked(ts: int, grant: str, code: int) -> None:
+            """An allowed call (its upstream did not fail) of a grant in ``hot``, before the edge."""
+            plan = plans[code]
+            log_extend((ts, grant, code))
+            slots: list[int] | None = None
+            for slot, half, fam in plan:
+                b = fam.buckets.get(grant)
+                if b is None:  # not tracked yet: is the engine's count at half of max?
+                    if slots is None:
+                        slots = grants_get(grant)
+                    c = slots[slot]
+                    if c >= half:
+                        track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                    continue
+                if ts >= b.end:
+                    close(b, ts // fam.length)
+                b.n += 1
+                b.times.append(ts)  # its sliding count: when the window closes (``_settle``)
 
         def newest() -> int | None:
             return None if last == _NEVER else last
 
+        def seen(ts: int) -> None:
+            nonlocal last
+            if ts > last:
+                last = ts
+
         self._newest = newest
+        self._seen = seen
+        self._tracked = tracked
         return observe
 
     def _track(self, fam: _Family, grant: str, ts: int, count: int, own: int) -> _Bucket:
@@ -397,13 +458,16 @@ class ReportCollector:
         b.n = count
         b.times = [ts] * own
         b.unknown = count - own
-        lg = self.logs.get(grant)
-        if own and fam.length == self.log_length and lg is not None:
+        if own and fam.length == self.log_length:
             start = w * fam.length
             times: list[int] = []
             plans = self.plans
-            for t, code in zip(lg[0][:-1], lg[1][:-1]):  # the last entry is this call
-                if t >= start:
+            log = self.log
+            i = len(log) - 3  # the last entry is this call
+            while i > 0 and log[i - 3] >= start:
+                i -= 3
+            for t, g, code in zip(log[i:-3:3], log[i + 1:-3:3], log[i + 2:-3:3]):
+                if g == grant:
                     times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
             times.extend([ts] * own)
             if len(times) == count:
@@ -437,8 +501,52 @@ class ReportCollector:
             if cur is None or count > cur[0]:
                 b.cur_burst = (count, ts, n, exact)
 
+    def _settle(self, b: _Bucket) -> None:
+        """The window-edge burst among ``b``'s reservations of this window not settled yet (fixed
+        windows, a bucket tracked from half its max; ``b.pi`` of ``b.times`` are settled).
+
+        For the k-th reservation of the window (``n`` = k), the sliding count is ``n`` plus the
+        previous window's reservations after its time less the length; only those with ``n``
+        above ``room`` (max less the previous window's count) can exceed max. The burst is the
+        first reservation with the largest count above max (or above the burst found so far) —
+        what checking each reservation as it came would find, done in one loop when the window
+        closes: a tracked bucket's call costs a count and an append.
+        """
+        times = b.times
+        m = len(times)
+        unknown = b.n - m  # reserved before tracking began, not timed: the window's first ones
+        lo = max(b.pi, b.room - unknown)  # times[i] is reservation n = unknown + i + 1
+        b.pi = m
+        if lo >= m:
+            return
+        fam = b.fam
+        length = fam.length
+        pt = b.ptimes
+        np = len(pt)
+        j = bisect_right(pt, times[lo] - length)  # pt[j:] are still in the sliding window
+        cur = b.cur_burst
+        best = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
+        at = -1
+        base = unknown + 1 + np
+        for i in range(lo, m):
+            since = times[i] - length
+            while j < np and pt[j] <= since:
+                j += 1
+            count = base + i - j
+            if count > best:
+                best = count
+                at = i
+        if at >= 0:
+            ts = times[at]
+            exact = not (b.punknown and (not pt or ts - length < pt[0]))
+            b.cur_burst = (best, ts, unknown + at + 1, exact)
+            if best > b.peak:
+                b.peak = best
+
     def _close(self, b: _Bucket, w: int) -> None:
         """End ``b``'s current window; ``w`` is the new one."""
+        if self.tracked_from_half:
+            self._settle(b)
         fam = b.fam
         n, d = b.n, b.d
         start = b.w * fam.length
@@ -475,6 +583,8 @@ class ReportCollector:
         b.unknown = 0
         b.pi = 0
         b.w = w
+        b.end = (w + 1) * fam.length
+        _set_room(b)
         b.n = b.d = b.peak = 0
 
     def _keep_burst(self, burst: Burst) -> None:
@@ -528,8 +638,13 @@ class ReportCollector:
             if self.fixed:
                 fam.slot = engine_family.slot
         elif lim.max < fam.max:  # two limits sharing one bucket: the smaller max is the one that bites
+            if self.tracked_from_half:
+                for b in fam.buckets.values():
+                    self._settle(b)  # the reservations so far were checked against the larger max
             fam.max = int(lim.max)
             fam.half = (fam.max + 1) // 2
+            for b in fam.buckets.values():
+                _set_room(b)
         return fam
 
     # -- the timeline ---------------------------------------------------------------------------
@@ -552,7 +667,9 @@ class ReportCollector:
 
     def _add_bin(self, index: int, snap: list[int]) -> None:
         last = self.last_snap
-        diff = [v - (last[i] if i < len(last) else 0) for i, v in enumerate(snap)]
+        if len(last) < len(snap):
+            last = last + [0] * (len(snap) - len(last))
+        diff = list(map(sub, snap, last))  # C loops: a bin edge costs next to nothing
         if any(diff):
             have = self.bins.get(index)
             if have is None:
@@ -639,63 +756,33 @@ class ProgramReportCollector(ReportCollector):
         parts = (*program.tools.values(), program.wildcard)
         return [WINDOW_NS[r.window] for part in parts for r in part.reservations if r.limit is not None]
 
-    def _make_observer(self) -> Callable[[int, str, int, bool], None]:
+    upstream_counts = True
+
+    def _make_observer(self) -> Callable[[int, str, int, bool], int]:
         self.tracked_from_half = False
-        plans = self.plans
-        extend = self._extend_plans
-        roll = self._roll_timeline
-        sliding_count = self._sliding
-        new_bucket = self._new_bucket
-        close = self._close
+        return self._make_observe()
+
+    def _reserver(self) -> Callable[[_Bucket, _Family, str, int, int], None]:
+        """The engine's counter after the call, less what the bucket held: what the call reserved
+        (0: nothing, or given back because the upstream failed), in the counter's units."""
         ev: Any = self.ev
         read = ev.store.read
         bucket_of = self.bucket_of
-        edge = _NEVER
-        last = _NEVER
+        sliding_count = self._sliding
 
-        def observe(ts: int, grant: str, code: int, upstream: Any) -> None:
-            nonlocal edge, last
-            last = ts
-            if ts >= edge:
-                edge = roll(ts, code)
-            try:
-                plan = plans[code]
-            except IndexError:
-                plan = extend(code)
-            if plan is None:
+        def reserve(b: _Bucket, fam: _Family, grant: str, ts: int, w: int) -> None:
+            n = read(grant, bucket_of[id(fam)], ts)
+            amount = n - b.n
+            if amount == 0:
                 return
-            if type(plan) is tuple:  # an allowed call: the counters it reserved in
-                for fam in plan:
-                    b = fam.buckets.get(grant)
-                    w = ts // fam.length
-                    if b is None:
-                        b = new_bucket(fam, grant, w, ts)
-                    elif b.w != w:
-                        close(b, w)
-                    n = read(grant, bucket_of[id(fam)], ts)
-                    amount = n - b.n
-                    if amount == 0:
-                        continue  # nothing reserved, or given back (the upstream failed)
-                    b.n = n
-                    b.times.append(ts)
-                    b.wt.append((b.wt[-1] if b.wt else 0) + amount)
-                    bound = n + b.pn if b.pw == w - 1 else n
-                    if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
-                        sliding_count(b, ts, n, fam)
-                return
-            b = plan.buckets.get(grant)  # a call refused by this family's limit
-            w = ts // plan.length
-            if b is None:
-                b = new_bucket(plan, grant, w, ts)
-            elif b.w != w:
-                close(b, w)
-            b.d += 1
+            b.n = n
+            b.times.append(ts)
+            b.wt.append((b.wt[-1] if b.wt else 0) + amount)
+            bound = n + b.pn if b.pw == w - 1 else n
+            if bound > fam.max and (b.cur_burst is None or bound > b.cur_burst[0]):
+                sliding_count(b, ts, n, fam)
 
-        def newest() -> int | None:
-            return None if last == _NEVER else last
-
-        self._newest = newest
-        return observe
+        return reserve
 
     def _sliding(self, b: _Bucket, ts: int, n: int, fam: _Family) -> None:
         """The sliding count at ``ts`` in the counter's units: this window's ``n`` plus what the
@@ -755,6 +842,12 @@ class ProgramReportCollector(ReportCollector):
         elif r.limit < fam.max:
             fam.max = int(r.limit)
         return fam
+
+
+def _set_room(b: _Bucket) -> None:
+    """``b.room``: the count of the current window above which the sliding count (this window's plus
+    the previous adjacent window's tail) may exceed max: ``_settle`` looks at the reservations above it."""
+    b.room = b.fam.max - b.pn if b.pw == b.w - 1 else _ROOMY
 
 
 def _index(limits: Any, lim: Any) -> int:

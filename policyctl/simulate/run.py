@@ -47,8 +47,9 @@ __all__ = ["simulate", "run", "SimulationResult", "CallResult", "ExpectationFail
 KEEP_FAILURES = 1000
 
 #: the per-call hook of ``run(report=True)``: (evaluation time ns, grant, decision code, upstream failed),
-#: called right after the call is tallied, in trace order, on every path (fast, general, parallel)
-Observe = Callable[[int, str, int, Any], None]  # (ts_ns, grant, code, upstream)
+#: called right after the call is tallied, in trace order, on every path (fast, general, parallel); it
+#: returns the time until which the fast loop may screen calls itself (``ReportCollector.fast_path``)
+Observe = Callable[[int, str, int, Any], int]  # (ts_ns, grant, code, upstream) -> edge
 
 
 def simulate(policy: Policy, calls: Iterable[TraceCall], *,
@@ -192,15 +193,16 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
 
         collector = (ReportCollector if isinstance(ev, Evaluator) else ProgramReportCollector)(ev, result.tally)
     observe = collector.observe if collector is not None else None
+    fast_path = collector.fast_path if collector is not None else None
     if trace_input is not None and not trace_input.plain:
         rows = trace_input.records(skip_invalid=skip_invalid, stats=stats, progress=progress)
         _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, rows, observe=observe)
     elif on_call is None and cov is None and on_unchecked is None:
         if (parallel is not False and progress is None and fh is None and _parallel_ok(path, parallel)
                 and _splits(ev)):  # last: it compiles every listed tool's program
-            _parallel(ev, path, result, skip_invalid, observe)
+            _parallel(ev, path, result, skip_invalid, observe, fast_path)
         else:
-            _fast(ev, path, result, skip_invalid, progress, fh, observe=observe)
+            _fast(ev, path, result, skip_invalid, progress, fh, observe=observe, fast_path=fast_path)
     else:
         _general(ev, path, result, skip_invalid, progress, fh, on_call, cov, on_unchecked=on_unchecked,
                  observe=observe)
@@ -276,11 +278,15 @@ def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: b
 
 def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool,
           progress: Callable[[int], None] | None, fh: IO[bytes] | None, end: int | None = None,
-          observe: Observe | None = None) -> int:
+          observe: Observe | None = None, fast_path: Callable[[], Any] | None = None) -> int:
     """The hot loop: the reader's fast path and the evaluation inlined, tallies only.
 
     It must agree exactly with ``iter_records`` + ``_general`` (a test replays odd traces through
     both); anything unusual on a line goes through the same ``decode_record`` they use.
+
+    With ``observe`` (``--report``), ``fast_path()`` may hand over what lets this loop skip the
+    per-call hook for the calls that cannot change the page (see ``ReportCollector.fast_path``):
+    a Python call per call would cost more than everything the report does with most calls.
     """
     stats = result.stats
     name = display_name(path)
@@ -304,6 +310,13 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     off: int | None
     upstream: bool | str
     tally.extend([0] * (len(decisions) - len(tally)))  # programs compiled before this loop
+    screen: Any = None
+    edge = _NO_TIME
+    last_call = _NO_TIME
+    if observe is not None and fast_path is not None:
+        hooks = fast_path()
+        if hooks is not None:
+            hot, screen, sync, slots_of, log_extend, seen, tracked = hooks
     try:
         for batch in _lines(src, name, progress):
             for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
@@ -386,10 +399,33 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                 except KeyError:
                     prog = ev.program(tool)
                     tally.extend([0] * (len(decisions) - len(tally)))
+                    if screen is not None:
+                        sync()
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
                 if observe is not None:
-                    observe(ts_ns, grant, code, upstream)
+                    if screen is None:
+                        observe(ts_ns, grant, code, upstream)
+                    else:  # exactly what observe would do with this call (ReportCollector.fast_path)
+                        last_call = ts_ns
+                        if ts_ns >= edge:
+                            edge = observe(ts_ns, grant, code, upstream)
+                        else:
+                            pairs = screen[code]
+                            if pairs is None or upstream and pairs:
+                                pass  # no reservation to count: only the timeline (the tally) sees it
+                            elif not pairs:
+                                edge = observe(ts_ns, grant, code, upstream)
+                            elif grant in hot:
+                                tracked(ts_ns, grant, code)
+                            else:
+                                gs = slots_of(grant)
+                                for slot, half in pairs:
+                                    if gs[slot] >= half:
+                                        edge = observe(ts_ns, grant, code, upstream)
+                                        break
+                                else:
+                                    log_extend((ts_ns, grant, code))
                 if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
@@ -398,6 +434,8 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
         stats.backwards = backwards
         if own and hasattr(fh, "close") and fh.fileno() != 0:
             fh.close()
+        if screen is not None and last_call != _NO_TIME:
+            seen(last_call)
     return prev_ns
 
 
@@ -507,13 +545,13 @@ def _split_point(path: str) -> tuple[int, int]:
 
 
 def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool,
-              observe: Observe | None = None) -> None:
+              observe: Observe | None = None, fast_path: Callable[[], Any] | None = None) -> None:
     import pickle
     import tempfile
 
     split, size = _split_point(path)
     if split <= 0 or split >= size:
-        _fast(ev, path, result, skip_invalid, None, None, observe=observe)
+        _fast(ev, path, result, skip_invalid, None, None, observe=observe, fast_path=fast_path)
         return
     for tool in _listed_tools(ev):  # codes of listed tools are fixed before the fork, identical in both
         ev.program(tool)
@@ -532,7 +570,7 @@ def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: 
             finally:
                 os._exit(code)
     try:
-        clock = _fast(ev, path, result, skip_invalid, None, None, end=split, observe=observe)
+        clock = _fast(ev, path, result, skip_invalid, None, None, end=split, observe=observe, fast_path=fast_path)
     except BaseException:
         _reap(pid, kill=True)
         spool.close()
