@@ -234,3 +234,20 @@ def test_programs_that_read_arguments_after_a_counter_do_not_split():
     cross = RATE_LIMITED.replace('path: "state.u.c", op: "lt"', 'path: "state.t.x", op: "lt"')
     assert not Interpreter(_program(cross)).splits()
     assert not Interpreter(_program(RATE_LIMITED), compiled=False).splits()
+
+
+@pytest.mark.parametrize("limit", [2**63 - 1, 2**62, 10])
+def test_sums_beyond_int64_wrap_in_compiled_programs_as_in_the_reference(limit: int) -> None:
+    # Intercept adds increment_from amounts in Go's int64: 2^62 + 2^62 wraps to -2^63, and an amount
+    # beyond int64 arrives as -2^63; the compiled program must wrap exactly where the reference does.
+    budget = ir.Reservation(("intercept", "t.spend"), "day", limit, ("n",), _outcome("rate_limited", 1),
+                            _outcome("policy_error", 2), "/t/r0")
+    fixed = ir.Reservation(("intercept", "t.calls"), "day", 2**63 - 1, 2**62, _outcome("rate_limited", 3),
+                           None, "/t/r1")
+    tool = ir.ToolProgram((), (budget, fixed))
+    program = ir.Program("intercept", (), (), False, {"t": tool}, ir.EMPTY, wildcard_name="*",
+                         release_on=frozenset({ir.UPSTREAM_JSONRPC_ERROR}), quote_names=True, hide_star_first=False)
+    ts = parse_ts("2026-11-24T10:00:00Z")
+    amounts = [2**62, 2**62, 1e20, -(2**62), 9.3e18, 2**62, 5]
+    seq = [(ts + i * NS, "g", "t", {"n": n}, "jsonrpc_error" if i == 4 else False) for i, n in enumerate(amounts)]
+    _agree(program, seq)
