@@ -214,7 +214,7 @@ def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upst
 
     from policyctl.engine.explain import explain_call
     from policyctl.errors import UsageError
-    from policyctl.traces.reader import _Bad, decode_record, parse_ts, record_id
+    from policyctl.traces.reader import BadRecord, decode_record, parse_ts, record_id
 
     try:
         rec = orjson.loads(call)
@@ -246,7 +246,7 @@ def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upst
         rec["upstream_error"] = True
     try:
         ts, g, tool, args, upstream, msg = decode_record(rec)
-    except _Bad as exc:
+    except BadRecord as exc:
         raise UsageError(f"--call: {exc}") from None
     if tool is None:
         raise UsageError("--call: the MCP message is not a tools/call request")

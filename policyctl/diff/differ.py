@@ -366,7 +366,7 @@ def _diff_tool(old: Policy, new: Policy, tool: str) -> Iterator[Change]:
     yield from _diff_limits(o.limits, n.limits, base, ctx)
 
 
-def _in_context(effect: str, ctx: str | None) -> str:
+def in_context(effect: str, ctx: str | None) -> str:
     if ctx == "neutral":
         return "neutral"
     if ctx == "block":
@@ -426,7 +426,7 @@ def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...],
             eff = "neutral"
         else:
             eff = "loosened"
-        yield Change("rule-removed", pointer(*base, i), _rule_data(r), None, _in_context(eff, ctx))
+        yield Change("rule-removed", pointer(*base, i), _rule_data(r), None, in_context(eff, ctx))
     for j in free_new:
         r = new[j]
         if unions is not None:
@@ -435,7 +435,7 @@ def _diff_rules(old: Sequence[Rule], new: Sequence[Rule], base: tuple[str, ...],
             eff = "neutral"
         else:
             eff = "tightened"
-        yield Change("rule-added", pointer(*base, j), None, _rule_data(r), _in_context(eff, ctx))
+        yield Change("rule-added", pointer(*base, j), None, _rule_data(r), in_context(eff, ctx))
     for i, j in sorted(changed, key=lambda p: p[1]):
         yield from _diff_conditions(old[i], new[j], base + (j,), kind, ctx, unions)
         yield from _diff_message(old[i], new[j], base + (j,))
@@ -491,11 +491,11 @@ def _diff_conditions(o: Rule, n: Rule, at: tuple, kind: str, ctx: str | None,
     for i in free_old:
         c = o.conditions[i]
         yield Change("condition-removed", pointer(*at, "conditions", i), _cond_data(c), None,
-                     _in_context("neutral" if kept_old(c) else widen, ctx))
+                     in_context("neutral" if kept_old(c) else widen, ctx))
     for j in free_new:
         c = n.conditions[j]
         yield Change("condition-added", pointer(*at, "conditions", j), None, _cond_data(c),
-                     _in_context("neutral" if kept_new(c) else narrow, ctx))
+                     in_context("neutral" if kept_new(c) else narrow, ctx))
     for i, j in sorted(pairs, key=lambda p: p[1]):
         a, b = o.conditions[i], n.conditions[j]
         if kept_old(a) and kept_new(b):
@@ -508,7 +508,7 @@ def _diff_conditions(o: Rule, n: Rule, at: tuple, kind: str, ctx: str | None,
             rel = relation(a, b)
             eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
         yield Change("condition-changed", pointer(*at, "conditions", j), _cond_data(a), _cond_data(b),
-                     _in_context(eff, ctx))
+                     in_context(eff, ctx))
 
 
 def limit_effect(old: Limit, new: Limit) -> str:
@@ -546,7 +546,7 @@ def _diff_limits(old: Sequence[Limit], new: Sequence[Limit], base: tuple[str, ..
     interact = shared(old) or shared(new)
 
     def eff(e: str) -> str:
-        return _in_context("unknown" if interact and e != "neutral" else e, ctx)
+        return in_context("unknown" if interact and e != "neutral" else e, ctx)
 
     # Pairing. A counter name decides nothing but the reported rule id (each limit of a list has
     # its own bucket unless two share counter and window), so limits pair by what they count first:
@@ -576,7 +576,7 @@ def _diff_limits(old: Sequence[Limit], new: Sequence[Limit], base: tuple[str, ..
         e = "neutral" if (a.window, int(a.max)) == (b.window, int(b.max)) else limit_effect(a, b)
         if interact:
             e = "unknown"
-        yield Change("limit-changed", pointer(*at, j), _limit_data(a), _limit_data(b), _in_context(e, ctx))
+        yield Change("limit-changed", pointer(*at, j), _limit_data(a), _limit_data(b), in_context(e, ctx))
     if len(same) > 1:
         order = [j for _, j in same]
         if order != sorted(order):
@@ -587,7 +587,7 @@ def _diff_limits(old: Sequence[Limit], new: Sequence[Limit], base: tuple[str, ..
             if [seen(x) for x in o_lims] != [seen(x) for x in n_lims]:
                 yield Change("limits-reordered", pointer(*at), [_limit_label(x) for x in o_lims],
                              [_limit_label(x) for x in n_lims],
-                             _in_context("unknown" if interact else "neutral", ctx))
+                             in_context("unknown" if interact else "neutral", ctx))
 
 
 def _limit_label(limit: Limit) -> str:

@@ -33,7 +33,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
-from policyctl.diff.differ import Change, _in_context, limit_effect, relation
+from policyctl.diff.differ import Change, in_context, limit_effect, relation
 from policyctl.documents.pointers import unescape_token
 from policyctl.policy import ir
 
@@ -336,15 +336,15 @@ def _diff_checks(old: list[_Check], new: list[_Check], o_side: Side, n_side: Sid
     for i in free_old:
         c = old[i]
         eff = "neutral" if redundant(c, 1) else "loosened"
-        yield Change("rule-removed", c.pointer, o_side.value(c.pointer), None, _in_context(eff, ctx))
+        yield Change("rule-removed", c.pointer, o_side.value(c.pointer), None, in_context(eff, ctx))
     for j in free_new:
         c = new[j]
         eff = "neutral" if redundant(c, 0) else "tightened"
-        yield Change("rule-added", c.pointer, None, n_side.value(c.pointer), _in_context(eff, ctx))
+        yield Change("rule-added", c.pointer, None, n_side.value(c.pointer), in_context(eff, ctx))
     for i, j in pairs:
         a, b = old[i], new[j]
         if same and a.rule != b.rule:
-            yield Change("rule-renamed", b.pointer, a.rule, b.rule, _in_context("neutral", ctx))
+            yield Change("rule-renamed", b.pointer, a.rule, b.rule, in_context("neutral", ctx))
         if a.mode != b.mode or a.always_denies != b.always_denies or (same and a.kind != b.kind):
             if a.mode == b.mode and a.key == b.key:
                 eff = "neutral"  # deny and require_approval without conditions: another reason
@@ -354,12 +354,12 @@ def _diff_checks(old: list[_Check], new: list[_Check], o_side: Side, n_side: Sid
                 eff = "loosened"
             else:
                 eff = "unknown"
-            yield Change("action-changed", b.pointer, a.kind, b.kind, _in_context(eff, ctx))
+            yield Change("action-changed", b.pointer, a.kind, b.kind, in_context(eff, ctx))
             if a.mode != b.mode or a.always_denies != b.always_denies:
                 continue
         if same and (a.message or "") != (b.message or "") and a.rule == b.rule:
             yield Change("on_deny-changed", b.pointer + "/on_deny", o_side.value(a.pointer + "/on_deny"),
-                         n_side.value(b.pointer + "/on_deny"), _in_context("neutral", ctx))
+                         n_side.value(b.pointer + "/on_deny"), in_context("neutral", ctx))
         if a.key != b.key:
             yield from _diff_conditions(a, b, o_side, n_side, ctx, unions if a.mode == "all_or_deny" else None)
 
@@ -400,11 +400,11 @@ def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str 
     for i in free_old:
         c = a.conds[i]
         yield Change("condition-removed", c.pointer, o_side.value(c.pointer), None,
-                     _in_context("neutral" if kept_old(c) else widen, ctx))
+                     in_context("neutral" if kept_old(c) else widen, ctx))
     for j in free_new:
         c = b.conds[j]
         yield Change("condition-added", c.pointer, None, n_side.value(c.pointer),
-                     _in_context("neutral" if kept_new(c) else narrow, ctx))
+                     in_context("neutral" if kept_new(c) else narrow, ctx))
     for i, j in sorted(pairs, key=lambda p: p[1]):
         x, y = a.conds[i], b.conds[j]
         if kept_old(x) and kept_new(y):
@@ -417,7 +417,7 @@ def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str 
             rel = relation(x, y)  # type: ignore[arg-type]
             eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
         yield Change("condition-changed", y.pointer, o_side.value(x.pointer), n_side.value(y.pointer),
-                     _in_context(eff, ctx))
+                     in_context(eff, ctx))
 
 
 @dataclass(frozen=True)
@@ -463,7 +463,7 @@ def _diff_reservations(old: list[_Res], new: list[_Res], o_side: Side, n_side: S
         return r.limit is not None or isinstance(r.amount, tuple)
 
     def eff(e: str) -> str:
-        return _in_context("unknown" if interact and e != "neutral" else e, ctx)
+        return in_context("unknown" if interact and e != "neutral" else e, ctx)
 
     for i in free_old:
         r = old[i]
@@ -482,7 +482,7 @@ def _diff_reservations(old: list[_Res], new: list[_Res], o_side: Side, n_side: S
         if interact and (e != "neutral" or a.bucket != b.bucket):
             e = "unknown"  # a rename can split or merge a shared bucket
         yield Change("limit-changed", b.pointer, o_side.value(a.pointer), n_side.value(b.pointer),
-                     _in_context(e, ctx))
+                     in_context(e, ctx))
 
 
 __all__ = ["IR_CHANGE_KINDS", "Side", "diff_programs", "side"]

@@ -43,7 +43,7 @@ def upstream_kind(upstream: Any) -> str:
     return str(upstream)
 
 
-def _go_int64_amount(value: Any) -> int | None:
+def go_int64_amount(value: Any) -> int | None:
     """Intercept's ``conv.ToInt64`` of an argument: a number truncated toward zero, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -199,7 +199,7 @@ class Interpreter:
             return
         taken: list[tuple[tuple[str, ...], int, int]] = []
         for r in program.reservations(tool):
-            amount = _go_int64_amount(resolve(args, r.amount)) if isinstance(r.amount, tuple) else r.amount
+            amount = go_int64_amount(resolve(args, r.amount)) if isinstance(r.amount, tuple) else r.amount
             if amount is None:
                 return  # the call was refused (policy_error): it holds nothing
             if r.limit is not None:
@@ -340,7 +340,7 @@ class Interpreter:
             due = store.due[0]
             for bucket, length, limit, amount, refused, bad in reservations:
                 if isinstance(amount, tuple):
-                    n = _go_int64_amount(resolve(args, amount))
+                    n = go_int64_amount(resolve(args, amount))
                     if n is None:
                         for b, ln, a in reversed(taken):
                             store.release(grant, b, ln, ts, a)
@@ -385,7 +385,7 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
     value of that counter can reach (``ceilings``: Intercept's rate limits test exactly that before
     reserving) always holds: only the value is read, for the reservation.
     """
-    ns: dict[str, Any] = {"NF": NOT_FOUND, "AMOUNT": _go_int64_amount, "KIND": upstream_kind, "WRAP": _int64,
+    ns: dict[str, Any] = {"NF": NOT_FOUND, "AMOUNT": go_int64_amount, "KIND": upstream_kind, "WRAP": _int64,
                           "RELEASE_ON": release_on, "DUE": store.due, "SWEEP": store.sweep}
     lines = ["def prog(ts, grant, args, upstream):"]
     counter = [0]

@@ -20,7 +20,7 @@ from typing import Any
 
 from policyctl.engine.evaluator import ALLOWED, Decision
 from policyctl.engine.explain import ConditionStep, Explanation, LimitStep, RuleStep
-from policyctl.engine.interpret import WINDOW_NS, Interpreter, _go_int64_amount, upstream_kind
+from policyctl.engine.interpret import WINDOW_NS, Interpreter, go_int64_amount, upstream_kind
 from policyctl.policy import ir
 from policyctl.policy.operators import NOT_FOUND, compile_test, resolve
 
@@ -102,7 +102,7 @@ def walk_call(it: Interpreter, ts_ns: int, grant: str, tool: str, args: dict, *,
         before = store.read(grant, r.bucket, ts)
         n: int | None
         if isinstance(r.amount, tuple):
-            n = _go_int64_amount(resolve(args, r.amount))
+            n = go_int64_amount(resolve(args, r.amount))
             if n is None:
                 release_all()
                 steps.append(_step(r, before, before, start, length, "bad amount", None))

@@ -24,19 +24,19 @@ from policyctl.errors import InputError
 from policyctl.files import display_name
 from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.traces.reader import (
+    BadRecord,
     ByteReader,
+    OverlongLine,
     TimeCache,
     TraceCall,
     TraceStats,
-    _Bad,
-    _check_expect,
-    _json_error,
-    _lines,
-    _Overlong,
+    check_expect,
     check_extras,
     decode_lines,
     decode_record,
+    iter_lines,
     iter_records,
+    json_error,
     open_trace,
     overlong_message,
     record_id,
@@ -318,17 +318,17 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
         if hooks is not None:
             hot, screen, sync, slots_of, log_extend, seen, tracked = hooks
     try:
-        for batch in _lines(src, name, progress):
+        for batch in iter_lines(src, name, progress):
             for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
                 try:
                     rec = loads(raw)
                 except decode_error:
-                    if type(raw) is _Overlong:
+                    if type(raw) is OverlongLine:
                         _bad(stats, name, lineno, overlong_message(), skip_invalid)
                     elif not raw.strip():
                         stats.blank_lines += 1
                     else:
-                        _bad(stats, name, lineno, _json_error(raw), skip_invalid)
+                        _bad(stats, name, lineno, json_error(raw), skip_invalid)
                     continue
                 # Fast path: a plain record whose ts/tool/args/grant have the usual types. Anything
                 # else (a non-object line: rec["ts"] raises; an unusual timestamp: KeyError below)
@@ -366,15 +366,15 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     else:
                         if "message" in rec:
                             raise KeyError
-                        upstream = check_extras(rec)  # _Bad: reported below, like decode_record's
+                        upstream = check_extras(rec)  # BadRecord: reported below, like decode_record's
                         check = "expect" in rec or "expect_rule" in rec
                         if check:
-                            _check_expect(rec)  # _Bad: reported below, like decode_record's
+                            check_expect(rec)  # BadRecord: reported below, like decode_record's
                     msg = None
-                except (KeyError, TypeError, _Bad):
+                except (KeyError, TypeError, BadRecord):
                     try:
                         ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
-                    except _Bad as exc:
+                    except BadRecord as exc:
                         _bad(stats, name, lineno, str(exc), skip_invalid)
                         continue
                     check = "expect" in rec or "expect_rule" in rec

@@ -137,7 +137,7 @@ def _json_type(v: Any) -> str:
     return t.__name__
 
 
-class _Bad(Exception):
+class BadRecord(Exception):
     """A bad line (internal; becomes InputError or a counted skip)."""
 
 
@@ -159,11 +159,11 @@ def open_trace(path: str) -> IO[bytes]:
     return fh
 
 
-class _Overlong(bytes):
+class OverlongLine(bytes):
     """Stands in for a line longer than MAX_LINE_BYTES (its bytes are dropped, not buffered)."""
 
 
-OVERLONG = _Overlong()
+OVERLONG = OverlongLine()
 
 
 class ByteReader(Protocol):
@@ -172,7 +172,7 @@ class ByteReader(Protocol):
     def read(self, n: int, /) -> bytes: ...
 
 
-def _lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
+def iter_lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
     """Batches of physical lines (without the newline), read in 1 MiB chunks; ``progress(bytes)`` per chunk.
 
     A line longer than MAX_LINE_BYTES is yielded as :data:`OVERLONG` (the readers report it as a bad
@@ -216,35 +216,35 @@ def _lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = N
 
 def decode_record(rec: Any) -> tuple:
     """Validate one decoded line: ``(ts_ns, grant, tool, args, upstream, msg)``; ``tool`` is None for
-    an MCP message other than ``tools/call`` (counted and skipped). Raises ``_Bad`` with what is wrong.
+    an MCP message other than ``tools/call`` (counted and skipped). Raises ``BadRecord`` with what is wrong.
 
     This is the complete rule set; the streaming loops below (and the simulator's) inline a fast
     path for the common well-formed plain record and fall back to this function for anything else.
     """
     if type(rec) is not dict:
-        raise _Bad(f"expected a JSON object, got {_json_type(rec)}")
+        raise BadRecord(f"expected a JSON object, got {_json_type(rec)}")
     if "ts" not in rec:
-        raise _Bad('missing "ts"')
+        raise BadRecord('missing "ts"')
     try:
         ts_ns = parse_ts(rec["ts"])
     except ValueError as exc:
-        raise _Bad(str(exc)) from None
+        raise BadRecord(str(exc)) from None
     msg = None
     if "tool" in rec:
         tool = rec["tool"]
         if type(tool) is not str:
-            raise _Bad(f'"tool" must be a string, got {_json_type(tool)}')
+            raise BadRecord(f'"tool" must be a string, got {_json_type(tool)}')
         if "message" in rec:
-            raise _Bad('has both "tool" and "message"; use one shape per line')
+            raise BadRecord('has both "tool" and "message"; use one shape per line')
         args = rec.get("args", _ABSENT)
         if args is _ABSENT:
             args = {}
         elif type(args) is not dict:
-            raise _Bad(f'"args" must be an object, got {_json_type(args)}')
+            raise BadRecord(f'"args" must be an object, got {_json_type(args)}')
     elif "message" in rec:
         msg = rec["message"]
         if type(msg) is not dict:
-            raise _Bad(f'"message" must be a JSON-RPC request object, got {_json_type(msg)}')
+            raise BadRecord(f'"message" must be a JSON-RPC request object, got {_json_type(msg)}')
         method = msg.get("method")
         if method != "tools/call":
             _check_common(rec)
@@ -252,22 +252,22 @@ def decode_record(rec: Any) -> tuple:
                 # Only tools/call is evaluated: an expectation here would pass without being checked.
                 shown = f'"{_describe(method)}"' if isinstance(method, str) else _json_type(method)
                 key = "expect" if rec.get("expect") is not None else "expect_rule"
-                raise _Bad(f'"{key}" on a message that is not a tools/call call is never checked '
+                raise BadRecord(f'"{key}" on a message that is not a tools/call call is never checked '
                            f'(method {shown}; only exactly "tools/call" is evaluated)')
             return ts_ns, None, None, None, False, msg
         params = msg.get("params")
         if type(params) is not dict:
-            raise _Bad(f'"message.params" must be an object, got {_json_type(params)}')
+            raise BadRecord(f'"message.params" must be an object, got {_json_type(params)}')
         tool = params.get("name")
         if type(tool) is not str:
-            raise _Bad(f'"message.params.name" must be a string, got {_json_type(tool)}')
+            raise BadRecord(f'"message.params.name" must be a string, got {_json_type(tool)}')
         args = params.get("arguments", _ABSENT)
         if args is _ABSENT:
             args = {}
         elif type(args) is not dict:
-            raise _Bad(f'"message.params.arguments" must be an object, got {_json_type(args)}')
+            raise BadRecord(f'"message.params.arguments" must be an object, got {_json_type(args)}')
     else:
-        raise _Bad('missing "tool" (or an MCP "message")')
+        raise BadRecord('missing "tool" (or an MCP "message")')
     grant, upstream = _check_common(rec)
     return ts_ns, grant, tool, args, upstream, msg
 
@@ -285,10 +285,10 @@ def _check_common(rec: dict) -> tuple[str, bool | str]:
     if grant is None:
         grant = "default"
     elif type(grant) is not str:
-        raise _Bad(f'"grant" must be a string or null, got {_json_type(grant)}')
+        raise BadRecord(f'"grant" must be a string or null, got {_json_type(grant)}')
     upstream = check_extras(rec)
     if "expect" in rec or "expect_rule" in rec:
-        _check_expect(rec)
+        check_expect(rec)
     return grant, upstream
 
 
@@ -305,43 +305,38 @@ def check_extras(rec: dict) -> bool | str:
 
     ``server`` must be a string, ``upstream`` one of :data:`UPSTREAM_KINDS` and consistent with
     ``upstream_error``, ``executed`` a boolean, ``observed`` a string, ``shadow`` an object (each may
-    be null or absent). Raises ``_Bad`` with what is wrong.
+    be null or absent). Raises ``BadRecord`` with what is wrong.
     """
     up = rec.get("upstream_error")
     if up is not None and up is not True and up is not False:
-        raise _Bad(f'"upstream_error" must be true or false, got {_json_type(up)}')
+        raise BadRecord(f'"upstream_error" must be true or false, got {_json_type(up)}')
     kind = rec.get("upstream")
     if kind is not None:
         implied = UPSTREAM_KINDS.get(kind, _ABSENT) if type(kind) is str else _ABSENT
         if implied is _ABSENT:
             shown = f'"{_describe(kind)}"' if isinstance(kind, str) else _json_type(kind)
-            raise _Bad(f'"upstream" must be one of {", ".join(UPSTREAM_KINDS)}; got {shown}')
+            raise BadRecord(f'"upstream" must be one of {", ".join(UPSTREAM_KINDS)}; got {shown}')
         if implied is True:
             if up is False:
-                raise _Bad(f'"upstream" is "{kind}" but "upstream_error" is false')
+                raise BadRecord(f'"upstream" is "{kind}" but "upstream_error" is false')
             up = True
         elif implied is False and up is True:
-            raise _Bad('"upstream" is "ok" but "upstream_error" is true')
+            raise BadRecord('"upstream" is "ok" but "upstream_error" is true')
     server = rec.get("server")
     if server is not None and type(server) is not str:
-        raise _Bad(f'"server" must be a string, got {_json_type(server)}')
+        raise BadRecord(f'"server" must be a string, got {_json_type(server)}')
     executed = rec.get("executed")
     if executed is not None and executed is not True and executed is not False:
-        raise _Bad(f'"executed" must be true or false, got {_json_type(executed)}')
+        raise BadRecord(f'"executed" must be true or false, got {_json_type(executed)}')
     observed = rec.get("observed")
     if observed is not None and type(observed) is not str:
-        raise _Bad(f'"observed" must be a string, got {_json_type(observed)}')
+        raise BadRecord(f'"observed" must be a string, got {_json_type(observed)}')
     shadow = rec.get("shadow")
     if shadow is not None and type(shadow) is not dict:
-        raise _Bad(f'"shadow" must be an object, got {_json_type(shadow)}')
+        raise BadRecord(f'"shadow" must be an object, got {_json_type(shadow)}')
     if up is True and type(kind) is str and kind != "ok":
         return kind
     return up is True
-
-
-def iter_lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = None) -> Iterator[list[bytes]]:
-    """Public name of the chunked line reader (batches of raw lines)."""
-    return _lines(fh, name, progress)
 
 
 def decode_lines(fh: ByteReader, name: str, progress: Callable[[int], None] | None = None,
@@ -364,19 +359,19 @@ def decode_lines(fh: ByteReader, name: str, progress: Callable[[int], None] | No
     lineno = 0
     base: int | None
     upstream: bool | str
-    for batch in _lines(fh, name, progress):
+    for batch in iter_lines(fh, name, progress):
         for raw in batch:
             lineno += 1
             try:
                 rec = loads(raw)
             except decode_error:
-                if type(raw) is _Overlong:
+                if type(raw) is OverlongLine:
                     yield lineno, None, None, None, None, False, None, None, overlong_message()
                 elif not raw.strip():
                     if counts is not None:
                         counts[1] += 1
                 else:
-                    yield lineno, None, None, None, None, False, None, None, _json_error(raw)
+                    yield lineno, None, None, None, None, False, None, None, json_error(raw)
                 continue
             bad = None
             # Fast path: a well-formed plain record (same result as decode_record).
@@ -411,13 +406,13 @@ def decode_lines(fh: ByteReader, name: str, progress: Callable[[int], None] | No
                         try:
                             upstream = check_extras(rec)
                             if "expect" in rec or "expect_rule" in rec:
-                                _check_expect(rec)
-                        except _Bad as exc:
+                                check_expect(rec)
+                        except BadRecord as exc:
                             bad = str(exc)
             if ts_ns is None and bad is None:
                 try:
                     ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
-                except _Bad as exc:
+                except BadRecord as exc:
                     bad = str(exc)
             yield lineno, ts_ns, grant, tool, args, upstream, rec, msg, bad
     if counts is not None:
@@ -483,21 +478,21 @@ def iter_records(path: str, *, skip_invalid: bool = False, stats: TraceStats | N
 _EXPECT_OK = frozenset(EXPECT_VALUES)
 
 
-def _check_expect(rec: dict) -> None:
+def check_expect(rec: dict) -> None:
     expect = rec.get("expect")
     if expect is not None and (type(expect) is not str or expect not in _EXPECT_OK):
         shown = f'"{_describe(expect)}"' if isinstance(expect, str) else _json_type(expect)
-        raise _Bad(f'"expect" must be one of {", ".join(EXPECT_VALUES)}; got {shown}')
+        raise BadRecord(f'"expect" must be one of {", ".join(EXPECT_VALUES)}; got {shown}')
     rule = rec.get("expect_rule")
     if rule is not None and type(rule) is not str:
-        raise _Bad(f'"expect_rule" must be a string, got {_json_type(rule)}')
+        raise BadRecord(f'"expect_rule" must be a string, got {_json_type(rule)}')
 
 
 def overlong_message() -> str:
     return f"line longer than {MAX_LINE_BYTES:,} bytes"
 
 
-def _json_error(raw: bytes) -> str:
+def json_error(raw: bytes) -> str:
     """What is wrong with a trace line that the JSON parser refused, in policyctl's words."""
     from policyctl.documents.jsonsyntax import describe_bytes
 

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import orjson
 
 from policyctl.traces.importers import Call, Context, split_mcp_name
-from policyctl.traces.reader import _json_error, parse_ts
+from policyctl.traces.reader import json_error, parse_ts
 from policyctl.traces.sources import Overlong, read_blocks, walk
 
 _ID = re.compile(rb'"tool_use_id"\s*:\s*"([^"\\]+)"')
@@ -116,7 +116,7 @@ class Source:
             if last and (end == len(block) or block[end] != 0x0A):
                 ctx.summary.truncated_last_lines += 1
             else:
-                ctx.invalid(path, lineno, _json_error(raw))
+                ctx.invalid(path, lineno, json_error(raw))
             return
         if type(obj) is not dict:
             return

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import orjson
 
 from policyctl.traces.importers import Call, Context
-from policyctl.traces.reader import _json_error, parse_ts
+from policyctl.traces.reader import json_error, parse_ts
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 _LEVEL = rb"(?:info|error|warn|warning|debug)"
@@ -81,7 +81,7 @@ class Source:
             try:
                 msg = loads(body)
             except orjson.JSONDecodeError:
-                ctx.invalid(path, lineno, "message is not complete JSON (" + _json_error(body) + ")")
+                ctx.invalid(path, lineno, "message is not complete JSON (" + json_error(body) + ")")
                 continue
             if type(msg) is not dict:
                 continue

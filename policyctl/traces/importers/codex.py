@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import orjson
 
 from policyctl.traces.importers import Call, Context, split_mcp_name
-from policyctl.traces.reader import _json_error, parse_ts
+from policyctl.traces.reader import json_error, parse_ts
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 
@@ -63,7 +63,7 @@ class Source:
                 if last:
                     ctx.summary.truncated_last_lines += 1
                 else:
-                    ctx.invalid(path, lineno, _json_error(raw))
+                    ctx.invalid(path, lineno, json_error(raw))
                 continue
             if type(obj) is not dict:
                 continue

@@ -19,7 +19,7 @@ import orjson
 
 from policyctl.errors import UsageError
 from policyctl.traces.importers import Call, Context
-from policyctl.traces.reader import _json_error, parse_ts
+from policyctl.traces.reader import json_error, parse_ts
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 _UPSTREAM = ("ok", "tool_error", "jsonrpc_error", "no_response", "not_forwarded")
@@ -59,7 +59,7 @@ class Source:
                 if last:
                     ctx.summary.truncated_last_lines += 1
                 else:
-                    ctx.invalid(path, lineno, _json_error(raw))
+                    ctx.invalid(path, lineno, json_error(raw))
                 continue
             if type(obj) is not dict:
                 ctx.invalid(path, lineno, "expected a JSON object")

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import orjson
 
 from policyctl.traces.importers import Call, Context
-from policyctl.traces.reader import _json_error
+from policyctl.traces.reader import json_error
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
@@ -61,7 +61,7 @@ class Source:
                 if last:
                     ctx.summary.truncated_last_lines += 1
                 else:
-                    ctx.invalid(path, lineno, _json_error(raw))
+                    ctx.invalid(path, lineno, json_error(raw))
                 continue
             first = False
             yield from _spans(doc, path, ix, lineno, ctx)
@@ -80,7 +80,7 @@ class Source:
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError:
-            ctx.invalid(path, 1, "neither JSON Lines nor one JSON document (" + _json_error(data) + ")")
+            ctx.invalid(path, 1, "neither JSON Lines nor one JSON document (" + json_error(data) + ")")
             return
         yield from _spans(doc, path, ix, 1, ctx)
 
