@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 # The standard library's message prefixes → policyctl's wording. Matched by prefix; a message not in
 # the table (a new Python) still gets a correct, if general, description.
@@ -58,8 +59,8 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - start + 1
 
 
-def constant_offset(text: str, word: str) -> int:
-    """Offset of the first ``word`` (NaN, Infinity, -Infinity) outside strings, or 0."""
+def outside_strings(text: str) -> Iterator[tuple[int, str]]:
+    """``(offset, character)`` of every character of JSON text outside strings (quotes left out)."""
     in_string = escaped = False
     for i, c in enumerate(text):
         if in_string:
@@ -71,7 +72,14 @@ def constant_offset(text: str, word: str) -> int:
                 in_string = False
         elif c == '"':
             in_string = True
-        elif c == word[0] and text.startswith(word, i):
+        else:
+            yield i, c
+
+
+def constant_offset(text: str, word: str) -> int:
+    """Offset of the first ``word`` (NaN, Infinity, -Infinity) outside strings, or 0."""
+    for i, c in outside_strings(text):
+        if c == word[0] and text.startswith(word, i):
             if word == "Infinity" and i > 0 and text[i - 1] == "-":
                 continue
             return i
@@ -190,18 +198,8 @@ def _infinite_number(text: str) -> JsonSyntaxError | None:
 
 def _number_offset(text: str, token: str) -> int:
     """Offset of the first number ``token`` outside strings, or 0."""
-    in_string = escaped = False
-    for i, c in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif (c == token[0] and text.startswith(token, i) and (i == 0 or text[i - 1] not in "0123456789.eE+-")
+    for i, c in outside_strings(text):
+        if (c == token[0] and text.startswith(token, i) and (i == 0 or text[i - 1] not in "0123456789.eE+-")
               and text[i + len(token): i + len(token) + 1] not in tuple("0123456789.eE+-")):
             return i
     return 0

@@ -285,20 +285,11 @@ def _reject_constant(word: str) -> Any:
 
 def _too_deep_offset(text: str) -> int:
     """Offset of the bracket that first exceeds :data:`MAX_DEPTH` (strings skipped)."""
+    from policyctl.documents.jsonsyntax import outside_strings
+
     depth = 0
-    in_string = False
-    escaped = False
-    for i, c in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "[{":
+    for i, c in outside_strings(text):
+        if c in "[{":
             depth += 1
             if depth > MAX_DEPTH:
                 return i
