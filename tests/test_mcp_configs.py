@@ -10,7 +10,7 @@ import pytest
 
 from policyctl.errors import InputError, UsageError
 from policyctl.mcp.configs import default_paths, discover, search_paths, strip_jsonc
-from policyctl.scan.snapshots import SourceSpec, acquire
+from policyctl.scan.sources import SourceSpec, acquire
 from tests.servers.http_fixture import Behaviour, FixtureServer
 
 FIXTURE = str(Path(__file__).parent / "servers" / "stdio_fixture.py")

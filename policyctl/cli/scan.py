@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, List, Optional
 import typer
 
 if TYPE_CHECKING:
-    from policyctl.scan.snapshots import Acquired, SourceSpec
+    from policyctl.scan.sources import Acquired, SourceSpec
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_TIMEOUT = 3600.0
@@ -44,7 +44,7 @@ def source_options(server: Optional[str], from_: Optional[str], url: Optional[st
                    timeout: float) -> "SourceSpec":
     """Flags → SourceSpec, with every misuse a UsageError (exit 2)."""
     from policyctl.errors import UsageError
-    from policyctl.scan.snapshots import SourceSpec
+    from policyctl.scan.sources import SourceSpec
 
     command = list(command or [])
     given = [name for name, value in (("--server", server), ("--from", from_), ("--url", url),
@@ -76,7 +76,7 @@ def source_options(server: Optional[str], from_: Optional[str], url: Optional[st
 def acquire_and_warn(spec: "SourceSpec") -> "Acquired":
     """Read the source; its warnings and notes go to stderr."""
     from policyctl.cli.common import err
-    from policyctl.scan.snapshots import acquire
+    from policyctl.scan.sources import acquire
 
     acquired = acquire(spec)
     for note in acquired.notes:
