@@ -136,10 +136,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         raise UsageError("--trace-format, --server, --grant-from, --since and --until apply to --trace")
     p_old = load_policy(old, dialect=dialect).with_rollback(rollback_on)
     p_new = load_policy(new, dialect=dialect).with_rollback(rollback_on)
-    both_pl = p_old.policy is not None and p_new.policy is not None
-    if not both_pl:
-        if windows == "sliding":
-            raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
+    p_old.check_windows(windows)
+    p_new.check_windows(windows)
     if p_old.policy is not None and p_new.policy is not None:
         changes = diff_policies(p_old.policy, p_new.policy)
     else:

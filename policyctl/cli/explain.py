@@ -113,8 +113,7 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
     from policyctl.policy.load import load_policy
 
     loaded = load_policy(policy, dialect=dialect).with_rollback(rollback_on)
-    if loaded.policy is None and windows != "fixed":
-        raise UsageError(f"--windows {windows}: Intercept counts in fixed calendar windows only")
+    loaded.check_windows(windows)
     ev = make_evaluator(loaded, windows=windows)
     if ti is not None and trace is not None:
         ex, call_id = _from_trace(ev, ti, spec, skip_invalid)

@@ -98,11 +98,10 @@ def run(*, command: list[str], output: str, upstream: Optional[str] = None, list
         raise UsageError("--redact-unread needs --policy FILE (it keeps what the policy reads)")
     if windows not in ("fixed", "sliding"):
         raise UsageError(f"--windows {windows!r}: expected fixed or sliding")
-    from policyctl.policy.dialects import check_dialect
+    from policyctl.policy.dialects import check_dialect, check_rollback_on
 
     check_dialect(dialect)
-    if rollback_on not in ("jsonrpc_error", "any"):
-        raise UsageError(f"--rollback-on: unknown value {rollback_on!r} (choose jsonrpc_error or any)")
+    check_rollback_on(rollback_on)
     if force and append:
         raise UsageError("--force and --append cannot be used together")
     if output == "-":

@@ -114,9 +114,7 @@ def run(trace: str, *, policy: str, fmt: str = "text", output: Optional[str] = N
 
     ti = trace_input(trace, trace_format, servers, grant_from, since, until)
     loaded = load_policy(policy, dialect=dialect).with_rollback(rollback_on)
-    if loaded.dialect == "intercept":
-        if windows == "sliding":
-            raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
+    loaded.check_windows(windows)
     name = display_name(trace)
     total = _size(trace) if ti.format == "policyctl" else None
 

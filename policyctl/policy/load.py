@@ -18,7 +18,7 @@ from policyctl.diagnostics import Diagnostic, format_diagnostic
 from policyctl.documents.loader import Document, load_document
 from policyctl.errors import InvalidPolicyError
 from policyctl.files import display_name, read_bytes
-from policyctl.policy.dialects import check_dialect
+from policyctl.policy.dialects import check_dialect, check_rollback_on
 from policyctl.policy.dialects.policylayer.model import Policy
 
 
@@ -40,10 +40,7 @@ class LoadedPolicy:
     def with_rollback(self, rollback_on: str) -> "LoadedPolicy":
         """The policy with Intercept's rollback rule: ``jsonrpc_error`` (v1.1.0, the default) or
         ``any`` (later releases also release a call's reservations on ``result.isError``)."""
-        if rollback_on not in ("jsonrpc_error", "any"):
-            from policyctl.errors import UsageError
-
-            raise UsageError(f"--rollback-on: unknown value {rollback_on!r} (choose jsonrpc_error or any)")
+        check_rollback_on(rollback_on)
         if self.program is None or self.program.dialect != "intercept" or rollback_on == "jsonrpc_error":
             return self
         from dataclasses import replace
@@ -52,6 +49,13 @@ class LoadedPolicy:
 
         release = frozenset({ir.UPSTREAM_JSONRPC_ERROR, ir.UPSTREAM_TOOL_ERROR})
         return replace(self, program=replace(self.program, release_on=release))
+
+    def check_windows(self, windows: str) -> None:
+        """Refuse ``--windows sliding`` for a dialect that counts in fixed calendar windows only."""
+        if self.dialect == "intercept" and windows != "fixed":
+            from policyctl.errors import UsageError
+
+            raise UsageError(f"--windows {windows}: Intercept counts in fixed calendar windows only")
 
     @property
     def subject(self) -> Any:

@@ -94,10 +94,7 @@ class PolicyGate:
         self.refused = 0
 
     def _refuse_unsupported(self, loaded: LoadedPolicy) -> LoadedPolicy:
-        if loaded.dialect == "intercept" and self.windows == "sliding":
-            from policyctl.errors import UsageError
-
-            raise UsageError("--windows sliding: Intercept counts in fixed calendar windows only")
+        loaded.check_windows(self.windows)
         return loaded
 
     @property

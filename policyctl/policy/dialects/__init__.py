@@ -14,6 +14,18 @@ DIALECTS = ("policylayer", "intercept")
 _POLICYLAYER_TOOL_KEYS = ("require", "deny_if", "limits")
 
 
+#: what ``--rollback-on`` takes: which upstream failures give an Intercept call's reservations back
+ROLLBACK_ON = ("jsonrpc_error", "any")
+
+
+def check_rollback_on(value: str) -> None:
+    """Refuse a ``--rollback-on`` value that is not one of :data:`ROLLBACK_ON` (exit 2)."""
+    if value not in ROLLBACK_ON:
+        from policyctl.errors import UsageError
+
+        raise UsageError(f"--rollback-on: unknown value {value!r} (choose jsonrpc_error or any)")
+
+
 def check_dialect(dialect: str | None) -> None:
     """Refuse a ``--dialect`` that is not one of :data:`DIALECTS` (a usage error, exit 2)."""
     if dialect is not None and dialect not in DIALECTS:
