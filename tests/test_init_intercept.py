@@ -9,6 +9,7 @@ deliberate change and review the diff.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -355,6 +356,22 @@ def test_write_schema_follows_the_output_rule(capsys, monkeypatch, tmp_path: Pat
     code, _, err = run(capsys, monkeypatch, *args[:-2], "--write-schema", str(policy), "--force")
     assert code == 2 and "name the same file" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml", "s.json", "tools.json"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/dev/full is Linux's")
+def test_a_policy_that_cannot_be_written_leaves_no_schema_behind(tmp_path: Path) -> None:
+    from tests.test_outputs import _full_device
+
+    schema = tmp_path / "s.json"
+    r = run_cli("init", "--server", "sncro", "--dialect", "intercept", "-o", _full_device(tmp_path),
+                "--write-schema", str(schema), "--force")
+    assert r.returncode == 2 and "No space left on device" in r.stderr
+    assert not schema.exists()
+    # and one that could be written keeps both
+    policy = tmp_path / "p.yaml"
+    r = run_cli("init", "--server", "sncro", "--dialect", "intercept", "-o", str(policy),
+                "--write-schema", str(schema))
+    assert r.returncode == 0 and policy.exists() and schema.exists()
 
 
 def test_schema_link_usage_errors(capsys, monkeypatch, tmp_path: Path) -> None:

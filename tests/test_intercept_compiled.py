@@ -251,3 +251,21 @@ def test_sums_beyond_int64_wrap_in_compiled_programs_as_in_the_reference(limit: 
     amounts = [2**62, 2**62, 1e20, -(2**62), 9.3e18, 2**62, 5]
     seq = [(ts + i * NS, "g", "t", {"n": n}, "jsonrpc_error" if i == 4 else False) for i, n in enumerate(amounts)]
     _agree(program, seq)
+
+
+def test_a_small_constant_wraps_when_another_reservation_of_its_bucket_reads_an_argument() -> None:
+    # t's increment_from can leave the shared counter at -2^63 or near 2^63; u's small constant must
+    # then wrap in int64 too, although u alone could never leave int64's range.
+    def program(t_limit: int, u_amount: int, u_limit: int) -> ir.Program:
+        t = ir.ToolProgram((), (ir.Reservation(("intercept", "s.c"), "day", t_limit, ("n",),
+                                               _outcome("rate_limited", 1), _outcome("policy_error", 2), "/t/r0"),))
+        u = ir.ToolProgram((), (ir.Reservation(("intercept", "s.c"), "day", u_limit, u_amount,
+                                               _outcome("rate_limited", 3), None, "/u/r0"),))
+        return ir.Program("intercept", (), (), False, {"t": t, "u": u}, ir.EMPTY, wildcard_name="*",
+                          release_on=frozenset({ir.UPSTREAM_JSONRPC_ERROR}), quote_names=True,
+                          hide_star_first=False)
+
+    ts = parse_ts("2026-11-24T10:00:00Z")
+    _agree(program(10, -1, 5), [(ts, "g", "t", {"n": 1e30}, False), (ts + NS, "g", "u", {}, False)])
+    _agree(program(2**63 - 1, 2000, 5), [(ts, "g", "t", {"n": float(2**63 - 1024)}, False),
+                                         (ts + NS, "g", "u", {}, False)])

@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
             help="Also write the dialect's JSON Schema to FILE (atomically) and link it from the YAML by a "
                  "relative path."),
     ) -> None:
-        from policyctl.cli.common import emit, err
+        from policyctl.cli.common import err
         from policyctl.cli.scan import acquire_and_warn, source_options
         from policyctl.policy.dialects import check_dialect
 
@@ -137,13 +137,7 @@ def register(app: typer.Typer) -> None:
                              f"over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB a policy may be; nothing was "
                              "written (split the tool list" + (", or use --format json, which is smaller)"
                                                                if chosen == "yaml" and dialect != "intercept" else ")"))
-        if write_schema is not None:
-            from policyctl.documents.schema import schema_text
-            from policyctl.files import write_output
-
-            # the schema first: a policy never links to a file that is not there
-            write_output(write_schema, schema_text(dialect), force=force)
-        emit(output, lambda colour: text, force=force)
+        _write_policy_and_schema(output, text, write_schema, dialect, force)
         if starter.review:
             from policyctl.reporters.lint import printable
 
@@ -152,3 +146,35 @@ def register(app: typer.Typer) -> None:
                 err(f"  {printable(entry.tool)[:120]}: {entry.note}")
         if not acquired.snapshot.tools:
             err("note: the server lists no tools; the policy denies everything")
+
+
+def _write_policy_and_schema(output: Optional[str], text: str, write_schema: Optional[str], dialect: str,
+                             force: bool) -> None:
+    """Both or neither: the policy goes to its temporary file (or a stream), then the schema is
+    written, and only then is the policy's file put in place, so a policy never links to a schema
+    file that is not there. When the policy cannot be finished (a full disk, a closed pipe), a schema
+    file this run created is removed again."""
+    import os
+
+    from policyctl.files import OutputFile
+
+    out = OutputFile(output, force=force)
+    created = None
+    try:
+        out.write(text if text.endswith("\n") else text + "\n")
+        if write_schema is not None:
+            from policyctl.documents.schema import schema_text
+            from policyctl.files import write_output
+
+            existed = os.path.lexists(write_schema)
+            write_output(write_schema, schema_text(dialect), force=force)
+            created = None if existed else write_schema
+        out.commit()
+    except BaseException:
+        out.abort()
+        if created is not None:
+            try:
+                os.unlink(created)
+            except OSError:
+                pass
+        raise

@@ -543,9 +543,11 @@ def _compile_tool(tool: str, checks: list, reservations: list, allowed: int, sto
                 amt = literal(amount)
             if limit is None:
                 continue
-            # Intercept adds in Go's int64: a sum can leave its range only with an amount read from an
-            # argument or numbers near 2^63, and only then is the wrap-around written out
-            wrap = isinstance(amount, tuple) or abs(amount) > 2**52 or abs(limit) > 2**52
+            # Intercept adds in Go's int64. A sum stays in range when this amount is a small constant
+            # and the bucket has a small ceiling (every reservation writing it adds a constant >= 0
+            # under its limit); otherwise (an amount read from an argument here or in another
+            # reservation of the bucket, numbers near 2^63) the wrap-around is written out.
+            wrap = isinstance(amount, tuple) or abs(amount) > 2**52 or ceilings.get(bucket, 2**63) > 2**52
             start = start_of(1, length)
             rows = table(bucket)
             new_row = f"[cur, {start}, {int(length)}]"
