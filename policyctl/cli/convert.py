@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         dialect: DialectOpt = None,
     ) -> None:
         from policyctl.cli.common import emit, err
-        from policyctl.convert import TARGETS, verify
+        from policyctl.convert import check_target, verify
         from policyctl.convert import convert as run_convert
         from policyctl.errors import UsageError
         from policyctl.exitcodes import ExitCode
@@ -37,8 +37,7 @@ def register(app: typer.Typer) -> None:
         from policyctl.policy.load import load_policy
         from policyctl.reporters.convert import render, render_refusals
 
-        if to not in TARGETS:
-            raise UsageError(f"--to: unknown dialect {to!r} (choose from {', '.join(TARGETS)})")
+        check_target(to)  # before any file is read
         check_outputs([("--output", output)], [file], force=force)
         if to == "intercept" and (output or "").lower().endswith(".json"):
             raise UsageError(f"--output {output}: lint reads files ending in .json as JSON; name an Intercept "

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policyctl.documents.gofmt import go_v, go_v_yaml
+from policyctl.policy.dialects import DIALECTS
+from policyctl.policy.dialects.intercept.lower import limit_of
 from policyctl.policy.dialects.intercept.model import GLOBAL_SCOPE, WILDCARD, go_quote
 from policyctl.policy.dialects.policylayer.model import escape_pointer_token, pointer
 
-TARGETS = ("policylayer", "intercept")
+TARGETS = DIALECTS
 _NAMES = {"policylayer": "PolicyLayer", "intercept": "Intercept"}
 _MAX_LIMIT = 2**53  # the schema's bound on a limit's max
 _STRING_OPS = ("eq", "neq", "in", "not_in", "contains")  # ops that may compare Go %v texts
@@ -82,12 +84,19 @@ class _Run:
         self.rule_map[target] = source
 
 
+def check_target(to: str) -> None:
+    """Refuse a ``--to`` that is not a dialect (a usage error, exit 2)."""
+    if to not in TARGETS:
+        from policyctl.errors import UsageError
+
+        raise UsageError(f"--to: unknown dialect {to!r} (choose from {', '.join(TARGETS)})")
+
+
 def convert(loaded: Any, to: str) -> Conversion:
     """Convert a loaded policy (:func:`policyctl.policy.load.load_policy`) to dialect ``to``."""
     from policyctl.errors import UsageError
 
-    if to not in TARGETS:
-        raise UsageError(f"--to: unknown dialect {to!r} (choose from {', '.join(TARGETS)})")
+    check_target(to)
     source = loaded.dialect
     if source == to:
         raise UsageError(f"{loaded.path} is already a {_NAMES[to]} policy")
@@ -240,22 +249,6 @@ def _pl_limits(run: _Run, tool: str | None, limits: Any, at: str) -> list[dict[s
 
 # -- Intercept → PolicyLayer ---------------------------------------------------------------------
 
-def _limit_of(rule: Any) -> tuple[int | None, Any]:
-    """Intercept's limit of a stateful rule and the condition it comes from (None: no limit)."""
-    from policyctl.policy.dialects.intercept.lower import _go_int64, _go_wrap64
-
-    own = f"state.{rule.scope}.{rule.state.counter}"
-    for cond in rule.conditions:
-        value = cond.value
-        if cond.path != own or isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if cond.op == "lte":
-            return _go_int64(value), cond
-        if cond.op == "lt":
-            return _go_wrap64(_go_int64(value) - 1), cond
-    return None, None
-
-
 def _non_finite(value: Any) -> bool:
     if isinstance(value, float):
         return not math.isfinite(value)
@@ -357,7 +350,7 @@ def _intercept_to_pl(run: _Run, loaded: Any) -> dict[str, Any]:
                 deny_if.append({"conditions": [], "on_deny": message})
                 run.map((rid, message), (rule.name, message), rule.pointer)
                 continue
-            limit, limit_cond = (None, None) if rule.state is None else _limit_of(rule)
+            limit, limit_cond = (None, None) if rule.state is None else limit_of(rule)
             args = []
             ok = True
             for cond in rule.conditions:

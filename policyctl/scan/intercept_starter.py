@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from policyctl.policy.dialects.intercept.model import GLOBAL_SCOPE, WILDCARD
 from policyctl.scan.risk import Risk
 from policyctl.scan.snapshots import Snapshot
 from policyctl.scan.starter import (
@@ -53,8 +54,6 @@ WINDOW = "minute"
 RATE_RULE = "starter rate limit"
 APPROVAL_RULE = "requires approval"
 BLOCKED_RULE = "blocked"
-WILDCARD = "*"
-GLOBAL_SCOPE = "_global"
 
 
 def _rate_limit(maximum: int) -> list[dict]:

@@ -22,6 +22,8 @@ How Intercept's behaviour maps (``internal/engine``, ``internal/proxy/handler.go
 
 from __future__ import annotations
 
+from typing import Any
+
 from policyctl.documents.gofmt import go_v_yaml
 from policyctl.policy import ir
 from policyctl.policy.dialects.intercept.model import WILDCARD, Config, Rule, go_quote
@@ -44,7 +46,10 @@ def _condition(cond: object) -> ir.Condition:
     return ir.Condition(source, segments, cond.op, value, cond.pointer, _show_needed(value))  # type: ignore[attr-defined]
 
 
-def _limit(rule: Rule) -> int | None:
+def limit_of(rule: Rule) -> tuple[int | None, Any]:
+    """A stateful rule's limit as Intercept computes it, and the condition it comes from: the first
+    ``lte N`` (N) or ``lt N`` (N - 1, in int64) with a number on the rule's own counter; (None, None)
+    when there is none (the rule then counts nothing)."""
     assert rule.state is not None
     own = f"state.{rule.scope}.{rule.state.counter}"
     for cond in rule.conditions:
@@ -52,10 +57,10 @@ def _limit(rule: Rule) -> int | None:
         if cond.path != own or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         if cond.op == "lte":
-            return _go_int64(value)
+            return _go_int64(value), cond
         if cond.op == "lt":
-            return _go_wrap64(_go_int64(value) - 1)
-    return None
+            return _go_wrap64(_go_int64(value) - 1), cond
+    return None, None
 
 
 def _go_wrap64(n: int) -> int:
@@ -97,7 +102,7 @@ def _reservation(rule: Rule) -> ir.Reservation:
     refused = ir.Outcome("rate_limited", rule.name, rule.on_deny or f"Rate limit exceeded for {rule.name}",
                          st.pointer)
     bad = ir.Outcome("policy_error", rule.name, "Internal policy error", st.pointer + "/increment_from")
-    return ir.Reservation(("intercept", key), st.window, _limit(rule), amount, refused, bad, st.pointer)
+    return ir.Reservation(("intercept", key), st.window, limit_of(rule)[0], amount, refused, bad, st.pointer)
 
 
 def _tool(rules: tuple[Rule, ...]) -> ir.ToolProgram:
