@@ -87,39 +87,57 @@ def cli():
 _SPAWN = frozenset({"run_cli", "cli", "subprocess", "Popen", "check_output", "spawn", "fork", "openpty"})
 
 
-def _spawns(fn: Any, module: Any, depth: int = 3, seen: set[int] | None = None) -> bool:
+def _spawned(fn: Any, module: Any, depth: int = 3, seen: dict[int, int] | None = None) -> set[str]:
+    """The process-starting names ``fn`` calls, directly or through its module's functions (up to
+    ``depth`` levels), nested functions, lambdas and comprehensions included."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        return False
-    seen = set() if seen is None else seen
-    if id(code) in seen:
-        return False
-    seen.add(id(code))
-    consts = [c for c in code.co_consts if hasattr(c, "co_names")]  # nested functions and lambdas
-    names: set[str] = set(code.co_names)
-    for c in consts:
+        return set()
+    seen = {} if seen is None else seen
+    if seen.get(id(code), -1) >= depth:  # already looked into at least this deep
+        return set()
+    seen[id(code)] = depth
+    names: set[str] = set()
+    todo = [code]
+    runs_us = False  # a process started with "-m policyctl" by hand
+    while todo:
+        c = todo.pop()
         names.update(c.co_names)
-    if names & _SPAWN:
-        return True
-    if depth == 0:
-        return False
-    for name in names:
-        target = getattr(module, name, None)
-        if callable(target) and getattr(target, "__module__", None) == module.__name__ \
-                and _spawns(target, module, depth - 1, seen):
-            return True
-    return False
+        todo.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+        runs_us = runs_us or "policyctl" in c.co_consts
+    found = names & _SPAWN
+    if found and runs_us:
+        found.add("run_cli")
+    if depth > 0:
+        for name in names - found:
+            target = getattr(module, name, None)
+            if callable(target) and getattr(target, "__module__", None) == module.__name__:
+                found |= _spawned(target, module, depth - 1, seen)
+    return found
+
+
+_POLICYCTL = frozenset({"run_cli", "cli"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow") is not None:
-            continue
+            continue  # marked by hand: real servers, browsers, big payloads (not in the lowest run)
         fn = getattr(item, "function", None)
         module = getattr(item, "module", None)
         if fn is None or module is None:
             continue
+        found = _spawned(fn, module)
         fixtures = set(getattr(item, "fixturenames", ()))
-        if "cli" in fixtures or _spawns(fn, module):
+        if "cli" in fixtures:
+            found.add("cli")
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        for name in fixtures:  # the test's fixtures may start processes too (module-scoped runs)
+            for fixture in defs.get(name, ()):
+                fmod = sys.modules.get(getattr(fixture.func, "__module__", ""), None)
+                if fmod is not None and fmod.__name__.startswith("tests."):
+                    found |= _spawned(fixture.func, fmod)
+        if found:
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.cli)
+            if found & _POLICYCTL:
+                item.add_marker(pytest.mark.cli)

@@ -199,6 +199,7 @@ def test_output_is_atomic_and_never_clobbers(capsys, monkeypatch, tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sncro.policy.yaml"]  # no temporary leftovers
 
 
+@pytest.mark.slow  # starts a stdio test server
 def test_failed_scan_writes_nothing(capsys, monkeypatch, tmp_path: Path) -> None:
     target = tmp_path / "p.json"
     code, _, err = run(capsys, monkeypatch, "init", "-o", str(target), "--timeout", "0.5", "--",

@@ -72,6 +72,7 @@ def test_search_paths_env_override(tmp_path: Path) -> None:
     assert "/w/.mcp.json" in paths and "/h/.claude.json" in paths and "/h/.cursor/mcp.json" in paths
 
 
+@pytest.mark.slow  # starts a stdio test server
 def test_server_name_resolves_to_a_configured_stdio_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = write(tmp_path / "mcp.json", json.dumps({"mcpServers": {"notes": {
         "command": sys.executable, "args": [FIXTURE, "env"], "env": {"NOTES_API_KEY": "from-config"}}}}))

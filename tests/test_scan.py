@@ -112,6 +112,7 @@ def test_stdio_server_end_to_end() -> None:
                                                                           ("convert_time", "read")]
 
 
+@pytest.mark.slow  # starts a stdio test server
 def test_injection_fixture_fires_suspicious_description(capsys, monkeypatch) -> None:
     code, out, err = run(capsys, monkeypatch, "scan", "-f", "json", "--", sys.executable, FIXTURE, "injection")
     assert code == 0, err
@@ -121,6 +122,7 @@ def test_injection_fixture_fires_suspicious_description(capsys, monkeypatch) -> 
     assert risks["get_weather"]["signals"] == []
 
 
+@pytest.mark.slow  # starts a stdio test server
 def test_server_instructions_are_kept_and_read_as_context(capsys, monkeypatch, tmp_path: Path) -> None:
     code, out, err = run(capsys, monkeypatch, "scan", "-f", "json", "--", sys.executable, FIXTURE, "payments")
     assert code == 0, err
@@ -152,6 +154,7 @@ def test_url_source_with_header(capsys, monkeypatch) -> None:
     assert out.splitlines()[-1] == "read 10 · write 1 · execute 1 · destructive 1 · financial 1 · other 0  (2 with signals)"
 
 
+@pytest.mark.slow  # starts a stdio test server
 def test_output_file_and_env_flag(capsys, monkeypatch, tmp_path: Path) -> None:
     target = tmp_path / "tools.json"
     code, out, _ = run(capsys, monkeypatch, "scan", "-f", "json", "-o", str(target), "--env", "NOTES_API_KEY=x",
@@ -192,6 +195,7 @@ def test_hanging_server_is_a_clean_exit_2() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # starts a stdio test server
 def test_garbage_server_is_a_clean_exit_2(capsys, monkeypatch) -> None:
     code, out, err = run(capsys, monkeypatch, "scan", "--", sys.executable, FIXTURE, "garbage")
     assert code == 2 and out == ""
@@ -199,6 +203,7 @@ def test_garbage_server_is_a_clean_exit_2(capsys, monkeypatch) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # starts a stdio test server
 def test_json_rpc_error_from_the_server_is_exit_2(capsys, monkeypatch) -> None:
     code, out, err = run(capsys, monkeypatch, "scan", "--", sys.executable, FIXTURE, "parse-error")
     assert (code, out) == (2, "")

@@ -275,20 +275,15 @@ GOLDEN_PAGES = {
 @pytest.mark.parametrize("name", sorted(GOLDEN_PAGES))
 def test_policylayer_pages_stay_byte_identical(name: str, tmp_path: Path) -> None:
     """The page of a PolicyLayer run, compared with the one written before Intercept reports existed
-    (``UPDATE_GOLDEN=1`` rewrites them; the version in the footer is a placeholder)."""
-    import os
-
+    (``POLICYCTL_UPDATE_GOLDEN=1`` rewrites them; the version in the footer is a placeholder)."""
     from policyctl import __version__
-    from tests.conftest import run_cli
+    from tests.conftest import assert_golden, run_cli
 
     page = tmp_path / "r.html"
     r = run_cli("simulate", *GOLDEN_PAGES[name], "--report", str(page))
     assert r.returncode in (0, 1), r.stderr
     got = page.read_text(encoding="utf-8").replace(f"policyctl {__version__}", "policyctl VERSION")
-    path = Path(__file__).parent / "golden" / "report" / f"{name}.html"
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(got, encoding="utf-8")
-    assert got == path.read_text(encoding="utf-8")
+    assert_golden(Path("report") / f"{name}.html", got)
 
 
 # -- Intercept policies: buckets from the program's reservations --------------------------------------------
