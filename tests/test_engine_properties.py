@@ -19,6 +19,8 @@ from policyctl.documents.schema import validate
 from policyctl.engine.counters import NS
 from policyctl.engine.evaluator import Evaluator
 from policyctl.engine.explain import explain_call
+from policyctl.engine.interpret import Interpreter
+from policyctl.policy.dialects.policylayer.lower import lower
 from policyctl.policy.dialects.policylayer.model import WINDOW_SECONDS, Policy
 from tests.conftest import examples
 
@@ -93,7 +95,7 @@ COMMON = settings(max_examples=examples(100), deadline=None, suppress_health_che
 @COMMON
 @given(policies(), calls(monotone=False), st.sampled_from(["fixed", "sliding"]))
 def test_compiled_programs_and_the_explain_walker_agree_and_never_raise(policy, seq, windows):
-    fast, slow = Evaluator(policy, windows=windows), Evaluator(policy, windows=windows)
+    fast, slow = Evaluator(policy, windows=windows), Interpreter(lower(policy), windows=windows)
     for ts, grant, tool, args, up in seq:
         a = fast.evaluate_ns(ts, grant, tool, args, upstream_error=up)
         b = explain_call(slow, ts, grant, tool, args, upstream_error=up).decision

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from policyctl.cli.explain import _from_trace
-from policyctl.engine.evaluator import Evaluator
+from policyctl.engine.interpret import Interpreter
 from policyctl.policy.load import load_policy
 from policyctl.simulate.run import simulate
 from policyctl.traces.reader import read_trace
@@ -88,7 +88,7 @@ def test_explaining_any_line_gives_the_simulators_decision(trace, policy):
     loaded = load_policy(str(REPO / policy))
     path = str(REPO / trace)
     for call, decision in simulate(loaded.policy, read_trace(path)):
-        ex, _ = _from_trace(Evaluator(loaded.policy), path, call.line, False)
+        ex, _ = _from_trace(Interpreter(loaded.lowered), path, call.line, False)
         assert ex.decision == decision, call.line
 
 
@@ -134,3 +134,35 @@ def test_a_line_that_goes_back_in_time_is_explained_at_the_newest_time(tmp_path)
     assert data["call"]["ts"] == "2026-11-24T10:00:05Z" and data["evaluated_at"] == "2026-11-24T10:00:10Z"
     r = run_cli("explain", "--policy", SNCRO, "--trace", str(t), "--line", "2")
     assert "evaluated at 2026-11-24T10:00:10Z: the trace went back in time" in r.stdout
+
+
+def test_sliding_windows_are_explained_through_the_program():
+    """Line 16 of the loop under --windows sliding: ten end_session calls in the minute before
+    10:16:59.999 fill the counter; a slot frees when the oldest (10:16:04.250) leaves the window."""
+    proc = run_cli("explain", "--trace", str(REPO / "samples/traces/end-session-loop.jsonl"), "--line", "16",
+                   "--policy", str(REPO / "samples/sncro.policy.json"), "--windows", "sliding", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    [limit] = out["steps"]["limits"]
+    assert (limit["location"], limit["counter"], limit["max"], limit["before"], limit["after"]) == \
+        ("/tools/end_session", "end_session_rate", 10, 10, 10)
+    assert (limit["window_start"], limit["window_end"], limit["resets_at"], limit["outcome"]) == \
+        ("2026-11-24T10:15:59.999Z", "2026-11-24T10:16:59.999Z", "2026-11-24T10:17:04.250Z", "full")
+    assert out["decision"]["rule"] == "/tools/end_session/limits/end_session_rate"
+    fixed = json.loads(run_cli("explain", "--trace", str(REPO / "samples/traces/end-session-loop.jsonl"), "--line",
+                               "16", "--policy", str(REPO / "samples/sncro.policy.json"), "--format", "json").stdout)
+    assert fixed["steps"]["limits"][0]["window_start"] == "2026-11-24T10:16:00Z"
+
+
+def test_an_empty_require_is_shown_as_holding():
+    """An empty ``require`` (lint PL104) always holds; explain lists it as written, with no conditions."""
+    from policyctl.engine.explain import explain_call
+    from policyctl.policy.dialects.policylayer.lower import lower
+    from policyctl.policy.dialects.policylayer.model import Policy
+
+    policy = Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {
+        "require": [{"conditions": []}, {"conditions": [{"path": "args.n", "op": "lt", "value": 5}]}]}}})
+    ex = explain_call(Interpreter(lower(policy)), 0, "g", "t", {"n": 7})
+    assert [(r.kind, r.index, r.holds, r.denies, len(r.conditions)) for r in ex.rules] == \
+        [("require", 0, True, False, 0), ("require", 1, False, True, 1)]
+    assert ex.decision.rule == "/tools/t/require/args.n-lt"

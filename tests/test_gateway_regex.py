@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from policyctl.engine.evaluator import Evaluator
 from policyctl.engine.explain import explain_call
+from policyctl.engine.interpret import Interpreter
+from policyctl.policy.dialects.policylayer.lower import lower
 from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.policy.operators import compile_regex
 from policyctl.policy.regex import compile_gateway, gateway_error, go_rejects
@@ -106,7 +107,7 @@ def test_simulate_in_every_path(tmp_path, mode):
 
 
 def test_explain_walks_the_condition_as_false():
-    ev = Evaluator(Policy.from_data(POLICY))
+    ev = Interpreter(lower(Policy.from_data(POLICY)))
     ex = explain_call(ev, 0, "g", "run_sql", {"sql": "DROP  TABLE users"})
     assert ex.decision.allowed and [c.result for r in ex.rules for c in r.conditions] == [False]
     ex = explain_call(ev, 0, "g", "fetch", {"url": "https://example.com/"})

@@ -108,13 +108,13 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
     check_outputs([("--output", output)], [trace, policy])
 
     from policyctl.cli.common import emit
-    from policyctl.engine.interpret import make_evaluator
+    from policyctl.engine.interpret import Interpreter
     from policyctl.files import display_name
     from policyctl.policy.load import load_policy
 
     loaded = load_policy(policy, dialect=dialect).with_rollback(rollback_on)
     loaded.check_windows(windows)
-    ev = make_evaluator(loaded, windows=windows)
+    ev = Interpreter(loaded.lowered, windows=windows)  # every dialect is explained through its program
     if ti is not None and trace is not None:
         ex, call_id = _from_trace(ev, ti, spec, skip_invalid)
         source = f"{display_name(trace)}:{spec}" if isinstance(spec, int) else str(ex.line)

@@ -58,6 +58,7 @@ class Condition:
     value: Any
     pointer: str
     text: str | None = None
+    label: str | None = None  # the path as the document writes it (explain, coverage), when it differs
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,8 @@ class Check:
     denials: tuple[Outcome, ...]
     pointer: str
     kind: str = ""  # the dialect's word for the rule (require, deny_if; evaluate, deny, require_approval)
+    index: int | None = None  # its place among the rules of its kind, where the dialect numbers them so
+    on_deny: str | None = None  # the message as the rule states it (None: it states none)
 
     def denial(self, failed: int = 0) -> Outcome:
         return self.denials[failed] if len(self.denials) > 1 else self.denials[0]

@@ -58,6 +58,21 @@ class LoadedPolicy:
             raise UsageError(f"--windows {windows}: Intercept counts in fixed calendar windows only")
 
     @property
+    def lowered(self) -> Any:
+        """The policy's intermediate form (:mod:`policyctl.policy.ir`) whatever its dialect: the
+        program of an Intercept policy, a PolicyLayer model lowered on first use."""
+        if self.program is not None:
+            return self.program
+        cached = self.__dict__.get("_lowered")
+        if cached is None:
+            from policyctl.policy.dialects.policylayer.lower import lower
+
+            assert self.policy is not None  # a PolicyLayer policy: the model is there
+            cached = lower(self.policy)
+            object.__setattr__(self, "_lowered", cached)  # a cache: the value never changes
+        return cached
+
+    @property
     def subject(self) -> Any:
         """What an evaluator is built from: the PolicyLayer model, or the program."""
         return self.policy if self.policy is not None else self.program

@@ -184,9 +184,14 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     result = SimulationResult(windows, ev, [], stats)
     cov = None
     if coverage:
-        from policyctl.engine.coverage import CoverageCollector, ProgramCoverage
+        from policyctl.engine.coverage import ProgramCoverage
 
-        cov = CoverageCollector(policy, ev) if isinstance(policy, Policy) else ProgramCoverage(policy, ev)
+        if isinstance(policy, Policy):  # the compiled evaluator decides; coverage walks the lowered program
+            from policyctl.policy.dialects.policylayer.lower import lower
+
+            cov = ProgramCoverage(lower(policy), windows=windows)
+        else:
+            cov = ProgramCoverage(policy, ev)
     collector = None
     if report:
         from policyctl.simulate.report import ProgramReportCollector, ReportCollector
@@ -251,7 +256,8 @@ def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: b
     if rows is None:
         rows = iter_records(path, skip_invalid=skip_invalid, stats=result.stats, fh=fh, progress=progress,
                             on_unchecked=on_unchecked)
-    decide = getattr(cov, "decide", None)  # coverage of a program decides each call itself, step by step
+    decide = cov.decide if cov is not None and cov.decides else None  # it walks each call itself, step by step
+    count = cov.count if cov is not None and not cov.decides else None
     for line, ts, grant, tool, args, upstream, rec, msg in rows:
         if decide is not None:
             code = decide(ts, grant, tool, args, upstream)
@@ -269,8 +275,8 @@ def _general(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: b
         ok = None
         if "expect" in rec or "expect_rule" in rec:
             ok = _record_expectation(result, line, rec, msg, grant, tool, decision)
-        if cov is not None:
-            cov.observe(tool, args, code)
+        if count is not None:
+            count(ts, grant, tool, args, upstream)
         if on_call is not None:
             on_call(CallResult(line, record_id(rec, msg), rec.get("ts"), grant, tool, sorted(args), args,
                                decision, rec.get("expect"), rec.get("expect_rule"), ok))

@@ -84,12 +84,14 @@ def _checks(rule: Rule) -> list[ir.Check]:
     message = rule.on_deny or f"Denied by rule {go_quote(rule.name)}"
     at = rule.pointer
     if rule.action == "deny":
-        return [ir.Check("deny_if_all", (), (ir.Outcome("deny_if", rule.name, message, at),), at, "deny")]
+        return [ir.Check("deny_if_all", (), (ir.Outcome("deny_if", rule.name, message, at),), at, "deny",
+                         on_deny=message)]
     if rule.action == "require_approval":
         return [ir.Check("deny_if_all", tuple(_condition(c) for c in rule.conditions),
-                         (ir.Outcome("require_approval", rule.name, message, at),), at, "require_approval")]
+                         (ir.Outcome("require_approval", rule.name, message, at),), at, "require_approval",
+                         on_deny=message)]
     return [ir.Check("all_or_deny", tuple(_condition(c) for c in rule.conditions),
-                     (ir.Outcome("require", rule.name, message, at),), at, "evaluate")]
+                     (ir.Outcome("require", rule.name, message, at),), at, "evaluate", on_deny=message)]
 
 
 def _reservation(rule: Rule) -> ir.Reservation:

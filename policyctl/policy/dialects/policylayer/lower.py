@@ -25,7 +25,7 @@ def _denial(tool: str, kind: str, rule: Rule, index: int, origin: str, failed: i
 
 
 def _conditions(rule: Rule, at: str) -> tuple[ir.Condition, ...]:
-    return tuple(ir.Condition("args", c.segments, c.op, c.value, f"{at}/conditions/{j}")
+    return tuple(ir.Condition("args", c.segments, c.op, c.value, f"{at}/conditions/{j}", label=c.path)
                  for j, c in enumerate(rule.conditions))
 
 
@@ -44,14 +44,14 @@ def lower(policy: Policy) -> ir.Program:
         checks: list[ir.Check] = []
         for i, rule in enumerate(entry.require):
             at = pointer("tools", name, "require", i)
+            # an empty require always holds: kept, so that explain and coverage show it as written
             denials = tuple(_denial(name, "require", rule, i, f"{at}/conditions/{j}", j)
-                            for j in range(len(rule.conditions)))
-            if rule.conditions:
-                checks.append(ir.Check("all_or_deny", _conditions(rule, at), denials, at, "require"))
+                            for j in range(len(rule.conditions))) or (_denial(name, "require", rule, i, at),)
+            checks.append(ir.Check("all_or_deny", _conditions(rule, at), denials, at, "require", i, rule.message))
         for i, rule in enumerate(entry.deny_if):
             at = pointer("tools", name, "deny_if", i)
             checks.append(ir.Check("deny_if_all", _conditions(rule, at), (_denial(name, "deny_if", rule, i, at),), at,
-                                   "deny_if"))
+                                   "deny_if", i, rule.message))
         reservations = tuple(_reservation(name, lim, pointer("tools", name, "limits", k))
                              for k, lim in enumerate(entry.limits))
         tools[name] = ir.ToolProgram(tuple(checks), reservations)
