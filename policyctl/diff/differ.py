@@ -683,17 +683,6 @@ def dialect_of(subject: Any) -> str:
     return "policylayer" if isinstance(subject, Policy) else subject.dialect
 
 
-def _evaluator(subject: Any, windows: str) -> Any:
-    """The compiled evaluator of a PolicyLayer model, the interpreter of a program (any dialect)."""
-    if isinstance(subject, Policy):
-        from policyctl.engine.evaluator import Evaluator
-
-        return Evaluator(subject, windows=windows)
-    from policyctl.engine.interpret import Interpreter
-
-    return Interpreter(subject, windows=windows)
-
-
 def _replay(old: Any, new: Any, rows: Iterable[tuple], describe: Any, windows: str,
             max_examples: int, observer: Any = None) -> BehaviorDiff:
     """The loop: ``rows`` are ``(line, ts_ns, grant, tool, args, upstream_error, rec, msg)`` (the
@@ -702,8 +691,10 @@ def _replay(old: Any, new: Any, rows: Iterable[tuple], describe: Any, windows: s
     Versions of one dialect differ on a call when the decision, reason or rule differs. Across
     dialects rules are each dialect's own names (a PolicyLayer pointer, an Intercept rule name) and
     never equal, so only decision and reason are compared; the examples still show both rules."""
-    ev_old = _evaluator(old, windows)
-    ev_new = _evaluator(new, windows)
+    from policyctl.engine.interpret import make_evaluator
+
+    ev_old = make_evaluator(old, windows=windows)
+    ev_new = make_evaluator(new, windows=windows)
     same_dialect = dialect_of(old) == dialect_of(new)
     # The compiled evaluator takes a boolean; an interpreter tells the upstream's failures apart
     # (Intercept releases on a JSON-RPC error only).

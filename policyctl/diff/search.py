@@ -520,10 +520,10 @@ class _Runner:
     is the same as fresh counters (buckets are per grant; windows are day-aligned)."""
 
     def __init__(self, old: Any, new: Any, windows: str) -> None:
-        from policyctl.diff.differ import _evaluator
+        from policyctl.engine.interpret import make_evaluator
 
-        self.old = _evaluator(old, windows)
-        self.new = _evaluator(new, windows)
+        self.old = make_evaluator(old, windows=windows)
+        self.new = make_evaluator(new, windows=windows)
         self.base = BASE_SECONDS * NS
         self.runs = 0
 

@@ -619,12 +619,16 @@ def _always(path: tuple[str, ...], op: str, value: Any, ceilings: dict[tuple[str
     return ceiling <= bound if op == "lte" else ceiling < bound
 
 
-def make_evaluator(loaded: Any, *, windows: str = "fixed") -> Any:
-    """The evaluator for a loaded policy: the compiled :class:`Evaluator` for a PolicyLayer policy,
-    the :class:`Interpreter` of its program for any other dialect."""
-    program = getattr(loaded, "program", None)
-    if program is None or program.dialect == "policylayer":
-        from policyctl.engine.evaluator import Evaluator
+def make_evaluator(subject: Any, *, windows: str = "fixed") -> Any:
+    """The evaluator of a policy: the compiled :class:`Evaluator` of a PolicyLayer model (it is the
+    fastest; a property test ties it to the interpreter of the lowered program), the
+    :class:`Interpreter` of a program of any other dialect. ``subject`` is a loaded policy, a
+    PolicyLayer model or a program."""
+    from policyctl.engine.evaluator import Evaluator
+    from policyctl.policy.dialects.policylayer.model import Policy
 
-        return Evaluator(loaded.policy, windows=windows)
-    return Interpreter(program, windows=windows)
+    if not isinstance(subject, (Policy, ir.Program)):  # a LoadedPolicy
+        subject = subject.subject
+    if isinstance(subject, Policy):
+        return Evaluator(subject, windows=windows)
+    return Interpreter(subject, windows=windows)

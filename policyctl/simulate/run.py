@@ -179,7 +179,9 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     ``parallel``: None (default) lets a summary-only run of a large regular file use two processes
     (see ``_parallel``); False never does; True does whenever it can (the tests use it on small files).
     """
-    ev = _evaluator(policy, windows)
+    from policyctl.engine.interpret import make_evaluator
+
+    ev = make_evaluator(policy, windows=windows)
     stats = TraceStats()
     result = SimulationResult(windows, ev, [], stats)
     cov = None
@@ -216,15 +218,6 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     if collector is not None:
         result.report = collector.finish(result)
     return result
-
-
-def _evaluator(policy: Any, windows: str) -> Any:
-    """The compiled evaluator of a PolicyLayer model, or the interpreter of a program (any dialect)."""
-    if isinstance(policy, Policy):
-        return Evaluator(policy, windows=windows)
-    from policyctl.engine.interpret import Interpreter
-
-    return Interpreter(policy, windows=windows)
 
 
 def _record_expectation(result: SimulationResult, line: int, rec: dict, msg: dict | None, grant: str,
