@@ -279,6 +279,30 @@ def test_a_trading_server_makes_positions_financial() -> None:
     assert classify(tool("close_position")).category == "write"
 
 
+def test_a_word_the_server_describes_decides_a_name_only_sibling() -> None:
+    # "zap" is in no list (as "drop" is not, to a lexicon that never saw it)
+    tools = [tool("zap-collection", "Removes a collection or view from the database."), tool("zap-index"),
+             tool("list-collections", "Lists the collections.")]
+    risks = classify_snapshot(snapshot(tools, "db"))
+    assert risks["zap-index"].category == "destructive"
+    assert risks["zap-index"].rationale == ('destructive: name says "zap" like zap-collection on this server '
+                                            '(description says "remove")')
+    assert risks["zap-index"].confidence == "low"
+    # alone, nothing explains "zap"
+    assert classify(tool("zap-index")).category == "other"
+
+
+def test_sibling_words_need_agreement_and_skip_namespaces() -> None:
+    # tools of the server that have the word in that place and are decided disagree: nothing learned
+    split = [tool("zap-collection", "Removes a collection."), tool("zap-report", "Lists the reports."),
+             tool("zap-index")]
+    assert classify_snapshot(snapshot(split, "db"))["zap-index"].category == "other"
+    # "puppeteer" is followed by an action word (puppeteer_navigate): a namespace, not an action
+    ns = [tool("puppeteer_navigate", "Navigate to a URL."), tool("puppeteer_thing", "Execute JavaScript."),
+          tool("puppeteer_hover")]
+    assert classify_snapshot(snapshot(ns, "browser"))["puppeteer_hover"].category == "other"
+
+
 def test_a_desktop_control_server_makes_ui_actions_execute() -> None:
     desk = [tool("set_volume"), tool("minimize_window"), tool("send_keyboard_shortcut"), tool("pause"),
             tool("get_screen_size", "Returns the screen size.")]
