@@ -73,6 +73,10 @@ def test_split_words(name: str, words: list[str]) -> None:
         (tool("label_write"), "write", 'write: name says "label"'),
         (tool("workflow_run_get"), "read", 'read: name says "get"'),
         (tool("pull_request_read"), "read", 'read: name says "read"'),
+        # "docker compose" is a product, not "compose": the action is the word after it
+        (tool("docker_compose_build"), "execute", 'execute: name says "build"'),
+        (tool("docker_compose_down"), "other",
+         'other: the name\'s words ("docker compose down") carry no action and there is no description'),
         (tool("manage_notification_subscription"), "write", 'write: name says "manage"'),
         (tool("account_status"), "read", 'read: name says "status"'),
         (tool("financial_calculator"), "financial", 'financial: name says "financial"'),

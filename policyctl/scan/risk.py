@@ -104,7 +104,7 @@ search lookup
 """.split())
 # Two-word nouns whose first word would otherwise read as a verb.
 _NOUN_PAIRS = {("pull", "request"), ("pull", "requests"), ("merge", "request"), ("merge", "requests"),
-               ("call", "graph"), ("search", "results"), ("run", "id")}
+               ("call", "graph"), ("search", "results"), ("run", "id"), ("docker", "compose")}
 _SKIP = frozenset("a an the this that tool will can to for of in on by with from and or it its is be "
                   "you your use used using".split())
 
