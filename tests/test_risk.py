@@ -73,6 +73,10 @@ def test_split_words(name: str, words: list[str]) -> None:
         (tool("label_write"), "write", 'write: name says "label"'),
         (tool("workflow_run_get"), "read", 'read: name says "get"'),
         (tool("pull_request_read"), "read", 'read: name says "read"'),
+        # "docker compose" is a product, not "compose": the action is the word after it
+        (tool("docker_compose_build"), "execute", 'execute: name says "build"'),
+        (tool("docker_compose_down"), "other",
+         'other: the name\'s words ("docker compose down") carry no action and there is no description'),
         (tool("manage_notification_subscription"), "write", 'write: name says "manage"'),
         (tool("account_status"), "read", 'read: name says "status"'),
         (tool("financial_calculator"), "financial", 'financial: name says "financial"'),
@@ -277,6 +281,30 @@ def test_a_trading_server_makes_positions_financial() -> None:
     assert risks["close_position"].rationale == ('financial: name says "close" … "position" on a trading server '
                                                    "(broker: market, portfolio, ticker)")
     assert classify(tool("close_position")).category == "write"
+
+
+def test_a_word_the_server_describes_decides_a_name_only_sibling() -> None:
+    # "zap" is in no list (as "drop" is not, to a lexicon that never saw it)
+    tools = [tool("zap-collection", "Removes a collection or view from the database."), tool("zap-index"),
+             tool("list-collections", "Lists the collections.")]
+    risks = classify_snapshot(snapshot(tools, "db"))
+    assert risks["zap-index"].category == "destructive"
+    assert risks["zap-index"].rationale == ('destructive: name says "zap" like zap-collection on this server '
+                                            '(description says "remove")')
+    assert risks["zap-index"].confidence == "low"
+    # alone, nothing explains "zap"
+    assert classify(tool("zap-index")).category == "other"
+
+
+def test_sibling_words_need_agreement_and_skip_namespaces() -> None:
+    # tools of the server that have the word in that place and are decided disagree: nothing learned
+    split = [tool("zap-collection", "Removes a collection."), tool("zap-report", "Lists the reports."),
+             tool("zap-index")]
+    assert classify_snapshot(snapshot(split, "db"))["zap-index"].category == "other"
+    # "puppeteer" is followed by an action word (puppeteer_navigate): a namespace, not an action
+    ns = [tool("puppeteer_navigate", "Navigate to a URL."), tool("puppeteer_thing", "Execute JavaScript."),
+          tool("puppeteer_hover")]
+    assert classify_snapshot(snapshot(ns, "browser"))["puppeteer_hover"].category == "other"
 
 
 def test_a_desktop_control_server_makes_ui_actions_execute() -> None:

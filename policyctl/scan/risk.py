@@ -24,7 +24,10 @@ How a category is decided (docs/scan.md has the long form):
 **Server context** (``server_context``): the words of the whole server (name, instructions, every
 tool's name and description) can mark it a payments, trading or desktop-control server; then a
 write action on a money noun (``create_balance_account``) is financial, ``checkout`` is financial,
-and a desktop action is execute. The rationale names the context and its evidence.
+and a desktop action is execute. The rationale names the context and its evidence. The server's own
+tools also explain words of no list: when ``zap-collection``'s name has no action word and its
+description says "Removes a collection", "zap" in the same place of ``zap-index`` (no
+description) is destructive too, at low confidence (``_sibling_words``).
 
 **Confidence** (``_confidence``): high, medium or low with the reasons behind it, and for an unsure
 read a destructive or financial ``alternative`` that ``init`` takes to be safe (docs/scan.md).
@@ -101,7 +104,7 @@ search lookup
 """.split())
 # Two-word nouns whose first word would otherwise read as a verb.
 _NOUN_PAIRS = {("pull", "request"), ("pull", "requests"), ("merge", "request"), ("merge", "requests"),
-               ("call", "graph"), ("search", "results"), ("run", "id")}
+               ("call", "graph"), ("search", "results"), ("run", "id"), ("docker", "compose")}
 _SKIP = frozenset("a an the this that tool will can to for of in on by with from and or it its is be "
                   "you your use used using".split())
 
@@ -354,6 +357,9 @@ class ServerContext:
     server: str | None = None
     domain: str | None = None
     evidence: tuple[str, ...] = ()
+    # (position, word, category, sibling, what its description says): a word of no list that this
+    # server's own descriptions give a category (``_sibling_words``)
+    learned: tuple[tuple[int, str, str, str, str], ...] = ()
 
     def phrase(self) -> str:
         dom = next(d for d in _DOMAINS if d.name == self.domain)
@@ -393,9 +399,61 @@ def server_context(server_name: str | None, tools: Iterable[ToolInfo],
             key = (len(hits), -rank, dom.name)
             if best is None or key > best:
                 best = key
+    learned = _sibling_words(tools)
     if best is None:
-        return ServerContext(server_name)
-    return ServerContext(server_name, best[2], found[best[2]])
+        return ServerContext(server_name, learned=learned)
+    return ServerContext(server_name, best[2], found[best[2]], learned)
+
+
+def _known(word: str) -> bool:
+    return _category_of(_base(word)) is not None
+
+
+def _sibling_words(tools: Iterable[ToolInfo]) -> tuple[tuple[int, str, str, str, str], ...]:
+    """Words of no list that the server's own tools explain: ``zap-collection`` has no action word
+    in its name but its description says "Removes a collection", so on this server "zap" in the
+    same place (``zap-index``, no description) is destructive too.
+
+    A (position, word) pair is learned only when every tool of the server that has the word there
+    and is decided by its name or description agrees (a shared prefix such as ``docker`` in
+    ``docker_create_container`` and ``docker_inspect_exec`` disagrees, so it teaches nothing), and
+    at least one of them has no action word in its name (so the word is what the description
+    explains). Only the server's own tools count: a tool with no description teaches nothing.
+    """
+    tools = sorted(tools, key=lambda t: t.name)
+    # a word followed by an action word somewhere (puppeteer_navigate) is a namespace, not an action
+    prefixes = {w for t in tools for w, nxt in zip(split_words(t.name), split_words(t.name)[1:]) if _known(nxt)}
+    votes: dict[tuple[int, str], set[str]] = {}
+    teachers: dict[tuple[int, str], tuple[str, str, str]] = {}
+    for t in tools:
+        words = split_words(t.name)
+        in_name = _verbs(words, name=True)
+        if in_name:
+            category = _from_words(words, "name")
+        elif t.description.strip():
+            category = _from_words(_description_words(t), "description")
+        else:
+            category = None
+        if category is None:
+            continue
+        for i, w in enumerate(words):
+            if w in _SKIP or w in prefixes or _known(w) or not w.isalpha() or len(w) < 3:
+                continue
+            votes.setdefault((i, w), set()).add(category.category)
+            if not in_name:
+                teachers.setdefault((i, w), (category.category, t.name, category.because))
+    return tuple(sorted((i, w, *teachers[(i, w)]) for (i, w), cats in votes.items()
+                        if len(cats) == 1 and (i, w) in teachers))
+
+
+def _from_siblings(words: list[str], context: ServerContext) -> _Decision | None:
+    """The first word of the name that the server's own descriptions give a category."""
+    for i, w in enumerate(words):
+        for pos, word, category, sibling, because in context.learned:
+            if (pos, word) == (i, w):
+                return _Decision(category, f'name says "{w}" like {sibling} on this server ({because})',
+                                 "sibling")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,6 +549,8 @@ def _categorise(tool: ToolInfo, context: ServerContext = NO_CONTEXT) -> _Decisio
     decision = _from_words(name_words, "name", context)
     if decision is None and tool.description.strip():
         decision = _from_words(_description_words(tool), "description", context)
+    if decision is None and context.learned:
+        decision = _from_siblings(name_words, context)
     if decision is None:
         dom = context.spec
         noun = _money_noun(name_words, dom.money_nouns if dom else frozenset())
@@ -582,6 +642,9 @@ def _confidence(tool: ToolInfo, decision: _Decision, context: ServerContext) -> 
     elif source == "description":
         level = "medium"
         reasons.append("no action word in the name; the description decides")
+    elif source == "sibling":
+        level = "low"
+        reasons.append("no action word; a word of the name that another tool of this server describes")
     elif source == "description-later":
         level = "low"
         reasons.append("no action word in the name or the description's first sentence; a later sentence decides")
