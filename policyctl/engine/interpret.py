@@ -162,7 +162,10 @@ class Interpreter:
         # rules always decide), or None when the program cannot be cut so (see ``splits``)
         self._stages: dict[str, tuple[Callable[[dict], int], Callable[[int, str, Any], int] | None] | None] = {}
         self.clock: int | None = None
-        self.walk_tests: dict[int, Callable[[Any], bool]] = {}  # the walker's compiled conditions (engine.walk)
+        # the walker's (engine.walk) compiled conditions, and per tool: hide and default denials, checks,
+        # reservations
+        self.walk_tests: dict[int, Callable[[Any], bool]] = {}
+        self.walk_plans: dict[str, tuple[Any, Any, tuple, tuple]] = {}
         # SPEC §2's reasons, plus the dialect's own where it has any
         self.reasons = ir.REASONS if program.dialect == "intercept" else ir.REASONS[:6]
         show = None

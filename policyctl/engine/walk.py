@@ -52,19 +52,20 @@ def walk_call(it: Interpreter, ts_ns: int, grant: str, tool: str, args: dict, *,
     ex.dialect = program.dialect
     ex.upstream = upstream_kind(upstream_error)
     ex.late = ts != stamped
-    stop = program.hidden(tool)
-    if stop is not None:
-        ex.hidden_by = stop.origin
-        ex.decision, ex.origin = _decision(stop), stop.origin
+    plan = it.walk_plans.get(tool)
+    if plan is None:  # what the program does with this tool, looked up once per tool
+        plan = it.walk_plans[tool] = (program.hidden(tool), program.default_denied(tool), program.checks(tool),
+                                      program.reservations(tool))
+    hidden, denied, checks, reservations = plan
+    if hidden is not None:
+        ex.hidden_by = hidden.origin
+        ex.decision, ex.origin = _decision(hidden), hidden.origin
         return ex
-    stop = program.default_denied(tool)
-    if stop is not None:
-        ex.decision, ex.origin = _decision(stop), stop.origin
+    if denied is not None:
+        ex.decision, ex.origin = _decision(denied), denied.origin
         return ex
     show = it._show
     tests = it.walk_tests
-    checks = program.checks(tool)
-    reservations = program.reservations(tool)
     for i, check in enumerate(checks):
         conds: list[ConditionStep] = []
         failed: int | None = None
