@@ -48,7 +48,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from policyctl.diff.differ import Outcome, outcome
 from policyctl.documents.gofmt import to_double
-from policyctl.policy.dialects.policylayer.model import Condition, Policy, pointer
+from policyctl.policy.dialects.policylayer.model import Condition, Policy
 from policyctl.traces.timestamps import format_ts
 
 NS = 1_000_000_000
@@ -228,56 +228,10 @@ class SearchSpace:
     unreached: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, old: Policy, new: Policy, *, tools: Iterable[Any] = (), seed: int = 0,
+    def build(cls, old: Any, new: Any, *, tools: Iterable[Any] = (), seed: int = 0,
               deadline: float | None = None) -> "SearchSpace":
-        names: set[str] = set(old.tools) | set(new.tools)
-        names |= {h for h in (*old.hide, *new.hide) if h != "*"}
-        schemas: dict[str, Any] = {}
-        for tool in tools:
-            names.add(tool.name)
-            schemas[tool.name] = tool.input_schema
-        unlisted = UNLISTED_TOOL
-        while unlisted in names:
-            unlisted += "-x"
-        ordered = sorted(names) + [unlisted]
-
-        slots: dict[str, list[_Slot]] = {}
-        regexes: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-        for tool in ordered:
-            by_path: dict[tuple[str, ...], _Slot] = {}
-            for policy in (old, new):
-                entry = policy.tools.get(tool)
-                if entry is None:
-                    continue
-                for rule in (*entry.require, *entry.deny_if):
-                    for cond in rule.conditions:
-                        slot = by_path.setdefault(cond.segments, _Slot(cond.segments))
-                        for v in _condition_values(cond):
-                            slot.add(v)
-                        if cond.op == "regex" and isinstance(cond.value, str):
-                            pats = regexes.setdefault((tool, cond.segments), [])
-                            if cond.value not in pats:
-                                pats.append(cond.value)
-            props = schemas.get(tool, {}).get("properties") if isinstance(schemas.get(tool), dict) else None
-            if isinstance(props, dict):
-                for name in sorted(props)[:32]:
-                    slot = by_path.setdefault((name,), _Slot((name,)))
-                    for v in _schema_values(props[name]):
-                        slot.add(v)
-            slots[tool] = [by_path[k] for k in sorted(by_path)]
-        for (tool, segs), pats in regexes.items():
-            slot = next(s for s in slots[tool] if s.segments == segs)
-            for text in _regex_strings(pats, seed, deadline):
-                slot.add(text)
-
-        bursts = {1, 2}
-        for policy in (old, new):
-            lims = list(policy.all_tools.limits)
-            for entry in policy.tools.values():
-                lims += entry.limits
-            for lim in lims:
-                bursts |= {min(lim.max, MAX_BURST), min(lim.max + 1, MAX_BURST)}
-        return cls(ordered, slots, sorted(bursts), _unreached(old, new, slots))
+        """The space of two policies of any dialects, through their intermediate forms."""
+        return cls.build_programs(_program(old), _program(new), tools=tools, seed=seed, deadline=deadline)
 
     @classmethod
     def build_programs(cls, old: Any, new: Any, *, tools: Iterable[Any] = (), seed: int = 0,
@@ -347,43 +301,14 @@ class SearchSpace:
         return cls(ordered, slots, sorted(bursts), _unreached_programs(old, new, ordered, slots))
 
 
-def _unreached(old: Policy, new: Policy, slots: dict[str, list[_Slot]]) -> tuple[str, ...]:
-    """Conditions that no generated value satisfies together with the other conditions of their
-    rule on the same path (pointers into the version that has them, old first, each once).
-
-    A rule whose conditions cannot all hold for the candidates is never seen holding, so a
-    difference that needs it is out of the search's reach. Rules that can never hold at all
-    (a condition such as ``lt "x"`` or a regex RE2 rejects) are left out: there is nothing to reach.
-    """
-    from policyctl.policy.operators import NOT_FOUND
-    from policyctl.policy.operators import test as holds
-    from policyctl.policy.values import never_holds
-
-    out: list[str] = []
-    for policy in (old, new):
-        for tool, entry in policy.tools.items():
-            by_segments = {s.segments: s for s in slots.get(tool, ())}
-            for kind, rules in (("require", entry.require), ("deny_if", entry.deny_if)):
-                for i, rule in enumerate(rules):
-                    if any(never_holds(c.op, c.value) for c in rule.conditions):
-                        continue
-                    groups: dict[tuple[str, ...], list[int]] = {}
-                    for j, cond in enumerate(rule.conditions):
-                        groups.setdefault(cond.segments, []).append(j)
-                    for segments, idx in groups.items():
-                        slot = by_segments.get(segments)
-                        candidates = [NOT_FOUND, *(slot.values if slot is not None else ())]
-                        conds = [rule.conditions[j] for j in idx]
-                        if not any(all(holds(c.op, c.value, v) for c in conds) for v in candidates):
-                            at = pointer("tools", tool, kind, i, "conditions", idx[0])
-                            if at not in out:
-                                out.append(at)
-    return tuple(out)
-
-
 def _unreached_programs(old: Any, new: Any, names: Sequence[str], slots: dict[str, list[_Slot]]) -> tuple[str, ...]:
-    """:func:`_unreached` for programs: each check's argument conditions (a ``state`` condition is
-    reached through bursts, not arguments), grouped by path; pointers are the conditions' own."""
+    """Conditions that no generated value satisfies together with the other conditions of their
+    check on the same path (pointers into the version that has them, old first, each once).
+
+    A check whose conditions cannot all hold for the candidates is never seen holding, so a
+    difference that needs it is out of the search's reach. Checks that can never hold at all (a
+    condition such as ``lt "x"`` or a regex RE2 rejects) are left out: there is nothing to reach.
+    Only argument conditions count: a ``state`` condition is reached through bursts."""
     from policyctl.policy.operators import NOT_FOUND
     from policyctl.policy.operators import test as holds
     from policyctl.policy.values import never_holds
@@ -609,13 +534,9 @@ def _search(old: Any, new: Any, *, windows: str, budget: float, seed: int, tools
 
     started = time.monotonic()
     deadline = started + budget
-    rules = True
-    if isinstance(old, Policy) and isinstance(new, Policy):
-        space = SearchSpace.build(old, new, tools=tools, seed=seed, deadline=started + budget * 0.25)
-    else:
-        p_old, p_new = _program(old), _program(new)
-        rules = p_old.dialect == p_new.dialect
-        space = SearchSpace.build_programs(p_old, p_new, tools=tools, seed=seed, deadline=started + budget * 0.25)
+    p_old, p_new = _program(old), _program(new)
+    rules = p_old.dialect == p_new.dialect
+    space = SearchSpace.build_programs(p_old, p_new, tools=tools, seed=seed, deadline=started + budget * 0.25)
     strategy = _strategy(space)
     runner = _Runner(old, new, windows)
     # Every setting explicit: a hypothesis profile loaded by the caller must not change the search.
