@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from policyctl.cli.explain import _from_trace
+from policyctl.engine.explain import explain_trace_line
 from policyctl.engine.interpret import Interpreter
 from policyctl.policy.load import load_policy
 from policyctl.simulate.run import simulate
@@ -88,7 +88,7 @@ def test_explaining_any_line_gives_the_simulators_decision(trace, policy):
     loaded = load_policy(str(REPO / policy))
     path = str(REPO / trace)
     for call, decision in simulate(loaded.policy, read_trace(path)):
-        ex, _ = _from_trace(Interpreter(loaded.lowered), path, call.line, False)
+        ex, _ = explain_trace_line(Interpreter(loaded.lowered), path, call.line, False)
         assert ex.decision == decision, call.line
 
 

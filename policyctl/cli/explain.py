@@ -108,6 +108,7 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
     check_outputs([("--output", output)], [trace, policy])
 
     from policyctl.cli.common import emit
+    from policyctl.engine.explain import explain_json_call, explain_trace_line
     from policyctl.engine.interpret import Interpreter
     from policyctl.files import display_name
     from policyctl.policy.load import load_policy
@@ -116,13 +117,13 @@ def run(*, policy: str, trace: Optional[str] = None, line: Optional[str | int] =
     loaded.check_windows(windows)
     ev = Interpreter(loaded.lowered, windows=windows)  # every dialect is explained through its program
     if ti is not None and trace is not None:
-        ex, call_id = _from_trace(ev, ti, spec, skip_invalid)
+        ex, call_id = explain_trace_line(ev, ti, spec, skip_invalid)
         source = f"{display_name(trace)}:{spec}" if isinstance(spec, int) else str(ex.line)
         from policyctl.cli.common import report_import
 
         report_import(ti, summary=False)  # the replay stopped at the call: counts would be partial
     else:
-        ex, call_id = _from_call(ev, call, at, grant, upstream_error)  # type: ignore[arg-type]
+        ex, call_id = explain_json_call(ev, call, at, grant, upstream_error)  # type: ignore[arg-type]
         source = None
     kw: dict[str, Any] = {"policy": loaded.path, "position": loaded.document.position, "show_args": show_args,
                           "call_id": call_id}
@@ -153,101 +154,3 @@ def _line_spec(raw: str | int, *, imported: bool) -> int | tuple[str, int]:
     if not sep or not file or not num.isdigit() or int(num) < 1:
         raise UsageError(f"--line: an imported source needs FILE:N (the \"line\" simulate shows), not {text!r}")
     return file, int(num)
-
-
-def _matches(row_line: object, want: tuple[str, int]) -> bool:
-    file, _, num = str(row_line).rpartition(":")
-    return num == str(want[1]) and (file == want[0] or file.endswith("/" + want[0]))
-
-
-def _from_trace(ev: Any, ti: Any, line: Any, skip_invalid: bool) -> tuple[Any, object]:
-    from policyctl.engine.explain import explain_call
-    from policyctl.errors import InputError
-    from policyctl.files import display_name
-    from policyctl.traces.reader import TraceStats, parse_ts, record_id
-
-    if isinstance(ti, str):  # a policyctl trace file
-        from policyctl.traces.replay import TraceInput
-
-        ti = TraceInput(ti, "policyctl")
-    trace = ti.path
-    name = display_name(trace)
-    stats = TraceStats()
-    programs = ev.programs
-    replayed = 0
-    if not isinstance(line, int):
-        for n, ts, grant, tool, args, upstream, rec, msg in ti.records(skip_invalid=skip_invalid, stats=stats):
-            if not _matches(n, line):
-                prog = programs.get(tool) or ev.program(tool)
-                prog(ts, grant, args, upstream)
-                replayed += 1
-                continue
-            ex = explain_call(ev, ts, grant, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
-            ex.line = n
-            ex.replayed = replayed
-            ex.late = False
-            return ex, record_id(rec, msg)
-        raise InputError(f"{name}: no imported call at {line[0]}:{line[1]} (the \"line\" values simulate "
-                         "--format jsonl shows name the calls)")
-    for n, ts, grant, tool, args, upstream, rec, msg in ti.records(skip_invalid=skip_invalid, stats=stats):
-        if n < line:
-            prog = programs.get(tool) or ev.program(tool)
-            prog(ts, grant, args, upstream)
-            replayed += 1
-            continue
-        if n > line:
-            break
-        ex = explain_call(ev, ts, grant, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
-        ex.line = line
-        ex.replayed = replayed
-        ex.late = parse_ts(rec.get("ts")) != ts  # the reader moved it up to the newest time seen
-        return ex, record_id(rec, msg)
-    if stats.lines < line:
-        raise InputError(f"{name}: has only {stats.lines} line{'s' if stats.lines != 1 else ''}, no line {line}")
-    raise InputError(f"{name}:{line}: not a tool call (a blank line, an MCP message other than tools/call, "
-                     "or a skipped invalid line)")
-
-
-def _from_call(ev: Any, call: str, at: Optional[str], grant: Optional[str], upstream_error: bool) -> tuple[Any, object]:
-    import orjson
-
-    from policyctl.engine.explain import explain_call
-    from policyctl.errors import UsageError
-    from policyctl.traces.reader import BadRecord, decode_record, parse_ts, record_id
-
-    try:
-        rec = orjson.loads(call)
-    except orjson.JSONDecodeError:
-        from policyctl.documents.jsonsyntax import describe_bytes
-
-        problem = describe_bytes(call.encode("utf-8", "surrogatepass"))
-        raise UsageError(f"--call: not valid JSON at column {problem.column}: {problem.what}") from None
-    if not isinstance(rec, dict):
-        raise UsageError("--call: expected a JSON object such as {\"tool\": \"t\", \"args\": {}}")
-    rec = dict(rec)
-    if at is not None:
-        ts_raw: Any = at
-        try:
-            # epoch seconds are a JSON number (ASCII digits); anything else is read as RFC 3339
-            ts_raw = orjson.loads(at) if at.strip()[:1] in "0123456789" and "T" not in at and "t" not in at else at
-        except orjson.JSONDecodeError:
-            ts_raw = at
-        try:
-            parse_ts(ts_raw)
-        except ValueError as exc:
-            raise UsageError(f"--at: {exc}") from None
-        rec["ts"] = ts_raw
-    elif "ts" not in rec:
-        raise UsageError("--call needs a time: give --at TS or a \"ts\" in the JSON")
-    if grant is not None:
-        rec["grant"] = grant
-    if upstream_error:
-        rec["upstream_error"] = True
-    try:
-        ts, g, tool, args, upstream, msg = decode_record(rec)
-    except BadRecord as exc:
-        raise UsageError(f"--call: {exc}") from None
-    if tool is None:
-        raise UsageError("--call: the MCP message is not a tools/call request")
-    ex = explain_call(ev, ts, g, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
-    return ex, record_id(rec, msg)

@@ -15,7 +15,8 @@ from typing import Any
 
 from policyctl.engine.evaluator import ALLOWED, Decision
 
-__all__ = ["ConditionStep", "RuleStep", "LimitStep", "Explanation", "explain_call"]
+__all__ = ["ConditionStep", "RuleStep", "LimitStep", "Explanation", "explain_call", "explain_trace_line",
+           "explain_json_call"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +94,105 @@ def explain_call(it: Any, ts_ns: int, grant: str, tool: str, args: dict, *,
     from policyctl.engine.walk import walk_call
 
     return walk_call(it, ts_ns, grant, tool, args, upstream_error=upstream_error, ts_raw=ts_raw)
+
+
+def _matches(row_line: object, want: tuple[str, int]) -> bool:
+    file, _, num = str(row_line).rpartition(":")
+    return num == str(want[1]) and (file == want[0] or file.endswith("/" + want[0]))
+
+
+def explain_trace_line(ev: Any, ti: Any, line: Any, skip_invalid: bool) -> tuple[Explanation, object]:
+    """Explain one call of a trace (``line``: N of a policyctl trace, or ``(file, N)`` of an imported
+    source, as simulate's ``line`` names it) after replaying the calls before it through ``ev``'s
+    programs; returns the explanation and the call's id. ``ti``: a path or a ``TraceInput``."""
+    from policyctl.errors import InputError
+    from policyctl.files import display_name
+    from policyctl.traces.reader import TraceStats, parse_ts, record_id
+
+    if isinstance(ti, str):  # a policyctl trace file
+        from policyctl.traces.replay import TraceInput
+
+        ti = TraceInput(ti, "policyctl")
+    trace = ti.path
+    name = display_name(trace)
+    stats = TraceStats()
+    programs = ev.programs
+    replayed = 0
+    if not isinstance(line, int):
+        for n, ts, grant, tool, args, upstream, rec, msg in ti.records(skip_invalid=skip_invalid, stats=stats):
+            if not _matches(n, line):
+                prog = programs.get(tool) or ev.program(tool)
+                prog(ts, grant, args, upstream)
+                replayed += 1
+                continue
+            ex = explain_call(ev, ts, grant, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
+            ex.line = n
+            ex.replayed = replayed
+            ex.late = False
+            return ex, record_id(rec, msg)
+        raise InputError(f"{name}: no imported call at {line[0]}:{line[1]} (the \"line\" values simulate "
+                         "--format jsonl shows name the calls)")
+    for n, ts, grant, tool, args, upstream, rec, msg in ti.records(skip_invalid=skip_invalid, stats=stats):
+        if n < line:
+            prog = programs.get(tool) or ev.program(tool)
+            prog(ts, grant, args, upstream)
+            replayed += 1
+            continue
+        if n > line:
+            break
+        ex = explain_call(ev, ts, grant, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
+        ex.line = line
+        ex.replayed = replayed
+        ex.late = parse_ts(rec.get("ts")) != ts  # the reader moved it up to the newest time seen
+        return ex, record_id(rec, msg)
+    if stats.lines < line:
+        raise InputError(f"{name}: has only {stats.lines} line{'s' if stats.lines != 1 else ''}, no line {line}")
+    raise InputError(f"{name}:{line}: not a tool call (a blank line, an MCP message other than tools/call, "
+                     "or a skipped invalid line)")
+
+
+def explain_json_call(ev: Any, call: str, at: str | None, grant: str | None,
+                      upstream_error: bool) -> tuple[Explanation, object]:
+    """Explain one call given as JSON text (``--call``), at ``at`` or its own ``ts``, with ``grant``
+    and ``upstream_error`` overriding its own; raises UsageError with what is wrong."""
+    import orjson
+
+    from policyctl.errors import UsageError
+    from policyctl.traces.reader import BadRecord, decode_record, parse_ts, record_id
+
+    try:
+        rec = orjson.loads(call)
+    except orjson.JSONDecodeError:
+        from policyctl.documents.jsonsyntax import describe_bytes
+
+        problem = describe_bytes(call.encode("utf-8", "surrogatepass"))
+        raise UsageError(f"--call: not valid JSON at column {problem.column}: {problem.what}") from None
+    if not isinstance(rec, dict):
+        raise UsageError("--call: expected a JSON object such as {\"tool\": \"t\", \"args\": {}}")
+    rec = dict(rec)
+    if at is not None:
+        ts_raw: Any = at
+        try:
+            # epoch seconds are a JSON number (ASCII digits); anything else is read as RFC 3339
+            ts_raw = orjson.loads(at) if at.strip()[:1] in "0123456789" and "T" not in at and "t" not in at else at
+        except orjson.JSONDecodeError:
+            ts_raw = at
+        try:
+            parse_ts(ts_raw)
+        except ValueError as exc:
+            raise UsageError(f"--at: {exc}") from None
+        rec["ts"] = ts_raw
+    elif "ts" not in rec:
+        raise UsageError("--call needs a time: give --at TS or a \"ts\" in the JSON")
+    if grant is not None:
+        rec["grant"] = grant
+    if upstream_error:
+        rec["upstream_error"] = True
+    try:
+        ts, g, tool, args, upstream, msg = decode_record(rec)
+    except BadRecord as exc:
+        raise UsageError(f"--call: {exc}") from None
+    if tool is None:
+        raise UsageError("--call: the MCP message is not a tools/call request")
+    ex = explain_call(ev, ts, g, tool, args, upstream_error=upstream, ts_raw=rec.get("ts"))
+    return ex, record_id(rec, msg)
