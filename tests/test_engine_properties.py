@@ -118,7 +118,7 @@ def _max_of(ev: Evaluator) -> dict[int, tuple[int, int]]:
     tool with the same counter share a bucket and each reserves in it, so only the last one's check
     bounds what a call leaves behind — the shared-bucket case table in test_engine shows it.)"""
     out = {}
-    for tool in list(ev.policy.tools) + ["zz"]:
+    for tool in list(ev.ir.tools) + ["zz"]:
         for _, lim, fam in ev.limits(tool):
             out[id(fam)] = (lim.max, WINDOW_SECONDS[lim.window] * NS)
     return out

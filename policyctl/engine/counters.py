@@ -37,6 +37,7 @@ __all__ = ["NS", "LENGTHS", "FixedStore", "FixedFamily", "SlidingCounter", "Coun
 
 
 LENGTHS = (60 * NS, 3600 * NS, 86400 * NS)  # the three windows: their markers sit in slots 0, 1, 2
+WINDOW_NS = {"minute": LENGTHS[0], "hour": LENGTHS[1], "day": LENGTHS[2]}  # a window's name → its length
 
 
 class FixedStore:

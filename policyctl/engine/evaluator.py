@@ -1,4 +1,10 @@
-"""One call's decision under a policy: the reference evaluator of SPEC §2.
+"""One call's decision under a PolicyLayer policy: the compiled evaluator of SPEC §2.
+
+It reads only the policy's intermediate form (:mod:`policyctl.policy.ir`, the lowered PolicyLayer
+program; given the model it lowers it first) and compiles each tool's checks and reservations into a
+small Python function with PolicyLayer's per-grant counter layout — the fastest way to run that
+dialect. :class:`policyctl.engine.interpret.Interpreter` runs the same programs (any dialect) and a
+property test holds the two to the same decision on every call.
 
 Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build on exactly this)::
 
@@ -12,14 +18,15 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
         decision -> "allow" | "deny"           (property)
 
     class Evaluator:
-        Evaluator(policy: Policy, *, windows: str = "fixed")      # or "sliding"
+        Evaluator(program_or_policy, *, windows: str = "fixed")   # or "sliding"; a PolicyLayer program
         evaluate(ts: float, grant: str, tool: str, args: dict, *, upstream_error: bool = False) -> Decision
         evaluate_ns(ts_ns: int, grant, tool, args, *, upstream_error=False) -> Decision  # exact times
         program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
         programs: dict[str, program]                              # the compiled ones so far (for .get in loops)
         stages(tool) -> (rules(args) -> code | -1, limits(ts_ns, grant, upstream) -> code | None)
         tick(ts_ns) -> int                                        # the evaluation time (clock never goes back)
-        limits(tool) -> [(tool | None, Limit, counter family)]    # what a call to tool passes, in order
+        limits(tool) -> [(tool | None, LimitView, counter family)]  # what a call to tool passes, in order
+        ir: policyctl.policy.ir.Program                           # what it was compiled from
         decisions: list[Decision]; tools: list[str]               # code -> Decision, code -> tool name
         origins: list[str | None]                                 # code -> JSON Pointer of the deciding part
         store: CounterStore                                       # the counters (read by explain/coverage)
@@ -41,8 +48,8 @@ never consume quota; ``upstream_error`` releases an allowed call's reservations 
 
 Each tool's steps are compiled once into a small Python function (conditions become inlined
 expressions, fixed-window counting is a few list operations) because the simulator runs hundreds
-of thousands of calls a second;
-``policyctl.engine.explain`` walks the same steps one by one, and the tests hold the two in agreement.
+of thousands of calls a second; :mod:`policyctl.engine.walk` walks the same steps one by one (explain,
+coverage), and the tests hold them in agreement.
 """
 
 from __future__ import annotations
@@ -50,23 +57,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from policyctl.engine.counters import LENGTHS, NS, CounterStore, FixedFamily
-from policyctl.policy.dialects.policylayer.model import (
-    WINDOW_SECONDS,
-    Limit,
-    Policy,
-    Rule,
-    ToolPolicy,
-    escape_pointer_token,
-    pointer,
-)
+from policyctl.engine.counters import LENGTHS, NS, WINDOW_NS, CounterStore, FixedFamily
+from policyctl.policy import ir
 from policyctl.policy.operators import NOT_FOUND, inline_expr
 
-__all__ = [
-    "Decision", "Evaluator", "ALLOWED", "REASONS", "EXPECT_VALUES",
-    "hidden_decision", "default_deny_decision", "rule_decision", "limit_decision",
-    "rule_id", "limit_location", "seconds_to_ns",
-]
+__all__ = ["Decision", "Evaluator", "ALLOWED", "REASONS", "EXPECT_VALUES", "LimitView", "limit_decision",
+           "counter_key", "seconds_to_ns"]
 
 REASONS: tuple[str, ...] = ("allowed", "hidden", "default_deny", "require", "deny_if", "rate_limited")
 # a trace may expect any reason of any dialect (Intercept adds require_approval and policy_error)
@@ -98,41 +94,30 @@ class Decision:
 ALLOWED = Decision(True, "allowed", None, None)
 
 
-def hidden_decision(tool: str) -> Decision:
-    return Decision(False, "hidden", "(hidden)", f'Tool "{tool}" is hidden by policy')
+def outcome_decision(outcome: ir.Outcome) -> Decision:
+    """The decision a denial of the intermediate form reports."""
+    return Decision(False, outcome.reason, outcome.rule, outcome.message)
 
 
-def default_deny_decision(tool: str) -> Decision:
-    return Decision(False, "default_deny", "(default deny)", f'Tool "{tool}" is not permitted by policy')
+@dataclass(frozen=True, slots=True)
+class LimitView:
+    """A PolicyLayer limit as a reservation of the intermediate form states it (``limits(tool)``)."""
+
+    counter: str
+    window: str
+    max: int
+    pointer: str
+    refused: ir.Outcome
 
 
-def rule_id(tool: str, kind: str, rule: Rule, index: int, failed: int | None = None) -> str:
-    """``/tools/<tool>/<kind>/<id>``: the deciding condition's ``<path>-<op>``, or the rule's index."""
-    if rule.conditions:
-        cond = rule.conditions[failed if failed is not None else 0]
-        ident = cond.ident
-    else:
-        ident = str(index)
-    return f"/tools/{escape_pointer_token(tool)}/{kind}/{ident}"
+def limit_decision(tool: str | None, limit: LimitView) -> Decision:
+    """The decision of a full bucket (the reservation's own denial)."""
+    return outcome_decision(limit.refused)
 
 
-def rule_decision(tool: str, kind: str, rule: Rule, index: int, failed: int | None = None) -> Decision:
-    rid = rule_id(tool, kind, rule, index, failed)
-    return Decision(False, kind, rid, rule.message or f'Denied by rule "{rid}"')
-
-
-def limit_location(tool: str | None) -> str:
-    """``/tools/<tool>`` for a tool's own limits, ``/all_tools`` for the shared ones."""
-    return "/all_tools" if tool is None else f"/tools/{escape_pointer_token(tool)}"
-
-
-def limit_decision(tool: str | None, limit: Limit) -> Decision:
-    return Decision(False, "rate_limited", f"{limit_location(tool)}/limits/{limit.counter}",
-                    f'Rate limit of {limit.max} per {limit.window} reached (counter "{limit.counter}")')
-
-
-def counter_key(tool: str | None, limit: Limit) -> tuple[str, str, str, str]:
-    """Bucket family of a limit: the ``all_tools`` location never merges with a tool named ``all_tools``."""
+def counter_key(tool: str | None, limit: Any) -> tuple[str, str, str, str]:
+    """Bucket family of a limit: the ``all_tools`` location never merges with a tool named ``all_tools``
+    (the bucket of :func:`policyctl.policy.dialects.policylayer.lower.lower`'s reservations)."""
     if tool is None:
         return ("all_tools", "", limit.counter, limit.window)
     return ("tool", tool, limit.counter, limit.window)
@@ -177,10 +162,16 @@ class _Codes:
 class Evaluator:
     """Evaluates calls in trace order against one policy, keeping its own counters."""
 
-    def __init__(self, policy: Policy, *, windows: str = "fixed") -> None:
+    def __init__(self, policy: Any, *, windows: str = "fixed") -> None:
         if windows not in ("fixed", "sliding"):
             raise ValueError(f"windows must be 'fixed' or 'sliding', not {windows!r}")
-        self.policy = policy
+        if not isinstance(policy, ir.Program):  # a PolicyLayer model: its intermediate form
+            from policyctl.policy.dialects.policylayer.lower import lower
+
+            policy = lower(policy)
+        if policy.dialect != "policylayer":
+            raise ValueError(f"the compiled evaluator runs PolicyLayer programs, not {policy.dialect!r} ones")
+        self.ir: ir.Program = policy
         self.windows = windows
         self.store = CounterStore(windows)
         self._codes = _Codes()
@@ -196,7 +187,7 @@ class Evaluator:
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
             self.limits(name)
-        self.limits("")
+        self.limits(_UNLISTED)
         self.store.fixed.layout()  # the per-grant slot layout is fixed from here on
 
     # -- public -------------------------------------------------------------------------------
@@ -241,28 +232,28 @@ class Evaluator:
         """tool → program, for callers that look programs up themselves in a hot loop."""
         return self._programs
 
-    def limits(self, tool: str) -> list[tuple[str | None, Limit, Any]]:
+    def limits(self, tool: str) -> list[tuple[str | None, LimitView, Any]]:
         """The limits a call to ``tool`` passes through, in order: (tool or None for all_tools, limit, counter)."""
-        entry = self.policy.tools.get(tool)
-        out: list[tuple[str | None, Limit, Any]] = []
-        for lim in entry.limits if entry is not None else ():
-            out.append((tool, lim, self.store.get(counter_key(tool, lim), WINDOW_SECONDS[lim.window] * NS)))
-        for lim in self.policy.all_tools.limits:
-            out.append((None, lim, self.store.get(counter_key(None, lim), WINDOW_SECONDS[lim.window] * NS)))
+        out: list[tuple[str | None, LimitView, Any]] = []
+        for r in self.ir.reservations(tool):
+            loc = None if r.bucket[0] == "all_tools" else r.bucket[1]
+            assert r.limit is not None and r.amount == 1  # PolicyLayer's reservations
+            view = LimitView(r.bucket[2], r.window, r.limit, r.pointer, r.refused)
+            out.append((loc, view, self.store.get(r.bucket, WINDOW_NS[r.window])))  # type: ignore[arg-type]
         return out
 
     # -- compilation --------------------------------------------------------------------------
 
     def _compile(self, tool: str) -> tuple[Program, Callable[[dict], int], Callable[[int, str, bool], int] | None]:
         codes = self._codes
-        policy = self.policy
-        if policy.is_hidden(tool):
-            index = policy.hide.index("*") if "*" in policy.hide else policy.hide.index(tool)
-            return _constant(codes.add(tool, hidden_decision(tool), pointer("hide", index)))
-        entry = policy.tools.get(tool)
-        if entry is None and policy.default == "deny":
-            return _constant(codes.add(tool, default_deny_decision(tool), "/default"))
-        return _ProgramBuilder(self, tool, entry or ToolPolicy()).build()
+        stop = self.ir.hidden(tool) or self.ir.default_denied(tool)
+        if stop is not None:
+            return _constant(codes.add(tool, outcome_decision(stop), stop.origin))
+        return _ProgramBuilder(self, tool).build()
+
+
+#: a tool name no policy lists (its program is the wildcard's: all_tools limits only)
+_UNLISTED = ""
 
 
 def _constant(code: int) -> tuple[Program, Callable[[dict], int], None]:
@@ -283,10 +274,9 @@ class _ProgramBuilder:
     patterns cannot change the program.
     """
 
-    def __init__(self, ev: Evaluator, tool: str, entry: ToolPolicy) -> None:
+    def __init__(self, ev: Evaluator, tool: str) -> None:
         self.ev = ev
         self.tool = tool
-        self.entry = entry
         self.ns: dict[str, Any] = {"NF": NOT_FOUND}
         self.lines: list[str] = ["def prog(ts, grant, args, upstream):"]
         self.n = 0
@@ -311,30 +301,32 @@ class _ProgramBuilder:
             self.emit(depth, f"v = v.get({self.bind('K', seg)}, NF) if type(v) is dict else NF")
 
     def build(self) -> tuple[Program, Callable[[dict], int], Callable[[int, str, bool], int] | None]:
-        tool, entry, codes = self.tool, self.entry, self.ev._codes
+        tool, codes = self.tool, self.ev._codes
         rules_end: int | None = None
-        for i, rule in enumerate(entry.require):
-            for j, cond in enumerate(rule.conditions):
-                code = codes.add(tool, rule_decision(tool, "require", rule, i, j),
-                                 pointer("tools", tool, "require", i, "conditions", j))
-                self.emit_value(1, cond.segments)
-                self.emit(1, f"if not {inline_expr(cond.op, cond.value, self.bind)}: return {code}")
-        for i, rule in enumerate(entry.deny_if):
-            code = codes.add(tool, rule_decision(tool, "deny_if", rule, i), pointer("tools", tool, "deny_if", i))
-            if not rule.conditions:
+        for check in self.ev.ir.checks(tool):
+            if check.mode == "all_or_deny":  # require: deny naming the first condition that fails
+                for j, cond in enumerate(check.conditions):
+                    denial = check.denial(j)
+                    code = codes.add(tool, outcome_decision(denial), denial.origin)
+                    self.emit_value(1, cond.path)
+                    self.emit(1, f"if not {inline_expr(cond.op, cond.value, self.bind)}: return {code}")
+                continue
+            denial = check.denials[0]  # deny_if: deny when every condition holds
+            code = codes.add(tool, outcome_decision(denial), denial.origin)
+            if not check.conditions:
                 self.emit(1, f"return {code}")
                 break  # an empty deny_if always denies: nothing after it can run
-            if len(rule.conditions) == 1:
-                cond = rule.conditions[0]
-                self.emit_value(1, cond.segments)
+            if len(check.conditions) == 1:
+                cond = check.conditions[0]
+                self.emit_value(1, cond.path)
                 self.emit(1, f"if {inline_expr(cond.op, cond.value, self.bind)}: return {code}")
                 continue
             # Every condition must hold. A one-pass block that the first failing condition leaves
             # keeps the source two levels deep however many conditions there are (one nested `if`
             # per condition hit Python's limit of 100 indentation levels at 99 conditions).
             self.emit(1, "while True:")
-            for cond in rule.conditions:
-                self.emit_value(2, cond.segments)
+            for cond in check.conditions:
+                self.emit_value(2, cond.path)
                 self.emit(2, f"if not {inline_expr(cond.op, cond.value, self.bind)}: break")
             self.emit(2, f"return {code}")
         else:
@@ -352,13 +344,6 @@ class _ProgramBuilder:
         prog: Program = self.ns["prog"]
         prog.__doc__ = sources[0] + "\n"  # kept for debugging and the tests
         return prog, self.ns["rules"], self.ns.get("limits")
-
-    def limit_pointer(self, k: int) -> str:
-        """Document pointer of the ``k``-th limit a call to this tool passes (tool's own, then all_tools)."""
-        own = len(self.entry.limits)
-        if k < own:
-            return pointer("tools", self.tool, "limits", k)
-        return pointer("all_tools", "limits", k - own)
 
     def build_limits(self, codes: _Codes) -> None:
         tool = self.tool
@@ -387,8 +372,8 @@ class _ProgramBuilder:
                 self.emit(1, f"if gs[{marker}] != w{marker}:")
                 self.emit(2, f"gs[{marker}] = w{marker}")
                 self.emit(2, f"gs[{start}:{end}] = {self.bind('Z', [0] * (end - start))}")
-            for k, (loc, lim, fam) in enumerate(limits):
-                deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
+            for loc, lim, fam in limits:
+                deny = codes.add(tool, limit_decision(loc, lim), lim.pointer)
                 assert isinstance(fam, FixedFamily)
                 self.emit(1, f"if gs[{fam.slot}] >= {int(lim.max)}:")
                 for rel in reversed(taken):
@@ -397,8 +382,8 @@ class _ProgramBuilder:
                 self.emit(1, f"gs[{fam.slot}] += 1")
                 taken.append(f"gs[{fam.slot}] -= 1")
         else:
-            for k, (loc, lim, fam) in enumerate(limits):
-                deny = codes.add(tool, limit_decision(loc, lim), self.limit_pointer(k))
+            for loc, lim, fam in limits:
+                deny = codes.add(tool, limit_decision(loc, lim), lim.pointer)
                 c = self.bind("Q", fam)
                 self.emit(1, f"if not {c}.try_reserve(grant, ts, {int(lim.max)}):")
                 for rel in reversed(taken):

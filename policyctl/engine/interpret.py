@@ -24,12 +24,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from policyctl.documents.gofmt import to_double
-from policyctl.engine.counters import NS, SlidingCounter
+from policyctl.engine.counters import WINDOW_NS, SlidingCounter
 from policyctl.engine.evaluator import ALLOWED, Decision, seconds_to_ns
 from policyctl.policy import ir
 from policyctl.policy.operators import NOT_FOUND, compile_test, inline_expr, resolve
 
-WINDOW_NS = {"minute": 60 * NS, "hour": 3600 * NS, "day": 86400 * NS}
 _SWEEP_EVERY = 65536
 
 Program = Callable[[int, str, dict, Any], int]

@@ -19,9 +19,10 @@ from dataclasses import replace
 from typing import Any
 
 from policyctl.documents.pointers import escape_token
+from policyctl.engine.counters import WINDOW_NS
 from policyctl.engine.evaluator import ALLOWED, Decision
 from policyctl.engine.explain import ConditionStep, Explanation, LimitStep, RuleStep
-from policyctl.engine.interpret import WINDOW_NS, Interpreter, go_int64_amount, upstream_kind
+from policyctl.engine.interpret import Interpreter, go_int64_amount, upstream_kind
 from policyctl.policy import ir
 from policyctl.policy.operators import NOT_FOUND, compile_test, resolve
 

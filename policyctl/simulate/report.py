@@ -245,9 +245,8 @@ class ReportCollector:
     def _lengths(self) -> list[int]:
         """The window lengths (ns) the policy's limits use."""
         ev = self.ev
-        lengths = [WINDOW_SECONDS[lim.window] * NS for entry in ev.policy.tools.values() for lim in entry.limits]
-        lengths += [WINDOW_SECONDS[lim.window] * NS for lim in ev.policy.all_tools.limits]
-        return lengths
+        parts = (*ev.ir.tools.values(), ev.ir.wildcard)
+        return [WINDOW_SECONDS[r.window] * NS for part in parts for r in part.reservations]
 
     def _make_observer(self) -> Callable[[int, str, int, bool], int]:
         return self._make_observe_fixed() if self.tracked_from_half else self._make_observe()
@@ -612,12 +611,8 @@ class ReportCollector:
                 else:
                     plan = fams or None
             elif d.reason == "rate_limited":
-                origin = ev.origins[c] or ""
-                k = int(origin.rsplit("/", 1)[1])
-                if origin.startswith("/all_tools/"):
-                    entry = ev.policy.tools.get(tool)
-                    k += len(entry.limits) if entry is not None else 0
-                loc, lim, engine_family = ev.limits(tool)[k]
+                origin = ev.origins[c]
+                loc, lim, engine_family = next(item for item in ev.limits(tool) if item[1].pointer == origin)
                 plan = self._family(loc, lim, engine_family)
             self.plans.append(plan)
         return self.plans[code]
@@ -626,15 +621,9 @@ class ReportCollector:
         key = counter_key(loc, lim)
         fam = self.families.get(key)
         if fam is None:
-            from policyctl.engine.evaluator import limit_decision
-            from policyctl.policy.dialects.policylayer.model import pointer
-
-            if loc is None:
-                origin = pointer("all_tools", "limits", _index(self.ev.policy.all_tools.limits, lim))
-            else:
-                origin = pointer("tools", loc, "limits", _index(self.ev.policy.tools[loc].limits, lim))
+            # the first limit that writes the bucket names it (a tool's own limits come before all_tools)
             fam = self.families[key] = _Family("all_tools" if loc is None else loc, lim.counter, lim.window,
-                                               int(lim.max), limit_decision(loc, lim).rule or "", origin)
+                                               int(lim.max), lim.refused.rule or "", lim.pointer)
             if self.fixed:
                 fam.slot = engine_family.slot
         elif lim.max < fam.max:  # two limits sharing one bucket: the smaller max is the one that bites
@@ -749,7 +738,7 @@ class ProgramReportCollector(ReportCollector):
         super().__init__(ev, tally)
 
     def _lengths(self) -> list[int]:
-        from policyctl.engine.interpret import WINDOW_NS
+        from policyctl.engine.counters import WINDOW_NS
 
         ev: Any = self.ev
         program = ev.ir
@@ -848,10 +837,6 @@ def _set_room(b: _Bucket) -> None:
     """``b.room``: the count of the current window above which the sliding count (this window's plus
     the previous adjacent window's tail) may exceed max: ``_settle`` looks at the reservations above it."""
     b.room = b.fam.max - b.pn if b.pw == b.w - 1 else _ROOMY
-
-
-def _index(limits: Any, lim: Any) -> int:
-    return next(i for i, item in enumerate(limits) if item is lim)
 
 
 def _add_into(have: list[int], more: list[int]) -> None:

@@ -481,7 +481,7 @@ def _splits(ev: Any) -> bool:
 
 
 def _listed_tools(ev: Any) -> Iterable[str]:
-    return ev.policy.tools if isinstance(ev, Evaluator) else ev.ir.tools
+    return ev.ir.tools
 
 
 def _parallel_ok(path: str, forced: bool | None) -> bool:
