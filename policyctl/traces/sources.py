@@ -114,7 +114,7 @@ def _walk_dir(folder: str, accept: Callable[[str], bool], warn: Warn, out: list[
 
 def _open_stream(path: str, warn: Warn):  # -> a binary reader or None
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by read_lines
+        fh = open(path, "rb")  # noqa: SIM115 - closed by _Chunks.close
     except OSError as exc:
         warn(f"{path}: cannot read: {exc.strerror or exc}")
         return None
@@ -161,6 +161,72 @@ class _Bounded:
         self.reader.close()
 
 
+class _Chunks:
+    """The read chunks of one file, for :func:`read_lines` and :func:`read_blocks`.
+
+    Iterating yields each chunk (its size reported to ``progress``) and stops at the end of the
+    file, or early at a read error or a decompression bomb; :meth:`stopped_early` then says which,
+    with a warning.
+    """
+
+    def __init__(self, fh, path: str, warn: Warn, progress: Callable[[int], None] | None) -> None:  # noqa: ANN001
+        self.fh = fh
+        self.path = path
+        self.warn = warn
+        self.progress = progress
+        self.error: str | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = self.fh.read
+        progress = self.progress
+        while True:
+            try:
+                chunk = read(_CHUNK)
+            except Exception as exc:  # noqa: BLE001 - OSError, zstd errors: a bad file, not a crash
+                self.error = _reason(exc)
+                return
+            if not chunk:
+                return
+            if progress is not None:
+                progress(len(chunk))
+            yield chunk
+            del chunk  # not held while the next is read: the reader may have let it go
+
+    def stopped_early(self, lines: int) -> bool:
+        """Whether the file ended before its end (warned, naming ``lines``, the lines read whole)."""
+        fh = self.fh
+        if self.error is not None:
+            self.warn(f"{self.path}: cannot read past line {lines}: {self.error}")
+            return True
+        if isinstance(fh, _Bounded) and fh.exceeded:
+            self.warn(f"{self.path}: decompressed size exceeds {fh.budget:,} bytes; the rest is skipped "
+                      "(a corrupt or hostile zstd file)")
+            return True
+        return False
+
+    def close(self) -> None:
+        try:
+            self.fh.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _chunks(path: str, warn: Warn, progress: Callable[[int], None] | None) -> _Chunks | None:
+    fh = _open_stream(path, warn)
+    return None if fh is None else _Chunks(fh, path, warn, progress)
+
+
+def _overlong(data: bytes) -> Overlong:
+    """The start of an overlong line (``data``, longer than :data:`LINE_CAP`, no newline yet)."""
+    return Overlong(data[:_KEEP], data[-_KEEP:], len(data))
+
+
+def _grow(line: Overlong, data: bytes) -> None:
+    """``data`` continues the overlong ``line``: count it, keep the last bytes as its tail."""
+    line.size += len(data)
+    line.tail = (line.tail + data)[-_KEEP:]
+
+
 def read_lines(path: str, warn: Warn, progress: Callable[[int], None] | None = None,
                ) -> Iterator[tuple[int, bytes | Overlong, bool]]:
     """``(lineno, raw, last)`` for each physical line of ``path`` (1-based; a trailing ``\\r`` kept).
@@ -169,36 +235,23 @@ def read_lines(path: str, warn: Warn, progress: Callable[[int], None] | None = N
     than :data:`LINE_CAP` comes as an :class:`Overlong` and is never held whole. Read errors, a bad
     zstd frame or a decompression bomb end the file with a warning naming it.
     """
-    fh = _open_stream(path, warn)
-    if fh is None:
+    chunks = _chunks(path, warn, progress)
+    if chunks is None:
         return
     lineno = 0
     rest = b""
-    parts: list[bytes] | None = None  # head chunks of a line being skipped
-    skipped = 0
-    tail = b""
+    long: Overlong | None = None  # a line being skipped
     try:
-        while True:
-            try:
-                chunk = fh.read(_CHUNK)
-            except Exception as exc:  # noqa: BLE001 - OSError, zstd errors: a bad file, not a crash
-                warn(f"{path}: cannot read past line {lineno}: {_reason(exc)}")
-                return
-            if not chunk:
-                break
-            if progress is not None:
-                progress(len(chunk))
-            if parts is not None:  # inside an overlong line: look for its end only
+        for chunk in chunks:
+            if long is not None:  # inside an overlong line: look for its end only
                 cut = chunk.find(b"\n")
                 if cut < 0:
-                    skipped += len(chunk)
-                    tail = (tail + chunk)[-_KEEP:]
+                    _grow(long, chunk)
                     continue
-                skipped += cut
-                tail = (tail + chunk[:cut])[-_KEEP:]
+                _grow(long, chunk[:cut])
                 lineno += 1
-                yield lineno, Overlong(parts[0], tail, skipped), False
-                parts = None
+                yield lineno, long, False
+                long = None
                 chunk = chunk[cut + 1:]
             if rest:
                 chunk = rest + chunk
@@ -216,25 +269,18 @@ def read_lines(path: str, warn: Warn, progress: Callable[[int], None] | None = N
                 start = end + 1
             rest = chunk[start:] if start < len(chunk) else b""
             if len(rest) > LINE_CAP:
-                parts = [rest[:_KEEP]]
-                tail = rest[-_KEEP:]
-                skipped = len(rest)
+                long = _overlong(rest)
                 rest = b""
-        if isinstance(fh, _Bounded) and fh.exceeded:
-            warn(f"{path}: decompressed size exceeds {fh.budget:,} bytes; the rest is skipped "
-                 "(a corrupt or hostile zstd file)")
+        if chunks.stopped_early(lineno):
             return
-        if parts is not None:
+        if long is not None:
             lineno += 1
-            yield lineno, Overlong(parts[0], tail, skipped), True
+            yield lineno, long, True
         elif rest:
             lineno += 1
             yield lineno, rest, True
     finally:
-        try:
-            fh.close()
-        except Exception:  # noqa: BLE001
-            pass
+        chunks.close()
 
 
 def read_blocks(path: str, warn: Warn, progress: Callable[[int], None] | None = None,
@@ -246,44 +292,31 @@ def read_blocks(path: str, warn: Warn, progress: Callable[[int], None] | None = 
     :data:`LINE_CAP` comes alone as an :class:`Overlong` (``start``/``end`` 0). Errors as
     :func:`read_lines`.
     """
-    fh = _open_stream(path, warn)
-    if fh is None:
+    chunks = _chunks(path, warn, progress)
+    if chunks is None:
         return
     lineno = 1  # number of the first line of the next block
     rest = b""  # the start of a line that continues in the next chunk
-    head: bytes | None = None  # head of an overlong line being skipped
-    skipped = 0
-    tail = b""
+    long: Overlong | None = None  # an overlong line being skipped
     try:
-        while True:
-            try:
-                chunk = fh.read(_CHUNK)
-            except Exception as exc:  # noqa: BLE001 - OSError, zstd errors: a bad file, not a crash
-                warn(f"{path}: cannot read past line {lineno - 1}: {_reason(exc)}")
-                return
-            if not chunk:
-                break
-            if progress is not None:
-                progress(len(chunk))
+        for chunk in chunks:
             start = 0
-            if head is not None:
+            if long is not None:
                 cut = chunk.find(b"\n")
                 if cut < 0:
-                    skipped += len(chunk)
-                    tail = (tail + chunk)[-_KEEP:]
+                    _grow(long, chunk)
                     continue
-                skipped += cut
-                tail = (tail + chunk[:cut])[-_KEEP:]
-                yield lineno, Overlong(head, tail, skipped), 0, 0, False
+                _grow(long, chunk[:cut])
+                yield lineno, long, 0, 0, False
                 lineno += 1
-                head = None
+                long = None
                 start = cut + 1
             elif rest:  # finish the line begun in the previous chunk (a copy of that line only)
                 cut = chunk.find(b"\n")
                 if cut < 0:
                     rest += chunk
                     if len(rest) > LINE_CAP:
-                        head, tail, skipped, rest = rest[:_KEEP], rest[-_KEEP:], len(rest), b""
+                        long, rest = _overlong(rest), b""
                     continue
                 line = rest + chunk[:cut + 1]
                 rest = b""
@@ -302,20 +335,15 @@ def read_blocks(path: str, warn: Warn, progress: Callable[[int], None] | None = 
             if end < len(chunk):
                 rest = chunk[end:]
                 if len(rest) > LINE_CAP:
-                    head, tail, skipped, rest = rest[:_KEEP], rest[-_KEEP:], len(rest), b""
-        if isinstance(fh, _Bounded) and fh.exceeded:
-            warn(f"{path}: decompressed size exceeds {fh.budget:,} bytes; the rest is skipped "
-                 "(a corrupt or hostile zstd file)")
+                    long, rest = _overlong(rest), b""
+        if chunks.stopped_early(lineno - 1):
             return
-        if head is not None:
-            yield lineno, Overlong(head, tail, skipped), 0, 0, True
+        if long is not None:
+            yield lineno, long, 0, 0, True
         elif rest:
             yield lineno, rest, 0, len(rest), True
     finally:
-        try:
-            fh.close()
-        except Exception:  # noqa: BLE001
-            pass
+        chunks.close()
 
 
 def _reason(exc: BaseException) -> str:
