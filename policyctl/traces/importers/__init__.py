@@ -210,6 +210,20 @@ class Context:
     def invalid(self, path: str, line: int, what: str) -> None:
         self.summary.invalid(path, line, what)
 
+    def not_json(self, path: str, line: int, raw: bytes, last: bool) -> None:
+        """A line that does not parse: counted as truncated when it is the file's unterminated last
+        line (a file still being written), else an invalid line naming the JSON error."""
+        if last:
+            self.summary.truncated_last_lines += 1
+        else:
+            from policyctl.traces.reader import json_error
+
+            self.invalid(path, line, json_error(raw))
+
+    def too_long(self, path: str, line: int, size: int, what: str = "a call") -> None:
+        """An invalid line: one too long to read (:class:`~policyctl.traces.sources.Overlong`)."""
+        self.invalid(path, line, f"line of {size:,} bytes is too long to read {what} from")
+
     def bad_args(self, path: str, line: int, what: str) -> None:
         s = self.summary
         s.bad_args += 1

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import orjson
 
 from policyctl.traces.importers import Call, Context, split_mcp_name
-from policyctl.traces.reader import json_error, parse_ts
+from policyctl.traces.reader import parse_ts
 from policyctl.traces.sources import Overlong, read_blocks, walk
 
 _ID = re.compile(rb'"tool_use_id"\s*:\s*"([^"\\]+)"')
@@ -113,10 +113,7 @@ class Source:
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            if last and (end == len(block) or block[end] != 0x0A):
-                ctx.summary.truncated_last_lines += 1
-            else:
-                ctx.invalid(path, lineno, json_error(raw))
+            ctx.not_json(path, lineno, raw, last and (end == len(block) or block[end] != 0x0A))
             return
         if type(obj) is not dict:
             return
@@ -166,7 +163,7 @@ class Source:
     def _overlong(self, path: str, lineno: int, raw: Overlong, ctx: Context) -> None:
         data = raw.head + raw.tail
         if b'"tool_use"' in raw.head and b'"mcp__' in raw.head and b'"tool_result"' not in raw.head:
-            ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read an MCP call from")
+            ctx.too_long(path, lineno, raw.size, "an MCP call")
             return
         if b'"tool_result"' not in data:
             return

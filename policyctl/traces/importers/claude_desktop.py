@@ -17,13 +17,13 @@ from typing import Any, Iterator
 import orjson
 
 from policyctl.traces.importers import Call, Context
+from policyctl.traces.importers.jsonrpc import answer, called_tool
 from policyctl.traces.reader import json_error, parse_ts
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 _LEVEL = rb"(?:info|error|warn|warning|debug)"
 _LINE = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (?:\[([^\]]+)\] \[" + _LEVEL + rb"\]|\["
                    + _LEVEL + rb"\] \[([^\]]+)\]) ")
-_GATEWAY = ("[INTERCEPT POLICY DENIED]", "[INTERCEPT APPROVAL REQUIRED]")
 _TRAILER = b" { metadata: undefined }"
 
 
@@ -57,7 +57,7 @@ class Source:
         for lineno, raw, _last in read_lines(path, ctx.warn, ctx.progress):
             if isinstance(raw, Overlong):
                 if b"Message from client" in raw.head and b'"tools/call"' in raw.head:
-                    ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read a call from")
+                    ctx.too_long(path, lineno, raw.size)
                 continue
             m = _LINE.match(raw)
             if m is None:
@@ -93,14 +93,10 @@ class Source:
                     continue
                 if method != "tools/call":
                     continue
-                params = msg.get("params")
-                tool = params.get("name") if type(params) is dict else None
-                if type(tool) is not str:
-                    ctx.invalid(path, lineno, "tools/call without a tool name")
+                called = called_tool(msg, path, lineno, ctx)
+                if called is None:
                     continue
-                args = params.get("arguments", {}) if type(params) is dict else None
-                if type(args) is not dict:
-                    args = None
+                tool, args = called
                 rid = msg.get("id")
                 try:
                     ts_ns = parse_ts(m.group(1).decode())
@@ -117,24 +113,4 @@ class Source:
             elif "method" not in msg and "id" in msg:
                 found = pending.pop((server, conn.get(server, 0), orjson.dumps(msg["id"]).decode()), None)
                 if found is not None:
-                    _answer(found, msg)
-
-
-def _answer(call: Call, msg: dict) -> None:
-    if "error" in msg:
-        call.upstream = "jsonrpc_error"
-        return
-    result = msg.get("result")
-    if type(result) is not dict:
-        call.upstream = "ok"
-        return
-    if result.get("isError") is True:
-        content = result.get("content")
-        text = "\n".join(b.get("text", "") for b in content if type(b) is dict and type(b.get("text")) is str) \
-            if type(content) is list else ""
-        if any(g in text for g in _GATEWAY):
-            call.observed = "denied"
-            return
-        call.upstream = "tool_error"
-        return
-    call.upstream = "ok"
+                    answer(found, msg)

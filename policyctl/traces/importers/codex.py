@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import orjson
 
 from policyctl.traces.importers import Call, Context, split_mcp_name
-from policyctl.traces.reader import json_error, parse_ts
+from policyctl.traces.reader import parse_ts
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 
@@ -52,7 +52,7 @@ class Source:
         for lineno, raw, last in read_lines(path, ctx.warn, ctx.progress):
             if isinstance(raw, Overlong):
                 if b'"function_call"' in raw.head:
-                    ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read a call from")
+                    ctx.too_long(path, lineno, raw.size)
                 continue
             if not (b'"function_call"' in raw or b'"mcp_tool_call_end"' in raw or b'"session_meta"' in raw
                     or b'"turn_context"' in raw):
@@ -60,10 +60,7 @@ class Source:
             try:
                 obj = loads(raw)
             except orjson.JSONDecodeError:
-                if last:
-                    ctx.summary.truncated_last_lines += 1
-                else:
-                    ctx.invalid(path, lineno, json_error(raw))
+                ctx.not_json(path, lineno, raw, last)
                 continue
             if type(obj) is not dict:
                 continue

@@ -19,7 +19,7 @@ import orjson
 
 from policyctl.errors import UsageError
 from policyctl.traces.importers import Call, Context
-from policyctl.traces.reader import json_error, parse_ts
+from policyctl.traces.reader import parse_ts
 from policyctl.traces.sources import Overlong, read_lines, walk
 
 _UPSTREAM = ("ok", "tool_error", "jsonrpc_error", "no_response", "not_forwarded")
@@ -49,17 +49,14 @@ class Source:
         for lineno, raw, last in read_lines(path, ctx.warn, ctx.progress):
             if isinstance(raw, Overlong):
                 if b'"tools/call"' in raw.head:
-                    ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read a call from")
+                    ctx.too_long(path, lineno, raw.size)
                 continue
             if not raw.strip():
                 continue
             try:
                 obj = loads(raw)
             except orjson.JSONDecodeError:
-                if last:
-                    ctx.summary.truncated_last_lines += 1
-                else:
-                    ctx.invalid(path, lineno, json_error(raw))
+                ctx.not_json(path, lineno, raw, last)
                 continue
             if type(obj) is not dict:
                 ctx.invalid(path, lineno, "expected a JSON object")
@@ -94,15 +91,13 @@ class Source:
                         continue
                     if method != "tools/call":
                         continue
-                    params = msg.get("params")
-                    tool = params.get("name") if type(params) is dict else None
-                    if type(tool) is not str:
-                        ctx.invalid(path, lineno, "tools/call without a tool name")
+                    called = called_tool(msg, path, lineno, ctx)
+                    if called is None:
                         continue
-                    args = params.get("arguments", {}) if type(params) is dict else None
+                    tool, args = called
                     rid = msg.get("id")
-                    call = Call(ts_ns, ix, lineno, seq, None, server, tool, args if type(args) is dict else None,
-                                rid, ctx.grant(session=f"{path}#{conn}", agent=client))
+                    call = Call(ts_ns, ix, lineno, seq, None, server, tool, args, rid,
+                                ctx.grant(session=f"{path}#{conn}", agent=client))
                     if server is None:
                         waiting.append(call)
                     pending[(conn, orjson.dumps(rid))] = call
@@ -119,13 +114,29 @@ class Source:
                         continue
                     call = pending.pop((conn, orjson.dumps(msg.get("id"))), None)
                     if call is not None:
-                        _answer(call, msg)
+                        answer(call, msg)
         for call in calls:
             if ctx.keep_server(call.server):
                 yield call
 
 
-def _answer(call: Call, msg: dict) -> None:
+def called_tool(msg: dict, path: str, lineno: int, ctx: Context) -> tuple[str, dict | None] | None:
+    """The tool name and arguments of a ``tools/call`` request (arguments None unless an object;
+    missing: ``{}``), or None, counted as an invalid line, when it names no tool."""
+    params = msg.get("params")
+    if type(params) is not dict:
+        params = {}
+    tool = params.get("name")
+    if type(tool) is not str:
+        ctx.invalid(path, lineno, "tools/call without a tool name")
+        return None
+    args = params.get("arguments", {})
+    return tool, args if type(args) is dict else None
+
+
+def answer(call: Call, msg: dict) -> None:
+    """What the server's response ``msg`` says of ``call``: its ``upstream``, or ``observed``
+    denied when a gateway's denial text came back as a tool error."""
     if "error" in msg:
         call.upstream = "jsonrpc_error"
         return

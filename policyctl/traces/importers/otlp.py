@@ -48,7 +48,7 @@ class Source:
         first = True
         for lineno, raw, last in read_lines(path, ctx.warn, ctx.progress):
             if isinstance(raw, Overlong):
-                ctx.invalid(path, lineno, f"line of {raw.size:,} bytes is too long to read spans from")
+                ctx.too_long(path, lineno, raw.size, "spans")
                 continue
             if not raw.strip():
                 continue
@@ -58,10 +58,7 @@ class Source:
                 if first:  # not JSON Lines: one document over many lines
                     yield from self._document(path, ix, ctx)
                     return
-                if last:
-                    ctx.summary.truncated_last_lines += 1
-                else:
-                    ctx.invalid(path, lineno, json_error(raw))
+                ctx.not_json(path, lineno, raw, last)
                 continue
             first = False
             yield from _spans(doc, path, ix, lineno, ctx)
