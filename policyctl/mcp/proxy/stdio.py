@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from policyctl.errors import ServerError
 from policyctl.mcp.proxy.session import Recorder, encode
@@ -124,25 +124,38 @@ class StdioProxy:
             code = proc.wait()
         return 128 - code if code < 0 else code
 
+    def _lines(self, fd: int) -> Iterator[tuple[bytes, int]]:
+        """``(line, piece)`` for each line read from ``fd``: ``piece`` 0 for a whole line to read;
+        a line of ``max_inspect`` bytes or more comes in pieces instead, 1 for the first, 2 for each
+        next (the last ends with a newline, unless the stream ends first), counted once as unread."""
+        readline = open(fd, "rb", buffering=1 << 16, closefd=False).readline  # noqa: SIM115
+        max_inspect = self.max_inspect
+        streaming = False  # inside a line too long to read
+        while True:
+            line = readline(max_inspect)
+            if not line:
+                return
+            whole = line.endswith(b"\n")
+            if streaming:
+                streaming = not whole
+                yield line, 2
+            elif not whole and len(line) >= max_inspect:
+                self.recorder.count_unread()
+                streaming = True
+                yield line, 1
+            else:
+                yield line, 0
+
     # -- client → server ---------------------------------------------------------------------------
     def _client_to_server(self) -> None:
         proc = self.proc
         assert proc.stdin is not None
         child_in = proc.stdin.fileno()
-        reader = open(self.client_in, "rb", buffering=1 << 16, closefd=False)  # noqa: SIM115
-        streaming = False  # inside a line too long to read: pass its pieces on unread
         try:
-            while True:
-                line = reader.readline(self.max_inspect)
-                if not line:
-                    break
-                whole = line.endswith(b"\n")
-                if streaming or not whole and len(line) >= self.max_inspect:
-                    if not streaming:
-                        self.recorder.count_unread()
-                    streaming = not whole
+            for line, piece in self._lines(self.client_in):
+                if piece:  # a line too long to read: pass its pieces on unread
                     if self.recorder.options.enforce:
-                        if not streaming:  # refused whole: say so once, at its end
+                        if line.endswith(b"\n"):  # refused whole: say so once, at its end
                             self._to_client(encode({"jsonrpc": "2.0", "id": None, "error": {
                                 "code": -32600, "message": "policyctl record --enforce: message too large "
                                                            "to check; not forwarded"}}) + b"\n")
@@ -186,23 +199,17 @@ class StdioProxy:
     # -- server → client ---------------------------------------------------------------------------
     def _server_to_client(self) -> None:
         assert self.proc.stdout is not None
-        reader = open(self.proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)  # noqa: SIM115
-        streaming = False
         head = tail = b""
         try:
-            while True:
-                line = reader.readline(self.max_inspect)
-                if not line:
-                    break
-                whole = line.endswith(b"\n")
-                if streaming or not whole and len(line) >= self.max_inspect:
-                    if not streaming:
-                        self.recorder.count_unread()
+            for line, piece in self._lines(self.proc.stdout.fileno()):
+                if piece:
+                    if piece == 1:
                         head = line[:_PROBE]
-                    tail = (tail + line[-_PROBE:])[-_PROBE:] if streaming else line[-_PROBE:]
-                    streaming = not whole
+                        tail = line[-_PROBE:]
+                    else:
+                        tail = (tail + line[-_PROBE:])[-_PROBE:]
                     self._to_client(line)
-                    if not streaming:
+                    if line.endswith(b"\n"):
                         self.recorder.large_from_server(head, tail.rstrip(b"\r\n"))
                     continue
                 try:
