@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policyctl.reporters.init.yaml import _IMPLICIT_KEY_MAX, comment, quote
+from policyctl.reporters.init.yaml import comment, key_lines, quote
 from policyctl.reporters.lint import printable, printable_json
 
 _BARE_VALUES = ("op", "action", "default", "window")  # keys whose values are plain words
@@ -74,9 +74,7 @@ def render_intercept(data: dict[str, Any], source: str) -> str:
     else:
         out.append("tools:")
     for name, tool in tools.items():
-        key = quote(name)
-        # YAML limits an implicit key to 1024 characters: a longer tool name takes the explicit form
-        out.extend([f"  ? {key}", "  :"] if len(key) > _IMPLICIT_KEY_MAX else [f"  {key}:"])
+        out.extend(key_lines(quote(name), "  "))
         rules = tool["rules"]
         if not rules:
             out.append("    rules: []")

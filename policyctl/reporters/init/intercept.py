@@ -19,15 +19,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from policyctl import __version__
-from policyctl.reporters.init.yaml import MODELINE, origin, quote, schema_lines, why
+from policyctl.reporters.init.yaml import MODELINE, comment, key_lines, origin, quote, schema_lines, why
 from policyctl.reporters.lint import printable
 
 if TYPE_CHECKING:
     from policyctl.scan.starter import StarterEntry, StarterPolicy
 
 _INDENT = "    "
-_IMPLICIT_KEY_MAX = 500
-_COMMENT_MAX = 240
 _WRAP = 76
 _PARAM_LINES = 6
 _RULE = "─" * 57
@@ -45,10 +43,7 @@ _TITLES = {
 
 def _line(text: str) -> str:
     """A one-line comment in the scaffolds' style (``#  text``), printable and bounded."""
-    text = " ".join(printable(text).split())
-    if len(text) > _COMMENT_MAX:
-        text = text[: _COMMENT_MAX - 1] + "…"
-    return "#  " + text if text else "#"
+    return comment(text, "#  ")
 
 
 def _banner(title: str) -> str:
@@ -79,14 +74,6 @@ def _entry_comments(entry: "StarterEntry", indent: str) -> list[str]:
     if entry.parameters:
         out += [indent + ln for ln in _parameter_lines(entry.parameters)]
     return out
-
-
-def _key(name: str, indent: str) -> list[str]:
-    """``"name":`` — or ``? "name"`` then ``:`` for a name too long for an implicit key."""
-    quoted = quote(name)
-    if len(quoted) > _IMPLICIT_KEY_MAX:
-        return [f"{indent}? {quoted}", f"{indent}:"]
-    return [f"{indent}{quoted}:"]
 
 
 def _rules(rules: list[dict], indent: str) -> list[str]:
@@ -144,7 +131,7 @@ def render(starter: "StarterPolicy", schema_link: str | None = None) -> str:
                 title = "Destructive Tools: denied (a blank name cannot be hidden); REVIEW"
             lines.append(_INDENT + _banner(title))
         lines += _entry_comments(entry, _INDENT)
-        lines += _key(name, _INDENT)
+        lines += key_lines(quote(name), _INDENT)
         lines += _rules(value["rules"], _INDENT * 2)
     omitted = [e for e in starter.entries if e.placement == "omitted"]
     if omitted:

@@ -64,11 +64,20 @@ def quote(text: str) -> str:
     return "".join(out)
 
 
-def comment(text: str) -> str:
+def comment(text: str, prefix: str = "# ") -> str:
+    """A one-line comment: ``text`` made printable, on one line, bounded, after ``prefix``."""
     line = " ".join(printable(text).split())
     if len(line) > _COMMENT_MAX:
         line = line[: _COMMENT_MAX - 1] + "…"
-    return "# " + line if line else "#"
+    return prefix + line if line else "#"
+
+
+def key_lines(key: str, indent: str) -> list[str]:
+    """``key:`` at ``indent`` (a quoted or bare key) — or ``? key`` then ``:`` for a key too long
+    for YAML's implicit form (1024 characters at most)."""
+    if len(key) > _IMPLICIT_KEY_MAX:
+        return [f"{indent}? {key}", f"{indent}:"]
+    return [f"{indent}{key}:"]
 
 
 def _scalar(value: Any) -> str:
@@ -115,15 +124,11 @@ def _inline(value: Any) -> str:
 
 
 def _entry(key: str, value: Any, indent: int) -> list[str]:
-    pad = " " * indent
-    simple = not (isinstance(value, (dict, list)) and value)
-    if len(key) > _IMPLICIT_KEY_MAX:
-        if simple:
-            return [f"{pad}? {key}", f"{pad}: {_inline(value)}"]
-        return [f"{pad}? {key}", f"{pad}:"] + _block(value, indent + 2)
-    if simple:
-        return [f"{pad}{key}: {_inline(value)}"]
-    return [f"{pad}{key}:"] + _block(value, indent + 2)
+    lines = key_lines(key, " " * indent)
+    if isinstance(value, (dict, list)) and value:
+        return lines + _block(value, indent + 2)
+    lines[-1] += " " + _inline(value)
+    return lines
 
 
 def why(entry: "StarterEntry") -> str:
