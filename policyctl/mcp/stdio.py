@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Mapping
+from typing import Any, Mapping
 
 from policyctl.errors import ServerError
 from policyctl.mcp import jsonrpc
@@ -40,6 +40,23 @@ def child_environment(extra: Mapping[str, str] | None = None,
     return env
 
 
+def start_server(argv: list[str], **popen: Any) -> subprocess.Popen:
+    """``subprocess.Popen(argv, **popen)`` in a process group of its own (so that all of the server
+    can be signalled); a server that cannot start is a :class:`ServerError` naming the command."""
+    if _POSIX:
+        popen["start_new_session"] = True
+    else:  # pragma: no cover - exercised on Windows only
+        popen["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    try:
+        return subprocess.Popen(argv, **popen)
+    except FileNotFoundError:
+        raise ServerError(f"cannot start the server: command not found: {argv[0]}") from None
+    except PermissionError:
+        raise ServerError(f"cannot start the server: permission denied: {argv[0]}") from None
+    except OSError as exc:
+        raise ServerError(f"cannot start the server {argv[0]}: {exc.strerror or exc}") from None
+
+
 class StdioConnection:
     """One spawned server; use as a context manager so it is always shut down."""
 
@@ -52,22 +69,8 @@ class StdioConnection:
         self._next_id = 0
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._lines: queue.Queue[tuple[str, bytes | None]] = queue.Queue()
-        kwargs: dict = {}
-        if _POSIX:
-            kwargs["start_new_session"] = True  # own process group: we can signal all of it
-        else:  # pragma: no cover - exercised on Windows only
-            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
-        try:
-            self.proc = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=dict(env), cwd=cwd, **kwargs,
-            )
-        except FileNotFoundError:
-            raise ServerError(f"cannot start the server: command not found: {self.argv[0]}") from None
-        except PermissionError:
-            raise ServerError(f"cannot start the server: permission denied: {self.argv[0]}") from None
-        except OSError as exc:
-            raise ServerError(f"cannot start the server {self.argv[0]}: {exc.strerror or exc}") from None
+        self.proc = start_server(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=dict(env), cwd=cwd)
         self.pid = self.proc.pid
         self._out = threading.Thread(target=self._read_stdout, name="mcp-stdout", daemon=True)
         self._err = threading.Thread(target=self._read_stderr, name="mcp-stderr", daemon=True)

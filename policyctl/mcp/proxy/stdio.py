@@ -23,11 +23,10 @@ from typing import Iterator, Mapping
 
 from policyctl.errors import ServerError
 from policyctl.mcp.proxy.session import Recorder, encode
-from policyctl.mcp.stdio import shutdown
+from policyctl.mcp.stdio import shutdown, start_server
 
 MAX_INSPECT = 16 * 1024 * 1024
 _PROBE = 4096  # bytes kept from each end of a message too large to read
-_POSIX = os.name == "posix"
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -72,21 +71,10 @@ class StdioProxy:
 
     def _spawn(self) -> subprocess.Popen:
         kwargs: dict = {}
-        if _POSIX:
-            kwargs["start_new_session"] = True
-            if sys.platform.startswith("linux"):
-                kwargs["preexec_fn"] = _die_with_parent
-        else:  # pragma: no cover - Windows
-            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
-        try:
-            return subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-                                    env=self.env, cwd=self.cwd, bufsize=0, **kwargs)
-        except FileNotFoundError:
-            raise ServerError(f"cannot start the server: command not found: {self.argv[0]}") from None
-        except PermissionError:
-            raise ServerError(f"cannot start the server: permission denied: {self.argv[0]}") from None
-        except OSError as exc:
-            raise ServerError(f"cannot start the server {self.argv[0]}: {exc.strerror or exc}") from None
+        if sys.platform.startswith("linux"):
+            kwargs["preexec_fn"] = _die_with_parent
+        return start_server(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+                            env=self.env, cwd=self.cwd, bufsize=0, **kwargs)
 
     def run(self) -> int:
         """Relay until the session ends; returns the server's exit status (128+N for signal N)."""
