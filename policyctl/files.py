@@ -36,6 +36,15 @@ def display_name(path: str | os.PathLike[str]) -> str:
     return "<stdin>" if str(path) == STDIN else str(path)
 
 
+def read_error(name: str, exc: OSError) -> InputError:
+    """The InputError (exit 2) for the input ``name`` that could not be opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{name}: no such file")
+    if isinstance(exc, PermissionError):
+        return InputError(f"{name}: permission denied")
+    return InputError(f"{name}: cannot read: {exc.strerror or exc}")
+
+
 def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> bytes:
     """Read a whole input (``-`` = stdin); missing or unreadable files become InputError (exit 2)."""
     name = display_name(path)
@@ -48,12 +57,8 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) ->
                 raise InputError(f"{name}: is a directory")
             with p.open("rb") as fh:
                 data = fh.read(limit + 1)
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        raise read_error(name, exc) from None
     if len(data) > limit:
         raise InputError(f"{name}: larger than {limit // (1024 * 1024)} MiB")
     return data

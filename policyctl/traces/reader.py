@@ -32,7 +32,7 @@ import orjson
 from policyctl.engine.counters import NS
 from policyctl.engine.evaluator import EXPECT_VALUES, seconds_to_ns
 from policyctl.errors import InputError
-from policyctl.files import STDIN, display_name
+from policyctl.files import STDIN, display_name, read_error
 from policyctl.traces.timestamps import MAX_NS, MIN_NS, TimeCache, lacks_timezone, prefix_ns, suffix_ns
 
 __all__ = ["TraceCall", "TraceStats", "read_trace", "iter_records", "decode_lines", "parse_ts", "open_trace",
@@ -148,14 +148,10 @@ def open_trace(path: str) -> IO[bytes]:
     name = display_name(path)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed by the reader
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        raise read_error(name, exc) from None
     return fh
 
 
