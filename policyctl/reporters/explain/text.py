@@ -72,14 +72,8 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
         if ex.dialect != "policylayer":
             _program_steps(console, step)
             return
-        if ex.listed:
-            _p(console, f"{step}. listed: yes, {_e(pointer('tools', ex.tool))}")
-        elif ex.default == "deny":
-            _p(console, f"{step}. listed: no, and default is \"deny\"")
-            _decision(console)
+        if not _listed(console, step, f"yes, {_e(pointer('tools', ex.tool))}", "all_tools limits"):
             return
-        else:
-            _p(console, f"{step}. listed: no; default is \"allow\", so only all_tools limits apply")
         step += 1
         for kind in ("require", "deny_if"):
             rules = [r for r in ex.rules if r.kind == kind]
@@ -90,18 +84,8 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
             for r in rules:
                 _p(console, f"   #{r.index} {_e(r.pointer)} ({_e(where(r.pointer))})"
                               + (f"  on_deny {_e(_j(r.on_deny))}" if r.on_deny else ""))
-                if not r.conditions:
-                    _p(console, "      no conditions: always holds")
-                for c in r.conditions:
-                    res = "[green]true[/]" if c.result else "[red]false[/]"
-                    _p(console, f"      {_e(c.path)} {_e(c.op)} {_e(_j(c.expected))}: "
-                                  f"value {_e(value(c.value, c.found))} -> {res}")
-                if r.skipped:
-                    _p(console, f"      ({r.skipped} more condition{'s' if r.skipped != 1 else ''} not evaluated)")
-                verdict = ("holds" if r.holds else "does not hold") + (": [red]deny[/]" if r.denies else "")
-                _p(console, f"      rule {verdict}")
-        if ex.rules_not_reached:
-            _p(console, f"   ({ex.rules_not_reached} later rule{'s' if ex.rules_not_reached != 1 else ''} not reached)")
+                _rule_steps(console, r, counters=False)
+        _not_reached(console)
         if ex.limits:
             _p(console, f"{step}. limits:")
             for s in ex.limits:
@@ -123,14 +107,8 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
 
     def _program_steps(console: "Console", step: int) -> None:
         """The steps of a dialect that names its rules and counts amounts (Intercept)."""
-        if ex.listed:
-            _p(console, f"{step}. listed: yes")
-        elif ex.default == "deny":
-            _p(console, f"{step}. listed: no, and default is \"deny\"")
-            _decision(console)
+        if not _listed(console, step, "yes", 'the "*" rules'):
             return
-        else:
-            _p(console, f"{step}. listed: no; default is \"allow\", so only the \"*\" rules apply")
         step += 1
         if ex.rules:
             _p(console, f"{step}. rules (the tool's, then the \"*\" rules):")
@@ -138,20 +116,8 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
             for r in ex.rules:
                 _p(console, f"   {_e(_j(r.name))} ({_e(r.kind)}) {_e(where(r.pointer))}"
                               + (f"  on_deny {_e(_j(r.on_deny))}" if r.on_deny else ""))
-                if not r.conditions and not r.skipped:
-                    _p(console, "      no conditions: always holds")
-                for c in r.conditions:
-                    res = "[green]true[/]" if c.result else "[red]false[/]"
-                    # a counter's value is the policy's own state, not an argument: always shown
-                    seen = shown(c.value, c.found) if c.path.startswith("state.") else value(c.value, c.found)
-                    _p(console, f"      {_e(c.path)} {_e(c.op)} {_e(_j(c.expected))}: value {_e(seen)} -> {res}")
-                if r.skipped:
-                    _p(console, f"      ({r.skipped} more condition{'s' if r.skipped != 1 else ''} not evaluated)")
-                verdict = ("holds" if r.holds else "does not hold") + (": [red]deny[/]" if r.denies else "")
-                _p(console, f"      rule {verdict}")
-            if ex.rules_not_reached:
-                _p(console, f"   ({ex.rules_not_reached} later rule{'s' if ex.rules_not_reached != 1 else ''} "
-                            "not reached)")
+                _rule_steps(console, r, counters=True)
+            _not_reached(console)
         if ex.limits:
             _p(console, f"{step}. counters:")
             for s in ex.limits:
@@ -177,6 +143,37 @@ def render(ex: Explanation, *, policy: str, position: Callable[[str], tuple[int,
             if ex.released_after:
                 _p(console, f"   upstream answered {_e(ex.upstream)}: the call's reservations were released")
         _decision(console)
+
+    def _listed(console: "Console", step: int, yes: str, unlisted: str) -> bool:
+        """Step ``step``: is the tool listed (``yes`` says where); False, the decision written, when
+        it is not and the default denies it; otherwise only ``unlisted`` apply to it."""
+        if ex.listed:
+            _p(console, f"{step}. listed: {yes}")
+        elif ex.default == "deny":
+            _p(console, f"{step}. listed: no, and default is \"deny\"")
+            _decision(console)
+            return False
+        else:
+            _p(console, f"{step}. listed: no; default is \"allow\", so only {unlisted} apply")
+        return True
+
+    def _rule_steps(console: "Console", r: Any, counters: bool) -> None:
+        """A rule's conditions, each with the value it saw, and whether the rule holds; with
+        ``counters``, a counter's value (``state.…``: the policy's own, not an argument) is shown."""
+        if not r.conditions and not r.skipped:
+            _p(console, "      no conditions: always holds")
+        for c in r.conditions:
+            res = "[green]true[/]" if c.result else "[red]false[/]"
+            seen = shown(c.value, c.found) if counters and c.path.startswith("state.") else value(c.value, c.found)
+            _p(console, f"      {_e(c.path)} {_e(c.op)} {_e(_j(c.expected))}: value {_e(seen)} -> {res}")
+        if r.skipped:
+            _p(console, f"      ({r.skipped} more condition{'s' if r.skipped != 1 else ''} not evaluated)")
+        verdict = ("holds" if r.holds else "does not hold") + (": [red]deny[/]" if r.denies else "")
+        _p(console, f"      rule {verdict}")
+
+    def _not_reached(console: "Console") -> None:
+        if ex.rules_not_reached:
+            _p(console, f"   ({ex.rules_not_reached} later rule{'s' if ex.rules_not_reached != 1 else ''} not reached)")
 
     def _decision(console: "Console") -> None:
         d = ex.decision
