@@ -44,8 +44,7 @@ from policyctl.scan.starter import (
     StarterEntry,
     StarterPolicy,
     parameter_summary,
-    review_note,
-    starter_category,
+    ranked_tools,
 )
 
 #: the order of the category banners in Intercept's scaffolds (destructive tools go under ``hide``)
@@ -75,15 +74,10 @@ def _add_note(note: str, extra: str) -> str:
 
 def build_intercept_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolicy:
     """The starter policy for ``snapshot`` in Intercept's dialect, given each tool's ``Risk``."""
-    placed = {t.name: starter_category(risks[t.name]) for t in snapshot.tools}
-    ranked = sorted(snapshot.tools, key=lambda t: (GROUP_ORDER.index(placed[t.name]), _order_key(t.name)))
     tools: dict[str, dict] = {}
     hide: list[str] = []
     entries: list[StarterEntry] = []
-    for tool in ranked:
-        risk = risks[tool.name]
-        category = placed[tool.name]
-        note = review_note(risk, category)
+    for tool, risk, category, note in ranked_tools(snapshot, risks, GROUP_ORDER, lambda t: _order_key(t.name)):
         params = parameter_summary(tool)
         name = tool.name
 

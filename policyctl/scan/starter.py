@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from policyctl.scan.risk import Risk
 from policyctl.scan.snapshots import Snapshot, ToolInfo
@@ -126,6 +126,15 @@ def parameter_summary(tool: ToolInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
+def ranked_tools(snapshot: Snapshot, risks: Mapping[str, Risk], group_order: tuple[str, ...],
+                 tiebreak: Callable[[ToolInfo], Any]) -> list[tuple[ToolInfo, Risk, str, str]]:
+    """``(tool, risk, category, review note)`` for each tool of ``snapshot``, in a starter policy's
+    order: by starter category as ``group_order`` lists them, then by ``tiebreak``."""
+    placed = {t.name: starter_category(risks[t.name]) for t in snapshot.tools}
+    ranked = sorted(snapshot.tools, key=lambda t: (group_order.index(placed[t.name]), tiebreak(t)))
+    return [(t, risks[t.name], placed[t.name], review_note(risks[t.name], placed[t.name])) for t in ranked]
+
+
 def _limit(counter: str, maximum: int) -> dict:
     return {"counter": counter, "window": "minute", "max": maximum, "scope": "grant"}
 
@@ -133,16 +142,11 @@ def _limit(counter: str, maximum: int) -> dict:
 def build_starter(snapshot: Snapshot, risks: Mapping[str, Risk]) -> StarterPolicy:
     """The SPEC §4 starter policy for ``snapshot`` given each tool's ``Risk``."""
     order = {t.name: i for i, t in enumerate(snapshot.tools)}
-    placed = {t.name: starter_category(risks[t.name]) for t in snapshot.tools}
-    ranked = sorted(snapshot.tools, key=lambda t: (GROUP_ORDER.index(placed[t.name]), order[t.name]))
     tools: dict[str, dict] = {}
     hide: list[str] = []
     taken: set[str] = set()
     entries: list[StarterEntry] = []
-    for tool in ranked:
-        risk = risks[tool.name]
-        category = placed[tool.name]
-        note = review_note(risk, category)
+    for tool, risk, category, note in ranked_tools(snapshot, risks, GROUP_ORDER, lambda t: order[t.name]):
         review = bool(note)
         if category == "read":
             tools[tool.name] = {}
