@@ -187,11 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _plain(self, status: int, text: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(text)))
-        self.end_headers()
-        self.wfile.write(text)
+        self._send(status, "text/plain; charset=utf-8", text)
 
     def _upstream_headers(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -302,8 +298,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- answers -----------------------------------------------------------------------------------
     def _json(self, status: int, body: bytes) -> None:
+        self._send(status, "application/json", body)
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        """An answer of our own (not the upstream's), whole."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
