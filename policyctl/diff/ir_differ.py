@@ -1,8 +1,10 @@
 """The structural diff of two policies through the dialect-neutral form (:mod:`policyctl.policy.ir`).
 
-Used whenever one version is not a PolicyLayer policy: Intercept → Intercept, and across dialects
-(PolicyLayer → Intercept, "does my migrated policy still mean the same?"). PolicyLayer →
-PolicyLayer keeps :func:`policyctl.diff.differ.diff_policies`, which knows that dialect's document.
+Intercept → Intercept, across dialects (PolicyLayer → Intercept, "does my migrated policy still
+mean the same?"), and two programs whose rules are numbered (``Program.numbered_rules``:
+PolicyLayer's, known by their list and place) — those are compared rule list by rule list and limit
+list by limit list, exactly as :func:`policyctl.diff.differ.diff_policies` compares PolicyLayer
+models (see "numbered rules" below).
 
 Both versions are compared as programs, tool by tool (the wildcard — Intercept's ``"*"`` rules,
 PolicyLayer's ``all_tools`` — as one more part), each part as its **checks** and **reservations**:
@@ -82,12 +84,7 @@ def _plain(value: Any) -> Any:
 
 def side(loaded: Any) -> Side:
     """The :class:`Side` of a :class:`policyctl.policy.load.LoadedPolicy` (any dialect)."""
-    program = loaded.program
-    if program is None:
-        from policyctl.policy.dialects.policylayer.lower import lower
-
-        program = lower(loaded.policy)
-    return Side(program, loaded.document.data)
+    return Side(loaded.lowered, loaded.document.data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,17 +234,21 @@ def diff_programs(old: Side, new: Side) -> tuple[Change, ...]:
     out: list[Change] = []
     po, pn = old.program, new.program
     same = po.dialect == pn.dialect
+    numbered = po.numbered_rules and pn.numbered_rules
     if po.default_deny != pn.default_deny:
         word = {True: "deny", False: "allow"}
         out.append(Change("default-changed", "/default", word[po.default_deny], word[pn.default_deny],
                           _gate_effect(old, new, _UNLISTED)))
     out.extend(_diff_hide(old, new))
     ctx = "neutral" if _all_blocked(pn) else None
-    out.extend(_diff_part(po.wildcard, pn.wildcard, old, new, ctx, same))
+    if numbered:
+        out.extend(_diff_numbered_part(po.wildcard, pn.wildcard, old, new, ctx))
+    else:
+        out.extend(_diff_part(po.wildcard, pn.wildcard, old, new, ctx, same))
     names = (set(po.tools) - {po.wildcard_name}) | (set(pn.tools) - {pn.wildcard_name})
     names.discard(None)
     for tool in sorted(names):
-        out.extend(_diff_tool(old, new, tool, same))
+        out.extend(_diff_tool(old, new, tool, same, numbered))
     return tuple(out)
 
 
@@ -269,16 +270,18 @@ def _diff_hide(old: Side, new: Side) -> Iterator[Change]:
             yield Change("hide-added", pn.hide_pointers[i], None, name, eff)
 
 
-def _diff_tool(old: Side, new: Side, tool: str, same: bool) -> Iterator[Change]:
+def _diff_tool(old: Side, new: Side, tool: str, same: bool, numbered: bool) -> Iterator[Change]:
     po, pn = old.program, new.program
     o, n = po.tools.get(tool), pn.tools.get(tool)
     if o is None:
-        yield Change("tool-added", pn.tool_pointer(tool), None, new.value(pn.tool_pointer(tool)),
-                     _gate_effect(old, new, tool))
+        shown = _numbered_data(n, new) if numbered and n is not None else new.value(pn.tool_pointer(tool))
+        yield Change("tool-added", pn.tool_pointer(tool), None, shown, _gate_effect(old, new, tool))
         return
     if n is None:
-        yield Change("tool-removed", po.tool_pointer(tool), old.value(po.tool_pointer(tool)), None,
-                     _gate_effect(old, new, tool))
+        shown = _numbered_data(o, old) if numbered else old.value(po.tool_pointer(tool))
+        yield Change("tool-removed", po.tool_pointer(tool), shown, None, _gate_effect(old, new, tool))
+        return
+    if numbered and _numbered_sig(o, old) == _numbered_sig(n, new):
         return
     g_old, g_new = _gate(po, tool), _gate(pn, tool)
     ctx: str | None = None
@@ -288,7 +291,10 @@ def _diff_tool(old: Side, new: Side, tool: str, same: bool) -> Iterator[Change]:
         ctx = "neutral"
     elif g_new == "blocked":
         ctx = "block"
-    yield from _diff_part(o, n, old, new, ctx, same)
+    if numbered:
+        yield from _diff_numbered_part(o, n, old, new, ctx)
+    else:
+        yield from _diff_part(o, n, old, new, ctx, same)
 
 
 def _diff_part(o: ir.ToolProgram, n: ir.ToolProgram, old: Side, new: Side, ctx: str | None,
@@ -486,3 +492,314 @@ def _diff_reservations(old: list[_Res], new: list[_Res], o_side: Side, n_side: S
 
 
 __all__ = ["IR_CHANGE_KINDS", "Side", "diff_programs", "side"]
+
+
+# ---------------------------------------------------------------------------------------------
+# numbered rules (PolicyLayer): a rule is known by its list and place, a limit by its bucket
+
+
+def _written(c: ir.Condition) -> _Cond:
+    """A condition with its path as the document writes it (what a numbered rule's id names)."""
+    return _Cond(c.label if c.label is not None else _cond(c).path, c.op, c.value, c.pointer)
+
+
+def _ident(c: _Cond) -> str:
+    return f"{c.path}-{c.op}"
+
+
+def _json(value: Any) -> Any:
+    from pydantic_core import to_jsonable_python
+
+    return to_jsonable_python(value)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A numbered rule: its conditions (as written), its own message and where it is."""
+
+    conds: tuple[_Cond, ...]
+    message: str | None  # None when it states none (an empty on_deny is none)
+    on_deny: str | None  # as written: "" is kept
+    pointer: str
+
+    @property
+    def key(self) -> frozenset:
+        return frozenset(_cond_key(c) for c in self.conds)
+
+    @property
+    def sig(self) -> tuple:
+        return tuple(_cond_key(c) for c in self.conds), self.message or ""
+
+    @property
+    def label(self) -> str:
+        return " & ".join(map(_ident, self.conds)) if self.conds else "(no conditions)"
+
+    def data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"conditions": [_cond_data(c, keep_none=False) for c in self.conds]}
+        if self.on_deny is not None:
+            out["on_deny"] = self.on_deny
+        return out
+
+
+def _cond_data(c: _Cond, keep_none: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": c.path, "op": c.op}
+    if keep_none or c.value is not None:
+        out["value"] = _json(c.value)
+    return out
+
+
+@dataclass(frozen=True)
+class _NLimit:
+    """A numbered limit: a counter, a window and a ``max``, per grant."""
+
+    counter: str
+    window: str
+    max: int
+    pointer: str
+
+    @property
+    def seconds(self) -> int:
+        return _WINDOW_SECONDS[self.window]
+
+    @property
+    def sig(self) -> tuple[str, str, str]:
+        return self.counter, self.window, str(self.max)
+
+    @property
+    def label(self) -> str:
+        return f"{self.counter} ({self.max}/{self.window})"
+
+    def data(self) -> dict[str, Any]:
+        return {"counter": self.counter, "window": self.window, "max": self.max, "scope": "grant"}
+
+
+def _rules(tp: ir.ToolProgram, mode: str, side_: Side) -> list[_Rule]:
+    out = []
+    for c in tp.checks:
+        if c.mode == mode:
+            on_deny = c.on_deny
+            if on_deny is None and side_.value(c.pointer + "/on_deny") == "":
+                on_deny = ""  # stated, but empty: the IR keeps no message for it
+            out.append(_Rule(tuple(map(_written, c.conditions)), c.on_deny, on_deny, c.pointer))
+    return out
+
+
+def _limits(tp: ir.ToolProgram) -> list[_NLimit]:
+    return [_NLimit(r.bucket[2], r.window, int(r.limit or 0), r.pointer) for r in tp.reservations]
+
+
+def _numbered_data(tp: ir.ToolProgram, side_: Side) -> dict[str, Any]:
+    """A tool's part as plain data, leaving out empty lists (rules keep their ``conditions``)."""
+    data: dict[str, Any] = {}
+    require, deny_if, limits = _rules(tp, "all_or_deny", side_), _rules(tp, "deny_if_all", side_), _limits(tp)
+    if require:
+        data["require"] = [r.data() for r in require]
+    if deny_if:
+        data["deny_if"] = [r.data() for r in deny_if]
+    if limits:
+        data["limits"] = [x.data() for x in limits]
+    return data
+
+
+def _numbered_sig(tp: ir.ToolProgram, side_: Side) -> tuple:
+    return (tuple(r.sig for r in _rules(tp, "all_or_deny", side_)),
+            tuple(r.sig for r in _rules(tp, "deny_if_all", side_)), tuple(x.sig for x in _limits(tp)))
+
+
+def _diff_numbered_part(o: ir.ToolProgram, n: ir.ToolProgram, old: Side, new: Side,
+                        ctx: str | None) -> Iterator[Change]:
+    for mode in ("all_or_deny", "deny_if_all"):
+        yield from _diff_numbered_rules(_rules(o, mode, old), _rules(n, mode, new), mode, ctx)
+    yield from _diff_numbered_limits(_limits(o), _limits(n), ctx)
+
+
+def _parent(pointer_: str) -> str:
+    return pointer_.rsplit("/", 1)[0]
+
+
+def _diff_numbered_rules(old: list[_Rule], new: list[_Rule], mode: str, ctx: str | None) -> Iterator[Change]:
+    if [r.sig for r in old] == [r.sig for r in new]:
+        return
+    keys_old, keys_new = [r.key for r in old], [r.key for r in new]
+    # 1. pair rules with the same meaning (set of conditions), in order.
+    pairs: list[tuple[int, int]] = []
+    waiting: dict[frozenset, list[int]] = {}
+    for j, k in enumerate(keys_new):
+        waiting.setdefault(k, []).append(j)
+    free_old: list[int] = []
+    for i, k in enumerate(keys_old):
+        slots = waiting.get(k)
+        if slots:
+            pairs.append((i, slots.pop(0)))
+        else:
+            free_old.append(i)
+    taken = {j for _, j in pairs}
+    free_new = [j for j in range(len(new)) if j not in taken]
+    # 2. pair what is left by similarity: shared conditions weigh most, then shared paths.
+    changed: list[tuple[int, int]] = []
+    scored = []
+    for i in free_old:
+        for j in free_new:
+            shared = len(keys_old[i] & keys_new[j])
+            paths = len({c.path for c in old[i].conds} & {c.path for c in new[j].conds})
+            score = 2 * shared + paths
+            if score > 0:
+                scored.append((-score, i, j))
+    for _, i, j in sorted(scored):
+        if i in free_old and j in free_new:
+            free_old.remove(i)
+            free_new.remove(j)
+            changed.append((i, j))
+    # Every all_or_deny rule must hold: the list's allow/deny meaning is the union of their
+    # conditions, however they are grouped into rules.
+    unions = (frozenset().union(*keys_old), frozenset().union(*keys_new)) if mode == "all_or_deny" else None
+    for i in free_old:
+        r = old[i]
+        if unions is not None:
+            eff = "loosened" if r.key - unions[1] else "neutral"
+        elif any(k <= keys_old[i] for k in keys_new):  # a broader deny_if_all stays
+            eff = "neutral"
+        else:
+            eff = "loosened"
+        yield Change("rule-removed", r.pointer, r.data(), None, in_context(eff, ctx))
+    for j in free_new:
+        r = new[j]
+        if unions is not None:
+            eff = "tightened" if r.key - unions[0] else "neutral"
+        elif any(k <= keys_new[j] for k in keys_old):  # a broader deny_if_all was there already
+            eff = "neutral"
+        else:
+            eff = "tightened"
+        yield Change("rule-added", r.pointer, None, r.data(), in_context(eff, ctx))
+    for i, j in sorted(changed, key=lambda p: p[1]):
+        yield from _diff_numbered_conditions(old[i], new[j], mode, ctx, unions)
+        yield from _diff_message(old[i], new[j])
+    for i, j in sorted(pairs, key=lambda p: p[1]):
+        oi, ni = [_ident(c) for c in old[i].conds], [_ident(c) for c in new[j].conds]
+        if oi != ni:
+            # The decision never depends on condition order; the reported rule id can.
+            yield Change("conditions-reordered", new[j].pointer + "/conditions", oi, ni, "neutral")
+        yield from _diff_message(old[i], new[j])
+    # 3. order of the rules that stayed: observable only through the reported rule id / message.
+    if len(pairs) > 1:
+        by_old = [old[i] for i, _ in pairs]
+        by_new = [new[j] for _, j in sorted(pairs, key=lambda p: p[1])]
+        seen_old = [(tuple(map(_ident, r.conds)), r.message) for r in by_old]
+        seen_new = [(tuple(map(_ident, r.conds)), r.message) for r in by_new]
+        if [j for _, j in pairs] != sorted(j for _, j in pairs) and seen_old != seen_new:
+            yield Change("rules-reordered", _parent(new[0].pointer), [r.label for r in by_old],
+                         [r.label for r in by_new], "neutral")
+
+
+def _diff_message(o: _Rule, n: _Rule) -> Iterator[Change]:
+    if o.message != n.message:
+        yield Change("on_deny-changed", n.pointer + "/on_deny", o.message, n.message, "neutral")
+
+
+def _diff_numbered_conditions(o: _Rule, n: _Rule, mode: str, ctx: str | None,
+                              unions: tuple[frozenset, frozenset] | None) -> Iterator[Change]:
+    widen, narrow = ("tightened", "loosened") if mode == "deny_if_all" else ("loosened", "tightened")
+    okeys = [_cond_key(c) for c in o.conds]
+    nkeys = [_cond_key(c) for c in n.conds]
+    free_old = [i for i, k in enumerate(okeys) if k not in nkeys]
+    free_new = [j for j, k in enumerate(nkeys) if k not in okeys]
+    pairs: list[tuple[int, int]] = []
+    scored = sorted((-_comparable(o.conds[i], n.conds[j]), i, j)
+                    for i in free_old for j in free_new if _comparable(o.conds[i], n.conds[j]))
+    for _, i, j in scored:
+        if i in free_old and j in free_new:
+            free_old.remove(i)
+            free_new.remove(j)
+            pairs.append((i, j))
+    kept_old = (lambda c: _cond_key(c) in unions[1]) if unions else (lambda c: False)
+    kept_new = (lambda c: _cond_key(c) in unions[0]) if unions else (lambda c: False)
+    at = n.pointer + "/conditions/"  # a removed condition is shown at its old place in the new rule
+    for i in free_old:
+        c = o.conds[i]
+        yield Change("condition-removed", at + str(i), _cond_data(c), None,
+                     in_context("neutral" if kept_old(c) else widen, ctx))
+    for j in free_new:
+        c = n.conds[j]
+        yield Change("condition-added", at + str(j), None, _cond_data(c),
+                     in_context("neutral" if kept_new(c) else narrow, ctx))
+    for i, j in sorted(pairs, key=lambda p: p[1]):
+        a, b = o.conds[i], n.conds[j]
+        if kept_old(a) and kept_new(b):
+            eff = "neutral"
+        elif kept_old(a):  # only the new condition matters: it is added
+            eff = narrow
+        elif kept_new(b):  # only the old condition matters: it is removed
+            eff = widen
+        else:
+            rel = relation(a, b)  # type: ignore[arg-type]
+            eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
+        yield Change("condition-changed", at + str(j), _cond_data(a), _cond_data(b), in_context(eff, ctx))
+
+
+_FAMILY = {"gt": "num", "gte": "num", "lt": "num", "lte": "num",
+           "eq": "set", "neq": "set", "in": "set", "not_in": "set"}
+
+
+def _comparable(a: _Cond, b: _Cond) -> int:
+    """How well two conditions pair up as "one condition changed" (0: not at all)."""
+    if a.path != b.path:
+        return 0
+    if a.op == b.op:
+        return 3
+    fa, fb = _FAMILY.get(a.op), _FAMILY.get(b.op)
+    return 2 if fa is not None and fa == fb else 0
+
+
+def _diff_numbered_limits(old: list[_NLimit], new: list[_NLimit], ctx: str | None) -> Iterator[Change]:
+    if [x.sig for x in old] == [x.sig for x in new]:
+        return
+
+    def shared(ls: Sequence[_NLimit]) -> bool:
+        buckets = [(x.counter, x.window) for x in ls]
+        return len(buckets) != len(set(buckets))
+
+    # Two limits on one bucket each reserve in it, so their order and sizes interact: unknown.
+    interact = shared(old) or shared(new)
+
+    def eff(e: str) -> str:
+        return in_context("unknown" if interact and e != "neutral" else e, ctx)
+
+    # Pairing. A counter name decides nothing but the reported rule id (each limit of a list has
+    # its own bucket unless two share counter and window), so limits pair by what they count first:
+    # the same shape (window and max) under another name is a rename, neutral — a swap of names
+    # between two limits is two renames, not a loosening and a tightening. Then the same bucket
+    # with another max, the same window, and last the same counter with another window.
+    free_old, free_new = list(range(len(old))), list(range(len(new)))
+    same: list[tuple[int, int]] = []
+    changed: list[tuple[int, int]] = []
+    for match in (lambda a, b: a.sig == b.sig,
+                  lambda a, b: a.window == b.window and a.max == b.max,
+                  lambda a, b: a.counter == b.counter and a.window == b.window,
+                  lambda a, b: a.window == b.window,
+                  lambda a, b: a.counter == b.counter):
+        for i in list(free_old):
+            j = next((j for j in free_new if match(old[i], new[j])), None)
+            if j is not None:
+                free_old.remove(i)
+                free_new.remove(j)
+                (same if old[i].sig == new[j].sig else changed).append((i, j))
+    for i in free_old:
+        yield Change("limit-removed", old[i].pointer, old[i].data(), None, eff("loosened"))
+    for j in free_new:
+        yield Change("limit-added", new[j].pointer, None, new[j].data(), eff("tightened"))
+    for i, j in sorted(changed, key=lambda p: p[1]):
+        a, b = old[i], new[j]
+        e = "neutral" if (a.window, a.max) == (b.window, b.max) else limit_effect(a, b)  # type: ignore[arg-type]
+        if interact:
+            e = "unknown"
+        yield Change("limit-changed", b.pointer, a.data(), b.data(), in_context(e, ctx))
+    if len(same) > 1:
+        order = [j for _, j in same]
+        if order != sorted(order):
+            # Observable through the reported counter; with a shared bucket, through decisions too.
+            o_lims = [old[i] for i, _ in same]
+            n_lims = [new[j] for _, j in sorted(same, key=lambda p: p[1])]
+            seen = (lambda x: x.sig) if interact else (lambda x: x.counter)
+            if [seen(x) for x in o_lims] != [seen(x) for x in n_lims]:
+                yield Change("limits-reordered", _parent(n_lims[0].pointer), [x.label for x in o_lims],
+                             [x.label for x in n_lims], in_context("unknown" if interact else "neutral", ctx))

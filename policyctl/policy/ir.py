@@ -115,6 +115,9 @@ class Program:
     quote_names: bool = False  # tool names in messages quoted as Go's %q (Intercept) or as they are
     hide_star_first: bool = True  # the deciding hide entry: "*" wherever it is, or the first match
     tool_pointers: Mapping[str, str] = field(default_factory=dict)  # each listed tool's JSON Pointer
+    # Rules are known by their list and place in it (PolicyLayer's require #0: Check.index), not by a
+    # name of their own; a limit by its bucket. The structural diff pairs such rules by meaning.
+    numbered_rules: bool = False
 
     def tool_pointer(self, tool: str) -> str:
         at = self.tool_pointers.get(tool)

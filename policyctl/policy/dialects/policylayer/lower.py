@@ -60,4 +60,5 @@ def lower(policy: Policy) -> ir.Program:
     # PolicyLayer releases on every upstream failure (SPEC §2: upstream_error true)
     release = frozenset({ir.UPSTREAM_JSONRPC_ERROR, ir.UPSTREAM_TOOL_ERROR, "no_response"})
     return ir.Program("policylayer", tuple(policy.hide), tuple(pointer("hide", i) for i in range(len(policy.hide))),
-                      policy.default == "deny", tools, wildcard, release_on=release)
+                      policy.default == "deny", tools, wildcard, release_on=release,
+                      numbered_rules=True)
