@@ -124,7 +124,8 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
         check_outputs([("--report", report_file)], [], force=False)
 
     from policyctl.cli.common import emit, err
-    from policyctl.diff.differ import DiffReport, behavior_diff_trace, diff_policies
+    from policyctl.diff.differ import DiffReport, behavior_diff_trace
+    from policyctl.diff.ir_differ import diff_programs, side
     from policyctl.policy.load import load_policy
 
     ti = None
@@ -138,12 +139,7 @@ def run(old: str, new: str, *, trace: Optional[str], fmt: str, fail_on: str, out
     p_new = load_policy(new, dialect=dialect).with_rollback(rollback_on)
     p_old.check_windows(windows)
     p_new.check_windows(windows)
-    if p_old.policy is not None and p_new.policy is not None:
-        changes = diff_policies(p_old.policy, p_new.policy)
-    else:
-        from policyctl.diff.ir_differ import diff_programs, side
-
-        changes = diff_programs(side(p_old), side(p_new))
+    changes = diff_programs(side(p_old), side(p_new))
 
     behavior = None
     timeline = None
