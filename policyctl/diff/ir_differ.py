@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from policyctl.diff.differ import Change, in_context, limit_effect, relation
 from policyctl.documents.pointers import unescape_token
@@ -397,35 +397,44 @@ def _diff_checks(old: list[_Check], new: list[_Check], o_side: Side, n_side: Sid
             yield Change("on_deny-changed", b.pointer + "/on_deny", o_side.value(a.pointer + "/on_deny"),
                          n_side.value(b.pointer + "/on_deny"), in_context("neutral", ctx))
         if a.key != b.key:
-            yield from _diff_conditions(a, b, o_side, n_side, ctx, unions if a.mode == "all_or_deny" else None)
+            yield from _diff_conditions(a.conds, b.conds, a.mode, ctx, unions if a.mode == "all_or_deny" else None,
+                                        _shown_as_written(a, b, o_side, n_side))
+
+
+def _shown_as_written(a: _Check, b: _Check, o_side: Side, n_side: Side) -> Shown:
+    """Where a named rule's condition change is shown: at the condition's own place, with the
+    document's values."""
+    def shown(i: int | None, j: int | None) -> tuple[str, Any, Any]:
+        x = a.conds[i].pointer if i is not None else None
+        y = b.conds[j].pointer if j is not None else None
+        return (y if y is not None else x or "", o_side.value(x), n_side.value(y))
+
+    return shown
 
 
 def _union(checks: Sequence[_Check]) -> frozenset:
     return frozenset(k for c in checks if c.mode == "all_or_deny" for k in c.key)
 
 
-def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str | None,
-                     unions: tuple[frozenset, frozenset] | None = None) -> Iterator[Change]:
+#: where a condition change is shown: (pointer, old value, new value) for old condition i and new
+#: condition j (None: absent on that side)
+Shown = Callable[[int | None, int | None], tuple[str, Any, Any]]
+
+
+def _diff_conditions(old: Sequence[_Cond], new: Sequence[_Cond], mode: str, ctx: str | None,
+                     unions: tuple[frozenset, frozenset] | None, shown: Shown) -> Iterator[Change]:
+    """The conditions of two paired checks. ``shown(i, j)`` is a change's (pointer, old value, new
+    value) for old condition ``i`` and new condition ``j`` (None: absent on that side)."""
     # all_or_deny (require, evaluate): a broader condition is easier to satisfy (loosened);
     # deny_if_all (deny_if, require_approval): a broader condition denies more (tightened).
-    widen, narrow = ("tightened", "loosened") if a.mode == "deny_if_all" else ("loosened", "tightened")
-    okeys = [_cond_key(c) for c in a.conds]
-    nkeys = [_cond_key(c) for c in b.conds]
+    widen, narrow = ("tightened", "loosened") if mode == "deny_if_all" else ("loosened", "tightened")
+    okeys = [_cond_key(c) for c in old]
+    nkeys = [_cond_key(c) for c in new]
     free_old = [i for i, k in enumerate(okeys) if k not in nkeys]
     free_new = [j for j, k in enumerate(nkeys) if k not in okeys]
-    fam = {"gt": "num", "gte": "num", "lt": "num", "lte": "num", "eq": "set", "neq": "set", "in": "set",
-           "not_in": "set"}
-
-    def comparable(x: _Cond, y: _Cond) -> int:
-        if x.path != y.path:
-            return 0
-        if x.op == y.op:
-            return 3
-        return 2 if fam.get(x.op) is not None and fam.get(x.op) == fam.get(y.op) else 0
-
     pairs: list[tuple[int, int]] = []
-    for _, i, j in sorted((-comparable(a.conds[i], b.conds[j]), i, j) for i in free_old for j in free_new
-                          if comparable(a.conds[i], b.conds[j])):
+    for _, i, j in sorted((-_comparable(old[i], new[j]), i, j) for i in free_old for j in free_new
+                          if _comparable(old[i], new[j])):
         if i in free_old and j in free_new:
             free_old.remove(i)
             free_new.remove(j)
@@ -434,26 +443,35 @@ def _diff_conditions(a: _Check, b: _Check, o_side: Side, n_side: Side, ctx: str 
     kept_old = (lambda c: _cond_key(c) in unions[1]) if unions else (lambda c: False)
     kept_new = (lambda c: _cond_key(c) in unions[0]) if unions else (lambda c: False)
     for i in free_old:
-        c = a.conds[i]
-        yield Change("condition-removed", c.pointer, o_side.value(c.pointer), None,
-                     in_context("neutral" if kept_old(c) else widen, ctx))
+        yield Change("condition-removed", *shown(i, None), in_context("neutral" if kept_old(old[i]) else widen, ctx))
     for j in free_new:
-        c = b.conds[j]
-        yield Change("condition-added", c.pointer, None, n_side.value(c.pointer),
-                     in_context("neutral" if kept_new(c) else narrow, ctx))
+        yield Change("condition-added", *shown(None, j), in_context("neutral" if kept_new(new[j]) else narrow, ctx))
     for i, j in sorted(pairs, key=lambda p: p[1]):
-        x, y = a.conds[i], b.conds[j]
+        x, y = old[i], new[j]
         if kept_old(x) and kept_new(y):
             eff = "neutral"
-        elif kept_old(x):
+        elif kept_old(x):  # only the new condition matters: it is added
             eff = narrow
-        elif kept_new(y):
+        elif kept_new(y):  # only the old condition matters: it is removed
             eff = widen
         else:
             rel = relation(x, y)
             eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
-        yield Change("condition-changed", y.pointer, o_side.value(x.pointer), n_side.value(y.pointer),
-                     in_context(eff, ctx))
+        yield Change("condition-changed", *shown(i, j), in_context(eff, ctx))
+
+
+_FAMILY = {"gt": "num", "gte": "num", "lt": "num", "lte": "num",
+           "eq": "set", "neq": "set", "in": "set", "not_in": "set"}
+
+
+def _comparable(a: _Cond, b: _Cond) -> int:
+    """How well two conditions pair up as "one condition changed" (0: not at all)."""
+    if a.path != b.path:
+        return 0
+    if a.op == b.op:
+        return 3
+    fa, fb = _FAMILY.get(a.op), _FAMILY.get(b.op)
+    return 2 if fa is not None and fa == fb else 0
 
 
 @dataclass(frozen=True)
@@ -702,7 +720,7 @@ def _diff_numbered_rules(old: list[_Rule], new: list[_Rule], mode: str, ctx: str
             eff = "tightened"
         yield Change("rule-added", r.pointer, None, r.data(), in_context(eff, ctx))
     for i, j in sorted(changed, key=lambda p: p[1]):
-        yield from _diff_numbered_conditions(old[i], new[j], mode, ctx, unions)
+        yield from _diff_conditions(old[i].conds, new[j].conds, mode, ctx, unions, _shown_at(old[i], new[j]))
         yield from _diff_message(old[i], new[j])
     for i, j in sorted(pairs, key=lambda p: p[1]):
         oi, ni = [_ident(c) for c in old[i].conds], [_ident(c) for c in new[j].conds]
@@ -721,63 +739,20 @@ def _diff_numbered_rules(old: list[_Rule], new: list[_Rule], mode: str, ctx: str
                          [r.label for r in by_new], "neutral")
 
 
+def _shown_at(o: _Rule, n: _Rule) -> Shown:
+    """Where a numbered rule's condition change is shown: at its place in the new rule (a removed
+    one at its old place), with the conditions as data."""
+    def shown(i: int | None, j: int | None) -> tuple[str, Any, Any]:
+        at = f"{n.pointer}/conditions/{j if j is not None else i}"
+        return (at, _cond_data(o.conds[i]) if i is not None else None,
+                _cond_data(n.conds[j]) if j is not None else None)
+
+    return shown
+
+
 def _diff_message(o: _Rule, n: _Rule) -> Iterator[Change]:
     if o.message != n.message:
         yield Change("on_deny-changed", n.pointer + "/on_deny", o.message, n.message, "neutral")
-
-
-def _diff_numbered_conditions(o: _Rule, n: _Rule, mode: str, ctx: str | None,
-                              unions: tuple[frozenset, frozenset] | None) -> Iterator[Change]:
-    widen, narrow = ("tightened", "loosened") if mode == "deny_if_all" else ("loosened", "tightened")
-    okeys = [_cond_key(c) for c in o.conds]
-    nkeys = [_cond_key(c) for c in n.conds]
-    free_old = [i for i, k in enumerate(okeys) if k not in nkeys]
-    free_new = [j for j, k in enumerate(nkeys) if k not in okeys]
-    pairs: list[tuple[int, int]] = []
-    scored = sorted((-_comparable(o.conds[i], n.conds[j]), i, j)
-                    for i in free_old for j in free_new if _comparable(o.conds[i], n.conds[j]))
-    for _, i, j in scored:
-        if i in free_old and j in free_new:
-            free_old.remove(i)
-            free_new.remove(j)
-            pairs.append((i, j))
-    kept_old = (lambda c: _cond_key(c) in unions[1]) if unions else (lambda c: False)
-    kept_new = (lambda c: _cond_key(c) in unions[0]) if unions else (lambda c: False)
-    at = n.pointer + "/conditions/"  # a removed condition is shown at its old place in the new rule
-    for i in free_old:
-        c = o.conds[i]
-        yield Change("condition-removed", at + str(i), _cond_data(c), None,
-                     in_context("neutral" if kept_old(c) else widen, ctx))
-    for j in free_new:
-        c = n.conds[j]
-        yield Change("condition-added", at + str(j), None, _cond_data(c),
-                     in_context("neutral" if kept_new(c) else narrow, ctx))
-    for i, j in sorted(pairs, key=lambda p: p[1]):
-        a, b = o.conds[i], n.conds[j]
-        if kept_old(a) and kept_new(b):
-            eff = "neutral"
-        elif kept_old(a):  # only the new condition matters: it is added
-            eff = narrow
-        elif kept_new(b):  # only the old condition matters: it is removed
-            eff = widen
-        else:
-            rel = relation(a, b)
-            eff = {"same": "neutral", "broader": widen, "narrower": narrow, "unknown": "unknown"}[rel]
-        yield Change("condition-changed", at + str(j), _cond_data(a), _cond_data(b), in_context(eff, ctx))
-
-
-_FAMILY = {"gt": "num", "gte": "num", "lt": "num", "lte": "num",
-           "eq": "set", "neq": "set", "in": "set", "not_in": "set"}
-
-
-def _comparable(a: _Cond, b: _Cond) -> int:
-    """How well two conditions pair up as "one condition changed" (0: not at all)."""
-    if a.path != b.path:
-        return 0
-    if a.op == b.op:
-        return 3
-    fa, fb = _FAMILY.get(a.op), _FAMILY.get(b.op)
-    return 2 if fa is not None and fa == fb else 0
 
 
 def _diff_numbered_limits(old: list[_NLimit], new: list[_NLimit], ctx: str | None) -> Iterator[Change]:
