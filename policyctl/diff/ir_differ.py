@@ -622,6 +622,8 @@ class _NLimit:
 
 
 def _rules(tp: ir.ToolProgram, mode: str, side_: Side) -> list[_Rule]:
+    """A part's numbered rules of one mode (``all_or_deny``: require; ``deny_if_all``: deny_if), in
+    their order."""
     out = []
     for c in tp.checks:
         if c.mode == mode:
