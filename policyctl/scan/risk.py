@@ -616,6 +616,20 @@ _CRITICAL_DOUBT.update({w: "financial" for w in ("pay", "withdraw", "purchase", 
                                                   "deposit", "remit", "swap")})
 
 
+# the confidence of a decision by where it came from (phrase and name-verb decisions are judged in
+# ``_confidence``), with the reason shown for it
+_SOURCE_CONFIDENCE: dict[str, tuple[str, str]] = {
+    "name-nounish": ("medium", "the name's action word is also a noun"),
+    "description": ("medium", "no action word in the name; the description decides"),
+    "sibling": ("low", "no action word; a word of the name that another tool of this server describes"),
+    "description-later": ("low", "no action word in the name or the description's first sentence; "
+                                 "a later sentence decides"),
+    "name-noun": ("low", "no action word; decided by a noun in the name"),
+    "context": ("low", "no action word; decided by the server context only"),
+    "annotations": ("low", "only the self-reported annotations"),
+}
+
+
 def _confidence(tool: ToolInfo, decision: _Decision, context: ServerContext) -> tuple[str, tuple[str, ...], str | None]:
     """(level, reasons, alternative): the rule is in docs/scan.md ("Confidence")."""
     reasons: list[str] = []
@@ -636,30 +650,9 @@ def _confidence(tool: ToolInfo, decision: _Decision, context: ServerContext) -> 
             else:
                 level = "medium"
                 reasons.append(f"description reads as {said.category}")
-    elif source == "name-nounish":
-        level = "medium"
-        reasons.append("the name's action word is also a noun")
-    elif source == "description":
-        level = "medium"
-        reasons.append("no action word in the name; the description decides")
-    elif source == "sibling":
-        level = "low"
-        reasons.append("no action word; a word of the name that another tool of this server describes")
-    elif source == "description-later":
-        level = "low"
-        reasons.append("no action word in the name or the description's first sentence; a later sentence decides")
-    elif source == "name-noun":
-        level = "low"
-        reasons.append("no action word; decided by a noun in the name")
-    elif source == "context":
-        level = "low"
-        reasons.append("no action word; decided by the server context only")
-    elif source == "annotations":
-        level = "low"
-        reasons.append("only the self-reported annotations")
     else:
-        level = "low"
-        reasons.append("nothing to go on")
+        level, why = _SOURCE_CONFIDENCE.get(source, ("low", "nothing to go on"))
+        reasons.append(why)
     if decision.context and level == "high":
         level = "medium"
     if decision.context:
