@@ -257,3 +257,13 @@ def test_rules_that_never_hold_are_not_unreached() -> None:
     both = Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {"deny_if": [
         {"conditions": [cond("args.n", "gt", 10), cond("args.n", "lt", 5)]}]}}})
     assert SearchSpace.build(both, both).unreached == ("/tools/t/deny_if/0/conditions/0",)
+
+
+def test_unreached_conditions_are_listed_in_document_order() -> None:
+    """PolicyLayer's tools in the order the document lists them (zeta before alpha), old version first."""
+    def version(bound: int) -> Policy:
+        rule = {"deny_if": [{"conditions": [cond("args.x", "gt", bound), cond("args.x", "lt", 5)]}]}
+        return Policy.from_data({"version": "1", "default": "deny", "tools": {"zeta": rule, "alpha": rule}})
+
+    assert SearchSpace.build(version(10), version(11)).unreached == (
+        "/tools/zeta/deny_if/0/conditions/0", "/tools/alpha/deny_if/0/conditions/0")

@@ -85,8 +85,13 @@ def calls(draw: Any, monotone: bool = True, n: int = 40) -> list[tuple]:
     for step in steps:
         t = t + step if monotone or draw(st.booleans()) else t - step
         out.append((t, draw(st.sampled_from(["g1", "g2"])), draw(st.sampled_from(TOOLS + ["zz"])),
-                    draw(args_strategy), draw(st.integers(0, 5)) == 0))
+                    draw(args_strategy), draw(UPSTREAM) if draw(st.integers(0, 5)) == 0 else False))
     return out
+
+
+#: how an upstream failed, as the trace reader hands it to an engine: a bare ``upstream_error: true``,
+#: or the ``upstream`` kind stated with it (PolicyLayer releases on every one of them)
+UPSTREAM = st.sampled_from([True, "jsonrpc_error", "tool_error", "no_response", "not_forwarded"])
 
 
 COMMON = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -166,3 +166,27 @@ def test_an_empty_require_is_shown_as_holding():
     assert [(r.kind, r.index, r.holds, r.denies, len(r.conditions)) for r in ex.rules] == \
         [("require", 0, True, False, 0), ("require", 1, False, True, 1)]
     assert ex.decision.rule == "/tools/t/require/args.n-lt"
+
+
+def test_every_stated_upstream_failure_releases_in_explain_and_coverage(tmp_path):
+    """PolicyLayer releases an allowed call's reservation on any upstream failure, also one stated as
+    ``upstream: not_forwarded`` with ``upstream_error: true``: explain and coverage agree with simulate."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text('version: "1"\ndefault: deny\ntools:\n  t:\n    limits:\n'
+                      '      - {counter: c, window: minute, max: 1, scope: grant}\n', encoding="utf-8")
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"ts":"2026-11-24T10:00:00Z","grant":"g","tool":"t","args":{},'
+                     '"upstream":"not_forwarded","upstream_error":true}\n'
+                     '{"ts":"2026-11-24T10:00:01Z","grant":"g","tool":"t","args":{}}\n', encoding="utf-8")
+    sim = json.loads(run_cli("simulate", str(trace), "--policy", str(policy), "--coverage", "--format", "json").stdout)
+    assert (sim["calls"], sim["allowed"]) == (2, 2)
+    [limit] = [e for e in sim["coverage"]["items"] if e["kind"] == "limit"]
+    assert (limit["checked"], limit["reached"]) == (2, 0)
+    out = json.loads(run_cli("explain", "--trace", str(trace), "--line", "2", "--policy", str(policy),
+                             "--format", "json").stdout)
+    assert out["decision"]["decision"] == "allow"
+    assert (out["steps"]["limits"][0]["before"], out["steps"]["limits"][0]["after"]) == (0, 1)
+    first = json.loads(run_cli("explain", "--trace", str(trace), "--line", "1", "--policy", str(policy),
+                               "--format", "json").stdout)
+    assert first["steps"]["released_after_upstream_error"] is True
+    assert first["call"]["upstream_error"] is True  # always a boolean, whatever kind of failure

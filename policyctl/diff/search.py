@@ -315,7 +315,9 @@ def _unreached_programs(old: Any, new: Any, names: Sequence[str], slots: dict[st
 
     out: list[str] = []
     for prog in (old, new):
-        for tool in names:
+        # numbered rules (PolicyLayer): the tools in document order, as that dialect lists them
+        order = [*prog.tools, *(n for n in names if n not in prog.tools)] if prog.numbered_rules else names
+        for tool in order:
             by_segments = {s.segments: s for s in slots.get(tool, ())}
             for check in prog.checks(tool):
                 conds = [c for c in check.conditions if c.source == "args"]

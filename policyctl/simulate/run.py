@@ -188,10 +188,8 @@ def run(policy: Policy, path: str, *, windows: str = "fixed", skip_invalid: bool
     if coverage:
         from policyctl.engine.coverage import ProgramCoverage
 
-        if isinstance(policy, Policy):  # the compiled evaluator decides; coverage walks the lowered program
-            from policyctl.policy.dialects.policylayer.lower import lower
-
-            cov = ProgramCoverage(lower(policy), windows=windows)
+        if isinstance(policy, Policy):  # the compiled evaluator decides; coverage walks its program
+            cov = ProgramCoverage(ev.ir, windows=windows)
         else:
             cov = ProgramCoverage(policy, ev)
     collector = None

@@ -58,7 +58,9 @@ def lower(policy: Policy) -> ir.Program:
     wildcard = ir.ToolProgram((), tuple(_reservation(None, lim, pointer("all_tools", "limits", k))
                                         for k, lim in enumerate(policy.all_tools.limits)))
     # PolicyLayer releases on every upstream failure (SPEC §2: upstream_error true)
-    release = frozenset({ir.UPSTREAM_JSONRPC_ERROR, ir.UPSTREAM_TOOL_ERROR, "no_response"})
+    # (every failure a trace can state: a bare upstream_error true, and each upstream kind that comes
+    # with it — not_forwarded and no_response keep upstream_error as written)
+    release = frozenset({ir.UPSTREAM_JSONRPC_ERROR, ir.UPSTREAM_TOOL_ERROR, "no_response", "not_forwarded"})
     return ir.Program("policylayer", tuple(policy.hide), tuple(pointer("hide", i) for i in range(len(policy.hide))),
                       policy.default == "deny", tools, wildcard, release_on=release,
                       numbered_rules=True)
