@@ -18,6 +18,7 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
         program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
         programs: dict[str, program]                              # the compiled ones so far (for .get in loops)
         stages(tool) -> (rules(args) -> code | -1, limits(ts_ns, grant, upstream) -> code | None)
+        watch(thresholds, allowed, refused, fresh, log) -> {count slot: threshold slot}  # --report's hooks
         tick(ts_ns) -> int                                        # the evaluation time (clock never goes back)
         limits(tool) -> [(tool | None, Limit, counter family)]    # what a call to tool passes, in order
         decisions: list[Decision]; tools: list[str]               # code -> Decision, code -> tool name
@@ -193,6 +194,10 @@ class Evaluator:
         # the limits stage takes it from there. Both share the full program's codes.
         self._stages: dict[str, tuple[Callable[[dict], int], Callable[[int, str, bool], int] | None]] = {}
         self.clock: int | None = None  # newest time evaluated by evaluate / evaluate_ns
+        #: set by ``watch``: (count slot -> threshold slot, allowed hook, refused hook, new grant state,
+        #: the log's extend)
+        self._watch: tuple[dict[int, int], Callable[[int, str, int], int], Callable[[int, str, int], int],
+                           Callable[[str, int], list[int]], Callable[[Any], None]] | None = None
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
             self.limits(name)
@@ -235,6 +240,38 @@ class Evaluator:
         if tool not in self._stages:
             self.program(tool)
         return self._stages[tool]
+
+    def watch(self, thresholds: dict[int, int], allowed: Callable[[int, str, int], int],
+              refused: Callable[[int, str, int], int], fresh: Callable[[str, list[int]], None],
+              log: list[Any]) -> dict[int, int]:
+        """Compile the programs with hooks for ``simulate --report`` (fixed windows only; before any
+        program is compiled). Returns where each count slot's threshold sits in a grant's slot list.
+
+        Each grant's slot list gets one threshold per count slot (``thresholds[slot]`` to begin with; the
+        watcher lowers a grant's to 0 once it follows that bucket call by call). Then a program calls
+        ``refused(ts, grant, code)`` for a call a limit refuses, and for an allowed call whose upstream
+        did not fail ``allowed(ts, grant, code)`` when one of its counts has reached its threshold,
+        else extends the flat list ``log`` with ``(ts, grant, code)``; each hook returns the code.
+        ``fresh(grant, slots)`` is called when a grant's slot list is created (again after a sweep
+        forgot the grant). A run that does not call ``watch`` compiles none of this.
+        """
+        if self.windows != "fixed":
+            raise ValueError("only fixed windows can be watched")
+        if self._programs or self._watch is not None:
+            raise RuntimeError("watch() must come before any program is compiled")
+        store = self.store.fixed
+        where: dict[int, int] = {}
+        for slot in sorted(thresholds):
+            where[slot] = len(store.template)
+            store.template.append(thresholds[slot])
+
+        def new_state(grant: str, ts: int) -> list[int]:
+            gs = store.state(grant, ts)
+            fresh(grant, gs)
+            return gs
+
+        self._watch = (where, allowed, refused, new_state, log.extend)
+        return where
 
     @property
     def programs(self) -> dict[str, Program]:
@@ -368,10 +405,14 @@ class _ProgramBuilder:
             self.emit(1, f"return {allowed}")
             return
         taken: list[str] = []  # how to release each earlier reservation
+        watch = self.ev._watch
         if self.ev.windows == "fixed":
             store = self.ev.store.fixed
             self.emit(1, f"gs = {self.bind('G', store.grants)}.get(grant)")
-            self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
+            if watch is None:
+                self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
+            else:
+                self.emit(1, f"if gs is None: gs = {self.bind('S', watch[3])}(grant, ts)")
             # One window index per window length the call needs; longer windows derive from the
             # shortest (floor(floor(t/a)/b) == floor(t/(a*b))), so one costly division per call.
             # When the grant's marker for a length is behind, that length's counts restart at zero.
@@ -393,7 +434,10 @@ class _ProgramBuilder:
                 self.emit(1, f"if gs[{fam.slot}] >= {int(lim.max)}:")
                 for rel in reversed(taken):
                     self.emit(2, rel)
-                self.emit(2, f"return {deny}")
+                if watch is None:
+                    self.emit(2, f"return {deny}")
+                else:
+                    self.emit(2, f"return {self.bind('R', watch[2])}(ts, grant, {deny})")
                 self.emit(1, f"gs[{fam.slot}] += 1")
                 taken.append(f"gs[{fam.slot}] -= 1")
         else:
@@ -408,4 +452,11 @@ class _ProgramBuilder:
         self.emit(1, "if upstream:")
         for rel in reversed(taken):
             self.emit(2, rel)
+        if watch is not None and self.ev.windows == "fixed":
+            # --report (Evaluator.watch): the call's counts against their thresholds, else the log
+            self.emit(2, f"return {allowed}")
+            slots = dict.fromkeys(fam.slot for _, _, fam in limits)
+            reached = " or ".join(f"gs[{slot}] >= gs[{watch[0][slot]}]" for slot in slots)
+            self.emit(1, f"if {reached}: return {self.bind('W', watch[1])}(ts, grant, {allowed})")
+            self.emit(1, f"{self.bind('L', watch[4])}((ts, grant, {allowed}))")
         self.emit(1, f"return {allowed}")

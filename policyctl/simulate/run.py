@@ -48,7 +48,8 @@ KEEP_FAILURES = 1000
 
 #: the per-call hook of ``run(report=True)``: (evaluation time ns, grant, decision code, upstream failed),
 #: called right after the call is tallied, in trace order, on every path (fast, general, parallel); it
-#: returns the time until which the fast loop may screen calls itself (``ReportCollector.fast_path``)
+#: returns the time until which the loops need not call it when ``fast_path`` says so
+#: (``ReportCollector.fast_path``)
 Observe = Callable[[int, str, int, Any], int]  # (ts_ns, grant, code, upstream) -> edge
 
 
@@ -284,9 +285,9 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     It must agree exactly with ``iter_records`` + ``_general`` (a test replays odd traces through
     both); anything unusual on a line goes through the same ``decode_record`` they use.
 
-    With ``observe`` (``--report``), ``fast_path()`` may hand over what lets this loop skip the
-    per-call hook for the calls that cannot change the page (see ``ReportCollector.fast_path``):
-    a Python call per call would cost more than everything the report does with most calls.
+    With ``observe`` (``--report``), ``fast_path()`` may say that this loop need call it only at
+    the edges it returns (``ReportCollector.fast_path``: the programs hand the collector the calls
+    that matter): a Python call per call would cost more than everything the report does with most.
     """
     stats = result.stats
     name = display_name(path)
@@ -310,13 +311,11 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     off: int | None
     upstream: bool | str
     tally.extend([0] * (len(decisions) - len(tally)))  # programs compiled before this loop
-    screen: Any = None
+    seen: Callable[[int], None] | None = None
     edge = _NO_TIME
     last_call = _NO_TIME
     if observe is not None and fast_path is not None:
-        hooks = fast_path()
-        if hooks is not None:
-            hot, screen, sync, slots_of, log_extend, seen, tracked = hooks
+        seen = fast_path()
     try:
         for batch in iter_lines(src, name, progress):
             for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
@@ -399,33 +398,15 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                 except KeyError:
                     prog = ev.program(tool)
                     tally.extend([0] * (len(decisions) - len(tally)))
-                    if screen is not None:
-                        sync()
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
                 if observe is not None:
-                    if screen is None:
+                    if seen is None:
                         observe(ts_ns, grant, code, upstream)
-                    else:  # exactly what observe would do with this call (ReportCollector.fast_path)
+                    else:  # the programs did the rest (ReportCollector.fast_path)
                         last_call = ts_ns
                         if ts_ns >= edge:
                             edge = observe(ts_ns, grant, code, upstream)
-                        else:
-                            pairs = screen[code]
-                            if pairs is None or upstream and pairs:
-                                pass  # no reservation to count: only the timeline (the tally) sees it
-                            elif not pairs:
-                                edge = observe(ts_ns, grant, code, upstream)
-                            elif grant in hot:
-                                tracked(ts_ns, grant, code)
-                            else:
-                                gs = slots_of(grant)
-                                for slot, half in pairs:
-                                    if gs[slot] >= half:
-                                        edge = observe(ts_ns, grant, code, upstream)
-                                        break
-                                else:
-                                    log_extend((ts_ns, grant, code))
                 if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
@@ -434,7 +415,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
         stats.backwards = backwards
         if own and hasattr(fh, "close") and fh.fileno() != 0:
             fh.close()
-        if screen is not None and last_call != _NO_TIME:
+        if seen is not None and last_call != _NO_TIME:
             seen(last_call)
     return prev_ns
 
@@ -580,7 +561,7 @@ def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: 
         if status != 0:
             raise RuntimeError(f"the simulator's worker process failed (status {status})")
         spool.seek(0)
-        _stage_two(ev, result, spool, display_name(path), skip_invalid, known, clock, pickle, observe)
+        _stage_two(ev, result, spool, display_name(path), skip_invalid, known, clock, pickle, observe, fast_path)
     finally:
         spool.close()
 
@@ -675,7 +656,8 @@ def _stage_one(ev: Evaluator, path: str, start: int, end: int, skip_invalid: boo
 
 
 def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, skip_invalid: bool, known: int,
-               clock: int, pickle: Any, observe: Observe | None = None) -> None:
+               clock: int, pickle: Any, observe: Observe | None = None,
+               fast_path: Callable[[], Any] | None = None) -> None:
     """Parent: replay the worker's records in file order through the limits, on the same clock."""
     stats = result.stats
     tally = result.tally
@@ -686,6 +668,9 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
     grants: list[str] = []
     stage_of: list[Any] = []
     load = pickle.load
+    seen = fast_path() if observe is not None and fast_path is not None else None
+    edge = _NO_TIME  # with ``seen``: observe only at the edges it returns, as in _fast
+    last_call = _NO_TIME
     while True:
         item = load(spool)
         if item[0] == "end":
@@ -724,15 +709,19 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
             if code >= len(tally):
                 tally.extend([0] * (len(decisions) - len(tally)))
             tally[code] += 1
-            if observe is not None:  # decided calls reserve nothing: their grant is not needed
-                up = _UPSTREAM_NAMED[kind - _K_UPSTREAM] if kind >= _K_UPSTREAM else kind == _K_LIMITS_FAILED
-                observe(t, grants[bi] if kind != _K_DECIDED else "", code, up)
+            if observe is not None:
+                last_call = t
+                if seen is None or t >= edge:  # decided calls reserve nothing: their grant is not needed
+                    up = _UPSTREAM_NAMED[kind - _K_UPSTREAM] if kind >= _K_UPSTREAM else kind == _K_LIMITS_FAILED
+                    edge = observe(t, grants[bi] if kind != _K_DECIDED else "", code, up)
             if i == next_side:
                 rid, ts_raw, grant, expect, expect_rule = side[si][1]
                 _expectation(result, first_line + ln[i], rid, ts_raw, grant, tools[ti], expect, expect_rule,
                              decisions[code])
                 si += 1
                 next_side = side[si][0] if si < len(side) else -1
+    if seen is not None and last_call != _NO_TIME:
+        seen(last_call)
     stats.lines = first_line + lines
     stats.blank_lines += blank
     stats.calls = sum(tally)
