@@ -461,6 +461,8 @@ class ReportCollector:
             start = w * fam.length
             times: list[int] = []
             plans = self.plans
+            if len(plans) < len(self.ev.decisions):  # the log may hold codes no hook has met yet
+                self._extend_plans(0)
             log = self.log
             i = len(log) - 3  # the last entry is this call
             while i > 0 and log[i - 3] >= start:

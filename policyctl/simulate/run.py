@@ -400,13 +400,10 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     tally.extend([0] * (len(decisions) - len(tally)))
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
-                if observe is not None:
-                    if seen is None:
-                        observe(ts_ns, grant, code, upstream)
-                    else:  # the programs did the rest (ReportCollector.fast_path)
-                        last_call = ts_ns
-                        if ts_ns >= edge:
-                            edge = observe(ts_ns, grant, code, upstream)
+                if observe is not None:  # at its edges only when the programs do the rest (fast_path)
+                    last_call = ts_ns
+                    if ts_ns >= edge:  # an observe for every call returns a time before any call
+                        edge = observe(ts_ns, grant, code, upstream)
                 if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
@@ -711,7 +708,7 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
             tally[code] += 1
             if observe is not None:
                 last_call = t
-                if seen is None or t >= edge:  # decided calls reserve nothing: their grant is not needed
+                if t >= edge:  # as in _fast; decided calls reserve nothing: their grant is not needed
                     up = _UPSTREAM_NAMED[kind - _K_UPSTREAM] if kind >= _K_UPSTREAM else kind == _K_LIMITS_FAILED
                     edge = observe(t, grants[bi] if kind != _K_DECIDED else "", code, up)
             if i == next_side:
