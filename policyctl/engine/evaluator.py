@@ -18,7 +18,7 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
         program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
         programs: dict[str, program]                              # the compiled ones so far (for .get in loops)
         stages(tool) -> (rules(args) -> code | -1, limits(ts_ns, grant, upstream) -> code | None)
-        watch(thresholds, allowed, refused, fresh, log) -> {count slot: threshold slot}  # --report's hooks
+        watch(halves, allowed, refused, fresh, log) -> Watched     # simulate --report's hooks (fixed windows)
         tick(ts_ns) -> int                                        # the evaluation time (clock never goes back)
         limits(tool) -> [(tool | None, Limit, counter family)]    # what a call to tool passes, in order
         decisions: list[Decision]; tools: list[str]               # code -> Decision, code -> tool name
@@ -64,7 +64,7 @@ from policyctl.policy.dialects.policylayer.model import (
 from policyctl.policy.operators import NOT_FOUND, inline_expr
 
 __all__ = [
-    "Decision", "Evaluator", "ALLOWED", "REASONS", "EXPECT_VALUES",
+    "Decision", "Evaluator", "Watched", "ALLOWED", "REASONS", "EXPECT_VALUES",
     "hidden_decision", "default_deny_decision", "rule_decision", "limit_decision",
     "rule_id", "limit_location", "seconds_to_ns",
 ]
@@ -175,6 +175,16 @@ class _Codes:
         return len(self.decisions) - 1
 
 
+@dataclass(frozen=True)
+class Watched:
+    """Where ``Evaluator.watch`` put its slots in a grant's slot list (keyed by count slot)."""
+
+    hot: int  # the grant's flag: some bucket of it is followed call by call
+    threshold: dict[int, int]  # count slot -> its threshold's slot
+    times: dict[int, int]  # count slot -> its times slot (in the span its window's turn zeroes)
+    half: dict[int, int]  # count slot -> the threshold a grant without the flag has
+
+
 class Evaluator:
     """Evaluates calls in trace order against one policy, keeping its own counters."""
 
@@ -196,7 +206,7 @@ class Evaluator:
         self.clock: int | None = None  # newest time evaluated by evaluate / evaluate_ns
         #: set by ``watch``: (count slot -> threshold slot, allowed hook, refused hook, new grant state,
         #: the log's extend)
-        self._watch: tuple[dict[int, int], Callable[[int, str, int], int], Callable[[int, str, int], int],
+        self._watch: tuple[Watched, Callable[[int, str, int], int], Callable[[int, str, int], int],
                            Callable[[str, int], list[int]], Callable[[Any], None]] | None = None
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
@@ -241,17 +251,22 @@ class Evaluator:
             self.program(tool)
         return self._stages[tool]
 
-    def watch(self, thresholds: dict[int, int], allowed: Callable[[int, str, int], int],
+    def watch(self, halves: dict[int, int], allowed: Callable[[int, str, int], int],
               refused: Callable[[int, str, int], int], fresh: Callable[[str, list[int]], None],
-              log: list[Any]) -> dict[int, int]:
+              log: list[Any]) -> Watched:
         """Compile the programs with hooks for ``simulate --report`` (fixed windows only; before any
-        program is compiled). Returns where each count slot's threshold sits in a grant's slot list.
+        program is compiled): the programs, which hold the counts, screen the calls for the report.
 
-        Each grant's slot list gets one threshold per count slot (``thresholds[slot]`` to begin with; the
-        watcher lowers a grant's to 0 once it follows that bucket call by call). Then a program calls
-        ``refused(ts, grant, code)`` for a call a limit refuses, and for an allowed call whose upstream
-        did not fail ``allowed(ts, grant, code)`` when one of its counts has reached its threshold,
-        else extends the flat list ``log`` with ``(ts, grant, code)``; each hook returns the code.
+        ``halves``: per counter family (``FixedFamily.index``) the count from which the watcher
+        wants to hear of a grant's calls. Each grant's slot list gets a flag (``Watched.hot``: the
+        watcher follows some bucket of the grant call by call), per count slot a threshold
+        (``Watched.threshold``: the half to begin with, 0 once the bucket is followed) and a times
+        slot (``Watched.times``: the list of the followed bucket's reservation times in its current
+        window, or 0; the window's turn clears it with the counts). A program calls ``refused(ts,
+        grant, code)`` for a call a limit refuses. For an allowed call whose upstream did not fail
+        it calls ``allowed(ts, grant, code)`` when one of its counts has reached its threshold with
+        no list in its times slot, else extends the flat list ``log`` with ``(ts, grant, code)``
+        and appends ``ts`` to the lists in its times slots. Each hook returns the code.
         ``fresh(grant, slots)`` is called when a grant's slot list is created (again after a sweep
         forgot the grant). A run that does not call ``watch`` compiles none of this.
         """
@@ -260,18 +275,22 @@ class Evaluator:
         if self._programs or self._watch is not None:
             raise RuntimeError("watch() must come before any program is compiled")
         store = self.store.fixed
-        where: dict[int, int] = {}
-        for slot in sorted(thresholds):
-            where[slot] = len(store.template)
-            store.template.append(thresholds[slot])
+        times = store.pair_slots()  # the count slots move: ``halves`` is keyed by family index
+        hot = len(store.template)
+        store.template.append(0)
+        threshold: dict[int, int] = {}
+        for index in sorted(halves):
+            threshold[store.slots[index]] = len(store.template)
+            store.template.append(halves[index])
 
         def new_state(grant: str, ts: int) -> list[int]:
             gs = store.state(grant, ts)
             fresh(grant, gs)
             return gs
 
-        self._watch = (where, allowed, refused, new_state, log.extend)
-        return where
+        watched = Watched(hot, threshold, times, {store.slots[index]: half for index, half in halves.items()})
+        self._watch = (watched, allowed, refused, new_state, log.extend)
+        return watched
 
     @property
     def programs(self) -> dict[str, Program]:
@@ -453,10 +472,23 @@ class _ProgramBuilder:
         for rel in reversed(taken):
             self.emit(2, rel)
         if watch is not None and self.ev.windows == "fixed":
-            # --report (Evaluator.watch): the call's counts against their thresholds, else the log
+            # --report (Evaluator.watch): a grant with a followed bucket: its times slots take the
+            # call, unless a count at its threshold has no list there (the hook starts or turns it);
+            # any other grant: its counts against half their max, else the log
+            w, hook, log = watch[0], self.bind("W", watch[1]), self.bind("L", watch[4])
             self.emit(2, f"return {allowed}")
-            slots = dict.fromkeys(fam.slot for _, _, fam in limits)
-            reached = " or ".join(f"gs[{slot}] >= gs[{watch[0][slot]}]" for slot in slots)
-            self.emit(1, f"if {reached}: return {self.bind('W', watch[1])}(ts, grant, {allowed})")
-            self.emit(1, f"{self.bind('L', watch[4])}((ts, grant, {allowed}))")
+            slots = list(dict.fromkeys(fam.slot for _, _, fam in limits))
+            self.emit(1, f"if gs[{w.hot}]:")
+            for k, slot in enumerate(slots):
+                self.emit(2, f"t{k} = gs[{w.times[slot]}]")
+            reached = " or ".join(f"not t{k} and gs[{slot}] >= gs[{w.threshold[slot]}]" for k, slot in enumerate(slots))
+            self.emit(2, f"if {reached}: return {hook}(ts, grant, {allowed})")
+            self.emit(2, f"{log}((ts, grant, {allowed}))")
+            for _, _, fam in limits:  # a counter two limits share takes the call twice
+                k = slots.index(fam.slot)
+                self.emit(2, f"if t{k}: t{k}.append(ts)")
+            self.emit(2, f"return {allowed}")
+            reached = " or ".join(f"gs[{slot}] >= {w.half[slot]}" for slot in slots)
+            self.emit(1, f"if {reached}: return {hook}(ts, grant, {allowed})")
+            self.emit(1, f"{log}((ts, grant, {allowed}))")
         self.emit(1, f"return {allowed}")

@@ -240,7 +240,7 @@ class ReportCollector:
         # from the first boundary on.
         self.log: list[Any] = []  # flat: time, grant, code, time, … (no tuple kept per reservation)
         self.log_length = min(self._lengths(), default=60 * NS)
-        self.threshold: dict[int, int] = {}  # count slot -> its threshold's slot (``Evaluator.watch``)
+        self.watched: Any = None  # where the evaluator's programs keep the report's slots (``Evaluator.watch``)
         self.observe: Callable[[int, str, int, bool], int] = self._make_observer()
 
     def _lengths(self) -> list[int]:
@@ -378,22 +378,20 @@ class ReportCollector:
             except IndexError:
                 plan = extend(code)
             log_extend((ts, grant, code))
+            gs = grants_get(grant)
             if grant in hot:
-                slots: list[int] | None = None
                 for slot, half, fam in plan:
                     b = fam.buckets.get(grant)
                     if b is None:  # not tracked yet: is the engine's count at half of max?
-                        if slots is None:
-                            slots = grants_get(grant)
-                        c = slots[slot]
+                        c = gs[slot]
                         if c >= half:
                             track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
                         continue
                     if ts >= b.end:
                         close(b, ts // fam.length)
                     b.times.append(ts)  # its count and sliding count: when the window closes (``_settle``)
+                    gs[times_at[slot]] = b.times  # the program appends the window's next ones
                 return code
-            gs = grants_get(grant)
             for slot, half, fam in plan:
                 c = gs[slot]
                 if c >= half:
@@ -413,6 +411,7 @@ class ReportCollector:
                 b = track(plan, grant, ts, grants_get(grant)[plan.slot], 0)
             if ts >= b.end:
                 close(b, ts // plan.length)
+                grants_get(grant)[times_at[plan.slot]] = b.times
             b.d += 1
             return code
 
@@ -421,9 +420,10 @@ class ReportCollector:
         def fresh(grant: str, gs: list[int]) -> None:
             """A grant's slot list was created (again): its tracked buckets' thresholds are 0."""
             if grant in hot:
+                gs[watched.hot] = 1
                 for fam in families.values():
                     if grant in fam.buckets:
-                        gs[threshold[fam.slot]] = 0
+                        gs[watched.threshold[fam.slot]] = 0
 
         def newest() -> int | None:
             return None if last == _NEVER else last
@@ -433,27 +433,31 @@ class ReportCollector:
             if ts > last:
                 last = ts
 
-        threshold = self.threshold = self.ev.watch(self._halves(), allowed, refused, fresh, log)
+        watched = self.watched = self.ev.watch(self._halves(), allowed, refused, fresh, log)
+        times_at = watched.times
         self._newest = newest
         self._seen = seen
         return observe
 
     def _halves(self) -> dict[int, int]:
-        """Count slot -> half the smallest max of the limits counted there (what ``_family`` keeps)."""
+        """Engine family index -> half the smallest max of the limits counted there (what ``_family``
+        keeps)."""
         ev = self.ev
         least: dict[int, int] = {}
         for tool in (*ev.policy.tools, ""):
             for _, lim, engine_family in ev.limits(tool):
-                slot = engine_family.slot
-                least[slot] = min(least.get(slot, int(lim.max)), int(lim.max))
-        return {slot: (mx + 1) // 2 for slot, mx in least.items()}
+                index = engine_family.index
+                least[index] = min(least.get(index, int(lim.max)), int(lim.max))
+        return {index: (mx + 1) // 2 for index, mx in least.items()}
 
     def _track(self, fam: _Family, grant: str, ts: int, count: int, own: int) -> _Bucket:
         """Start tracking a bucket whose window already holds ``count`` (``own`` of them this call's)."""
         w = ts // fam.length
         b = fam.buckets[grant] = _Bucket(fam, grant, w, ts)
         self.hot.add(grant)
-        self.ev.store.fixed.grants[grant][self.threshold[fam.slot]] = 0  # its programs call the hook from now on
+        gs = self.ev.store.fixed.grants[grant]  # the programs hand this bucket's calls over from now on
+        gs[self.watched.hot] = 1
+        gs[self.watched.threshold[fam.slot]] = 0
         b.n = count
         b.times = [ts] * own
         b.unknown = count - own
@@ -478,6 +482,7 @@ class ReportCollector:
         b.series_from = w * fam.length
         if own and count > fam.max:  # cannot happen under fixed windows; kept for clarity
             self._sliding(b, ts, count, fam)
+        gs[self.watched.times[fam.slot]] = b.times
         return b
 
     def _new_bucket(self, fam: _Family, grant: str, w: int, ts: int) -> _Bucket:
