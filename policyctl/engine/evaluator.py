@@ -175,14 +175,17 @@ class _Codes:
         return len(self.decisions) - 1
 
 
-@dataclass(frozen=True)
 class Watched:
-    """Where ``Evaluator.watch`` put its slots in a grant's slot list (keyed by count slot)."""
+    """Where ``Evaluator.watch`` put its slots in a grant's slot list (keyed by count slot). A plain
+    class: a dataclass would cost every run its creation at import, for ``--report`` only."""
 
-    hot: int  # the grant's flag: some bucket of it is followed call by call
-    threshold: dict[int, int]  # count slot -> its threshold's slot
-    times: dict[int, int]  # count slot -> its times slot (in the span its window's turn zeroes)
-    half: dict[int, int]  # count slot -> the threshold a grant without the flag has
+    __slots__ = ("hot", "threshold", "times", "half")
+
+    def __init__(self, hot: int, threshold: dict[int, int], times: dict[int, int], half: dict[int, int]) -> None:
+        self.hot = hot  # the grant's flag: some bucket of it is followed call by call
+        self.threshold = threshold  # count slot -> its threshold's slot
+        self.times = times  # count slot -> its times slot (in the span its window's turn zeroes)
+        self.half = half  # count slot -> the threshold of a grant without the flag
 
 
 class Evaluator:

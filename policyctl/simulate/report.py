@@ -49,10 +49,10 @@ same count is each window's peak (never above ``max``).
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import repeat
-from operator import sub
+from operator import add, sub
 from typing import Any, Callable, cast
 
 from policyctl.engine.counters import NS
@@ -468,12 +468,16 @@ class ReportCollector:
             if len(plans) < len(self.ev.decisions):  # the log may hold codes no hook has met yet
                 self._extend_plans(0)
             log = self.log
-            i = len(log) - 3  # the last entry is this call
-            while i > 0 and log[i - 3] >= start:
-                i -= 3
-            for t, g, code in zip(log[i:-3:3], log[i + 1:-3:3], log[i + 2:-3:3]):
-                if g == grant:
-                    times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
+            i = 3 * bisect_left(log[::3], start)  # the window's entries (in time order); the last is this call
+            grants = log[i + 1:-3:3]
+            k = -1
+            while True:  # the grant's entries, found by C loops
+                try:
+                    k = grants.index(grant, k + 1)
+                except ValueError:
+                    break
+                t, code = log[i + 3 * k], log[i + 3 * k + 2]
+                times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
             times.extend([ts] * own)
             if len(times) == count:
                 b.times = times
@@ -860,8 +864,7 @@ def _index(limits: Any, lim: Any) -> int:
 def _add_into(have: list[int], more: list[int]) -> None:
     if len(have) < len(more):
         have.extend([0] * (len(more) - len(have)))
-    for i, v in enumerate(more):
-        have[i] += v
+    have[:len(more)] = map(add, have, more)
 
 
 def _view(b: _Bucket) -> BucketView:
