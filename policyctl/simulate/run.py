@@ -308,11 +308,13 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     lineno = 0
     backwards = 0
     base: int | None
-    off: int | None
+    off: int
     upstream: bool | str
     tally.extend([0] * (len(decisions) - len(tally)))  # programs compiled before this loop
     seen: Callable[[int], None] | None = None
     edge = _NO_TIME
+    lim = _NO_TIME
+    off = 0
     last_call = _NO_TIME
     if observe is not None and fast_path is not None:
         seen = fast_path()
@@ -343,13 +345,15 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                                 raise KeyError
                         last_prefix = p
                         last_base = base
+                        lim = _NO_TIME  # --report: check this call's time against the edge exactly
                     s = ts[19:]
                     try:  # subscripts, not .get: no method call on the common path
                         off = suffixes[s]
                     except KeyError:
-                        off = tc.suffix(s)
-                        if off is None:
+                        got = tc.suffix(s)
+                        if got is None:
                             raise
+                        off = got
                     tool = rec["tool"]  # missing: KeyError, as a wrong type below
                     args = rec["args"]
                     grant = rec["grant"]
@@ -371,6 +375,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                             check_expect(rec)  # BadRecord: reported below, like decode_record's
                     msg = None
                 except (KeyError, TypeError, BadRecord):
+                    lim = _NO_TIME
                     try:
                         ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
                     except BadRecord as exc:
@@ -391,6 +396,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     if stats.first_backwards_line is None:
                         stats.first_backwards_line = lineno
                     ts_ns = prev_ns
+                    lim = _NO_TIME
                 else:
                     prev_ns = ts_ns
                 try:
@@ -402,8 +408,15 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                 tally[code] += 1
                 if observe is not None:  # at its edges only when the programs do the rest (fast_path)
                     last_call = ts_ns
-                    if ts_ns >= edge:  # an observe for every call returns a time before any call
-                        edge = observe(ts_ns, grant, code, upstream)
+                    # ts_ns >= edge, compared in small ints: ts_ns is last_base + off here unless lim
+                    # was reset (a new base, a clamped or unusual time); lim is edge - last_base, at
+                    # most _SMALL, so an off at or above it is a call to check exactly
+                    if off >= lim:
+                        if ts_ns >= edge:  # an observe for every call returns a time before any call
+                            edge = observe(ts_ns, grant, code, upstream)
+                        lim = edge - last_base
+                        if lim > _SMALL:
+                            lim = _SMALL
                 if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
@@ -443,6 +456,7 @@ import os  # noqa: E402  (kept next to the only code that needs it)
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 _NO_TIME = -(1 << 80)
+_SMALL = (1 << 30) - 1  # the largest int CPython compares without its generic (multi-digit) path
 _BATCH = 65536
 _K_MESSAGE, _K_DECIDED, _K_LIMITS, _K_LIMITS_FAILED = range(4)
 #: a failed upstream call named by its kind (the Intercept dialect releases on some kinds only):
