@@ -199,7 +199,7 @@ class _Bucket:
         self.active = 0
         self.full = 0
         self.bursts = 0
-        self.worst: Burst | None = None
+        self.worst: tuple[Any, ...] | None = None  # a Burst's fields (made a Burst at the end)
         # (sliding, at, after, exact) of this window's boundary
         self.cur_burst: tuple[int, int, int, bool] | None = None
         self.series: list[tuple[int, int, int, int]] | None = None
@@ -218,7 +218,7 @@ class ReportCollector:
         self.fixed = ev.windows == "fixed"
         self.families: dict[tuple[str, str, str, str], _Family] = {}
         self.plans: list[Any] = []
-        self.burst_heap: list[tuple[int, int, Burst]] = []
+        self.burst_heap: list[tuple[int, int, tuple[Any, ...]]] = []  # (over max, -seq, a Burst's fields)
         self.burst_count = 0
         self._seq = 0
         # timeline
@@ -575,10 +575,9 @@ class ReportCollector:
                 b.series.append((start, n, d, b.peak))
         if b.cur_burst is not None:
             sliding, at, after, exact = b.cur_burst
-            burst = Burst(b.grant, fam.location, fam.counter, fam.window, fam.max, start, at, sliding, b.pn, after,
-                          exact)
+            burst = (b.grant, fam.location, fam.counter, fam.window, fam.max, start, at, sliding, b.pn, after, exact)
             b.bursts += 1
-            if b.worst is None or sliding > b.worst.sliding:
+            if b.worst is None or sliding > b.worst[7]:
                 b.worst = burst
             self._keep_burst(burst)
             b.cur_burst = None
@@ -594,10 +593,11 @@ class ReportCollector:
         _set_room(b)
         b.n = b.d = b.peak = 0
 
-    def _keep_burst(self, burst: Burst) -> None:
+    def _keep_burst(self, burst: tuple[Any, ...]) -> None:
+        """Count ``burst`` (a :class:`Burst`'s fields) and keep it when it is among the largest."""
         self.burst_count += 1
         self._seq += 1
-        item = (burst.sliding - burst.max, -self._seq, burst)
+        item = (burst[7] - burst[4], -self._seq, burst)
         if len(self.burst_heap) < KEEP_BURSTS:
             heapq.heappush(self.burst_heap, item)
         elif item > self.burst_heap[0]:
@@ -720,7 +720,7 @@ class ReportCollector:
         other = {"buckets": len(rest), "reserved": sum(b.reserved for b in rest),
                  "denied": sum(b.denied for b in rest), "full": sum(1 for b in rest if b.full),
                  "bursts": sum(b.bursts for b in rest)}
-        bursts = tuple(item[2] for item in sorted(self.burst_heap, reverse=True))
+        bursts = tuple(Burst(*item[2]) for item in sorted(self.burst_heap, reverse=True))
         return SimulationReport(ev.windows, self.first_ns, last, shown, other, bursts, self.burst_count,
                                 self._timeline(last), _rules(ev, self.tally))
 
@@ -870,7 +870,8 @@ def _add_into(have: list[int], more: list[int]) -> None:
 def _view(b: _Bucket) -> BucketView:
     fam = b.fam
     return BucketView(b.grant, fam.location, fam.counter, fam.window, fam.max, fam.pointer, fam.origin, b.reserved,
-                      b.denied, b.top, b.active, b.full, b.bursts, b.worst, tuple(b.series or ()), b.series_from,
+                      b.denied, b.top, b.active, b.full, b.bursts, None if b.worst is None else Burst(*b.worst),
+                      tuple(b.series or ()), b.series_from,
                       b.first)
 
 

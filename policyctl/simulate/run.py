@@ -315,7 +315,8 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     edge = _NO_TIME
     lim = _NO_TIME
     off = 0
-    last_call = _NO_TIME
+    calls_at_message = 0  # (with seen) the calls before the first message line after the last of them
+    clock_at_message = _NO_TIME
     if observe is not None and fast_path is not None:
         seen = fast_path()
     try:
@@ -383,6 +384,10 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                         continue
                     check = "expect" in rec or "expect_rule" in rec
                     if tool is None:
+                        if seen is not None:  # the clock after the last call, before the messages after it
+                            calls = sum(tally)
+                            if calls != calls_at_message:
+                                calls_at_message, clock_at_message = calls, prev_ns
                         if ts_ns < prev_ns:
                             backwards += 1
                             if stats.first_backwards_line is None:
@@ -407,7 +412,6 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
                 if observe is not None:  # at its edges only when the programs do the rest (fast_path)
-                    last_call = ts_ns
                     # ts_ns >= edge, compared in small ints: ts_ns is last_base + off here unless lim
                     # was reset (a new base, a clamped or unusual time); lim is edge - last_base, at
                     # most _SMALL, so an off at or above it is a call to check exactly
@@ -425,8 +429,8 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
         stats.backwards = backwards
         if own and hasattr(fh, "close") and fh.fileno() != 0:
             fh.close()
-        if seen is not None and last_call != _NO_TIME:
-            seen(last_call)
+        if seen is not None and stats.calls:  # the time of the last call
+            seen(clock_at_message if stats.calls == calls_at_message else prev_ns)
     return prev_ns
 
 
