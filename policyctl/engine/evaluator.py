@@ -210,7 +210,7 @@ class Evaluator:
         #: set by ``watch``: (count slot -> threshold slot, allowed hook, refused hook, new grant state,
         #: the log's extend)
         self._watch: tuple[Watched, Callable[[int, str, int], int], Callable[[int, str, int], int],
-                           Callable[[str, int], list[int]], Callable[[Any], None]] | None = None
+                           Callable[[str, int], list[int]], list[Any]] | None = None
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
             self.limits(name)
@@ -292,7 +292,7 @@ class Evaluator:
             return gs
 
         watched = Watched(hot, threshold, times, {store.slots[index]: half for index, half in halves.items()})
-        self._watch = (watched, allowed, refused, new_state, log.extend)
+        self._watch = (watched, allowed, refused, new_state, log)
         return watched
 
     @property
@@ -479,6 +479,8 @@ class _ProgramBuilder:
             # call, unless a count at its threshold has no list there (the hook starts or turns it);
             # any other grant: its counts against half their max, else the log
             w, hook, log = watch[0], self.bind("W", watch[1]), self.bind("L", watch[4])
+            # three appends: CPython runs ``list.append`` inline, where a tuple to extend with is built
+            logged = f"{log}.append(ts); {log}.append(grant); {log}.append({allowed})"
             self.emit(2, f"return {allowed}")
             slots = list(dict.fromkeys(fam.slot for _, _, fam in limits))
             self.emit(1, f"if gs[{w.hot}]:")
@@ -486,12 +488,12 @@ class _ProgramBuilder:
                 self.emit(2, f"t{k} = gs[{w.times[slot]}]")
             reached = " or ".join(f"not t{k} and gs[{slot}] >= gs[{w.threshold[slot]}]" for k, slot in enumerate(slots))
             self.emit(2, f"if {reached}: return {hook}(ts, grant, {allowed})")
-            self.emit(2, f"{log}((ts, grant, {allowed}))")
+            self.emit(2, logged)
             for _, _, fam in limits:  # a counter two limits share takes the call twice
                 k = slots.index(fam.slot)
                 self.emit(2, f"if t{k}: t{k}.append(ts)")
             self.emit(2, f"return {allowed}")
             reached = " or ".join(f"gs[{slot}] >= {w.half[slot]}" for slot in slots)
             self.emit(1, f"if {reached}: return {hook}(ts, grant, {allowed})")
-            self.emit(1, f"{log}((ts, grant, {allowed}))")
+            self.emit(1, logged)
         self.emit(1, f"return {allowed}")
