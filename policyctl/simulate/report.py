@@ -536,6 +536,8 @@ class ReportCollector:
         best = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
         base = unknown + 1 + len(pt)
         if pt:  # count(i) = base + i - j(i), where pt[j(i):] are still in the sliding window at times[i]
+            if base + m - 1 - bisect_right(pt, times[lo] - length) <= best:
+                return  # j only grows with i: no count can beat best
             rel = list(map(sub, range(lo, m), map(bisect_right, repeat(pt), map(sub, times[lo:], repeat(length)))))
             top = max(rel)
             at = lo + rel.index(top)  # the first of the largest
@@ -590,7 +592,7 @@ class ReportCollector:
         b.pi = 0
         b.w = w
         b.end = (w + 1) * fam.length
-        _set_room(b)
+        b.room = fam.max - b.pn if b.pw == w - 1 else _ROOMY  # as _set_room
         b.n = b.d = b.peak = 0
 
     def _keep_burst(self, burst: tuple[Any, ...]) -> None:
@@ -732,7 +734,9 @@ class ReportCollector:
             for code, n in enumerate(self.bins[index]):
                 if n:
                     per_bin = rows.setdefault(ev.tools[code], {})
-                    cell = per_bin.setdefault(index, {r: 0 for r in reasons})
+                    cell = per_bin.get(index)
+                    if cell is None:
+                        cell = per_bin[index] = dict.fromkeys(reasons, 0)
                     cell[ev.decisions[code].reason] += n
         out = {tool: [(i * self.width, cell) for i, cell in sorted(per.items())] for tool, per in sorted(rows.items())}
         start = self.first_bin * self.width if self.first_ns is not None else None
