@@ -81,6 +81,29 @@ class FixedStore:
             pos += 1
         self.template = [_NEVER] * len(LENGTHS) + [0] * len(self.families)
 
+    def pair_slots(self) -> dict[int, int]:
+        """Lay the slots out again (before any grant has state) with a second slot per family right
+        after its window length's counts, inside the span a turn of that window zeroes; returns
+        count slot -> its second slot. ``simulate --report`` keeps a reference there
+        (``Evaluator.watch``), which the window's turn clears with the counts."""
+        if self.grants:
+            raise RuntimeError("slots can only be paired before any grant has state")
+        order = sorted(range(len(self.families)), key=lambda f: (self.families[f], f))
+        self.slots = [0] * len(self.families)
+        self.spans = {}
+        paired: dict[int, int] = {}
+        pos = len(LENGTHS)
+        for marker in sorted(set(self.families)):
+            mine = [f for f in order if self.families[f] == marker]
+            start = pos
+            for k, f in enumerate(mine):
+                self.slots[f] = pos + k
+                paired[pos + k] = pos + len(mine) + k
+            pos += 2 * len(mine)
+            self.spans[marker] = (start, pos)
+        self.template = [_NEVER] * len(LENGTHS) + [0] * (pos - len(LENGTHS))
+        return paired
+
     def state(self, grant: str, ts: int) -> list[int]:
         """The slot list of ``grant`` (created on first sight; sweeps idle grants now and then)."""
         gs = self.grants.get(grant)

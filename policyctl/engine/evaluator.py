@@ -24,6 +24,7 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
         program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
         programs: dict[str, program]                              # the compiled ones so far (for .get in loops)
         stages(tool) -> (rules(args) -> code | -1, limits(ts_ns, grant, upstream) -> code | None)
+        watch(halves, allowed, refused, fresh, log) -> Watched     # simulate --report's hooks (fixed windows)
         tick(ts_ns) -> int                                        # the evaluation time (clock never goes back)
         limits(tool) -> [(tool | None, LimitView, counter family)]  # what a call to tool passes, in order
         ir: policyctl.policy.ir.Program                           # what it was compiled from
@@ -61,8 +62,8 @@ from policyctl.engine.counters import LENGTHS, NS, WINDOW_NS, CounterStore, Fixe
 from policyctl.policy import ir
 from policyctl.policy.operators import NOT_FOUND, inline_expr
 
-__all__ = ["Decision", "Evaluator", "ALLOWED", "REASONS", "EXPECT_VALUES", "LimitView", "limit_decision",
-           "counter_key", "seconds_to_ns"]
+__all__ = ["Decision", "Evaluator", "Watched", "ALLOWED", "REASONS", "EXPECT_VALUES", "LimitView",
+           "limit_decision", "counter_key", "seconds_to_ns"]
 
 REASONS: tuple[str, ...] = ("allowed", "hidden", "default_deny", "require", "deny_if", "rate_limited")
 # a trace may expect any reason of any dialect (Intercept adds require_approval and policy_error)
@@ -159,6 +160,19 @@ class _Codes:
         return len(self.decisions) - 1
 
 
+class Watched:
+    """Where ``Evaluator.watch`` put its slots in a grant's slot list (keyed by count slot). A plain
+    class: a dataclass would cost every run its creation at import, for ``--report`` only."""
+
+    __slots__ = ("hot", "threshold", "times", "half")
+
+    def __init__(self, hot: int, threshold: dict[int, int], times: dict[int, int], half: dict[int, int]) -> None:
+        self.hot = hot  # the grant's flag: some bucket of it is followed call by call
+        self.threshold = threshold  # count slot -> its threshold's slot
+        self.times = times  # count slot -> its times slot (in the span its window's turn zeroes)
+        self.half = half  # count slot -> the threshold of a grant without the flag
+
+
 class Evaluator:
     """Evaluates calls in trace order against one policy, keeping its own counters."""
 
@@ -184,6 +198,10 @@ class Evaluator:
         # the limits stage takes it from there. Both share the full program's codes.
         self._stages: dict[str, tuple[Callable[[dict], int], Callable[[int, str, bool], int] | None]] = {}
         self.clock: int | None = None  # newest time evaluated by evaluate / evaluate_ns
+        #: set by ``watch``: (count slot -> threshold slot, allowed hook, refused hook, new grant state,
+        #: the log's extend)
+        self._watch: tuple[Watched, Callable[[int, str, int], int], Callable[[int, str, int], int],
+                           Callable[[str, int], list[int]], list[Any]] | None = None
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
             self.limits(name)
@@ -226,6 +244,47 @@ class Evaluator:
         if tool not in self._stages:
             self.program(tool)
         return self._stages[tool]
+
+    def watch(self, halves: dict[int, int], allowed: Callable[[int, str, int], int],
+              refused: Callable[[int, str, int], int], fresh: Callable[[str, list[int]], None],
+              log: list[Any]) -> Watched:
+        """Compile the programs with hooks for ``simulate --report`` (fixed windows only; before any
+        program is compiled): the programs, which hold the counts, screen the calls for the report.
+
+        ``halves``: per counter family (``FixedFamily.index``) the count from which the watcher
+        wants to hear of a grant's calls. Each grant's slot list gets a flag (``Watched.hot``: the
+        watcher follows some bucket of the grant call by call), per count slot a threshold
+        (``Watched.threshold``: the half to begin with, 0 once the bucket is followed) and a times
+        slot (``Watched.times``: the list of the followed bucket's reservation times in its current
+        window, or 0; the window's turn clears it with the counts). A program calls ``refused(ts,
+        grant, code)`` for a call a limit refuses. For an allowed call whose upstream did not fail
+        it calls ``allowed(ts, grant, code)`` when one of its counts has reached its threshold with
+        no list in its times slot, else extends the flat list ``log`` with ``(ts, grant, code)``
+        and appends ``ts`` to the lists in its times slots. Each hook returns the code.
+        ``fresh(grant, slots)`` is called when a grant's slot list is created (again after a sweep
+        forgot the grant). A run that does not call ``watch`` compiles none of this.
+        """
+        if self.windows != "fixed":
+            raise ValueError("only fixed windows can be watched")
+        if self._programs or self._watch is not None:
+            raise RuntimeError("watch() must come before any program is compiled")
+        store = self.store.fixed
+        times = store.pair_slots()  # the count slots move: ``halves`` is keyed by family index
+        hot = len(store.template)
+        store.template.append(0)
+        threshold: dict[int, int] = {}
+        for index in sorted(halves):
+            threshold[store.slots[index]] = len(store.template)
+            store.template.append(halves[index])
+
+        def new_state(grant: str, ts: int) -> list[int]:
+            gs = store.state(grant, ts)
+            fresh(grant, gs)
+            return gs
+
+        watched = Watched(hot, threshold, times, {store.slots[index]: half for index, half in halves.items()})
+        self._watch = (watched, allowed, refused, new_state, log)
+        return watched
 
     @property
     def programs(self) -> dict[str, Program]:
@@ -353,10 +412,14 @@ class _ProgramBuilder:
             self.emit(1, f"return {allowed}")
             return
         taken: list[str] = []  # how to release each earlier reservation
+        watch = self.ev._watch
         if self.ev.windows == "fixed":
             store = self.ev.store.fixed
             self.emit(1, f"gs = {self.bind('G', store.grants)}.get(grant)")
-            self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
+            if watch is None:
+                self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
+            else:
+                self.emit(1, f"if gs is None: gs = {self.bind('S', watch[3])}(grant, ts)")
             # One window index per window length the call needs; longer windows derive from the
             # shortest (floor(floor(t/a)/b) == floor(t/(a*b))), so one costly division per call.
             # When the grant's marker for a length is behind, that length's counts restart at zero.
@@ -378,7 +441,10 @@ class _ProgramBuilder:
                 self.emit(1, f"if gs[{fam.slot}] >= {int(lim.max)}:")
                 for rel in reversed(taken):
                     self.emit(2, rel)
-                self.emit(2, f"return {deny}")
+                if watch is None:
+                    self.emit(2, f"return {deny}")
+                else:
+                    self.emit(2, f"return {self.bind('R', watch[2])}(ts, grant, {deny})")
                 self.emit(1, f"gs[{fam.slot}] += 1")
                 taken.append(f"gs[{fam.slot}] -= 1")
         else:
@@ -393,4 +459,26 @@ class _ProgramBuilder:
         self.emit(1, "if upstream:")
         for rel in reversed(taken):
             self.emit(2, rel)
+        if watch is not None and self.ev.windows == "fixed":
+            # --report (Evaluator.watch): a grant with a followed bucket: its times slots take the
+            # call, unless a count at its threshold has no list there (the hook starts or turns it);
+            # any other grant: its counts against half their max, else the log
+            w, hook, log = watch[0], self.bind("W", watch[1]), self.bind("L", watch[4])
+            # three appends: CPython runs ``list.append`` inline, where a tuple to extend with is built
+            logged = f"{log}.append(ts); {log}.append(grant); {log}.append({allowed})"
+            self.emit(2, f"return {allowed}")
+            slots = list(dict.fromkeys(fam.slot for _, _, fam in limits))
+            self.emit(1, f"if gs[{w.hot}]:")
+            for k, slot in enumerate(slots):
+                self.emit(2, f"t{k} = gs[{w.times[slot]}]")
+            reached = " or ".join(f"not t{k} and gs[{slot}] >= gs[{w.threshold[slot]}]" for k, slot in enumerate(slots))
+            self.emit(2, f"if {reached}: return {hook}(ts, grant, {allowed})")
+            self.emit(2, logged)
+            for _, _, fam in limits:  # a counter two limits share takes the call twice
+                k = slots.index(fam.slot)
+                self.emit(2, f"if t{k}: t{k}.append(ts)")
+            self.emit(2, f"return {allowed}")
+            reached = " or ".join(f"gs[{slot}] >= {w.half[slot]}" for slot in slots)
+            self.emit(1, f"if {reached}: return {hook}(ts, grant, {allowed})")
+            self.emit(1, logged)
         self.emit(1, f"return {allowed}")

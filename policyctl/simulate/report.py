@@ -5,6 +5,7 @@ Public API::
     collector = ReportCollector(evaluator, tally)      # tally: the run's list of counts per decision code
     # (ProgramReportCollector for an Interpreter: an Intercept policy's program)
     collector.observe(ts_ns, grant, code, upstream)    # after each call is tallied, in trace order
+                                                       # (fixed windows: only at the edges it returns)
     collector.finish(result) -> SimulationReport       # once, at the end
 
 Memory is bounded per window, never per call:
@@ -18,8 +19,8 @@ Memory is bounded per window, never per call:
 * at most ``KEEP_BURSTS`` window-edge bursts are kept (the largest), all are counted.
 
 **Which buckets are tracked.** Under fixed windows (the default) a bucket is tracked from the first
-moment the engine's own count for it reaches half its ``max`` (a slot read per limit per call until
-then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
+moment the engine's own count for it reaches half its ``max`` (a slot comparison per limit per call
+until then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
 that window on are exact; its totals (``reserved``, windows active) start with that window. The
 reservations of every grant within the policy's shortest window length are kept (``log``, in time
 order), so a bucket of that length is timed from its window's start and its bursts are all exact.
@@ -30,12 +31,13 @@ count. A burst needs more than ``max`` reservations in two adjacent windows, so 
 half: a bucket that is never tracked never bursts. Under ``--windows sliding`` (or with ``EXACT``)
 every bucket is counted and timed here, exactly.
 
-**The fast loop screens calls itself.** A Python call per evaluated call would cost more than
-everything the report does with most calls, so the simulator's fast loop asks ``fast_path()`` for
-what it needs to do the fixed-window hook's common case inline (no call): nothing for a call that
-reserves nothing, a slot read per limit and a log entry for an allowed call of a grant with no
-tracked bucket; it calls ``observe`` for everything else and at the *edges* ``observe`` returns
-(the timeline's next bin, the log's next trim).
+**The engine screens calls itself.** A Python call per evaluated call would cost more than
+everything the report does with most calls, so under fixed windows the collector has the evaluator
+compile its programs with hooks (``Evaluator.watch``): the program, which holds the counts, compares
+an allowed call's counts with their thresholds (half the max; 0 for a tracked bucket of the grant)
+and either logs the call or calls the collector; a call a limit refuses always goes to the
+collector. ``observe`` then only has work at the *edges* it returns (the timeline's next bin, the
+log's next trim), and the simulator's loops call it only there (``fast_path``).
 
 A *window-edge burst* (fixed windows only, SPEC §2): more than ``max`` calls allowed in one window's
 length across a calendar boundary. For each reservation in window W the sliding count at that moment
@@ -47,9 +49,10 @@ same count is each window's peak (never above ``max``).
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from operator import sub
+from itertools import repeat
+from operator import add, sub
 from typing import Any, Callable, cast
 
 from policyctl.engine.counters import NS
@@ -196,7 +199,7 @@ class _Bucket:
         self.active = 0
         self.full = 0
         self.bursts = 0
-        self.worst: Burst | None = None
+        self.worst: tuple[Any, ...] | None = None  # a Burst's fields (made a Burst at the end)
         # (sliding, at, after, exact) of this window's boundary
         self.cur_burst: tuple[int, int, int, bool] | None = None
         self.series: list[tuple[int, int, int, int]] | None = None
@@ -215,7 +218,7 @@ class ReportCollector:
         self.fixed = ev.windows == "fixed"
         self.families: dict[tuple[str, str, str, str], _Family] = {}
         self.plans: list[Any] = []
-        self.burst_heap: list[tuple[int, int, Burst]] = []
+        self.burst_heap: list[tuple[int, int, tuple[Any, ...]]] = []  # (over max, -seq, a Burst's fields)
         self.burst_count = 0
         self._seq = 0
         # timeline
@@ -237,9 +240,7 @@ class ReportCollector:
         # from the first boundary on.
         self.log: list[Any] = []  # flat: time, grant, code, time, … (no tuple kept per reservation)
         self.log_length = min(self._lengths(), default=60 * NS)
-        #: per decision code, what the fast loop does with a call of a grant not in ``hot`` before
-        #: ``edge`` (see ``fast_path``): None nothing, () call ``observe``, else ``(slot, half)`` pairs
-        self.screen: list[tuple[tuple[int, int], ...] | None] = []
+        self.watched: Any = None  # where the evaluator's programs keep the report's slots (``Evaluator.watch``)
         self.observe: Callable[[int, str, int, bool], int] = self._make_observer()
 
     def _lengths(self) -> list[int]:
@@ -251,38 +252,13 @@ class ReportCollector:
     def _make_observer(self) -> Callable[[int, str, int, bool], int]:
         return self._make_observe_fixed() if self.tracked_from_half else self._make_observe()
 
-    def fast_path(self) -> tuple[set[str], list[Any], Callable[[], None], Callable[[str], list[int]],
-                                 Callable[[Any], None], Callable[[int], None],
-                                 Callable[[int, str, int], None]] | None:
-        """What the simulator's fast loop needs to skip ``observe`` for the calls that cannot change
-        the page, or None (then it calls ``observe`` for every call).
-
-        ``(hot, screen, sync, slots, log_extend, seen, tracked)``: the loop calls ``observe`` for a
-        call at or after the edge ``observe`` last returned; before it, ``screen[code]`` says: None —
-        nothing to do; ``()`` — a refused call: call ``observe``; ``((slot, half), …)`` — an allowed
-        call: nothing if the upstream failed, else ``tracked(ts, grant, code)`` if the grant is in
-        ``hot``, else call ``observe`` if its engine count ``slots(grant)[slot]`` has reached
-        ``half`` for any pair, else ``log_extend((ts, grant, code))``. ``sync()`` after the evaluator
-        added decision codes; ``seen(ts)`` with the time of the last call at the end. That is
-        exactly what ``observe`` would do with those calls.
+    def fast_path(self) -> Callable[[int], None] | None:
+        """Under fixed windows, ``seen``: the run's loop calls ``observe`` only for a call at or after
+        the edge ``observe`` last returned (the programs hand every call that matters to the
+        collector themselves, see ``_make_observe_fixed``), and ``seen(ts)`` with the time of the
+        last call at the end. None: call ``observe`` for every call.
         """
-        if not self.tracked_from_half:
-            return None
-        self.sync()
-        grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
-        return self.hot, self.screen, self.sync, grants_get, self.log.extend, self._seen, self._tracked
-
-    def sync(self) -> None:
-        """Extend ``screen`` (and the plans) to every decision code of the evaluator."""
-        screen = self.screen
-        while len(screen) < len(self.ev.decisions):
-            plan = self._extend_plans(len(screen))
-            if plan is None:
-                screen.append(None)
-            elif type(plan) is tuple:
-                screen.append(tuple((slot, half) for slot, half, _ in plan))
-            else:
-                screen.append(())
+        return self._seen if self.tracked_from_half else None
 
     # -- the per-call hook ----------------------------------------------------------------------
 
@@ -359,10 +335,13 @@ class ReportCollector:
         return reserve
 
     def _make_observe_fixed(self) -> Callable[[int, str, int, bool], int]:
-        """The fixed-window hook: a bucket costs a slot read until it first holds half its max.
+        """The fixed-window hook: a bucket costs a slot comparison until it first holds half its max.
 
-        It returns the next *edge* (a time): until then, a call of a grant not in ``hot`` needs
-        nothing more than ``fast_path`` describes.
+        The engine's compiled programs do the per-call part (``Evaluator.watch``): an allowed call's
+        counts against their thresholds (half the max, 0 once its bucket is tracked) and the log
+        entry in the program, ``allowed`` when a threshold is reached, ``refused`` for a call a limit
+        refused. ``observe`` itself only moves the timeline and trims the log; it returns the next
+        *edge* (a time): until then, calls need not be handed to it (``fast_path``).
         """
         plans = self.plans
         extend = self._extend_plans
@@ -388,53 +367,62 @@ class ReportCollector:
                 if log and log[0] <= ts - log_length:  # keep the reservations after ts - length
                     del log[:3 * bisect_right(log[::3], ts - log_length)]
                 edge = min(bin_edge, ts + log_length)
+            return edge
+
+        def allowed(ts: int, grant: str, code: int) -> int:
+            """An allowed call (its upstream did not fail) with a count at its threshold: one of its
+            grant's buckets is tracked, or is to be from this call on."""
             try:
                 plan = plans[code]
             except IndexError:
                 plan = extend(code)
-            if plan is None:
-                return edge
-            if type(plan) is tuple:  # an allowed call: one reservation per limit it passed
-                if upstream:
-                    return edge  # rolled back after the call
-                if grant in hot:
-                    tracked(ts, grant, code)
-                    return edge
-                log_extend((ts, grant, code))
-                gs = grants_get(grant)  # the common case: a slot read and a comparison per limit
+            log_extend((ts, grant, code))
+            gs = grants_get(grant)
+            if grant in hot:
                 for slot, half, fam in plan:
-                    c = gs[slot]
-                    if c >= half:
-                        # a bucket twice in the plan (two limits, one counter) is counted once
-                        # here from the engine's count and once more by its second turn
-                        track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
-                return edge
+                    b = fam.buckets.get(grant)
+                    if b is None:  # not tracked yet: is the engine's count at half of max?
+                        c = gs[slot]
+                        if c >= half:
+                            track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+                        continue
+                    if ts >= b.end:
+                        close(b, ts // fam.length)
+                    b.times.append(ts)  # its count and sliding count: when the window closes (``_settle``)
+                    gs[times_at[slot]] = b.times  # the program appends the window's next ones
+                return code
+            for slot, half, fam in plan:
+                c = gs[slot]
+                if c >= half:
+                    # a bucket twice in the plan (two limits, one counter) is counted once
+                    # here from the engine's count and once more by its second turn
+                    track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
+            return code
+
+        def refused(ts: int, grant: str, code: int) -> int:
+            """A call refused by a limit (the program has given back its other reservations)."""
+            try:
+                plan = plans[code]
+            except IndexError:
+                plan = extend(code)
             b = plan.buckets.get(grant)
             if b is None:
                 b = track(plan, grant, ts, grants_get(grant)[plan.slot], 0)
             if ts >= b.end:
                 close(b, ts // plan.length)
+                grants_get(grant)[times_at[plan.slot]] = b.times
             b.d += 1
-            return edge
+            return code
 
-        def tracked(ts: int, grant: str, code: int) -> None:
-            """An allowed call (its upstream did not fail) of a grant in ``hot``, before the edge."""
-            plan = plans[code]
-            log_extend((ts, grant, code))
-            slots: list[int] | None = None
-            for slot, half, fam in plan:
-                b = fam.buckets.get(grant)
-                if b is None:  # not tracked yet: is the engine's count at half of max?
-                    if slots is None:
-                        slots = grants_get(grant)
-                    c = slots[slot]
-                    if c >= half:
-                        track(fam, grant, ts, c - [f for _, _, f in plan].count(fam) + 1, 1)
-                    continue
-                if ts >= b.end:
-                    close(b, ts // fam.length)
-                b.n += 1
-                b.times.append(ts)  # its sliding count: when the window closes (``_settle``)
+        families = self.families
+
+        def fresh(grant: str, gs: list[int]) -> None:
+            """A grant's slot list was created (again): its tracked buckets' thresholds are 0."""
+            if grant in hot:
+                gs[watched.hot] = 1
+                for fam in families.values():
+                    if grant in fam.buckets:
+                        gs[watched.threshold[fam.slot]] = 0
 
         def newest() -> int | None:
             return None if last == _NEVER else last
@@ -444,16 +432,31 @@ class ReportCollector:
             if ts > last:
                 last = ts
 
+        watched = self.watched = self.ev.watch(self._halves(), allowed, refused, fresh, log)
+        times_at = watched.times
         self._newest = newest
         self._seen = seen
-        self._tracked = tracked
         return observe
+
+    def _halves(self) -> dict[int, int]:
+        """Engine family index -> half the smallest max of the limits counted there (what ``_family``
+        keeps)."""
+        ev = self.ev
+        least: dict[int, int] = {}
+        for tool in (*ev.ir.tools, ""):
+            for _, lim, engine_family in ev.limits(tool):
+                index = engine_family.index
+                least[index] = min(least.get(index, int(lim.max)), int(lim.max))
+        return {index: (mx + 1) // 2 for index, mx in least.items()}
 
     def _track(self, fam: _Family, grant: str, ts: int, count: int, own: int) -> _Bucket:
         """Start tracking a bucket whose window already holds ``count`` (``own`` of them this call's)."""
         w = ts // fam.length
         b = fam.buckets[grant] = _Bucket(fam, grant, w, ts)
         self.hot.add(grant)
+        gs = self.ev.store.fixed.grants[grant]  # the programs hand this bucket's calls over from now on
+        gs[self.watched.hot] = 1
+        gs[self.watched.threshold[fam.slot]] = 0
         b.n = count
         b.times = [ts] * own
         b.unknown = count - own
@@ -461,13 +464,19 @@ class ReportCollector:
             start = w * fam.length
             times: list[int] = []
             plans = self.plans
+            if len(plans) < len(self.ev.decisions):  # the log may hold codes no hook has met yet
+                self._extend_plans(0)
             log = self.log
-            i = len(log) - 3  # the last entry is this call
-            while i > 0 and log[i - 3] >= start:
-                i -= 3
-            for t, g, code in zip(log[i:-3:3], log[i + 1:-3:3], log[i + 2:-3:3]):
-                if g == grant:
-                    times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
+            i = 3 * bisect_left(log[::3], start)  # the window's entries (in time order); the last is this call
+            grants = log[i + 1:-3:3]
+            k = -1
+            while True:  # the grant's entries, found by C loops
+                try:
+                    k = grants.index(grant, k + 1)
+                except ValueError:
+                    break
+                t, code = log[i + 3 * k], log[i + 3 * k + 2]
+                times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
             times.extend([ts] * own)
             if len(times) == count:
                 b.times = times
@@ -476,6 +485,7 @@ class ReportCollector:
         b.series_from = w * fam.length
         if own and count > fam.max:  # cannot happen under fixed windows; kept for clarity
             self._sliding(b, ts, count, fam)
+        gs[self.watched.times[fam.slot]] = b.times
         return b
 
     def _new_bucket(self, fam: _Family, grant: str, w: int, ts: int) -> _Bucket:
@@ -508,12 +518,12 @@ class ReportCollector:
         previous window's reservations after its time less the length; only those with ``n``
         above ``room`` (max less the previous window's count) can exceed max. The burst is the
         first reservation with the largest count above max (or above the burst found so far) —
-        what checking each reservation as it came would find, done in one loop when the window
-        closes: a tracked bucket's call costs a count and an append.
+        what checking each reservation as it came would find, done in C loops when the window
+        closes: a tracked bucket's call costs an append (its count is ``unknown`` + ``len(times)``).
         """
         times = b.times
         m = len(times)
-        unknown = b.n - m  # reserved before tracking began, not timed: the window's first ones
+        unknown = b.unknown  # reserved before tracking began, not timed: the window's first ones
         lo = max(b.pi, b.room - unknown)  # times[i] is reservation n = unknown + i + 1
         b.pi = m
         if lo >= m:
@@ -521,21 +531,19 @@ class ReportCollector:
         fam = b.fam
         length = fam.length
         pt = b.ptimes
-        np = len(pt)
-        j = bisect_right(pt, times[lo] - length)  # pt[j:] are still in the sliding window
         cur = b.cur_burst
         best = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
-        at = -1
-        base = unknown + 1 + np
-        for i in range(lo, m):
-            since = times[i] - length
-            while j < np and pt[j] <= since:
-                j += 1
-            count = base + i - j
-            if count > best:
-                best = count
-                at = i
-        if at >= 0:
+        base = unknown + 1 + len(pt)
+        if pt:  # count(i) = base + i - j(i), where pt[j(i):] are still in the sliding window at times[i]
+            if base + m - 1 - bisect_right(pt, times[lo] - length) <= best:
+                return  # j only grows with i: no count can beat best
+            rel = list(map(sub, range(lo, m), map(bisect_right, repeat(pt), map(sub, times[lo:], repeat(length)))))
+            top = max(rel)
+            at = lo + rel.index(top)  # the first of the largest
+        else:
+            top = at = m - 1
+        if base + top > best:
+            best = base + top
             ts = times[at]
             exact = not (b.punknown and (not pt or ts - length < pt[0]))
             b.cur_burst = (best, ts, unknown + at + 1, exact)
@@ -546,6 +554,7 @@ class ReportCollector:
         """End ``b``'s current window; ``w`` is the new one."""
         if self.tracked_from_half:
             self._settle(b)
+            b.n = b.unknown + len(b.times)
         fam = b.fam
         n, d = b.n, b.d
         start = b.w * fam.length
@@ -567,10 +576,9 @@ class ReportCollector:
                 b.series.append((start, n, d, b.peak))
         if b.cur_burst is not None:
             sliding, at, after, exact = b.cur_burst
-            burst = Burst(b.grant, fam.location, fam.counter, fam.window, fam.max, start, at, sliding, b.pn, after,
-                          exact)
+            burst = (b.grant, fam.location, fam.counter, fam.window, fam.max, start, at, sliding, b.pn, after, exact)
             b.bursts += 1
-            if b.worst is None or sliding > b.worst.sliding:
+            if b.worst is None or sliding > b.worst[7]:
                 b.worst = burst
             self._keep_burst(burst)
             b.cur_burst = None
@@ -583,13 +591,14 @@ class ReportCollector:
         b.pi = 0
         b.w = w
         b.end = (w + 1) * fam.length
-        _set_room(b)
+        b.room = fam.max - b.pn if b.pw == w - 1 else _ROOMY  # as _set_room
         b.n = b.d = b.peak = 0
 
-    def _keep_burst(self, burst: Burst) -> None:
+    def _keep_burst(self, burst: tuple[Any, ...]) -> None:
+        """Count ``burst`` (a :class:`Burst`'s fields) and keep it when it is among the largest."""
         self.burst_count += 1
         self._seq += 1
-        item = (burst.sliding - burst.max, -self._seq, burst)
+        item = (burst[7] - burst[4], -self._seq, burst)
         if len(self.burst_heap) < KEEP_BURSTS:
             heapq.heappush(self.burst_heap, item)
         elif item > self.burst_heap[0]:
@@ -702,7 +711,7 @@ class ReportCollector:
         other = {"buckets": len(rest), "reserved": sum(b.reserved for b in rest),
                  "denied": sum(b.denied for b in rest), "full": sum(1 for b in rest if b.full),
                  "bursts": sum(b.bursts for b in rest)}
-        bursts = tuple(item[2] for item in sorted(self.burst_heap, reverse=True))
+        bursts = tuple(Burst(*item[2]) for item in sorted(self.burst_heap, reverse=True))
         return SimulationReport(ev.windows, self.first_ns, last, shown, other, bursts, self.burst_count,
                                 self._timeline(last), _rules(ev, self.tally))
 
@@ -714,7 +723,9 @@ class ReportCollector:
             for code, n in enumerate(self.bins[index]):
                 if n:
                     per_bin = rows.setdefault(ev.tools[code], {})
-                    cell = per_bin.setdefault(index, {r: 0 for r in reasons})
+                    cell = per_bin.get(index)
+                    if cell is None:
+                        cell = per_bin[index] = dict.fromkeys(reasons, 0)
                     cell[ev.decisions[code].reason] += n
         out = {tool: [(i * self.width, cell) for i, cell in sorted(per.items())] for tool, per in sorted(rows.items())}
         start = self.first_bin * self.width if self.first_ns is not None else None
@@ -842,14 +853,14 @@ def _set_room(b: _Bucket) -> None:
 def _add_into(have: list[int], more: list[int]) -> None:
     if len(have) < len(more):
         have.extend([0] * (len(more) - len(have)))
-    for i, v in enumerate(more):
-        have[i] += v
+    have[:len(more)] = map(add, have, more)
 
 
 def _view(b: _Bucket) -> BucketView:
     fam = b.fam
     return BucketView(b.grant, fam.location, fam.counter, fam.window, fam.max, fam.pointer, fam.origin, b.reserved,
-                      b.denied, b.top, b.active, b.full, b.bursts, b.worst, tuple(b.series or ()), b.series_from,
+                      b.denied, b.top, b.active, b.full, b.bursts, None if b.worst is None else Burst(*b.worst),
+                      tuple(b.series or ()), b.series_from,
                       b.first)
 
 

@@ -48,7 +48,8 @@ KEEP_FAILURES = 1000
 
 #: the per-call hook of ``run(report=True)``: (evaluation time ns, grant, decision code, upstream failed),
 #: called right after the call is tallied, in trace order, on every path (fast, general, parallel); it
-#: returns the time until which the fast loop may screen calls itself (``ReportCollector.fast_path``)
+#: returns the time until which the loops need not call it when ``fast_path`` says so
+#: (``ReportCollector.fast_path``)
 Observe = Callable[[int, str, int, Any], int]  # (ts_ns, grant, code, upstream) -> edge
 
 
@@ -281,9 +282,9 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     It must agree exactly with ``iter_records`` + ``_general`` (a test replays odd traces through
     both); anything unusual on a line goes through the same ``decode_record`` they use.
 
-    With ``observe`` (``--report``), ``fast_path()`` may hand over what lets this loop skip the
-    per-call hook for the calls that cannot change the page (see ``ReportCollector.fast_path``):
-    a Python call per call would cost more than everything the report does with most calls.
+    With ``observe`` (``--report``), ``fast_path()`` may say that this loop need call it only at
+    the edges it returns (``ReportCollector.fast_path``: the programs hand the collector the calls
+    that matter): a Python call per call would cost more than everything the report does with most.
     """
     stats = result.stats
     name = display_name(path)
@@ -304,16 +305,17 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     lineno = 0
     backwards = 0
     base: int | None
-    off: int | None
+    off: int
     upstream: bool | str
     tally.extend([0] * (len(decisions) - len(tally)))  # programs compiled before this loop
-    screen: Any = None
+    seen: Callable[[int], None] | None = None
     edge = _NO_TIME
-    last_call = _NO_TIME
+    lim = _NO_TIME
+    off = 0
+    calls_at_message = 0  # (with seen) the calls before the first message line after the last of them
+    clock_at_message = _NO_TIME
     if observe is not None and fast_path is not None:
-        hooks = fast_path()
-        if hooks is not None:
-            hot, screen, sync, slots_of, log_extend, seen, tracked = hooks
+        seen = fast_path()
     try:
         for batch in iter_lines(src, name, progress):
             for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
@@ -341,13 +343,15 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                                 raise KeyError
                         last_prefix = p
                         last_base = base
+                        lim = _NO_TIME  # --report: check this call's time against the edge exactly
                     s = ts[19:]
                     try:  # subscripts, not .get: no method call on the common path
                         off = suffixes[s]
                     except KeyError:
-                        off = tc.suffix(s)
-                        if off is None:
+                        got = tc.suffix(s)
+                        if got is None:
                             raise
+                        off = got
                     tool = rec["tool"]  # missing: KeyError, as a wrong type below
                     args = rec["args"]
                     grant = rec["grant"]
@@ -369,6 +373,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                             check_expect(rec)  # BadRecord: reported below, like decode_record's
                     msg = None
                 except (KeyError, TypeError, BadRecord):
+                    lim = _NO_TIME
                     try:
                         ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
                     except BadRecord as exc:
@@ -376,6 +381,10 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                         continue
                     check = "expect" in rec or "expect_rule" in rec
                     if tool is None:
+                        if seen is not None:  # the clock after the last call, before the messages after it
+                            calls = sum(tally)
+                            if calls != calls_at_message:
+                                calls_at_message, clock_at_message = calls, prev_ns
                         if ts_ns < prev_ns:
                             backwards += 1
                             if stats.first_backwards_line is None:
@@ -389,6 +398,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                     if stats.first_backwards_line is None:
                         stats.first_backwards_line = lineno
                     ts_ns = prev_ns
+                    lim = _NO_TIME
                 else:
                     prev_ns = ts_ns
                 try:
@@ -396,33 +406,18 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                 except KeyError:
                     prog = ev.program(tool)
                     tally.extend([0] * (len(decisions) - len(tally)))
-                    if screen is not None:
-                        sync()
                 code = prog(ts_ns, grant, args, upstream)
                 tally[code] += 1
-                if observe is not None:
-                    if screen is None:
-                        observe(ts_ns, grant, code, upstream)
-                    else:  # exactly what observe would do with this call (ReportCollector.fast_path)
-                        last_call = ts_ns
-                        if ts_ns >= edge:
+                if observe is not None:  # at its edges only when the programs do the rest (fast_path)
+                    # ts_ns >= edge, compared in small ints: ts_ns is last_base + off here unless lim
+                    # was reset (a new base, a clamped or unusual time); lim is edge - last_base, at
+                    # most _SMALL, so an off at or above it is a call to check exactly
+                    if off >= lim:
+                        if ts_ns >= edge:  # an observe for every call returns a time before any call
                             edge = observe(ts_ns, grant, code, upstream)
-                        else:
-                            pairs = screen[code]
-                            if pairs is None or upstream and pairs:
-                                pass  # no reservation to count: only the timeline (the tally) sees it
-                            elif not pairs:
-                                edge = observe(ts_ns, grant, code, upstream)
-                            elif grant in hot:
-                                tracked(ts_ns, grant, code)
-                            else:
-                                gs = slots_of(grant)
-                                for slot, half in pairs:
-                                    if gs[slot] >= half:
-                                        edge = observe(ts_ns, grant, code, upstream)
-                                        break
-                                else:
-                                    log_extend((ts_ns, grant, code))
+                        lim = edge - last_base
+                        if lim > _SMALL:
+                            lim = _SMALL
                 if check:  # the line states an expectation
                     _record_expectation(result, lineno, rec, msg, grant, tool, decisions[code])
     finally:
@@ -431,8 +426,8 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
         stats.backwards = backwards
         if own and hasattr(fh, "close") and fh.fileno() != 0:
             fh.close()
-        if screen is not None and last_call != _NO_TIME:
-            seen(last_call)
+        if seen is not None and stats.calls:  # the time of the last call
+            seen(clock_at_message if stats.calls == calls_at_message else prev_ns)
     return prev_ns
 
 
@@ -462,6 +457,7 @@ import os  # noqa: E402  (kept next to the only code that needs it)
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 _NO_TIME = -(1 << 80)
+_SMALL = (1 << 30) - 1  # the largest int CPython compares without its generic (multi-digit) path
 _BATCH = 65536
 _K_MESSAGE, _K_DECIDED, _K_LIMITS, _K_LIMITS_FAILED = range(4)
 #: a failed upstream call named by its kind (the Intercept dialect releases on some kinds only):
@@ -577,7 +573,7 @@ def _parallel(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: 
         if status != 0:
             raise RuntimeError(f"the simulator's worker process failed (status {status})")
         spool.seek(0)
-        _stage_two(ev, result, spool, display_name(path), skip_invalid, known, clock, pickle, observe)
+        _stage_two(ev, result, spool, display_name(path), skip_invalid, known, clock, pickle, observe, fast_path)
     finally:
         spool.close()
 
@@ -672,7 +668,8 @@ def _stage_one(ev: Evaluator, path: str, start: int, end: int, skip_invalid: boo
 
 
 def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, skip_invalid: bool, known: int,
-               clock: int, pickle: Any, observe: Observe | None = None) -> None:
+               clock: int, pickle: Any, observe: Observe | None = None,
+               fast_path: Callable[[], Any] | None = None) -> None:
     """Parent: replay the worker's records in file order through the limits, on the same clock."""
     stats = result.stats
     tally = result.tally
@@ -683,6 +680,9 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
     grants: list[str] = []
     stage_of: list[Any] = []
     load = pickle.load
+    seen = fast_path() if observe is not None and fast_path is not None else None
+    edge = _NO_TIME  # with ``seen``: observe only at the edges it returns, as in _fast
+    last_call = _NO_TIME
     while True:
         item = load(spool)
         if item[0] == "end":
@@ -721,15 +721,19 @@ def _stage_two(ev: Evaluator, result: SimulationResult, spool: Any, name: str, s
             if code >= len(tally):
                 tally.extend([0] * (len(decisions) - len(tally)))
             tally[code] += 1
-            if observe is not None:  # decided calls reserve nothing: their grant is not needed
-                up = _UPSTREAM_NAMED[kind - _K_UPSTREAM] if kind >= _K_UPSTREAM else kind == _K_LIMITS_FAILED
-                observe(t, grants[bi] if kind != _K_DECIDED else "", code, up)
+            if observe is not None:
+                last_call = t
+                if t >= edge:  # as in _fast; decided calls reserve nothing: their grant is not needed
+                    up = _UPSTREAM_NAMED[kind - _K_UPSTREAM] if kind >= _K_UPSTREAM else kind == _K_LIMITS_FAILED
+                    edge = observe(t, grants[bi] if kind != _K_DECIDED else "", code, up)
             if i == next_side:
                 rid, ts_raw, grant, expect, expect_rule = side[si][1]
                 _expectation(result, first_line + ln[i], rid, ts_raw, grant, tools[ti], expect, expect_rule,
                              decisions[code])
                 si += 1
                 next_side = side[si][0] if si < len(side) else -1
+    if seen is not None and last_call != _NO_TIME:
+        seen(last_call)
     stats.lines = first_line + lines
     stats.blank_lines += blank
     stats.calls = sum(tally)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
+from policyctl.reporters.lint import printable
+
 __all__ = ["render_page"]
 
 
@@ -16,7 +20,6 @@ def render_page(template: str, *, marks: tuple[str, ...] = (), **context: Any) -
     """Render ``templates/<template>`` with autoescaping (every value is text unless marked safe);
     ``marks``: the marks the page uses besides the base ones (their fill patterns are added)."""
     import jinja2
-    from markupsafe import Markup
 
     from policyctl import __version__
     from policyctl.reporters.html.svg import defs
@@ -32,10 +35,6 @@ def _printable(value: Any) -> Any:
     """Every text the templates print, made printable (policy and trace text is hostile: an ANSI
     escape or a bidi override in a tool name must show, not act); markup written by :mod:`svg` is
     already escaped and made printable there."""
-    from markupsafe import Markup
-
-    from policyctl.reporters.lint import printable
-
     if isinstance(value, str) and not isinstance(value, Markup):
         return printable(value)
     return value
@@ -43,6 +42,4 @@ def _printable(value: Any) -> Any:
 
 def safe(text: str) -> Any:
     """Mark SVG written (and escaped) by :mod:`svg` as safe to insert."""
-    from markupsafe import Markup
-
     return Markup(text)

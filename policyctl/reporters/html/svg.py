@@ -8,16 +8,15 @@ Text is escaped here: the results are safe to insert into the page as they are.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from html import escape as html_escape
 from typing import Iterable, Sequence
+
+from policyctl.reporters.lint import printable
 
 
 def escape(text: str) -> str:
     """``text`` for the page: made printable first (a tool name's ANSI escape or bidi override
     shows as ``\\x1b`` / ``\\u202e`` instead of reordering what the reader sees), then HTML-escaped."""
-    from html import escape as html_escape
-
-    from policyctl.reporters.lint import printable
-
     return html_escape(printable(text))
 
 NS = 1_000_000_000
