@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from policyctl import __version__
 from tests.conftest import run_cli
 
@@ -88,6 +90,40 @@ def test_lint_start_up_does_not_import_pydantic(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(policy)], capture_output=True, text=True,
                        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert r.stdout.splitlines()[-1] == "0 False False", r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("value, code, last, adapters", [
+    # a plain decimal: converted by the patch, typer's pydantic adapters stay unloaded
+    ("60", 1, "coverage 50% is below --min-coverage 60%", False),
+    ("12.5", 0, None, False),
+    # anything else is typer's own coercion, with its own rules
+    ("6e1", 1, "coverage 50% is below --min-coverage 60%", True),
+])
+def test_number_options_skip_typer_adapters(tmp_path, value, code, last, adapters):
+    """``--min-coverage`` (``Optional[float]``) loaded typer's pydantic adapters (~40 ms of every
+    ``simulate`` start-up) even when it was not given; a plain decimal is now read by the patch."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom policyctl.cli import main\n"
+              "sys.argv = ['policyctl', 'simulate', sys.argv[1], '--policy', sys.argv[2], '-f', 'json']"
+              " + sys.argv[3:]\n"
+              "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+              "print(code, 'typer._adapters' in sys.modules, file=sys.stderr)\n")
+    policy = tmp_path / "p.policy.json"
+    policy.write_text('{"version": "1", "default": "deny", "tools": {"a": {}, "b": {}}}')
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"ts": 1, "tool": "a", "args": {}, "grant": "g"}\n')
+    env = {"NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([sys.executable, "-c", script, str(trace), str(policy)], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.stderr.splitlines()[-1] == "0 False", r.stderr
+    r = subprocess.run([sys.executable, "-c", script, str(trace), str(policy), "--min-coverage", value],
+                       capture_output=True, text=True, env=env, timeout=60)
+    lines = r.stderr.splitlines()
+    assert lines[-1] == f"{code} {adapters}", r.stderr
+    if last is not None:
+        assert lines[-2] == last, r.stderr
 
 
 def test_typer_patch_is_applied_only_from_main():

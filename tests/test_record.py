@@ -56,14 +56,8 @@ class FakeClock:
 
 
 def policy_data(policy: Policy) -> dict:
-    """A generated policy as a document (``to_data`` drops empty condition lists the schema needs)."""
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if not (k == "on_deny" and v is None)}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-    return strip(policy.model_dump(mode="json"))
+    """A generated policy as a document."""
+    return policy.to_data()
 
 
 def write_policy(folder: str, data: dict, name: str = "p.policy.json") -> str:

@@ -207,7 +207,7 @@ def test_evaluator_rejects_unknown_window_mode():
 def test_upstream_tool_or_jsonrpc_error_gives_the_reservation_back(tmp_path, first, second):
     from policyctl.policy.dialects.policylayer.model import Policy
 
-    policy = Policy.model_validate({"version": "1", "default": "deny", "tools": {"t": {"limits": [
+    policy = Policy.from_data({"version": "1", "default": "deny", "tools": {"t": {"limits": [
         {"counter": "c", "window": "minute", "max": 1, "scope": "grant"}]}}})
     path = tmp_path / "t.jsonl"
     path.write_text(f'{{"ts": 1795514400, "grant": "g", "tool": "t", "args": {{}}, {first}}}\n'

@@ -3,8 +3,8 @@
 typer 0.29 began coercing every parameter value through a pydantic ``TypeAdapter``; importing
 pydantic costs about 80 ms on every run, a third of ``policyctl lint``'s time in a pre-commit hook.
 For parameters annotated ``str``, ``bool``, their ``Optional`` forms or a list of ``str``, click has
-already produced exactly those values, so :func:`apply` passes them through and leaves every other
-annotation to typer.
+already produced exactly those values, so :func:`apply` passes them through; a plain decimal for an
+``int`` or ``float`` parameter it converts itself; everything else it leaves to typer.
 
 This reaches into typer's private classes, so it is contained: it is applied from ``main()`` (not
 at import, so importing :mod:`policyctl.cli` changes nothing process-wide), ``pyproject.toml``
@@ -15,6 +15,11 @@ release makes the patch stop working (pydantic back on the lint path) or break.
 
 from __future__ import annotations
 
+import re
+
+#: a plain decimal number, which int() and float() read exactly as typer's coercion does
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?", re.ASCII)
+
 
 def apply() -> bool:
     """Keep pydantic off the start-up path of every command.
@@ -23,8 +28,10 @@ def apply() -> bool:
     imports pydantic (~80 ms) on each run — a third of ``policyctl lint``'s time in a pre-commit
     hook. For parameters annotated ``str``, ``bool`` (flags such as ``--help``), their ``Optional``
     forms or a list of ``str``, click has already produced exactly those values, so they are passed
-    through as is; any other annotation or value, and any typer without this machinery, keeps
-    typer's own coercion.
+    through as is; for ``int`` and ``float`` (and their ``Optional`` forms) click hands over the
+    text, and a plain decimal (``80``, ``-2.5``) is converted here with ``int``/``float``, which read
+    it as typer's coercion does. Any other annotation or value (``1e3``, ``inf``, a typo: typer's
+    own message), and any typer without this machinery, keeps typer's own coercion.
     """
     try:
         from typing import List, Optional
@@ -41,15 +48,22 @@ def apply() -> bool:
         return True  # applied already (main() called twice in one process, as tests do)
     lists = (List[str], Optional[List[str]], list[str])
     flags = (bool, Optional[bool])
-    plain = (str, Optional[str]) + flags + lists
+    numbers = {int: (int, Optional[int]), float: (float, Optional[float])}
+    plain = (str, Optional[str]) + flags + lists + numbers[int] + numbers[float]
 
     class _Plain(RuntimeParam):  # type: ignore[misc]
         def _coerce_value(self, value, param, ctx):  # type: ignore[no-untyped-def]
-            if isinstance(value, bool):
+            if isinstance(value, str) and any(self.annotation == f for f in numbers[float]):
+                if _DECIMAL.fullmatch(value):  # anything else (1e3, inf, a typo): typer's own coercion
+                    return float(value)
+            elif isinstance(value, str) and any(self.annotation == f for f in numbers[int]):
+                if _DECIMAL.fullmatch(value) and "." not in value:
+                    return int(value)
+            elif isinstance(value, bool):
                 if any(self.annotation == f for f in flags):
                     return value
             elif isinstance(value, str):
-                if not any(self.annotation == f for f in flags + lists):
+                if any(self.annotation == f for f in (str, Optional[str])):
                     return value
             elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
                 if any(self.annotation == f for f in lists):
@@ -60,6 +74,7 @@ def apply() -> bool:
         desc = getattr(self, "type_descriptor", None)
         if (getattr(self, "_runtime_param", None) is None and desc is not None
                 and getattr(desc, "file_annotation", None) is None
+                and not getattr(desc, "is_ranged", False) and not getattr(desc, "is_choice", False)
                 and any(desc.annotation == p for p in plain)):
             try:
                 self._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation)

@@ -114,7 +114,7 @@ def policy_from_bytes(raw: bytes, name: str, *, dialect: str | None = None) -> L
         raise error
     try:
         policy = Policy.from_data(document.data)
-    except Exception as exc:  # pydantic.ValidationError: the schema should have caught it
+    except ValueError as exc:  # the schema should have caught it
         raise InvalidPolicyError(f"{name}: not a valid policy: {exc}", ()) from None
     return LoadedPolicy(policy=policy, document=document, path=name)
 
