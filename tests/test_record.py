@@ -251,6 +251,72 @@ def test_enforce_batch_forwards_the_allowed_part_and_answers_the_rest(tmp_path) 
     assert [m["id"] for m in orjson.loads(answer)] == [2]
 
 
+@pytest.mark.parametrize("raw, code, ident, message", [
+    # another parser reads what the proxy's strict one refuses (Python's json and pydantic: NaN, Infinity)
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"secret","arguments":{"a":NaN}}}',
+     -32700, None, "not valid JSON"),
+    (b'\xef\xbb\xbf{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"secret"}}',
+     -32700, None, "not valid JSON"),
+    # Go's encoding/json matches member names without case (and folds the long s and the Kelvin sign)
+    (b'{"jsonrpc":"2.0","id":1,"method":"ping","METHOD":"tools/call","params":{"name":"secret"}}',
+     -32600, None, 'member name "METHOD" is not exact'),
+    ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","Name":"secret"}}'.encode(),
+     -32602, 1, 'member name "Name" is not exact'),
+    ('{"jsonrpc":"2.0","id":1,"method":"tools/call","param\u017f":{"name":"secret"}}'.encode(),
+     -32600, None, 'member name "param\u017f" is not exact'),
+    # a call the proxy cannot pair or read
+    (b'{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"secret"}}',
+     -32600, None, "a tools/call needs an id"),
+    (b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":["secret"]}',
+     -32602, 2, "tools/call params must be an object"),
+    (b'{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":7}}',
+     -32602, "x", "tools/call needs a tool name (a string)"),
+    (b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":"rm"}}',
+     -32602, 3, "tools/call arguments must be an object"),
+])
+def test_enforce_refuses_what_it_cannot_check(tmp_path, raw, code, ident, message) -> None:
+    """Fail closed: under --enforce a client message the proxy cannot read exactly as a server
+    would is answered here and never forwarded; shadow mode passes it on (and counts it)."""
+    rec, trace = recorder(tmp_path, policy=POLICY, enforce=True)
+    forward, answer = rec.from_client(raw)
+    assert forward is None
+    assert orjson.loads(answer) == {"jsonrpc": "2.0", "id": ident, "error": {
+        "code": code, "message": f"policyctl record --enforce: {message}; not forwarded"}}
+    assert rec.finish().refused_unchecked == 1
+    assert lines(trace) == []
+    (tmp_path / "shadow").mkdir()
+    shadow, _ = recorder(tmp_path / "shadow", policy=POLICY)
+    assert shadow.from_client(raw) == (raw, None)
+
+
+def test_enforce_drops_a_tools_call_sent_as_a_notification(tmp_path) -> None:
+    rec, trace = recorder(tmp_path, policy=POLICY, enforce=True)
+    assert rec.from_client(b'{"jsonrpc":"2.0","method":"tools/call","params":{"name":"secret"}}') == (None, None)
+    batch = b'[{"jsonrpc":"2.0","method":"tools/call","params":{"name":"secret"}},' + call(4, "echo").strip() + b"]"
+    forward, answer = rec.from_client(batch)
+    assert [m["id"] for m in orjson.loads(forward)] == [4] and answer is None
+    assert rec.finish().refused_unchecked == 2
+
+
+def test_null_arguments_are_no_arguments(tmp_path) -> None:
+    """``"arguments": null`` reaches the tool as no arguments: the call is decided (and recorded)
+    with ``{}``, in both modes."""
+    for enforce in (False, True):
+        folder = tmp_path / str(enforce)
+        folder.mkdir()
+        rec, trace = recorder(folder, policy=POLICY, enforce=enforce)
+        raw = b'{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"secret","arguments":null}}'
+        forward, answer = rec.from_client(raw)
+        if enforce:
+            assert forward is None
+            assert orjson.loads(answer)["result"]["content"][0]["text"] == 'Tool "secret" is hidden by policy'
+        else:
+            assert (forward, answer) == (raw, None)
+            rec.from_server(b'{"jsonrpc":"2.0","id":5,"result":{"content":[]}}')
+        rec.finish()
+        assert [(r["tool"], r["args"], r["shadow"]["reason"]) for r in lines(trace)] == [("secret", {}, "hidden")]
+
+
 def test_enforce_releases_the_reservation_of_a_failed_call(tmp_path) -> None:
     clock = FakeClock([BASE + i * 1_000_000 for i in range(1, 5)])
     rec, trace = recorder(tmp_path, policy=POLICY, enforce=True, clock=clock)

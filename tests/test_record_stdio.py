@@ -322,6 +322,28 @@ def test_fifty_megabyte_messages_stream_through_with_bounded_memory(tmp_path: Pa
     assert b"4 too large to read (relayed unread)" in p.stderr
 
 
+def test_enforce_refuses_a_call_too_large_to_check(tmp_path: Path) -> None:
+    """Under --enforce a client message of 16 MiB or more cannot be read, so it cannot be checked:
+    it is not forwarded (fail closed) and the client hears why once; shadow mode passes it on
+    unread (the test above). The session goes on normally afterwards."""
+    policy = tmp_path / "p.policy.json"
+    policy.write_text(json.dumps(POLICY))
+    size = 17 * 1024 * 1024
+    p = Proxy(tmp_path, "--policy", str(policy), "--enforce")
+    p.send(tool_call(1, "echo", {"mode": "ls", "blob": "y" * size}))
+    assert p.recv_json(timeout=60) == {"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32600, "message": "policyctl record --enforce: message too large to check; not forwarded"}}
+    p.send(tool_call(2, "echo", {"mode": "ls"}))
+    assert p.recv_json()["method"] == "notifications/progress"
+    assert p.recv_json()["id"] == 2
+    assert p.close() == 0
+    got, _ = p.server_log()
+    assert [json.loads(line)["id"] for line in got if b"tools/call" in line] == [2]
+    assert max(len(line) for line in got) < 1024  # not a byte of the large one reached the server
+    assert [(r["id"], r["upstream"]) for r in p.trace_lines()] == [(2, "ok")]
+    assert b"1 too large to read" in p.stderr and b"(too-large client messages refused under --enforce)" in p.stderr
+
+
 def test_existing_traces_are_refused_continued_or_replaced(tmp_path: Path) -> None:
     trace = tmp_path / "t.jsonl"
     trace.write_text('{"ts": "2026-11-24T10:00:00.000Z", "tool": "echo", "args": {}}\n')
@@ -364,6 +386,48 @@ def test_the_sdk_client_gets_what_the_server_sent_through_the_proxy(tmp_path: Pa
     assert proxied == direct
     assert [(r["tool"], r["server"], r["upstream"]) for r in map(json.loads, trace.read_text().splitlines())] == [
         ("convert_time", "mcp-time", "ok"), ("convert_time", "mcp-time", "tool_error")]
+
+
+def test_enforce_keeps_a_lenient_parsers_call_from_a_real_sdk_server(tmp_path: Path) -> None:
+    """The Python SDK's server (pydantic) reads NaN, which the proxy's strict parser refuses: a
+    call to a hidden tool with a NaN argument would run behind a proxy that passed on what it could
+    not read. Shadow mode shows the server running it; --enforce refuses it and the server never
+    sees it."""
+    policy = tmp_path / "p.policy.json"
+    policy.write_text(json.dumps({"version": "1", "default": "allow", "hide": ["get_current_time"]}))
+    sneaky = (b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_current_time",'
+              b'"arguments":{"timezone":"UTC","x":NaN}}}\n')
+    start = (msg(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                   "clientInfo": {"name": "t", "version": "1"}}) + b"\n"
+             + msg(None, "notifications/initialized").replace(b'"id":null,', b"") + b"\n")
+
+    def session(*flags: str) -> list[dict]:
+        """Until the server (or the proxy) has answered the sneaky call: the stdin stays open."""
+        proc = subprocess.Popen([sys.executable, "-m", "policyctl", "record", "-o",
+                                 str(tmp_path / f"t{len(flags)}.jsonl"), *flags, "--",
+                                 sys.executable, "-m", "mcp_server_time"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(start + sneaky)
+        proc.stdin.flush()
+        got = []
+        for line in proc.stdout:
+            got.append(orjson.loads(line))
+            if got[-1].get("id") in (2, None):
+                break
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+        return got
+
+    shadow = session()
+    answer = next(m for m in shadow if m.get("id") == 2)
+    assert answer["result"]["isError"] is False and "UTC" in answer["result"]["content"][0]["text"]
+    enforced = session("--policy", str(policy), "--enforce")
+    assert next(m for m in enforced if m.get("id") is None and "error" in m) == {
+        "jsonrpc": "2.0", "id": None,
+        "error": {"code": -32700, "message": "policyctl record --enforce: not valid JSON; not forwarded"}}
+    assert all(m.get("id") != 2 for m in enforced)  # refused at once: the server never answered it
+    assert (tmp_path / "t3.jsonl").read_text() == ""  # nor was it a call to record
 
 
 def test_the_server_gets_a_minimal_environment_plus_what_is_named(tmp_path: Path) -> None:

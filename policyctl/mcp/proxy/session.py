@@ -37,6 +37,16 @@ _META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 _META_VERSION = "io.modelcontextprotocol/protocolVersion"
 _WATCHED = ("tools/list", "initialize", "server/discover")
 HELD: Any = object()  # a call kept back under --enforce until earlier answers are in
+DROPPED: Any = object()  # a message --enforce keeps from the server without an answer (a notification)
+
+# Under --enforce, what the proxy cannot check must not reach the server (fail closed): a server may
+# read a message differently from the proxy. Python's json and pydantic (the Python SDK) accept NaN
+# and Infinity, which the proxy's strict parser refuses; Go's encoding/json takes ``METHOD`` or
+# ``paramſ`` (long s) for ``method`` and ``params``; a server may run a tools/call sent without an
+# id, or with ``arguments`` the proxy cannot read. Such messages are answered here, never forwarded.
+_MEMBERS = frozenset({"jsonrpc", "id", "method", "params", "result", "error"})
+_CALL_PARAMS = frozenset({"name", "arguments", "_meta"})
+_PARSE_ERROR, _INVALID_REQUEST, _INVALID_PARAMS = -32700, -32600, -32602
 
 
 class Clock:
@@ -82,6 +92,7 @@ class Stats:
     malformed_from_server: int = 0
     unread_large: int = 0
     batches: int = 0
+    refused_unchecked: int = 0  # under --enforce: client messages it could not check, not forwarded
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,21 @@ def _key(channel: Any, ident: Any) -> tuple:
 
 def encode(message: Any) -> bytes:
     return orjson.dumps(message)
+
+
+def refusal(ident: Any, code: int, what: str) -> dict:
+    """The JSON-RPC error --enforce answers a message it could not check with."""
+    return {"jsonrpc": "2.0", "id": ident,
+            "error": {"code": code, "message": f"policyctl record --enforce: {what}; not forwarded"}}
+
+
+def _alias(obj: dict, names: frozenset[str]) -> str | None:
+    """A key of ``obj`` that is none of ``names`` but equals one without case (Unicode case
+    folding: ``METHOD``, ``Name``, ``paramſ``), as a decoder that matches names so reads it."""
+    for key in obj:
+        if type(key) is str and key not in names and key.casefold() in names:
+            return key
+    return None
 
 
 def denial(ident: Any, message: str) -> dict:
@@ -167,6 +193,9 @@ class Recorder:
         except orjson.JSONDecodeError:
             if raw.strip():
                 with self.lock:
+                    if self.options.enforce:  # another parser may read it (NaN, a BOM, …): not unchecked
+                        self.stats.refused_unchecked += 1
+                        return None, encode(refusal(None, _PARSE_ERROR, "not valid JSON"))
                     self.stats.malformed_from_client += 1
             return raw, None
         grant = self.options.grant if grant is None else grant
@@ -178,6 +207,8 @@ class Recorder:
                 answer = self._client_item(item, channel, grant, calls, later)
                 if answer is None:
                     keep.append(item)
+                elif answer is DROPPED:
+                    pass
                 elif answer is not HELD:
                     answers.append(answer)
                 elif held is not None:
@@ -188,6 +219,8 @@ class Recorder:
         answer = self._client_item(data, channel, grant, calls, later)
         if answer is None:
             return raw, None
+        if answer is DROPPED:
+            return None, None
         if answer is HELD:
             if held is not None:
                 held.append(data.get("id"))
@@ -200,6 +233,12 @@ class Recorder:
             with self.lock:
                 self.stats.malformed_from_client += 1
             return None
+        if self.options.enforce:
+            unsafe = self._unchecked(msg)
+            if unsafe is not None:
+                with self.lock:
+                    self.stats.refused_unchecked += 1
+                return unsafe
         method = msg.get("method")
         if method is None:
             return None  # a response to a server→client request
@@ -208,6 +247,8 @@ class Recorder:
             params = msg.get("params")
             tool = params.get("name") if type(params) is dict else None
             args = params.get("arguments", {}) if type(params) is dict else None
+            if args is None and type(params) is dict:
+                args = {}  # "arguments": null: the server calls the tool with none
             if type(tool) is not str or type(args) is not dict:
                 with self.lock:
                     self.stats.malformed_from_client += 1
@@ -231,6 +272,32 @@ class Recorder:
             if rid is not None:
                 with self.lock:
                     self._answer(_key(channel, rid), "no_response")
+        return None
+
+    @staticmethod
+    def _unchecked(msg: dict) -> Any:
+        """Under --enforce: the refusal (or DROPPED) for a message the proxy cannot check as the
+        server would read it, or None."""
+        alias = _alias(msg, _MEMBERS)
+        if alias is not None:
+            return refusal(None, _INVALID_REQUEST, f"member name {orjson.dumps(alias).decode()} is not exact")
+        if msg.get("method") != "tools/call":
+            return None
+        if "id" not in msg:
+            return DROPPED  # a tools/call as a notification: no answer is allowed, and none runs
+        ident = msg["id"]
+        if ident is None:
+            return refusal(None, _INVALID_REQUEST, "a tools/call needs an id")
+        params = msg.get("params")
+        if type(params) is not dict:
+            return refusal(ident, _INVALID_PARAMS, "tools/call params must be an object")
+        alias = _alias(params, _CALL_PARAMS)
+        if alias is not None:
+            return refusal(ident, _INVALID_PARAMS, f"member name {orjson.dumps(alias).decode()} is not exact")
+        if type(params.get("name")) is not str:
+            return refusal(ident, _INVALID_PARAMS, "tools/call needs a tool name (a string)")
+        if type(params.get("arguments", {})) not in (dict, type(None)):
+            return refusal(ident, _INVALID_PARAMS, "tools/call arguments must be an object")
         return None
 
     def _call(self, call: Call) -> Any:

@@ -34,4 +34,8 @@ def render(result: "RecordResult", *, policy: bool, enforce: bool) -> str:
     if odd:
         lines.append("  messages: " + ", ".join(odd) + " — all passed on unchanged"
                      + (" (too-large client messages refused under --enforce)" if enforce and s.unread_large else ""))
+    if s.refused_unchecked:
+        lines.append(f"  refused {s.refused_unchecked} client message{'s' if s.refused_unchecked != 1 else ''} "
+                     "it could not check (not valid JSON, a tools/call without an id or with unreadable "
+                     "params, a member name that is not exact)")
     return "\n".join(lines) + "\n"
