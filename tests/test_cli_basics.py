@@ -126,6 +126,18 @@ def test_number_options_skip_typer_adapters(tmp_path, value, code, last, adapter
         assert lines[-2] == last, r.stderr
 
 
+@pytest.mark.parametrize("digits", [4301, 5000])
+def test_int_option_beyond_the_digit_limit_is_a_usage_error(tmp_path, digits):
+    """A plain decimal that int() refuses (more than 4,300 digits) is typer's usage error (exit 2),
+    as before the patch converted numbers, not an internal error (exit 3)."""
+    policy = tmp_path / "p.policy.json"
+    policy.write_text('{"version": "1", "default": "deny"}')
+    r = run_cli("diff", str(policy), str(policy), "--search", "--search-budget", "0.01", "--seed", "9" * digits)
+    assert r.returncode == 2, r.stderr
+    assert "Invalid value for '--seed'" in r.stderr, r.stderr
+    assert "internal error" not in r.stderr, r.stderr
+
+
 def test_typer_patch_is_applied_only_from_main():
     import subprocess
     import sys

@@ -58,7 +58,10 @@ def apply() -> bool:
                     return float(value)
             elif isinstance(value, str) and any(self.annotation == f for f in numbers[int]):
                 if _DECIMAL.fullmatch(value) and "." not in value:
-                    return int(value)
+                    try:
+                        return int(value)
+                    except ValueError:  # beyond int()'s digit limit (4300): typer's own message, exit 2
+                        pass
             elif isinstance(value, bool):
                 if any(self.annotation == f for f in flags):
                     return value
