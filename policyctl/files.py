@@ -20,9 +20,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Union
 
 from policyctl.errors import InputError, OutputError, OutputExistsError, UsageError
@@ -52,10 +50,9 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) ->
         if str(path) == STDIN:
             data = sys.stdin.buffer.read(limit + 1)
         else:
-            p = Path(path)
-            if p.is_dir():
+            if os.path.isdir(path):
                 raise InputError(f"{name}: is a directory")
-            with p.open("rb") as fh:
+            with open(path, "rb") as fh:
                 data = fh.read(limit + 1)
     except OSError as exc:
         raise read_error(name, exc) from None
@@ -181,7 +178,7 @@ class _Destination:
             return cls(name, in_place=True, final=name)
         if st is None and _names_a_descriptor(name):
             raise OutputError(f"cannot write {name}: no such file or open descriptor")
-        folder = Path(name).parent
+        folder = os.path.dirname(name) or "."
         final = os.path.realpath(name)
         if not os.path.isdir(os.path.dirname(final)):
             raise InputError(f"{name}: folder {folder} does not exist")
@@ -216,13 +213,15 @@ class OutputFile:
                 flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
                 self._fh = os.fdopen(os.open(dest.target, flags), "wb")
             else:
+                import tempfile  # only when a file is written (not on lint's path)
+
                 fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest.final)}.", suffix=".tmp",
                                                  dir=os.path.dirname(dest.final))
                 self._fh = os.fdopen(fd, "wb")
                 # mkstemp creates the file 0600; give it the mode a plain open() would (or keep the
                 # mode of the file it replaces), so a policy written by init is readable like any other
                 if hasattr(os, "fchmod"):
-                    os.fchmod(fd, _mode_for(Path(dest.final)))
+                    os.fchmod(fd, _mode_for(dest.final))
         except OSError as exc:
             self._discard()
             raise self._error(exc) from None
@@ -350,10 +349,10 @@ def write_output(target: PathLike | None, text: str | bytes, *, force: bool = Tr
         out.write(text)
 
 
-def _mode_for(target: Path) -> int:
+def _mode_for(target: "str | os.PathLike[str]") -> int:
     """Permission bits for a new file at ``target``: the replaced file's, else 0666 minus umask."""
     try:
-        return target.stat().st_mode & 0o7777
+        return os.stat(target).st_mode & 0o7777
     except OSError:
         umask = os.umask(0)
         os.umask(umask)

@@ -393,6 +393,30 @@ def test_lint_start_up_imports_stay_light(tmp_path: Path, fmt: str) -> None:
     assert not heavy & modules, sorted(heavy & modules)
 
 
+def test_the_pre_commit_form_runs_without_typer(tmp_path: Path) -> None:
+    """``policyctl lint FILE…`` (file names only, as pre-commit passes them) skips the typer app:
+    about half of the command's start-up (bench/lint_bench.py)."""
+    listing = tmp_path / "modules.txt"
+    r = subprocess.run([sys.executable, "-c", _PROBE, str(listing), "lint", "clean.policy.json", "findings.policy.yaml"],
+                       cwd=INPUTS, capture_output=True, text=True, env=cli_env())
+    assert r.stdout.endswith("2 files checked: 4 errors, 1 warning\n"), r.stdout + r.stderr
+    modules = set(listing.read_text(encoding="utf-8").split())
+    assert not {"typer", "click", "policyctl.cli.app"} & modules, sorted({"typer", "click", "policyctl.cli.app"} & modules)
+
+
+@pytest.mark.parametrize("args", [
+    ("clean.policy.json",), ("findings.policy.yaml",), ("broken.policy.json", "clean.policy.json"),
+    ("clean.policy.json", "missing.policy.json"), (".",), ("nothing-here",), ("clean.policy.json", "lint"),
+])
+def test_the_pre_commit_form_says_what_typer_would(args: tuple[str, ...]) -> None:
+    """The same command line with a redundant ``--format text`` goes through typer: same exit,
+    same output, byte for byte."""
+    fast = lint(*args)
+    typed = lint("--format", "text", *args)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (typed.returncode, typed.stdout, typed.stderr)
+    assert fast.returncode in (0, 1, 2)
+
+
 # --- configuration and --tools wiring ----------------------------------------------------------------
 
 WARN_ONLY = {"version": "1", "default": "deny",

@@ -2,70 +2,28 @@
 
 Each command lives in its own module (flags → one core call → reporter → exit code). Command modules
 import their core lazily inside the command function, so ``policyctl lint`` does not pay for the
-simulator, the MCP client or rich tables it never uses.
+simulator, the MCP client or rich tables it never uses. The typer application itself is
+:mod:`policyctl.cli.app`; ``main`` imports it only when the command line needs it: the form a
+pre-commit hook uses, ``policyctl lint FILE…`` with nothing but file names, runs the lint command
+directly (typer's import is about half of that command's start-up).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
-import typer
-
-from policyctl import __version__
-from policyctl.cli import convert as _convert
-from policyctl.cli import diff as _diff
-from policyctl.cli import explain as _explain
-from policyctl.cli import import_ as _import
-from policyctl.cli import init as _init
-from policyctl.cli import lint as _lint
-from policyctl.cli import record as _record
-from policyctl.cli import scan as _scan
-from policyctl.cli import schema as _schema
-from policyctl.cli import simulate as _simulate
-from policyctl.cli import typer_startup
 from policyctl.cli.common import flush_stdout, state
 from policyctl.exitcodes import ExitCode
 
-app = typer.Typer(
-    name="policyctl",
-    help="Lint, scaffold, simulate, diff and convert MCP tool-call policies (PolicyLayer and Intercept).",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
+def __getattr__(name: str) -> Any:  # ``policyctl.cli.app`` the typer app, loaded on first use
+    if name == "app":
+        from policyctl.cli.app import app
 
-def _version(value: bool) -> None:
-    if value:
-        from policyctl.files import write_output
-
-        write_output(None, f"policyctl {__version__}\n")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
-) -> None:
-    """Lint, scaffold, simulate, diff and convert MCP tool-call policies (PolicyLayer and Intercept)."""
-    state.debug = debug or state.debug
-
-
-_lint.register(app)
-_init.register(app)
-_scan.register(app)
-_simulate.register(app)
-_explain.register(app)
-_diff.register(app)
-_schema.register(app)
-_import.register(app)
-_record.register(app)
-_convert.register(app)
+        return app
+    raise AttributeError(name)
 
 
 class _ClosedStream:
@@ -105,18 +63,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr = _ClosedStream(fail=False)  # type: ignore[assignment]
     if sys.stdout is None:
         sys.stdout = _ClosedStream(fail=True)  # type: ignore[assignment]
-    typer_startup.apply()
     if os.environ.get("POLICYCTL_DEBUG"):
         state.debug = True
     args = sys.argv[1:] if argv is None else argv
-    # --debug is also accepted after the command name (before a bare "--").
-    head = args[: args.index("--")] if "--" in args else args
-    if "--debug" in head[1:]:
-        state.debug = True
-        i = args.index("--debug")
-        args = args[:i] + args[i + 1:]
     try:
-        code = app(args=args, prog_name="policyctl", standalone_mode=False)
+        if _plain_lint(args):
+            from policyctl.cli import lint as _lint
+
+            code: Any = _lint.run(args[1:], fmt="text", output=None, fail_level=None, tools=None, config=None,
+                                  select=(), ignore=(), dialect=None)
+        else:
+            code = _with_typer(args)
         flush_stdout()  # what was printed directly (--version, help) fails here, not at exit
     except SystemExit:  # typer.Exit inside standalone_mode=False surfaces here
         raise
@@ -125,3 +82,23 @@ def main(argv: list[str] | None = None) -> None:
     if isinstance(code, int):
         sys.exit(int(code))
     sys.exit(int(ExitCode.OK))
+
+
+def _plain_lint(args: list[str]) -> bool:
+    """``lint`` followed by file or folder names only (what pre-commit passes): no option, no ``-``
+    (stdin), no empty name — typer would hand exactly these to the command with every default."""
+    return len(args) > 1 and args[0] == "lint" and all(a and not a.startswith("-") for a in args[1:])
+
+
+def _with_typer(args: list[str]) -> Any:
+    from policyctl.cli import typer_startup
+    from policyctl.cli.app import app
+
+    typer_startup.apply()
+    # --debug is also accepted after the command name (before a bare "--").
+    head = args[: args.index("--")] if "--" in args else args
+    if "--debug" in head[1:]:
+        state.debug = True
+        i = args.index("--debug")
+        args = args[:i] + args[i + 1:]
+    return app(args=args, prog_name="policyctl", standalone_mode=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -30,6 +29,8 @@ class _State:
             for line in exc.details:
                 err(line)
             if self.debug:
+                import traceback
+
                 traceback.print_exception(exc)
             return int(ExitCode.USAGE)
         if hasattr(exc, "exit_code") and hasattr(exc, "show"):  # click usage errors
@@ -45,6 +46,8 @@ class _State:
             err("aborted")
             return 130
         if self.debug:
+            import traceback
+
             traceback.print_exception(exc)
         else:
             err(f"internal error: {type(exc).__name__}: {exc}")

@@ -1,16 +1,17 @@
 """`policyctl lint PATH...`: flags → linter → reporter → exit code.
 
-Pre-commit runs this on every commit, so start-up time is part of the product: nothing beyond typer
-is imported at module level, and the command imports only the core and the one reporter it needs.
+Pre-commit runs this on every commit, so start-up time is part of the product: nothing is imported
+at module level (typer only in ``register``: ``policyctl lint FILE…`` calls ``run`` without it, see
+:func:`policyctl.cli.main`), and the command imports only the core and the one reporter it needs.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, List, Optional
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
+
     from policyctl.diagnostics import LintReport
     from policyctl.reporters.lint import RuleMeta
 
@@ -43,7 +44,9 @@ def split_codes(values: Optional[List[str]], flag: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def register(app: typer.Typer) -> None:
+def register(app: "typer.Typer") -> None:
+    import typer  # not at module level: ``policyctl lint FILE…`` runs ``run`` without typer
+
     @app.command("lint", help=_HELP, short_help="Check policy files against the schema and the rules.",
                  no_args_is_help=True)
     def lint(

@@ -15,25 +15,26 @@ missing required key at the object that lacks it, a wrong type or value at the v
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterator
 
 from policyctl.diagnostics import Diagnostic
 from policyctl.documents.jsonvalues import json_type_phrase as _json_type
 from policyctl.documents.pointers import escape_token, unescape_token
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
-SCHEMA_FILE = SCHEMAS_DIR / "policy.schema.json"
+SCHEMAS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "schemas")
+SCHEMA_FILE = os.path.join(SCHEMAS_DIR, "policy.schema.json")
 #: dialect → the packaged schema file (byte-identical to the published copy in schemas/)
-SCHEMA_FILES = {"policylayer": SCHEMA_FILE, "intercept": SCHEMAS_DIR / "intercept.schema.json"}
+SCHEMA_FILES = {"policylayer": SCHEMA_FILE, "intercept": os.path.join(SCHEMAS_DIR, "intercept.schema.json")}
 
 
 def schema_text(dialect: str = "policylayer") -> str:
     """The published JSON Schema of ``dialect``, as text."""
-    return SCHEMA_FILES[dialect].read_text(encoding="utf-8")
+    with open(SCHEMA_FILES[dialect], encoding="utf-8") as fh:
+        return fh.read()
 SCHEMA_ID = "https://policyctl.dev/schemas/policy.schema.json"
 
 # Keywords the interpreter evaluates, plus annotations it may ignore.

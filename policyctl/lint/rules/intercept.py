@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policyctl.policy.dialects.intercept.model import Config, Rule, build_document
+if TYPE_CHECKING:  # the model is imported by the rules' first Intercept document only
+    from policyctl.policy.dialects.intercept.model import Config, Rule
 
 _memo: list[Any] = [None, None]
 
@@ -13,6 +14,8 @@ def config(ctx: Any) -> Config:
     """The Intercept view of ``ctx.document`` (built once per document)."""
     if _memo[0] is not ctx.document:
         _memo[0] = ctx.document
+        from policyctl.policy.dialects.intercept.model import build_document
+
         _memo[1] = build_document(ctx.document)
     return _memo[1]  # type: ignore[no-any-return]
 

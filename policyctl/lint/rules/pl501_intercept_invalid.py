@@ -40,7 +40,6 @@ from typing import Iterable
 
 from policyctl.lint.rules import Context, Finding
 from policyctl.lint.rules.intercept import config
-from policyctl.policy.dialects.intercept.validate import validate
 
 CODE = "PL501"
 NAME = "intercept-invalid"
@@ -55,5 +54,7 @@ def check(ctx: Context) -> Iterable[Finding]:
             yield Finding(f"Intercept cannot load the file: {problem.message}", problem.pointer)
     if not cfg.loads:
         return  # Intercept stops at the load error; validation never runs
+    from policyctl.policy.dialects.intercept.validate import validate  # an Intercept document's only
+
     for error in validate(cfg):
         yield Finding(error.message, error.pointer)

@@ -34,7 +34,6 @@ from typing import Iterable
 
 from policyctl.lint.rules import Context, Finding
 from policyctl.lint.rules.intercept import all_rules, config
-from policyctl.policy.dialects.intercept.model import NEWER_ACTIONS
 
 CODE = "PL503"
 NAME = "intercept-newer-release"
@@ -43,6 +42,8 @@ DIALECT = "intercept"
 
 
 def check(ctx: Context) -> Iterable[Finding]:
+    from policyctl.policy.dialects.intercept.model import NEWER_ACTIONS  # an Intercept document's only
+
     cfg = config(ctx)
     for problem in cfg.problems:
         if problem.kind == "newer":
