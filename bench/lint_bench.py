@@ -1,6 +1,6 @@
 """Lint benchmarks: start-up on one file against check-jsonschema, and 1,000 files in one call.
 
-Targets (issue 2):
+Targets:
 
     policyctl lint one.policy.json  <=  0.35 x  check-jsonschema --schemafile schemas/policy.schema.json one.policy.json
                                             (issue 9; the first target, issue 2, was 0.60 x)
