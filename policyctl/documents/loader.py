@@ -75,6 +75,10 @@ class Document:
     #: YAML 1.1 reads otherwise (``010``, ``1_0``), by pointer: readers that take any scalar's text
     #: as a string (Go's yaml.v3) need it
     scalar_texts: Mapping[str, str] = field(repr=False, default_factory=dict)
+    #: the pointers of the mapping entries whose key is a YAML null (``null:``, ``~:``, ``? :``,
+    #: ``!!null``): the data keeps the key's text, but Go's yaml.v3 cannot decode a null into a
+    #: string key and drops such an entry when it decodes into a map or struct with string keys
+    null_keys: frozenset[str] = field(repr=False, default=frozenset())
 
     def position(self, pointer: str | None, *, key: bool = False) -> Position:
         """``(line, column)`` of the value at ``pointer`` (of its key with ``key=True``).
@@ -592,7 +596,8 @@ def _load_yaml(text: str, path: str) -> LoadResult:
         if dispose is not None:
             dispose()
     doc = Document(path=path, format="yaml", data=data, values=builder.values,
-                   keys=builder.keys, yaml11=tuple(builder.yaml11), scalar_texts=builder.scalar_texts)
+                   keys=builder.keys, yaml11=tuple(builder.yaml11), scalar_texts=builder.scalar_texts,
+                   null_keys=frozenset(builder.null_keys))
     return LoadResult(doc, tuple(builder.problems))
 
 
@@ -639,6 +644,7 @@ class _YamlBuilder:
         self.problems: list[Diagnostic] = []
         self.yaml11: list[Yaml11Scalar] = []
         self.scalar_texts: dict[str, str] = {}
+        self.null_keys: set[str] = set()
         # anchor -> (value, expanded node count)
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0
@@ -680,6 +686,8 @@ class _YamlBuilder:
             if diff is not None:
                 self.yaml11.append(Yaml11Scalar(pointer, is_key, text, diff[0], diff[1]))
             if is_key:
+                if value is None:
+                    self.null_keys.add(pointer)
                 return text  # keys are text in JSON: `1e3: x` names the key "1e3"
             if (value is not None and not isinstance(value, str)) or diff is not None:
                 self.scalar_texts[pointer] = text
@@ -699,6 +707,8 @@ class _YamlBuilder:
             if want == "float":
                 value = float(value)
             if is_key:
+                if want == "null":
+                    self.null_keys.add(pointer)
                 return text
         if not is_key:
             self._check_number(value, text, pos, pointer)

@@ -5,6 +5,10 @@ something off: `conditons:` leaves an evaluate rule without conditions, `on_dene
 message, `windw:` leaves a counter without a window. policyctl reports every key that Intercept
 v1.1.0 does not read as an error. Keys of later Intercept releases are reported by PL503 instead.
 
+A tool key that is a YAML null (`null:`, `Null:`, `~:`, `? ` with no key) is reported too: yaml.v3
+cannot decode a null into the string key of `tools`, so it drops the entry with everything under
+it, unread, and its rules apply to no tool (not to a tool named `null`; quote the key for that).
+
 Failing example:
 
     version: "1"

@@ -236,13 +236,23 @@ def go_quote(text: str) -> str:
 
 def build_document(document: Any) -> Config:
     """:func:`build` of a loaded document, string fields taking the scalars' source text."""
-    return build(yaml_v3_data(document), getattr(document, "scalar_texts", None))
+    return build(yaml_v3_data(document), getattr(document, "scalar_texts", None),
+                 getattr(document, "null_keys", frozenset()))
 
 
-def build(data: Any, texts: Mapping[str, str] | None = None) -> Config:
+def build(data: Any, texts: Mapping[str, str] | None = None,
+          null_keys: frozenset[str] | set[str] = frozenset()) -> Config:
     """Decode loaded YAML data the way Intercept v1.1.0 does, then apply its defaults. ``texts``
     (pointer → source text of the plain scalars that are not strings) gives string fields the text
-    yaml.v3 gives them; without it they take the value written back as text."""
+    yaml.v3 gives them; without it they take the value written back as text. ``null_keys`` names
+    the entries whose key is a YAML null (``null:``, ``~:``): yaml.v3 drops them (below).
+
+    yaml.v3 (v3.0.1, ``decode.go``) cannot put a null into a Go string, a struct or a number: its
+    ``null()`` only sets interfaces, pointers, maps and slices and reports failure otherwise. So an
+    entry of ``tools`` (``map[string]ToolDef``) whose key is null is skipped, value and all (its
+    value is never even decoded), and a null element of ``hide``, ``rules`` or ``conditions`` is left
+    out of the list, the later elements moving up (``rules[1]`` in Intercept's messages may be the
+    document's third item). A null in ``value`` (``any``) stays a nil."""
     b = _Builder(texts)
     top = b.mapping(data, "config.Config", "") if data is not None else {}
     top = top or {}
@@ -253,18 +263,29 @@ def build(data: Any, texts: Mapping[str, str] | None = None) -> Config:
     hide: list[str] = []
     hide_ptrs: list[str] = []
     for i, entry in enumerate(b.sequence(top.get("hide"), "[]string", "/hide")):
+        if entry is None:  # yaml.v3 leaves a null out of a []string
+            continue
         hide.append(b.string(entry, ptr("hide", i)))
         hide_ptrs.append(ptr("hide", i))
     tools: dict[str, tuple[Rule, ...]] = {}
     tool_ptrs: dict[str, str] = {}
     for name, entry in (b.mapping(top.get("tools"), "map[string]config.ToolDef", "/tools") or {}).items():
         at = ptr("tools", name)
+        if at in null_keys:
+            shown = name if name else "(empty)"
+            b.problems.append(Problem(
+                "unknown", f"tool key {shown} is a YAML null, not a name: Intercept's YAML library "
+                "(yaml.v3) drops the entry with everything under it, so its rules apply to no tool "
+                "(quote the key to name a tool)", at, key=True))
+            continue
         tool_ptrs[name] = at
         body = b.mapping(entry, "config.ToolDef", at) or {}
         b.unknown(body, TOOL_KEYS, (), at, f'tool "{name}"')
-        rules = []
+        rules: list[Rule] = []
         for i, raw in enumerate(b.sequence(body.get("rules"), "[]config.Rule", at + "/rules")):
-            rules.append(_rule(b, name, i, raw, f"{at}/rules/{i}"))
+            if raw is None:  # yaml.v3 leaves a null out of a []config.Rule
+                continue
+            rules.append(_rule(b, name, len(rules), raw, f"{at}/rules/{i}"))
         tools[name] = tuple(rules)
     return Config(version, description, default, tuple(hide), tuple(hide_ptrs), tools, tool_ptrs,
                   tuple(b.problems))
@@ -279,6 +300,8 @@ def _rule(b: _Builder, tool: str, index: int, raw: Any, at: str) -> Rule:
     on_deny = b.string(body.get("on_deny"), at + "/on_deny")
     conditions = []
     for j, c in enumerate(b.sequence(body.get("conditions"), "[]config.Condition", at + "/conditions")):
+        if c is None:  # yaml.v3 leaves a null out of a []config.Condition
+            continue
         cat = f"{at}/conditions/{j}"
         cbody = b.mapping(c, "config.Condition", cat) or {}
         b.unknown(cbody, CONDITION_KEYS, (), cat, f"condition {j} of rule \"{name}\"")
@@ -372,6 +395,12 @@ def yaml_v3_data(document: Any) -> Any:
             value = GoTime(s.text)
         if value is not None:
             changes.append((s.pointer, value))
+    # A float literal beyond float64's range (1e400, or an integer of hundreds of digits) fails
+    # strconv.ParseFloat with a range error, and yaml.v3 (resolve.go) then keeps the scalar as the
+    # string it is written as; YAML's own .inf / .nan spellings are float64 infinities and NaN.
+    for pointer, text in getattr(document, "scalar_texts", {}).items():
+        if _overflows(text):
+            changes.append((pointer, text))
     if changes:
         data = copy.deepcopy(data)
     for pointer, value in changes:
@@ -385,6 +414,17 @@ def yaml_v3_data(document: Any) -> Any:
         else:
             node[last] = value
     return _merge_keys(data) if _has_merge_key(data) else data
+
+
+def _overflows(text: str) -> bool:
+    import re
+
+    from policyctl.documents.loader import resolve_plain_yaml12
+
+    if re.fullmatch(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", text):
+        return False
+    value = resolve_plain_yaml12(text)
+    return isinstance(value, float) and value in (float("inf"), float("-inf"))
 
 
 MERGE_KEY = "<<"
