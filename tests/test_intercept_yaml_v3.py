@@ -183,6 +183,13 @@ def test_a_float_that_overflows_is_a_string_to_yaml_v3(text):
     assert _lint(policy) == [("PL501", 'tools.t.rules[0].conditions[0]: operator "lt" requires a numeric value')]
 
 
+def test_a_tagged_float_that_overflows_stays_an_error():
+    # yaml.v3: "cannot decode !!str `1e400` as a !!float", so Intercept cannot load the file
+    policy = ('version: "1"\ntools:\n  t:\n    rules:\n      - name: a\n'
+              '        conditions: [{path: args.a, op: lt, value: !!float 1e400}]\n')
+    assert [c for c, _ in _lint(policy)] == ["PL004"]
+
+
 def test_a_special_float_rate_limit_is_its_text():
     policy = 'version: "1"\ntools:\n  t:\n    rules:\n      - name: r\n        rate_limit: .inf\n'
     assert _lint(policy) == [
