@@ -267,6 +267,14 @@ def test_enforce_batch_forwards_the_allowed_part_and_answers_the_rest(tmp_path) 
     # a call the proxy cannot pair or read
     (b'{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"secret"}}',
      -32600, None, "a tools/call needs an id"),
+    # an id the server may not read as one (the Python SDK takes true, 1.0 or {..} for no id at all),
+    # and that Python compares as another (1 == 1.0 == True): the call cannot be paired safely
+    (b'{"jsonrpc":"2.0","id":{"a":1},"method":"tools/call","params":{"name":"echo","arguments":{"mode":"ls"}}}',
+     -32600, None, "a tools/call id must be a string or an integer"),
+    (b'{"jsonrpc":"2.0","id":true,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"ls"}}}',
+     -32600, None, "a tools/call id must be a string or an integer"),
+    (b'{"jsonrpc":"2.0","id":1.0,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"ls"}}}',
+     -32600, None, "a tools/call id must be a string or an integer"),
     (b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":["secret"]}',
      -32602, 2, "tools/call params must be an object"),
     (b'{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":7}}',
@@ -287,6 +295,21 @@ def test_enforce_refuses_what_it_cannot_check(tmp_path, raw, code, ident, messag
     (tmp_path / "shadow").mkdir()
     shadow, _ = recorder(tmp_path / "shadow", policy=POLICY)
     assert shadow.from_client(raw) == (raw, None)
+
+
+def test_object_and_array_ids_do_not_crash_the_proxy(tmp_path) -> None:
+    """An id that cannot be hashed (an object, an array) made the recorder raise TypeError, which
+    ended a stdio session; in shadow mode such calls are relayed and paired with their answers."""
+    rec, trace = recorder(tmp_path, policy=POLICY)
+    for ident in (b'{"b":2,"a":1}', b'[1]'):
+        raw = b'{"jsonrpc":"2.0","id":' + ident + b',"method":"tools/call","params":{"name":"echo","arguments":{}}}'
+        assert rec.from_client(raw) == (raw, None)
+        tl = b'{"jsonrpc":"2.0","id":' + ident + b',"method":"tools/list"}'
+        assert rec.from_client(tl) == (tl, None)
+        rec.from_server(b'{"jsonrpc":"2.0","id":' + ident + b',"result":{"content":[]}}')
+        rec.from_server(b'{"jsonrpc":"2.0","id":' + ident + b',"result":{"tools":[]}}')
+    rec.finish()
+    assert [(r["id"], r["upstream"]) for r in lines(trace)] == [({"a": 1, "b": 2}, "ok"), ([1], "ok")]
 
 
 def test_enforce_drops_a_tools_call_sent_as_a_notification(tmp_path) -> None:

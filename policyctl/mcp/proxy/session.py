@@ -104,7 +104,10 @@ class Options:
 
 
 def _key(channel: Any, ident: Any) -> tuple:
-    # 1 and "1" are different JSON-RPC ids
+    # 1 and "1" are different JSON-RPC ids; an object or array id (a hostile client's) is keyed by
+    # its JSON text, as it cannot be hashed
+    if type(ident) in (dict, list):
+        return (channel, None, orjson.dumps(ident, option=orjson.OPT_SORT_KEYS))
     return (channel, type(ident) is str, ident)
 
 
@@ -288,6 +291,8 @@ class Recorder:
         ident = msg["id"]
         if ident is None:
             return refusal(None, _INVALID_REQUEST, "a tools/call needs an id")
+        if type(ident) not in (str, int):  # true, 1.0, {…}: the Python SDK reads such a call as a notification
+            return refusal(None, _INVALID_REQUEST, "a tools/call id must be a string or an integer")
         params = msg.get("params")
         if type(params) is not dict:
             return refusal(ident, _INVALID_PARAMS, "tools/call params must be an object")
