@@ -264,6 +264,14 @@ def test_enforce_batch_forwards_the_allowed_part_and_answers_the_rest(tmp_path) 
      -32602, 1, 'member name "Name" is not exact'),
     ('{"jsonrpc":"2.0","id":1,"method":"tools/call","param\u017f":{"name":"secret"}}'.encode(),
      -32600, None, 'member name "param\u017f" is not exact'),
+    # a member name twice: the proxy keeps the last; Go's encoding/json merges a repeated object into
+    # a map field it already filled (mode "rm" survives), a first-wins parser keeps the first
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"rm"},'
+     b'"arguments":{"x":1}}}', -32600, None, 'member name "arguments" appears twice'),
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping","params":{"name":"secret"}}',
+     -32600, None, 'member name "method" appears twice'),
+    (b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"rm","mode":"ls"}}}]',
+     -32600, None, 'member name "mode" appears twice'),
     # a call the proxy cannot pair or read
     (b'{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"secret"}}',
      -32600, None, "a tools/call needs an id"),

@@ -19,6 +19,7 @@ PolicyLayer; a JSON-RPC error under Intercept, also ```result.isError`` with ``-
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -130,6 +131,32 @@ def _alias(obj: dict, names: frozenset[str]) -> str | None:
     return None
 
 
+class _Twice(Exception):
+    pass
+
+
+def _no_twice(pairs: list) -> None:
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _Twice(key)
+        seen.add(key)
+
+
+def _duplicate(raw: bytes) -> str | None:
+    """A member name that appears twice in one object of ``raw`` (valid JSON), or None. The proxy
+    (orjson) keeps the last; a parser that keeps the first, or Go's encoding/json, which merges a
+    repeated object into a map it already decoded (``"arguments":{"mode":"rm"},"arguments":{}``
+    leaves ``mode`` set), would read another call than the one decided."""
+    try:
+        json.loads(raw, object_pairs_hook=_no_twice)
+    except _Twice as exc:
+        return str(exc.args[0])
+    except (RecursionError, ValueError):
+        return ""  # deeper than Python's json goes: not checked, so not forwarded either
+    return None
+
+
 def denial(ident: Any, message: str) -> dict:
     """The answer an enforcing gateway gives a denied call: a tool result with ``isError`` (also
     Intercept's, whose text starts ``[INTERCEPT POLICY DENIED]``; it is not a JSON-RPC error)."""
@@ -201,6 +228,14 @@ class Recorder:
                         return None, encode(refusal(None, _PARSE_ERROR, "not valid JSON"))
                     self.stats.malformed_from_client += 1
             return raw, None
+        if self.options.enforce and type(data) in (dict, list):
+            twice = _duplicate(raw)
+            if twice is not None:
+                with self.lock:
+                    self.stats.refused_unchecked += 1
+                what = (f"member name {orjson.dumps(twice).decode()} appears twice" if twice
+                        else "nested too deeply to check")
+                return None, encode(refusal(None, _INVALID_REQUEST, what))
         grant = self.options.grant if grant is None else grant
         if isinstance(data, list):
             with self.lock:
