@@ -320,6 +320,28 @@ def test_object_and_array_ids_do_not_crash_the_proxy(tmp_path) -> None:
     assert [(r["id"], r["upstream"]) for r in lines(trace)] == [({"a": 1, "b": 2}, "ok"), ([1], "ok")]
 
 
+def test_enforce_refuses_a_request_whose_id_is_in_use(tmp_path) -> None:
+    """Answers are paired by id. Bypass (before): with echo limited to 2 a minute, a client sent echo
+    (id 7), then a failing call with the same id 7; its error answer was taken for echo's, echo's
+    reservation given back while echo still ran, and two more echo calls went through (3 in the
+    minute). Now a request reusing an id still waiting for its answer is refused under --enforce."""
+    rec, trace = recorder(tmp_path, policy=POLICY, enforce=True)
+    assert rec.from_client(call(7, "echo")) == (call(7, "echo"), None)
+    for reuse in (call(7, "oops"), b'{"jsonrpc":"2.0","id":7,"method":"no/such"}'):
+        forward, answer = rec.from_client(reuse)
+        assert forward is None and orjson.loads(answer)["error"] == {"code": -32600, "message":
+            "policyctl record --enforce: id already in use by a request still waiting for its answer; not forwarded"}
+    assert rec.from_client(call(8, "echo"))[0] is not None
+    assert rec.from_client(call(9, "echo"))[0] is None  # the limit holds: echo 7 is still out
+    for done in (7, 8):  # echo 9 is decided (denied: 7 and 8 ran) once both are answered
+        rec.from_server(b'{"jsonrpc":"2.0","id":%d,"result":{"content":[]}}' % done)
+    assert rec.from_client(call(7, "oops"))[0] is not None  # free again once answered
+    (tmp_path / "shadow").mkdir()
+    shadow, _ = recorder(tmp_path / "shadow", policy=POLICY)
+    assert shadow.from_client(call(7, "echo"))[0] is not None
+    assert shadow.from_client(call(7, "oops")) == (call(7, "oops"), None)
+
+
 def test_enforce_drops_a_tools_call_sent_as_a_notification(tmp_path) -> None:
     rec, trace = recorder(tmp_path, policy=POLICY, enforce=True)
     assert rec.from_client(b'{"jsonrpc":"2.0","method":"tools/call","params":{"name":"secret"}}') == (None, None)

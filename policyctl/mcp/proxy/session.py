@@ -277,6 +277,13 @@ class Recorder:
                 with self.lock:
                     self.stats.refused_unchecked += 1
                 return unsafe
+            if msg.get("method") is not None and msg.get("id") is not None and self._in_use(_key(channel, msg["id"])):
+                # answers are paired by id: another request's answer (an error) would be taken for the
+                # call's, and a failed call gives its rate-limit reservation back while it still runs
+                with self.lock:
+                    self.stats.refused_unchecked += 1
+                return refusal(msg["id"], _INVALID_REQUEST, "id already in use by a request still waiting for "
+                                                            "its answer")
         method = msg.get("method")
         if method is None:
             return None  # a response to a server→client request
@@ -311,6 +318,12 @@ class Recorder:
                 with self.lock:
                     self._answer(_key(channel, rid), "no_response")
         return None
+
+    def _in_use(self, key: tuple) -> bool:
+        """Under --enforce: whether a call or a watched request with this key awaits its answer."""
+        with self.lock:
+            return (bool(self._calls.get(key)) or key in self._watched
+                    or any(_key(c.channel, c.ident) == key for c in self._held))
 
     @staticmethod
     def _unchecked(msg: dict) -> Any:
