@@ -264,9 +264,25 @@ def test_enforce_batch_forwards_the_allowed_part_and_answers_the_rest(tmp_path) 
      -32602, 1, 'member name "Name" is not exact'),
     ('{"jsonrpc":"2.0","id":1,"method":"tools/call","param\u017f":{"name":"secret"}}'.encode(),
      -32600, None, 'member name "param\u017f" is not exact'),
+    # a member name twice: the proxy keeps the last; Go's encoding/json merges a repeated object into
+    # a map field it already filled (mode "rm" survives), a first-wins parser keeps the first
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"rm"},'
+     b'"arguments":{"x":1}}}', -32600, None, 'member name "arguments" appears twice'),
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping","params":{"name":"secret"}}',
+     -32600, None, 'member name "method" appears twice'),
+    (b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"rm","mode":"ls"}}}]',
+     -32600, None, 'member name "mode" appears twice'),
     # a call the proxy cannot pair or read
     (b'{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"secret"}}',
      -32600, None, "a tools/call needs an id"),
+    # an id the server may not read as one (the Python SDK takes true, 1.0 or {..} for no id at all),
+    # and that Python compares as another (1 == 1.0 == True): the call cannot be paired safely
+    (b'{"jsonrpc":"2.0","id":{"a":1},"method":"tools/call","params":{"name":"echo","arguments":{"mode":"ls"}}}',
+     -32600, None, "a tools/call id must be a string or an integer"),
+    (b'{"jsonrpc":"2.0","id":true,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"ls"}}}',
+     -32600, None, "a tools/call id must be a string or an integer"),
+    (b'{"jsonrpc":"2.0","id":1.0,"method":"tools/call","params":{"name":"echo","arguments":{"mode":"ls"}}}',
+     -32600, None, "a tools/call id must be a string or an integer"),
     (b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":["secret"]}',
      -32602, 2, "tools/call params must be an object"),
     (b'{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":7}}',
@@ -287,6 +303,43 @@ def test_enforce_refuses_what_it_cannot_check(tmp_path, raw, code, ident, messag
     (tmp_path / "shadow").mkdir()
     shadow, _ = recorder(tmp_path / "shadow", policy=POLICY)
     assert shadow.from_client(raw) == (raw, None)
+
+
+def test_object_and_array_ids_do_not_crash_the_proxy(tmp_path) -> None:
+    """An id that cannot be hashed (an object, an array) made the recorder raise TypeError, which
+    ended a stdio session; in shadow mode such calls are relayed and paired with their answers."""
+    rec, trace = recorder(tmp_path, policy=POLICY)
+    for ident in (b'{"b":2,"a":1}', b'[1]'):
+        raw = b'{"jsonrpc":"2.0","id":' + ident + b',"method":"tools/call","params":{"name":"echo","arguments":{}}}'
+        assert rec.from_client(raw) == (raw, None)
+        tl = b'{"jsonrpc":"2.0","id":' + ident + b',"method":"tools/list"}'
+        assert rec.from_client(tl) == (tl, None)
+        rec.from_server(b'{"jsonrpc":"2.0","id":' + ident + b',"result":{"content":[]}}')
+        rec.from_server(b'{"jsonrpc":"2.0","id":' + ident + b',"result":{"tools":[]}}')
+    rec.finish()
+    assert [(r["id"], r["upstream"]) for r in lines(trace)] == [({"a": 1, "b": 2}, "ok"), ([1], "ok")]
+
+
+def test_enforce_refuses_a_request_whose_id_is_in_use(tmp_path) -> None:
+    """Answers are paired by id. Bypass (before): with echo limited to 2 a minute, a client sent echo
+    (id 7), then a failing call with the same id 7; its error answer was taken for echo's, echo's
+    reservation given back while echo still ran, and two more echo calls went through (3 in the
+    minute). Now a request reusing an id still waiting for its answer is refused under --enforce."""
+    rec, trace = recorder(tmp_path, policy=POLICY, enforce=True)
+    assert rec.from_client(call(7, "echo")) == (call(7, "echo"), None)
+    for reuse in (call(7, "oops"), b'{"jsonrpc":"2.0","id":7,"method":"no/such"}'):
+        forward, answer = rec.from_client(reuse)
+        assert forward is None and orjson.loads(answer)["error"] == {"code": -32600, "message":
+            "policyctl record --enforce: id already in use by a request still waiting for its answer; not forwarded"}
+    assert rec.from_client(call(8, "echo"))[0] is not None
+    assert rec.from_client(call(9, "echo"))[0] is None  # the limit holds: echo 7 is still out
+    for done in (7, 8):  # echo 9 is decided (denied: 7 and 8 ran) once both are answered
+        rec.from_server(b'{"jsonrpc":"2.0","id":%d,"result":{"content":[]}}' % done)
+    assert rec.from_client(call(7, "oops"))[0] is not None  # free again once answered
+    (tmp_path / "shadow").mkdir()
+    shadow, _ = recorder(tmp_path / "shadow", policy=POLICY)
+    assert shadow.from_client(call(7, "echo"))[0] is not None
+    assert shadow.from_client(call(7, "oops")) == (call(7, "oops"), None)
 
 
 def test_enforce_drops_a_tools_call_sent_as_a_notification(tmp_path) -> None:

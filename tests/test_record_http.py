@@ -279,3 +279,22 @@ def test_event_streams_are_relayed_as_they_arrive_and_large_bodies_unread(tmp_pa
         upstream.server.shutdown()
     assert code == 0 and "1 too large to read (relayed unread)" in err
     assert [(r["id"], r["upstream"]) for r in proxy.trace_lines()] == [(7, "no_response")]
+
+
+def test_a_chunked_body_is_read_within_the_limit_whatever_its_chunk_sizes_say() -> None:
+    """A chunk that declares a huge size is not read (nor allocated) past the inspect limit; the
+    body is then reported as not whole, so the proxy refuses it under --enforce (413) and closes
+    the connection rather than take the unread rest for a next request."""
+    import io
+
+    from policyctl.mcp.proxy.http import _read_chunked
+
+    body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    whole = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    assert _read_chunked(io.BufferedReader(io.BytesIO(whole)), 1024) == (body, True)  # type: ignore[arg-type]
+    huge = io.BufferedReader(io.BytesIO(b"fffffffffff\r\n" + b"x" * 5000))  # type: ignore[arg-type]
+    raw, complete = _read_chunked(huge, 1024)
+    assert (len(raw), complete) == (1025, False)
+    many = b"".join(b"100\r\n" + b"y" * 256 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
+    raw, complete = _read_chunked(io.BufferedReader(io.BytesIO(many)), 1024)  # type: ignore[arg-type]
+    assert (len(raw), complete) == (1025, False)

@@ -236,7 +236,16 @@ class _Handler(BaseHTTPRequestHandler):
             body_iter: Any = _counted(self.rfile, length)
             forward: Any = body_iter
         else:
-            raw = self.rfile.read(length) if length is not None else _read_chunked(self.rfile, self.proxy.max_inspect)
+            if length is not None:
+                raw = self.rfile.read(length)
+            else:
+                raw, whole = _read_chunked(self.rfile, self.proxy.max_inspect)
+                if not whole:  # the rest of the body is left unread: it must not be taken for a request
+                    self.close_connection = True
+                    recorder.count_unread()
+                    if recorder.options.enforce:
+                        self._plain(413, b"policyctl record --enforce: message too large to check\n")
+                        return
             held: list = []
             decided: list[tuple[bytes | None, bytes | None]] = []
             done = threading.Event()
@@ -420,18 +429,22 @@ def _counted(stream: Any, length: int) -> Iterator[bytes]:
         yield data
 
 
-def _read_chunked(stream: Any, limit: int) -> bytes:
+def _read_chunked(stream: Any, limit: int) -> tuple[bytes, bool]:
+    """A chunked body and whether it was read whole: reading stops once it passes ``limit`` bytes,
+    never allocating more than that whatever size a chunk declares (a hostile chunk size of
+    ``fffffffff`` must not make the proxy reserve 64 GiB)."""
     out = bytearray()
     while True:
         line = stream.readline(1024)
         size = int(line.split(b";")[0].strip() or b"0", 16)
         if size == 0:
             stream.readline(1024)
-            return bytes(out)
-        out += stream.read(size)
+            return bytes(out), True
+        room = limit + 1 - len(out)
+        out += stream.read(min(size, room))
+        if size >= room:
+            return bytes(out), False
         stream.readline(1024)
-        if len(out) > limit:
-            return bytes(out)
 
 
 def _read_limited(resp: http.client.HTTPResponse, limit: int) -> bytes | None:

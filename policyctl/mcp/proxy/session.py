@@ -19,6 +19,7 @@ PolicyLayer; a JSON-RPC error under Intercept, also ```result.isError`` with ``-
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -104,7 +105,10 @@ class Options:
 
 
 def _key(channel: Any, ident: Any) -> tuple:
-    # 1 and "1" are different JSON-RPC ids
+    # 1 and "1" are different JSON-RPC ids; an object or array id (a hostile client's) is keyed by
+    # its JSON text, as it cannot be hashed
+    if type(ident) in (dict, list):
+        return (channel, None, orjson.dumps(ident, option=orjson.OPT_SORT_KEYS))
     return (channel, type(ident) is str, ident)
 
 
@@ -124,6 +128,32 @@ def _alias(obj: dict, names: frozenset[str]) -> str | None:
     for key in obj:
         if type(key) is str and key not in names and key.casefold() in names:
             return key
+    return None
+
+
+class _Twice(Exception):
+    pass
+
+
+def _no_twice(pairs: list) -> None:
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _Twice(key)
+        seen.add(key)
+
+
+def _duplicate(raw: bytes) -> str | None:
+    """A member name that appears twice in one object of ``raw`` (valid JSON), or None. The proxy
+    (orjson) keeps the last; a parser that keeps the first, or Go's encoding/json, which merges a
+    repeated object into a map it already decoded (``"arguments":{"mode":"rm"},"arguments":{}``
+    leaves ``mode`` set), would read another call than the one decided."""
+    try:
+        json.loads(raw, object_pairs_hook=_no_twice)
+    except _Twice as exc:
+        return str(exc.args[0])
+    except (RecursionError, ValueError):
+        return ""  # deeper than Python's json goes: not checked, so not forwarded either
     return None
 
 
@@ -198,6 +228,14 @@ class Recorder:
                         return None, encode(refusal(None, _PARSE_ERROR, "not valid JSON"))
                     self.stats.malformed_from_client += 1
             return raw, None
+        if self.options.enforce and type(data) in (dict, list):
+            twice = _duplicate(raw)
+            if twice is not None:
+                with self.lock:
+                    self.stats.refused_unchecked += 1
+                what = (f"member name {orjson.dumps(twice).decode()} appears twice" if twice
+                        else "nested too deeply to check")
+                return None, encode(refusal(None, _INVALID_REQUEST, what))
         grant = self.options.grant if grant is None else grant
         if isinstance(data, list):
             with self.lock:
@@ -239,6 +277,13 @@ class Recorder:
                 with self.lock:
                     self.stats.refused_unchecked += 1
                 return unsafe
+            if msg.get("method") is not None and msg.get("id") is not None and self._in_use(_key(channel, msg["id"])):
+                # answers are paired by id: another request's answer (an error) would be taken for the
+                # call's, and a failed call gives its rate-limit reservation back while it still runs
+                with self.lock:
+                    self.stats.refused_unchecked += 1
+                return refusal(msg["id"], _INVALID_REQUEST, "id already in use by a request still waiting for "
+                                                            "its answer")
         method = msg.get("method")
         if method is None:
             return None  # a response to a server→client request
@@ -274,6 +319,12 @@ class Recorder:
                     self._answer(_key(channel, rid), "no_response")
         return None
 
+    def _in_use(self, key: tuple) -> bool:
+        """Under --enforce: whether a call or a watched request with this key awaits its answer."""
+        with self.lock:
+            return (bool(self._calls.get(key)) or key in self._watched
+                    or any(_key(c.channel, c.ident) == key for c in self._held))
+
     @staticmethod
     def _unchecked(msg: dict) -> Any:
         """Under --enforce: the refusal (or DROPPED) for a message the proxy cannot check as the
@@ -288,6 +339,8 @@ class Recorder:
         ident = msg["id"]
         if ident is None:
             return refusal(None, _INVALID_REQUEST, "a tools/call needs an id")
+        if type(ident) not in (str, int):  # true, 1.0, {…}: the Python SDK reads such a call as a notification
+            return refusal(None, _INVALID_REQUEST, "a tools/call id must be a string or an integer")
         params = msg.get("params")
         if type(params) is not dict:
             return refusal(ident, _INVALID_PARAMS, "tools/call params must be an object")
