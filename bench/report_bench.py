@@ -14,18 +14,16 @@ alone (inside the second run). Usage::
 chooses (a big file uses a forked worker when a CPU is idle). Generates the trace with
 ``bench/simulate_gen.py`` when it is missing.
 
-Measured on a shared 2-vCPU machine (load 1.1–2.4), 1,000,000 calls: ``--workers 1 --repeat 5``
-CPU 2.14 s without the page, 2.60 s with it (+22%; the code before the engine's programs screened
-the calls: +31% in the same session); ``--workers 2 --repeat 3`` +23% (before: +27%). The same
-command varies by ±20% there, so the deterministic figure is the instruction count of the whole CLI
-run, one process::
+Byte code is compiled first (``compileall``), as an installed package has it. Measured on an idle
+2-vCPU machine, 1,000,000 calls, ``--workers 1 --repeat 5``: CPU 2.09 s without the page, 2.74 s
+with it (+31%). Earlier figures (+22%) were taken without byte code, where both runs recompiled
+policyctl. The deterministic figure is the instruction count, one process, e.g. on the first
+200,000 calls (``head -200000 bench/out/trace-1000000.jsonl > t200k.jsonl``)::
 
     PYTHONHASHSEED=0 POLICYCTL_WORKERS=1 valgrind --tool=callgrind python -m policyctl simulate \
-        bench/out/trace-1000000.jsonl --policy bench/out/bench.policy.json --format json [--report /tmp/p.html --force]
+        t200k.jsonl --policy bench/out/bench.policy.json --format json [--report /tmp/p.html --force]
 
-18.572 G without ``--report``, 21.355 G with it: +15.0% (14.99%; before: 18.55 G and 22.57 G,
-+21.6%); on the 200,000-call trace 5.27 G and 6.28 G, +19.2% (before: 5.26 G and 6.45 G, +22.7%).
-Two runs of the same code gave the same counts to within a few hundred instructions.
+4.093 G without ``--report``, 5.157 G with it: +26%.
 """
 
 from __future__ import annotations
