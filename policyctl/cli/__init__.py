@@ -18,14 +18,6 @@ from policyctl.cli.common import flush_stdout, state
 from policyctl.exitcodes import ExitCode
 
 
-def __getattr__(name: str) -> Any:  # ``policyctl.cli.app`` the typer app, loaded on first use
-    if name == "app":
-        from policyctl.cli.app import app
-
-        return app
-    raise AttributeError(name)
-
-
 class _ClosedStream:
     """Stands in for a standard stream whose descriptor was closed (``policyctl … >&-``).
 
