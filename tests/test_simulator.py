@@ -15,6 +15,7 @@ from policyctl.engine.evaluator import Decision, Evaluator
 from policyctl.errors import InputError
 from policyctl.policy.dialects.policylayer.model import Policy
 from policyctl.policy.load import load_policy
+from policyctl.simulate import run as run_module
 from policyctl.simulate.run import expectation_ok, run, simulate
 from policyctl.traces.reader import TraceStats, read_trace
 from tests.conftest import examples
@@ -115,6 +116,15 @@ def test_fast_loop_general_loop_and_simulate_agree(tmp_path, policy, lines, wind
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join(lines) + "\n")
     fast = run(policy, str(path), windows=windows, skip_invalid=True, parallel=False)
+    # the fast loop reading common lines with policyctl.traces.plain from the first line on
+    saved, run_module.PLAIN_AFTER_LINES = run_module.PLAIN_AFTER_LINES, 0
+    try:
+        plain = run(policy, str(path), windows=windows, skip_invalid=True, parallel=False)
+    finally:
+        run_module.PLAIN_AFTER_LINES = saved
+    assert plain.tally == fast.tally
+    assert (plain.checked, plain.failed, plain.failures) == (fast.checked, fast.failed, fast.failures)
+    assert vars(plain.stats) == vars(fast.stats)
     # the two-process path (forced on this small file) must give exactly the same result
     par = run(policy, str(path), windows=windows, skip_invalid=True, parallel=True)
     assert _outcomes(par) == _outcomes(fast)  # codes may be numbered differently: compare what they mean

@@ -307,6 +307,8 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     base: int | None
     off: int
     upstream: bool | str
+    rec: Any  # the line as orjson reads it (None while only plain.decode has read it)
+    r: Any  # the line as plain.decode reads it, or None
     tally.extend([0] * (len(decisions) - len(tally)))  # programs compiled before this loop
     seen: Callable[[int], None] | None = None
     edge = _NO_TIME
@@ -316,24 +318,73 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     clock_at_message = _NO_TIME
     if observe is not None and fast_path is not None:
         seen = fast_path()
+    # policyctl.traces.plain from the second batch (1 MiB) on (PLAIN_AFTER_LINES): a small trace does
+    # not pay its import
+    plain: Callable[[bytes], Any] = loads
+    plain_error: type[Exception] = decode_error
+    plain_max = -1
+    misses = 0
     try:
         for batch in iter_lines(src, name, progress):
+            if plain_max == -1 and lineno >= PLAIN_AFTER_LINES and not misses:
+                from policyctl.traces import plain as plain_module
+
+                plain, plain_error, plain_max = plain_module.decode, plain_module.ERRORS, plain_module.MAX_BYTES
             for lineno, raw in enumerate(batch, lineno + 1):  # noqa: B020 - the start is read once
-                try:
-                    rec = loads(raw)
-                except decode_error:
-                    if type(raw) is OverlongLine:
-                        _bad(stats, name, lineno, overlong_message(), skip_invalid)
-                    elif not raw.strip():
-                        stats.blank_lines += 1
-                    else:
-                        _bad(stats, name, lineno, json_error(raw), skip_invalid)
-                    continue
+                # The common line (exactly ts/tool/args/grant, perhaps id, of the usual types) is read
+                # straight into a struct (policyctl.traces.plain); any other goes through orjson and
+                # the checks below, and anything unusual there through decode_record.
+                r = None
+                if len(raw) <= plain_max:
+                    try:
+                        r = plain(raw)
+                    except plain_error:
+                        misses += 1
+                        if misses > 256 and misses * 4 > lineno:  # mostly other lines: stop trying
+                            plain_max = -1
+                rec = None
+                if r is None:
+                    try:
+                        rec = loads(raw)
+                    except decode_error:
+                        if type(raw) is OverlongLine:
+                            _bad(stats, name, lineno, overlong_message(), skip_invalid)
+                        elif not raw.strip():
+                            stats.blank_lines += 1
+                        else:
+                            _bad(stats, name, lineno, json_error(raw), skip_invalid)
+                        continue
                 # Fast path: a plain record whose ts/tool/args/grant have the usual types. Anything
                 # else (a non-object line: rec["ts"] raises; an unusual timestamp: KeyError below)
                 # goes through decode_record, which has every rule and every message.
                 try:
-                    ts = rec["ts"]
+                    if r is None:
+                        tool = rec["tool"]  # missing: KeyError, as a wrong type below
+                        args = rec["args"]
+                        grant = rec["grant"]
+                        if type(tool) is not str or type(args) is not dict or type(grant) is not str:
+                            raise KeyError
+                        ts = rec["ts"]
+                        if len(rec) == 4:  # exactly ts/tool/args/grant: nothing else to look at
+                            check = False
+                            upstream = False
+                        elif len(rec) == 5 and "id" in rec:  # the next most common shape: nothing to check
+                            check = False
+                            upstream = False
+                        else:
+                            if "message" in rec:
+                                raise KeyError
+                            upstream = check_extras(rec)  # BadRecord: reported below, like decode_record's
+                            check = "expect" in rec or "expect_rule" in rec
+                            if check:
+                                check_expect(rec)  # BadRecord: reported below, like decode_record's
+                    else:
+                        ts = r.ts
+                        tool = r.tool
+                        args = r.args
+                        grant = r.grant
+                        check = False
+                        upstream = False
                     p = ts[:19]
                     if p != last_prefix:
                         base = prefixes.get(p)
@@ -352,28 +403,12 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
                         if got is None:
                             raise
                         off = got
-                    tool = rec["tool"]  # missing: KeyError, as a wrong type below
-                    args = rec["args"]
-                    grant = rec["grant"]
-                    if type(tool) is not str or type(args) is not dict or type(grant) is not str:
-                        raise KeyError
                     ts_ns = last_base + off
-                    if len(rec) == 4:  # exactly ts/tool/args/grant: nothing else to look at
-                        check = False
-                        upstream = False
-                    elif len(rec) == 5 and "id" in rec:  # the next most common shape: nothing to check
-                        check = False
-                        upstream = False
-                    else:
-                        if "message" in rec:
-                            raise KeyError
-                        upstream = check_extras(rec)  # BadRecord: reported below, like decode_record's
-                        check = "expect" in rec or "expect_rule" in rec
-                        if check:
-                            check_expect(rec)  # BadRecord: reported below, like decode_record's
                     msg = None
                 except (KeyError, TypeError, BadRecord):
                     lim = _NO_TIME
+                    if rec is None:
+                        rec = loads(raw)  # decode accepted it: so does orjson (policyctl.traces.plain)
                     try:
                         ts_ns, grant, tool, args, upstream, msg = decode_record(rec)
                     except BadRecord as exc:
@@ -456,6 +491,8 @@ def _bad(stats: TraceStats, name: str, lineno: int, what: str, skip: bool) -> No
 import os  # noqa: E402  (kept next to the only code that needs it)
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+#: _fast offers lines to policyctl.traces.plain from the first batch after this many lines (the tests set 0)
+PLAIN_AFTER_LINES = 1
 _NO_TIME = -(1 << 80)
 _SMALL = (1 << 30) - 1  # the largest int CPython compares without its generic (multi-digit) path
 _BATCH = 65536
