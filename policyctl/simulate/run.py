@@ -321,7 +321,7 @@ def _fast(ev: Evaluator, path: str, result: SimulationResult, skip_invalid: bool
     # policyctl.traces.plain from the second batch (1 MiB) on (PLAIN_AFTER_LINES): a small trace does
     # not pay its import
     plain: Callable[[bytes], Any] = loads
-    plain_error: type[Exception] = decode_error
+    plain_error: Any = decode_error
     plain_max = -1
     misses = 0
     try:

@@ -50,4 +50,6 @@ class PlainRecord(msgspec.Struct, forbid_unknown_fields=True):
 
 
 decode = msgspec.json.Decoder(PlainRecord).decode
-ERRORS = msgspec.DecodeError  # ValidationError is a DecodeError
+#: ValidationError is a DecodeError; msgspec releases before 0.19 raise UnicodeDecodeError (a ValueError)
+#: for invalid UTF-8 in a string
+ERRORS = (msgspec.DecodeError, ValueError)
