@@ -61,6 +61,7 @@ _MODULES: dict[str, str] = {
     "PL507": "pl507_intercept_increment_from_type",
     "PL508": "pl508_intercept_negative_increment",
     "PL509": "pl509_intercept_unreachable_rule",
+    "PL510": "pl510_intercept_limit_out_of_range",
 }
 
 FAMILIES = {"PL0": "loading", "PL1": "correctness", "PL2": "security posture",

@@ -1,0 +1,65 @@
+"""A rate limit whose number is not a finite value within int64: Go's conversion decides it.
+
+Intercept turns the number of a rule's limit condition into an int64 with Go's `int64(x)`. For NaN,
+an infinity or a value beyond ±2^63 the Go language leaves the result to the machine: on amd64
+(what policyctl evaluates) it is the smallest int64, so `lte` refuses every call, while `lt`
+subtracts one more and wraps around to the largest int64, so the rule never limits anything. On
+arm64 the same policy behaves the other way round. Write the limit you mean as a whole number.
+
+Failing example:
+
+    version: "1"
+    default: deny
+    tools:
+      search:
+        rules:
+          - name: unlimited searches
+            conditions:
+              - {path: state.search.calls, op: lte, value: .inf}
+            state: {counter: calls, window: hour}
+
+Passing example:
+
+    version: "1"
+    default: deny
+    tools:
+      search:
+        rules:
+          - name: many searches
+            conditions:
+              - {path: state.search.calls, op: lte, value: 1000000}
+            state: {counter: calls, window: hour}
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from policyctl.lint.rules import Context, Finding
+from policyctl.lint.rules.intercept import all_rules, config, limit_condition
+
+CODE = "PL510"
+NAME = "intercept-limit-out-of-range"
+SEVERITY = "error"
+DIALECT = "intercept"
+
+
+def check(ctx: Context) -> Iterable[Finding]:
+    for rule in all_rules(config(ctx)):
+        cond = limit_condition(rule)
+        if cond is None or -(2**63) <= cond.value < 2**63:  # NaN compares false: reported
+            continue
+        shown = _yaml_number(cond.value)
+        effect = ("refuses every call" if cond.op == "lte"
+                  else "wraps around to the largest int64 and never limits")
+        yield Finding(f'"{cond.op} {shown}" on {cond.path} is not a whole number within int64: Go\'s '
+                      f"conversion is left to the machine (on amd64 the smallest int64), so rule "
+                      f'"{rule.name}" {effect}', cond.pointer + "/value")
+
+
+def _yaml_number(value: float) -> str:
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    return repr(value)
