@@ -391,3 +391,22 @@ def test_empty_and_comment_only_files_say_they_are_empty():
 def test_numbers_are_written_the_way_go_writes_them(value, shown):
     # PL301 names what a YAML 1.2 (Go) reader sees; Python's repr (1000000.0) is not that
     assert go_number(value) == shown
+
+
+def test_number_problem_names_each_kind_of_pl004():
+    """The Intercept dialect and the policy loader tell PL004's kinds apart through
+    ``number_problem``, never through the wording: every kind the loader reports is named."""
+    from policyctl.documents.loader import load_document, number_problem
+
+    cases = {
+        (b'{"a": 9007199254740993}', "p.json"): "integer",
+        (b'{"a": 1e400}', "p.json"): "overflow",
+        (b"a: 9007199254740993\n", "p.yaml"): "integer",
+        (b"a: 1e400\n", "p.yaml"): "overflow",
+        (b"a: .nan\n", "p.yaml"): "nan",
+        (b"a: -.inf\n", "p.yaml"): "infinity",
+    }
+    for (raw, name), kind in cases.items():
+        diags = [d for d in load_document(raw, name).diagnostics if d.code == "PL004"]
+        assert [number_problem(d) for d in diags] == [kind], (raw, diags)
+    assert all(number_problem(d) is None for d in load_document(b'{"a": 1, "a": 2}', "p.json").diagnostics)

@@ -116,6 +116,30 @@ class LoadResult:
 
 
 
+def number_problem(d: Diagnostic) -> str | None:
+    """What a PL004 diagnostic made here reports: ``"integer"`` (an integer beyond ±2^53),
+    ``"overflow"`` (a literal beyond the float64 range), ``"nan"`` or ``"infinity"`` (YAML's ``.nan``,
+    ``.inf``); None for any other diagnostic. The callers that treat these differently (the
+    Intercept dialect, the policy loader) ask here rather than reading the wording themselves."""
+    if d.code != "PL004":
+        return None
+    message = d.message
+    if message.startswith("integer ") and message.endswith(_LOSSY):
+        return "integer"
+    if message.endswith(_OVERFLOWS_JSON) or message.endswith(" is a number that overflows" + _UNREPRESENTABLE):
+        return "overflow"
+    if message.endswith(" is NaN" + _UNREPRESENTABLE):
+        return "nan"
+    if message.endswith(" is infinity" + _UNREPRESENTABLE):
+        return "infinity"
+    return None
+
+
+_LOSSY = " is beyond ±2^53; JSON consumers (Go, JavaScript) lose precision"
+_OVERFLOWS_JSON = " overflows a 64-bit float"
+_UNREPRESENTABLE = ", which JSON cannot represent"
+
+
 def _diag(code: str, message: str, path: str, pos: Position, pointer: str | None) -> Diagnostic:
     return Diagnostic(code=code, rule=LOAD_RULES[code], severity="error", message=message,
                       path=path, line=pos[0], column=pos[1], pointer=pointer)
@@ -365,12 +389,9 @@ def _scan_json(text: str, path: str) -> tuple[dict[str, Position], dict[str, Pos
             token = m.group()
             if m.group(1) is None and m.group(2) is None:
                 if len(token) > 15 and abs(int(token) if len(token) < 1000 else 10**20) > MAX_SAFE_INTEGER:
-                    problems.append(_diag(
-                        "PL004", f"integer {_abbrev(token)} is beyond ±2^53; JSON consumers "
-                        "(Go, JavaScript) lose precision", path, pos(i), ptr))
+                    problems.append(_diag("PL004", f"integer {_abbrev(token)}{_LOSSY}", path, pos(i), ptr))
             elif float(token) in (float("inf"), float("-inf")):
-                problems.append(_diag("PL004", f"number {_abbrev(token)} overflows a "
-                                      "64-bit float", path, pos(i), ptr))
+                problems.append(_diag("PL004", f"number {_abbrev(token)}{_OVERFLOWS_JSON}", path, pos(i), ptr))
             i = m.end()
         # ---- after a value: close containers, or move to the next member
         while True:
@@ -728,14 +749,12 @@ class _YamlBuilder:
             return
         if isinstance(value, int):
             if abs(value) > MAX_SAFE_INTEGER:
-                self.problems.append(_diag("PL004", f"integer {_abbrev(text)} is beyond ±2^53; JSON "
-                                           "consumers (Go, JavaScript) lose precision", self.path,
-                                           pos, pointer))
+                self.problems.append(_diag("PL004", f"integer {_abbrev(text)}{_LOSSY}", self.path, pos, pointer))
         elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             what = "NaN" if value != value else ("infinity" if _Y12_INF.match(text) or
                                                  _Y12_NAN.match(text) else "a number that overflows")
-            self.problems.append(_diag("PL004", f"{_abbrev(text)} is {what}, which JSON cannot "
-                                       "represent", self.path, pos, pointer))
+            self.problems.append(_diag("PL004", f"{_abbrev(text)} is {what}{_UNREPRESENTABLE}", self.path, pos,
+                                       pointer))
 
     def _document(self, get: Any, ev: Any) -> Any:
         # Stack frames: [container, pointer, is_mapping, pending_key, seen_keys, start_count, anchor]

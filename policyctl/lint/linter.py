@@ -136,10 +136,11 @@ def lint_bytes(raw: bytes, path: str, *, config: "LintConfig | None" = None,
             # (1e400) as a string (PL501 then says where a number is needed). Only an integer beyond
             # 2^53 stays PL004: Intercept compares numbers as float64, so it is rounded there too.
             # A tagged `!!float 1e400` stays PL004 as well: yaml.v3 refuses to load it.
+            from policyctl.documents.loader import number_problem
+
             plain = document.scalar_texts
-            diags = [d for d in diags if not (
-                d.code == "PL004" and not d.message.startswith("integer ")
-                and ("overflows" not in d.message or d.pointer in plain))]
+            diags = [d for d in diags if number_problem(d) in (None, "integer")
+                     or (number_problem(d) == "overflow" and d.pointer not in plain)]
             # Intercept's own validation (PL501) takes the place of the schema; its rules follow.
             diags.extend(_semantic(document, tools, enabled, path, "intercept"))
         else:

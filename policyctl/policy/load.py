@@ -141,7 +141,9 @@ def _intercept(document: Document, diagnostics: list[Diagnostic], name: str) -> 
 
 
 def _lossy_integer(d: Diagnostic) -> bool:
-    return d.code == "PL004" and d.message.startswith("integer ") and "2^53" in d.message
+    from policyctl.documents.loader import number_problem
+
+    return number_problem(d) == "integer"
 
 
 def format_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[str]:
