@@ -415,11 +415,14 @@ class _ProgramBuilder:
         watch = self.ev._watch
         if self.ev.windows == "fixed":
             store = self.ev.store.fixed
-            self.emit(1, f"gs = {self.bind('G', store.grants)}.get(grant)")
+            # a subscript in a try (free in CPython 3.11+ until it raises) costs less than .get()
+            self.emit(1, "try:")
+            self.emit(2, f"gs = {self.bind('G', store.grants)}[grant]")
+            self.emit(1, "except KeyError:")
             if watch is None:
-                self.emit(1, f"if gs is None: gs = {self.bind('S', store)}.state(grant, ts)")
+                self.emit(2, f"gs = {self.bind('S', store)}.state(grant, ts)")
             else:
-                self.emit(1, f"if gs is None: gs = {self.bind('S', watch[3])}(grant, ts)")
+                self.emit(2, f"gs = {self.bind('S', watch[3])}(grant, ts)")
             # One window index per window length the call needs; longer windows derive from the
             # shortest (floor(floor(t/a)/b) == floor(t/(a*b))), so one costly division per call.
             # When the grant's marker for a length is behind, that length's counts restart at zero.
