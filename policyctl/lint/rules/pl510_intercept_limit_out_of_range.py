@@ -9,26 +9,26 @@ arm64 the same policy behaves the other way round. Write the limit you mean as a
 Failing example:
 
     version: "1"
-    default: deny
+    default: allow
     tools:
-      search:
+      "*":
         rules:
-          - name: unlimited searches
-            conditions:
-              - {path: state.search.calls, op: lte, value: .inf}
-            state: {counter: calls, window: hour}
+          - name: no global cap
+            rate_limit: 1000/minute
+          - name: any number of calls a day
+            conditions: [{path: state._global.calls, op: lte, value: .inf}]
+            state: {counter: calls, window: day}
 
 Passing example:
 
     version: "1"
-    default: deny
+    default: allow
     tools:
-      search:
+      "*":
         rules:
-          - name: many searches
-            conditions:
-              - {path: state.search.calls, op: lte, value: 1000000}
-            state: {counter: calls, window: hour}
+          - name: a generous daily cap
+            conditions: [{path: state._global.calls, op: lte, value: 100000}]
+            state: {counter: calls, window: day}
 """
 
 from __future__ import annotations
