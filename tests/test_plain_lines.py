@@ -256,3 +256,30 @@ def test_a_trace_of_other_lines_stops_offering_them(tmp_path):
         plain.decode, run_module.PLAIN_AFTER_LINES = saved
     assert result.calls == 3000 and result.allowed == 3000
     assert 256 < len(calls) < 1100
+
+
+# --- integers of 65 bits just above 2**64 (msgspec before 0.19: msgspec/msgspec#701) ------------
+
+WRAPPING = [2**64 + 10**18 + 1, 19_999_999_999_999_999_999, -(2**64 + 10**18 + 1), -19_999_999_999_999_999_999,
+            19_933_688_932_870_350_000]
+
+
+def test_integers_just_beyond_64_bits_read_as_orjson_reads_them():
+    """msgspec 0.18.6 (the lowest declared) wraps an integer between 2**64 + 10**18 + 1 and
+    19999999999999999999 modulo 2**64 (19999999999999999999 reads as 1553255926290448383), where
+    orjson reads the float64 nearest to it: the same line would decide differently with plain."""
+    for n in WRAPPING:
+        raw = b'{"ts":"2026-11-24T10:00:00Z","tool":"t","args":{"n":%d},"grant":"g"}' % n
+        assert _same(_as_orjson_reads(plain.decode(raw).args), orjson.loads(raw)["args"]), n
+
+
+def test_integers_just_beyond_64_bits_decide_the_same_with_and_without_plain(tmp_path):
+    from policyctl.policy.dialects.policylayer.model import Policy
+
+    policy = Policy.from_data({"version": "1", "default": "allow", "tools": {"t": {"deny_if": [
+        {"conditions": [{"path": "args.n", "op": "gt", "value": 1e19}]}]}}})
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"".join(b'{"ts":"2026-11-24T10:00:%02dZ","tool":"t","args":{"n":%d},"grant":"g"}\n' % (i, n)
+                              for i, n in enumerate(WRAPPING)))
+    _run_both(policy, str(path))
+    assert run(policy, str(path), parallel=False).denied == 3  # the three above 1e19
