@@ -50,6 +50,6 @@ class PlainRecord(msgspec.Struct, forbid_unknown_fields=True):
 
 
 decode = msgspec.json.Decoder(PlainRecord).decode
-#: ValidationError is a DecodeError; msgspec releases before 0.19 raise UnicodeDecodeError (a ValueError)
+#: ValidationError is a DecodeError; ValueError: msgspec 0.18 raised UnicodeDecodeError
 #: for invalid UTF-8 in a string
 ERRORS = (msgspec.DecodeError, ValueError)

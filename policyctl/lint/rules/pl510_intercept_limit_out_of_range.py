@@ -1,10 +1,12 @@
 """A rate limit whose number is not a finite value within int64: Go's conversion decides it.
 
-Intercept turns the number of a rule's limit condition into an int64 with Go's `int64(x)`. For NaN,
-an infinity or a value beyond ±2^63 the Go language leaves the result to the machine: on amd64
+Intercept turns the float64 of a rule's limit condition into an int64 with Go's `int64(x)`. For
+NaN, an infinity or a value beyond ±2^63 the Go language leaves the result to the machine: on amd64
 (what policyctl evaluates) it is the smallest int64, so `lte` refuses every call, while `lt`
-subtracts one more and wraps around to the largest int64, so the rule never limits anything. On
-arm64 the same policy behaves the other way round. Write the limit you mean as a whole number.
+subtracts one more and wraps around to the largest int64, so the rule never limits anything. Other
+machines differ (arm64 saturates: `+.inf` becomes the largest int64 there, NaN 0). Write the limit
+you mean as a whole number. (An integer beyond int64 is not a float: yaml.v3 reads one up to 2^64
+as an unsigned integer, which Intercept refuses as not numeric, PL501.)
 
 Failing example:
 
@@ -47,12 +49,17 @@ DIALECT = "intercept"
 def check(ctx: Context) -> Iterable[Finding]:
     for rule in all_rules(config(ctx)):
         cond = limit_condition(rule)
-        if cond is None or -(2**63) <= cond.value < 2**63:  # NaN compares false: reported
+        if cond is None:
             continue
-        shown = _yaml_number(cond.value)
+        value = cond.value
+        # yaml.v3 reads an integer in [2^63, 2^64) as a uint64 (not numeric for Intercept: PL501) and
+        # one beyond as the float64 nearest to it; NaN compares false, so it is reported
+        if type(value) is int and -(2**63) <= value < 2**64 or type(value) is float and -(2**63) <= value < 2**63:
+            continue
+        shown = _yaml_number(float(value))
         effect = ("refuses every call" if cond.op == "lte"
                   else "wraps around to the largest int64 and never limits")
-        yield Finding(f'"{cond.op} {shown}" on {cond.path} is not a whole number within int64: Go\'s '
+        yield Finding(f'"{cond.op} {shown}" on {cond.path} is not a number within int64: Go\'s '
                       f"conversion is left to the machine (on amd64 the smallest int64), so rule "
                       f'"{rule.name}" {effect}', cond.pointer + "/value")
 
