@@ -27,6 +27,7 @@ from policyctl.mcp.proxy.trace_writer import grant_from_secret
 
 MAX_INSPECT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
+_PROBE = 4096  # bytes kept from each end of an answer too large to read
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
         "transfer-encoding", "upgrade", "host", "content-length"}
 UPSTREAM_TIMEOUT = 300.0
@@ -360,11 +361,17 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(out)
                     return
                 recorder.count_unread()
+                if recorder.withhold_large(channel):  # it may be the tools/list answer due: not passed on
+                    self._withheld(resp, resp.peeked, channel, prepend)  # type: ignore[attr-defined]
+                    return
                 self._head(resp, length=None)
                 self._chunk(resp.peeked)  # type: ignore[attr-defined]
             else:
                 if ctype == "application/json":
                     recorder.count_unread()
+                    if recorder.withhold_large(channel):  # it may be the tools/list answer due: not passed on
+                        self._withheld(resp, b"", channel, prepend)
+                        return
                 if resp.status in (204, 304) or self.command == "HEAD":
                     self._head(resp, length=0)
                     return
@@ -384,6 +391,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (OSError, http.client.HTTPException):
             self.close_connection = True  # either side went away mid-answer
+
+
+    def _withheld(self, resp: http.client.HTTPResponse, head: bytes, channel: Any, prepend: bytes | None) -> None:
+        """Read a JSON answer too large to check to its end, keeping only its first and last bytes,
+        and answer what ``Recorder.large_refused`` says instead (--enforce, a tools/list answer due)."""
+        tail = head[-_PROBE:]
+        while True:
+            data = resp.read1(_CHUNK)
+            if not data:
+                break
+            if len(head) < _PROBE:
+                head += data[:_PROBE - len(head)]
+            tail = (tail + data)[-_PROBE:]
+        out = self.proxy.recorder.large_refused(head[:_PROBE], tail.rstrip(), channel=channel) or b""
+        if prepend:
+            out = _merge(prepend, out)
+        self._head(resp, length=len(out))
+        self.wfile.write(out)
 
 
 def _combine(raw: bytes, forward: bytes | None, local: bytes | None,
@@ -469,6 +494,7 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
     event: list[bytes] = []  # raw lines of the current event (with their line endings)
     size = 0
     unread = False
+    withheld: list[bytes] | None = None  # --enforce: [head, tail] of a large event kept back
     while True:
         data = resp.read1(_CHUNK)
         if not data:
@@ -481,9 +507,17 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
                 break
             line, buf = buf[:cut + 1], buf[cut + 1:]
             if unread:
-                out.append(line)
+                if withheld is None:
+                    out.append(line)
+                else:
+                    withheld[1] = (withheld[1] + line)[-_PROBE:]
                 if line in (b"\n", b"\r\n"):
                     unread = False
+                    if withheld is not None:
+                        answer = recorder.large_refused(withheld[0], withheld[1].strip(), channel=channel)
+                        if answer is not None:
+                            out.append(b"event: message\ndata: " + answer + b"\n\n")
+                        withheld = None
                 continue
             event.append(line)
             size += len(line)
@@ -492,10 +526,17 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
                 event, size = [], 0
             elif size > limit:
                 recorder.count_unread()
-                out.append(b"".join(event))
+                if recorder.withhold_large(channel):  # it may be the tools/list answer due: not passed on
+                    payload = b"".join(ln[5:].lstrip(b" ").rstrip(b"\r\n") for ln in event if ln.startswith(b"data:"))
+                    withheld = [payload[:_PROBE], payload[-_PROBE:]]
+                else:
+                    out.append(b"".join(event))
                 event, size, unread = [], 0, True
         if unread and buf:
-            out.append(buf)
+            if withheld is None:
+                out.append(buf)
+            else:
+                withheld[1] = (withheld[1] + buf)[-_PROBE:]
             buf = b""
         if out:
             yield b"".join(out)

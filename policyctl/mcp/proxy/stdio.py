@@ -188,17 +188,25 @@ class StdioProxy:
     def _server_to_client(self) -> None:
         assert self.proc.stdout is not None
         head = tail = b""
+        withheld = False  # --enforce keeps a large message back while a tools/list answer is due
         try:
             for line, piece in self._lines(self.proc.stdout.fileno()):
                 if piece:
                     if piece == 1:
                         head = line[:_PROBE]
                         tail = line[-_PROBE:]
+                        withheld = self.recorder.withhold_large()
                     else:
                         tail = (tail + line[-_PROBE:])[-_PROBE:]
-                    self._to_client(line)
+                    if not withheld:
+                        self._to_client(line)
                     if line.endswith(b"\n"):
-                        self.recorder.large_from_server(head, tail.rstrip(b"\r\n"))
+                        if withheld:
+                            answer = self.recorder.large_refused(head, tail.rstrip(b"\r\n"))
+                            if answer is not None:
+                                self._to_client(answer + b"\n")
+                        else:
+                            self.recorder.large_from_server(head, tail.rstrip(b"\r\n"))
                     continue
                 try:
                     out = self.recorder.from_server(line)

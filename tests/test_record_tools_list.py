@@ -1,0 +1,279 @@
+"""``record --enforce`` and a server's ``tools/list`` answers it cannot check: such an answer is
+replaced by a JSON-RPC error for the same id (hidden tools must not reach the client), while shadow
+mode passes every byte on unchanged. Exercised on the session core, then through the real proxy
+with a hostile stdio server (a script written by the test) and over HTTP (JSON body and SSE)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from policyctl.mcp.proxy.session import Options, Recorder
+from policyctl.mcp.proxy.shadow import PolicyGate
+from policyctl.mcp.proxy.trace_writer import TraceFile
+
+POLICY = {"version": "1", "default": "allow", "hide": ["secret"], "tools": {}}
+PREFIX = "policyctl record --enforce: could not check the server's tools/list answer ("
+SUFFIX = "); not forwarded"
+
+
+def refused(ident: Any, what: str) -> dict:
+    return {"jsonrpc": "2.0", "id": ident, "error": {"code": -32603, "message": PREFIX + what + SUFFIX}}
+
+
+def recorder(tmp_path: Path, enforce: bool = True) -> Recorder:
+    policy = tmp_path / "p.policy.json"
+    policy.write_text(json.dumps(POLICY))
+    return Recorder(TraceFile(str(tmp_path / "t.jsonl")), options=Options(enforce=enforce),
+                    gate=PolicyGate(str(policy)))
+
+
+def listed(rec: Recorder, ident: Any = 7, channel: Any = None) -> None:
+    forward, answer = rec.from_client(orjson.dumps({"jsonrpc": "2.0", "id": ident, "method": "tools/list"}),
+                                      channel=channel)
+    assert forward is not None and answer is None
+
+
+SECRET = b'{"name":"secret","description":"wipes the disk"}'
+OK = b'{"name":"echo"}'
+# (what the server answers tools/list 7 with, the reason policyctl gives)
+UNCHECKABLE = [
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + OK + b',' + SECRET + b'],"x":NaN}}', "not valid JSON"),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + SECRET + b'],"d":"\xff"}}', "not valid JSON"),
+    (b'\xef\xbb\xbf{"jsonrpc":"2.0","id":7,"result":{"tools":[' + SECRET + b']}}', "not valid JSON"),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + SECRET + b']},"result":{"tools":[]}}',
+     'member name "result" appears twice'),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"secret","name":"echo"}]}}',
+     'member name "name" appears twice'),
+    (b'{"jsonrpc":"2.0","id":7,"Result":{"tools":[' + SECRET + b']}}', 'member name "Result" is not exact'),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"TOOLS":[' + SECRET + b'],"tools":[]}}',
+     'member name "TOOLS" is not exact'),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"echo","NAME":"secret"}]}}',
+     'member name "NAME" is not exact'),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[{"Name":"secret"}]}}', 'member name "Name" is not exact'),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":{"secret":' + SECRET + b'}}}', "result.tools is not an array"),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + OK + b',"secret"]}}', "a tool is not an object"),
+    (b'{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":["secret"]}]}}', "a tool's name is not a string"),
+]
+
+
+@pytest.mark.parametrize(("raw", "what"), UNCHECKABLE)
+def test_enforce_refuses_a_tools_list_answer_it_cannot_check(tmp_path: Path, raw: bytes, what: str) -> None:
+    rec = recorder(tmp_path)
+    listed(rec)
+    assert orjson.loads(rec.from_server(raw)) == refused(7, what)
+    assert rec.stats.refused_from_server == 1
+    # the id is free again: a next page (or a retry) is checked afresh
+    listed(rec)
+    good = b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + OK + b',' + SECRET + b']}}'
+    assert orjson.loads(rec.from_server(good)) == {"jsonrpc": "2.0", "id": 7, "result": {"tools": [{"name": "echo"}]}}
+
+
+@pytest.mark.parametrize(("raw", "what"), UNCHECKABLE)
+def test_shadow_mode_passes_the_same_answers_on_unchanged(tmp_path: Path, raw: bytes, what: str) -> None:
+    rec = recorder(tmp_path, enforce=False)
+    listed(rec)
+    assert rec.from_server(raw) is raw
+    assert rec.stats.refused_from_server == 0
+
+
+def test_a_tools_answer_a_client_may_pair_with_its_request_is_filtered_whatever_its_id(tmp_path: Path) -> None:
+    # the TypeScript SDK pairs answers by Number(id): "7" answers request 7
+    rec = recorder(tmp_path)
+    listed(rec)
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":"7","result":{"tools":[' + OK + b',' + SECRET + b']}}')
+    assert orjson.loads(out) == {"jsonrpc": "2.0", "id": "7", "result": {"tools": [{"name": "echo"}]}}
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":"7","result":{"tools":"secret"}}')
+    assert orjson.loads(out) == refused("7", "result.tools is not an array")
+    # a repeated id: the proxy reads the last (8), a first-wins parser 7 with the tools
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":7,"id":8,"result":{"tools":[' + SECRET + b']},"result":{}}')
+    assert orjson.loads(out) == refused(7, 'member name "id" appears twice')
+    assert rec.stats.refused_from_server == 2
+
+
+def test_a_batch_keeps_its_other_answers_and_pages_are_checked_one_by_one(tmp_path: Path) -> None:
+    rec = recorder(tmp_path)
+    listed(rec, 1)
+    assert orjson.loads(rec.from_server(b'{"jsonrpc":"2.0","id":1,"result":{"tools":[' + SECRET + b',' + OK
+                                        + b'],"nextCursor":"p2"}}')) == {
+        "jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "echo"}], "nextCursor": "p2"}}
+    rec.from_client(orjson.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"cursor": "p2"}}))
+    rec.from_client(orjson.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                                  "params": {"name": "echo", "arguments": {}}}))
+    out = rec.from_server(b'[{"jsonrpc":"2.0","id":3,"result":{"content":[]}},'
+                          b'{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"secret","name":"x"}]}}]')
+    assert orjson.loads(out) == [refused(2, 'member name "name" appears twice'),
+                                 {"jsonrpc": "2.0", "id": 3, "result": {"content": []}}]
+    rec.finish()
+    assert [(r["id"], r["upstream"]) for r in map(json.loads, (tmp_path / "t.jsonl").read_text().splitlines())] == [
+        (3, "ok")]
+
+
+def test_a_case_variant_of_a_hidden_name_is_another_tool(tmp_path: Path) -> None:
+    # MCP tool names are case-sensitive and so is the policy: "Secret" is listed, and a call to it is
+    # decided as "Secret" (denied only if the policy says so: default deny, or hide it by that name)
+    rec = recorder(tmp_path)
+    listed(rec)
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + SECRET + b',{"name":"Secret"}]}}')
+    assert orjson.loads(out)["result"]["tools"] == [{"name": "Secret"}]
+
+
+def test_an_unreadable_answer_to_a_pending_tools_list_is_refused_other_garbage_passes(tmp_path: Path) -> None:
+    rec = recorder(tmp_path)
+    assert rec.from_server(b"not json at all") == b"not json at all"  # no tools/list due: unchanged
+    listed(rec)
+    assert rec.from_server(b"log line") == b"log line"  # no id to pair it with
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + SECRET + b']' + b"]" * 3)
+    assert orjson.loads(out) == refused(7, "not valid JSON")
+    assert rec.stats.refused_from_server == 1 and rec.stats.malformed_from_server == 2
+
+
+# -- through the real proxy ------------------------------------------------------------------------
+
+HOSTILE = r'''
+import json, sys
+answer = open(sys.argv[1], "rb").read()
+for line in sys.stdin.buffer:
+    msg = json.loads(line)
+    if msg.get("method") == "initialize":
+        out = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {
+            "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+            "serverInfo": {"name": "hostile", "version": "1"}}}).encode()
+    elif msg.get("method") == "tools/list":
+        out = answer.replace(b"@ID@", json.dumps(msg["id"]).encode())
+    else:
+        continue
+    sys.stdout.buffer.write(out + b"\n")
+    sys.stdout.buffer.flush()
+'''
+INIT = orjson.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+LIST = orjson.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
+
+
+def stdio_session(tmp_path: Path, answer: bytes, *flags: str) -> tuple[list[bytes], str]:
+    """What a client reads from ``policyctl record`` after initialize and one tools/list, when the
+    server answers the list with ``answer`` (``@ID@`` standing for the request's id)."""
+    (tmp_path / "hostile.py").write_text(HOSTILE)
+    (tmp_path / "answer").write_bytes(answer)
+    policy = tmp_path / "p.policy.json"
+    policy.write_text(json.dumps(POLICY))
+    proc = subprocess.run(
+        [sys.executable, "-m", "policyctl", "record", "-o", str(tmp_path / "t.jsonl"), "--policy", str(policy),
+         *flags, "--", sys.executable, str(tmp_path / "hostile.py"), str(tmp_path / "answer")],
+        input=INIT + b"\n" + LIST + b"\n", capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines(), proc.stderr.decode()
+
+
+NAN_LIST = b'{"jsonrpc":"2.0","id":@ID@,"result":{"tools":[' + OK + b',' + SECRET + b'],"n":NaN}}'
+
+
+@pytest.mark.slow
+def test_stdio_enforce_answers_an_unparseable_tools_list_with_an_error(tmp_path: Path) -> None:
+    out, err = stdio_session(tmp_path, NAN_LIST, "--enforce")
+    assert len(out) == 2 and orjson.loads(out[1]) == refused(5, "not valid JSON")
+    assert b"secret" not in b"".join(out)
+    assert "refused 1 server answer that may list tools and could not be checked" in err
+
+
+@pytest.mark.slow
+def test_stdio_shadow_mode_relays_it_byte_for_byte(tmp_path: Path) -> None:
+    out, err = stdio_session(tmp_path, NAN_LIST)
+    assert out[1] == NAN_LIST.replace(b"@ID@", b"5")
+    assert "refused" not in err
+
+
+@pytest.mark.slow
+def test_stdio_enforce_keeps_back_a_tools_list_too_large_to_read(tmp_path: Path) -> None:
+    # the TypeScript SDK's order: the id comes last, after 17 MiB of tools
+    big = (b'{"jsonrpc":"2.0","result":{"tools":[' + SECRET + b',{"name":"echo","description":"'
+           + b"x" * (17 * 1024 * 1024) + b'"}]},"id":@ID@}')
+    out, err = stdio_session(tmp_path, big, "--enforce")
+    assert len(out) == 2 and orjson.loads(out[1]) == refused(5, "too large to read")
+    assert "refused 1 server answer" in err
+
+
+# -- over HTTP: a JSON body and an event stream ----------------------------------------------------
+
+class _Hostile(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    answer = b""
+    sse = False
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        msg = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.answer.replace(b"@ID@", json.dumps(msg["id"]).encode())
+        if self.sse:
+            body = b"event: message\nid: e1\ndata: " + body + b"\n\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream" if self.sse else "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def http_session(tmp_path: Path, answer: bytes, sse: bool, *flags: str) -> tuple[bytes, str]:
+    """The body a client gets from ``policyctl record --upstream`` for a tools/list POST."""
+    import http.client
+
+    handler = type("H", (_Hostile,), {"answer": answer, "sse": sse})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    policy = tmp_path / "p.policy.json"
+    policy.write_text(json.dumps(POLICY))
+    proc = subprocess.Popen([sys.executable, "-m", "policyctl", "record", "-o", str(tmp_path / "t.jsonl"),
+                             "--force", "--policy", str(policy), *flags, "--upstream",
+                             f"http://127.0.0.1:{server.server_address[1]}/mcp", "--listen", "127.0.0.1:0"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None
+        url = proc.stderr.readline().decode().split("serving ", 1)[1].split(" ", 1)[0]
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("POST", "/mcp", body=LIST, headers={"Content-Type": "application/json",
+                                                         "Accept": "application/json, text/event-stream"})
+        body = conn.getresponse().read()
+        conn.close()
+    finally:
+        proc.send_signal(2)
+        proc.wait(timeout=10)
+        server.shutdown()
+        server.server_close()
+    return body, proc.stderr.read().decode()  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sse", [False, True], ids=["json", "sse"])
+def test_http_enforce_answers_an_unparseable_tools_list_with_an_error(tmp_path: Path, sse: bool) -> None:
+    body, err = http_session(tmp_path, NAN_LIST, sse, "--enforce")
+    data = body.split(b"data: ", 1)[1].split(b"\n")[0] if sse else body
+    assert orjson.loads(data) == refused(5, "not valid JSON")
+    assert b"secret" not in body
+    if sse:
+        assert body.startswith(b"event: message\nid: e1\n")  # the event keeps its id
+    assert "refused 1 server answer" in err
+    body, _ = http_session(tmp_path, NAN_LIST, sse)  # shadow mode: unchanged
+    assert NAN_LIST.replace(b"@ID@", b"5") in body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sse", [False, True], ids=["json", "sse"])
+def test_http_enforce_keeps_back_a_tools_list_too_large_to_read(tmp_path: Path, sse: bool) -> None:
+    big = (b'{"jsonrpc":"2.0","result":{"tools":[' + SECRET + b',{"name":"echo","description":"'
+           + b"x" * (17 * 1024 * 1024) + b'"}]},"id":@ID@}')
+    body, err = http_session(tmp_path, big, sse, "--enforce")
+    data = body.split(b"data: ", 1)[1].split(b"\n")[0] if sse else body
+    assert orjson.loads(data) == refused(5, "too large to read")
+    assert len(body) < 1024
