@@ -277,3 +277,33 @@ def test_http_enforce_keeps_back_a_tools_list_too_large_to_read(tmp_path: Path, 
     data = body.split(b"data: ", 1)[1].split(b"\n")[0] if sse else body
     assert orjson.loads(data) == refused(5, "too large to read")
     assert len(body) < 1024
+
+
+def test_a_large_answer_is_kept_back_only_while_a_tools_list_answer_is_due(tmp_path: Path) -> None:
+    rec = recorder(tmp_path)
+    assert rec.withhold_large() is False  # nothing due: large answers stream through unread
+    rec.from_client(orjson.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                                  "params": {"name": "echo", "arguments": {}}}))
+    listed(rec)
+    assert rec.withhold_large() is True
+    assert rec.withhold_large(channel="another session") is False
+    # a call's answer with its id last (TypeScript SDK order) kept back while the list was due
+    out = rec.large_refused(b'{"jsonrpc":"2.0","result":{"content":[{"type":"text","text":"xx',
+                            b'xx"}],"isError":true},"id":3}')
+    assert orjson.loads(out) == {"jsonrpc": "2.0", "id": 3, "error": {"code": -32603, "message": (
+        "policyctl record --enforce: could not check the server's answer (too large to read while a "
+        "tools/list answer is due); not forwarded")}}
+    assert rec.withhold_large() is True
+    out = rec.large_refused(b'{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"x', b'"}]}}')
+    assert orjson.loads(out) == refused(7, "too large to read")
+    assert rec.withhold_large() is False
+    assert rec.large_refused(b"xxxx", b"yyyy") is None  # no id: dropped
+    assert rec.finish().refused_from_server == 3
+    assert [(r["id"], r["upstream"]) for r in map(json.loads, (tmp_path / "t.jsonl").read_text().splitlines())] == [
+        (3, "tool_error")]
+
+
+def test_shadow_mode_keeps_nothing_back(tmp_path: Path) -> None:
+    rec = recorder(tmp_path, enforce=False)
+    listed(rec)
+    assert rec.withhold_large() is False
