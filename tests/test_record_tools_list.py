@@ -307,3 +307,18 @@ def test_shadow_mode_keeps_nothing_back(tmp_path: Path) -> None:
     rec = recorder(tmp_path, enforce=False)
     listed(rec)
     assert rec.withhold_large() is False
+
+
+def test_a_cancelled_tools_list_frees_its_id_and_its_late_answer_is_still_filtered(tmp_path: Path) -> None:
+    rec = recorder(tmp_path)
+    listed(rec)
+    again = orjson.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/list"})
+    assert orjson.loads(rec.from_client(again)[1])["error"]["code"] == -32600  # in use
+    rec.from_client(orjson.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                  "params": {"requestId": 7}}))
+    assert rec.from_client(again) == (again, None)
+    late = b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + SECRET + b',' + OK + b']}}'
+    assert orjson.loads(rec.from_server(late))["result"]["tools"] == [{"name": "echo"}]
+    assert orjson.loads(rec.from_server(late))["result"]["tools"] == [{"name": "echo"}]  # no longer awaited
+    assert orjson.loads(rec.from_server(b'{"jsonrpc":"2.0","id":7,"result":{"tools":[{"Name":"secret"}]}}')) == (
+        refused(7, 'member name "Name" is not exact'))

@@ -385,6 +385,8 @@ class Recorder:
             rid = params.get("requestId") if type(params) is dict else None
             if rid is not None:
                 with self.lock:
+                    # the id is free again; a late tools/list answer with result.tools is still filtered
+                    self._watched.pop(_key(channel, rid), None)
                     self._answer(_key(channel, rid), "no_response")
         return None
 
