@@ -208,6 +208,9 @@ class _Hostile(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     answer = b""
     sse = False
+    gzip = False
+    ctype = ""
+    seen: list = []  # the Accept-Encoding of each request
 
     def log_message(self, *args: object) -> None:
         pass
@@ -217,18 +220,24 @@ class _Hostile(BaseHTTPRequestHandler):
         body = self.answer.replace(b"@ID@", json.dumps(msg["id"]).encode())
         if self.sse:
             body = b"event: message\nid: e1\ndata: " + body + b"\n\n"
+        self.seen.append(self.headers.get("Accept-Encoding"))
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream" if self.sse else "application/json")
+        if self.gzip:  # whatever the client accepts
+            import gzip
+
+            body = gzip.compress(body)
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Type", self.ctype or ("text/event-stream" if self.sse else "application/json"))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
 
-def http_session(tmp_path: Path, answer: bytes, sse: bool, *flags: str) -> tuple[bytes, str]:
+def http_session(tmp_path: Path, answer: bytes, sse: bool, *flags: str, **how: Any) -> tuple[bytes, str]:
     """The body a client gets from ``policyctl record --upstream`` for a tools/list POST."""
     import http.client
 
-    handler = type("H", (_Hostile,), {"answer": answer, "sse": sse})
+    handler = type("H", (_Hostile,), {"answer": answer, "sse": sse, **how})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     policy = tmp_path / "p.policy.json"
@@ -243,7 +252,8 @@ def http_session(tmp_path: Path, answer: bytes, sse: bool, *flags: str) -> tuple
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("POST", "/mcp", body=LIST, headers={"Content-Type": "application/json",
-                                                         "Accept": "application/json, text/event-stream"})
+                                                         "Accept": "application/json, text/event-stream",
+                                                         "Accept-Encoding": "gzip, deflate, br"})
         body = conn.getresponse().read()
         conn.close()
     finally:
@@ -322,3 +332,27 @@ def test_a_cancelled_tools_list_frees_its_id_and_its_late_answer_is_still_filter
     assert orjson.loads(rec.from_server(late))["result"]["tools"] == [{"name": "echo"}]  # no longer awaited
     assert orjson.loads(rec.from_server(b'{"jsonrpc":"2.0","id":7,"result":{"tools":[{"Name":"secret"}]}}')) == (
         refused(7, 'member name "Name" is not exact'))
+
+
+GOOD_LIST = b'{"jsonrpc":"2.0","id":@ID@,"result":{"tools":[' + OK + b',' + SECRET + b']}}'
+
+
+@pytest.mark.slow
+def test_http_enforce_asks_for_an_uncompressed_answer_and_refuses_a_compressed_one(tmp_path: Path) -> None:
+    import gzip
+
+    seen: list = []
+    body, err = http_session(tmp_path, GOOD_LIST, False, "--enforce", gzip=True, seen=seen)
+    assert orjson.loads(body) == refused(5, "Content-Encoding gzip")
+    assert seen == ["identity"]
+    body, _ = http_session(tmp_path, GOOD_LIST, False, gzip=True, seen=seen)  # shadow mode: as it came
+    assert gzip.decompress(body) == GOOD_LIST.replace(b"@ID@", b"5")
+    assert seen == ["identity", "gzip, deflate, br"]
+
+
+@pytest.mark.slow
+def test_http_enforce_refuses_a_tools_list_of_a_type_a_client_reads_by_substring(tmp_path: Path) -> None:
+    body, err = http_session(tmp_path, GOOD_LIST, False, "--enforce", ctype="application/json+x")
+    assert orjson.loads(body) == refused(5, "Content-Type application/json+x")
+    body, _ = http_session(tmp_path, GOOD_LIST, False, ctype="application/json+x")
+    assert body == GOOD_LIST.replace(b"@ID@", b"5")

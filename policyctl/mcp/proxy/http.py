@@ -195,6 +195,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             if name.lower() not in _HOP:
                 out[name] = value
+        if self.proxy.recorder.options.enforce:  # an answer must be readable to be checked
+            for name in [k for k in out if k.lower() == "accept-encoding"]:
+                del out[name]
+            out["Accept-Encoding"] = "identity"
         for name, value in self.proxy.headers:
             for existing in [k for k in out if k.lower() == name.lower()]:
                 del out[existing]
@@ -340,6 +344,17 @@ class _Handler(BaseHTTPRequestHandler):
         declared = resp.getheader("Content-Length")
         size = int(declared) if declared and declared.isdigit() else None
         try:
+            if recorder.options.enforce and recorder.withhold_large(channel):
+                # a client may read what the proxy cannot: a compressed body (fetch decompresses it),
+                # or a type the TypeScript SDK takes by substring ("application/json+x") — not checked
+                encoding = (resp.getheader("Content-Encoding") or "identity").strip().lower()
+                if encoding != "identity":
+                    self._withheld(resp, b"", channel, prepend, what=f"Content-Encoding {encoding}")
+                    return
+                if ctype not in ("text/event-stream", "application/json") and (
+                        "application/json" in ctype or "text/event-stream" in ctype):
+                    self._withheld(resp, b"", channel, prepend, what=f"Content-Type {ctype}")
+                    return
             if ctype == "text/event-stream":
                 self._head(resp, length=None)
                 if prepend:
@@ -393,8 +408,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # either side went away mid-answer
 
 
-    def _withheld(self, resp: http.client.HTTPResponse, head: bytes, channel: Any, prepend: bytes | None) -> None:
-        """Read a JSON answer too large to check to its end, keeping only its first and last bytes,
+    def _withheld(self, resp: http.client.HTTPResponse, head: bytes, channel: Any, prepend: bytes | None,
+                  what: str = "too large to read") -> None:
+        """Read an answer the proxy cannot check to its end, keeping only its first and last bytes,
         and answer what ``Recorder.large_refused`` says instead (--enforce, a tools/list answer due)."""
         tail = head[-_PROBE:]
         while True:
@@ -404,10 +420,16 @@ class _Handler(BaseHTTPRequestHandler):
             if len(head) < _PROBE:
                 head += data[:_PROBE - len(head)]
             tail = (tail + data)[-_PROBE:]
-        out = self.proxy.recorder.large_refused(head[:_PROBE], tail.rstrip(), channel=channel) or b""
+        out = self.proxy.recorder.large_refused(head[:_PROBE], tail.rstrip(), channel=channel, what=what) or b""
         if prepend:
             out = _merge(prepend, out)
-        self._head(resp, length=len(out))
+        self.send_response(resp.status, resp.reason)
+        for name, value in resp.getheaders():
+            if name.lower() not in _HOP and name.lower() not in ("content-type", "content-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
         self.wfile.write(out)
 
 

@@ -754,9 +754,12 @@ class Recorder:
         be it — its id may come last, or twice."""
         return self._filtering() and self._list_due(channel)
 
-    def large_refused(self, head: bytes, tail: bytes, *, channel: Any = None) -> bytes | None:
+    def large_refused(self, head: bytes, tail: bytes, *, channel: Any = None,
+                      what: str = "too large to read") -> bytes | None:
         """The answer that replaces a server message ``withhold_large`` kept back: a refusal for the
-        tools/list request or the call its first or last bytes name, or None (no id found)."""
+        tools/list request or the call its first or last bytes name; with no id there, for every
+        tools/list request due on the channel (fail closed: an answer that comes later is filtered,
+        or refused, by its ``result.tools``); None if none is due."""
         found = []
         for m in (_HEAD_ID.match(head), _TAIL_ID.search(tail)):
             try:
@@ -772,19 +775,30 @@ class Recorder:
             outcome = "ok"
         with self.lock:
             self.stats.refused_from_server += 1
-            for ident in found:
-                key = _key(channel, ident)
-                if self._watched.get(key, ("",))[0] == "tools/list":
-                    del self._watched[key]
-                    return encode(server_refusal(ident, "too large to read"))
-            for ident in found:
-                key = _key(channel, ident)
-                if key in self._calls:
-                    self._answer(key, outcome)
-                    return encode(server_refusal(ident, "too large to read while a tools/list answer is due",
-                                                 "answer"))
+            refusals = self._large_refusals(found, channel, what, outcome)
         self._deliver()
-        return encode(server_refusal(found[0], "too large to read")) if found else None
+        if not refusals:
+            return None
+        return encode(refusals[0] if len(refusals) == 1 else refusals)
+
+    def _large_refusals(self, found: list, channel: Any, what: str, outcome: str) -> list:
+        for ident in found:
+            key = _key(channel, ident)
+            if self._watched.get(key, ("",))[0] == "tools/list":
+                del self._watched[key]
+                return [server_refusal(ident, what)]
+        for ident in found:
+            key = _key(channel, ident)
+            if key in self._calls:
+                self._answer(key, outcome)
+                return [server_refusal(ident, f"{what} while a tools/list answer is due", "answer")]
+        if found:
+            return [server_refusal(found[0], what)]
+        refusals = []
+        for key in [k for k, (m, _) in self._watched.items() if k[0] == channel and m == "tools/list"]:
+            del self._watched[key]
+            refusals.append(server_refusal(orjson.loads(key[2]) if type(key[2]) is bytes else key[2], what))
+        return refusals
 
     def count_unread(self) -> None:
         with self.lock:
