@@ -2,8 +2,9 @@
 
 The transports hand every message they relay to a :class:`Recorder` — ``from_client`` before it is
 forwarded, ``from_server`` before it is passed back — and forward what it returns: the bytes
-unchanged in the common case, a filtered copy of a ``tools/list`` answer under ``--enforce``, and,
-for a call ``--enforce`` denies, nothing forwarded and a local answer for the client.
+unchanged in the common case, a filtered copy of a ``tools/list`` answer under ``--enforce`` (or a
+JSON-RPC error in its place when the answer cannot be checked), and, for a call ``--enforce``
+denies, nothing forwarded and a local answer for the client.
 
 Order and time. Each ``tools/call`` gets its ``ts`` when its request arrives (wall-clock UTC,
 milliseconds, from a monotonic clock so it never goes backwards) and a place in arrival order.

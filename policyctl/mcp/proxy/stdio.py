@@ -10,6 +10,8 @@ ours (inherited), so it passes through untouched.
 Every line is forwarded as it came unless ``--enforce`` changes it (a denied call is answered
 here, hidden tools are dropped from ``tools/list`` answers). A line longer than ``max_inspect``
 bytes is streamed through in pieces without being read (memory stays bounded); it is counted.
+Under ``--enforce`` a server line that long is read to its end and never passed on while a
+``tools/list`` answer is due (it may be that answer): the client gets a JSON-RPC error instead.
 """
 
 from __future__ import annotations
