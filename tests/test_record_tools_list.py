@@ -356,3 +356,35 @@ def test_http_enforce_refuses_a_tools_list_of_a_type_a_client_reads_by_substring
     assert orjson.loads(body) == refused(5, "Content-Type application/json+x")
     body, _ = http_session(tmp_path, GOOD_LIST, False, ctype="application/json+x")
     assert body == GOOD_LIST.replace(b"@ID@", b"5")
+
+
+@pytest.mark.slow
+def test_the_sdk_client_reads_the_nan_answer_so_enforce_refuses_it(tmp_path: Path) -> None:
+    """The ``mcp`` SDK's own client through the proxy to the hostile server: it reads the NaN answer
+    the proxy's parser refuses, hidden tool included — so under --enforce it gets the error."""
+    import anyio
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+    from mcp.shared.exceptions import MCPError
+
+    (tmp_path / "hostile.py").write_text(HOSTILE)
+    schema = b'"inputSchema":{"type":"object"}'
+    (tmp_path / "answer").write_bytes(b'{"jsonrpc":"2.0","id":@ID@,"result":{"tools":[{"name":"echo",' + schema
+                                      + b'},{"name":"secret",' + schema + b'}],"n":NaN}}')
+    policy = tmp_path / "p.policy.json"
+    policy.write_text(json.dumps(POLICY))
+
+    async def names(*flags: str) -> Any:
+        params = StdioServerParameters(command=sys.executable, args=[
+            "-m", "policyctl", "record", "-o", str(tmp_path / "t.jsonl"), "--force", "--policy", str(policy),
+            *flags, "--", sys.executable, str(tmp_path / "hostile.py"), str(tmp_path / "answer")])
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                try:
+                    return [t.name for t in (await s.list_tools()).tools]
+                except MCPError as exc:
+                    return exc.error.code, exc.error.message
+
+    assert anyio.run(names) == ["echo", "secret"]  # shadow mode: what the server sent
+    assert anyio.run(names, "--enforce") == (-32603, PREFIX + "not valid JSON" + SUFFIX)
