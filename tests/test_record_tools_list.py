@@ -388,3 +388,14 @@ def test_the_sdk_client_reads_the_nan_answer_so_enforce_refuses_it(tmp_path: Pat
 
     assert anyio.run(names) == ["echo", "secret"]  # shadow mode: what the server sent
     assert anyio.run(names, "--enforce") == (-32603, PREFIX + "not valid JSON" + SUFFIX)
+
+
+def test_a_calls_answer_with_result_tools_is_paired_and_filtered(tmp_path: Path) -> None:
+    rec = recorder(tmp_path)
+    rec.from_client(orjson.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                                  "params": {"name": "echo", "arguments": {}}}))
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":3,"result":{"content":[],"tools":[' + SECRET + b',' + OK + b']}}')
+    assert orjson.loads(out) == {"jsonrpc": "2.0", "id": 3, "result": {"content": [], "tools": [{"name": "echo"}]}}
+    rec.finish()
+    assert [(r["id"], r["upstream"]) for r in map(json.loads, (tmp_path / "t.jsonl").read_text().splitlines())] == [
+        (3, "ok")]

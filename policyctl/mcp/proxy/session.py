@@ -594,12 +594,14 @@ class Recorder:
             return msg  # a server→client request or notification
         key = _key(channel, msg["id"])
         with self.lock:
-            if key in self._calls:
+            paired = key in self._calls
+            if paired:
                 self._answer(key, _outcome(msg))
-                if self._filtering() and _tools_bearing(msg):
-                    return self._checked_list(msg, msg["id"], channel)
-                return msg
-            watched = self._watched.pop(key, None)
+            watched = None if paired else self._watched.pop(key, None)
+        if paired:
+            if self._filtering() and _tools_bearing(msg):
+                return self._checked_list(msg, msg["id"], channel)
+            return msg
         if watched is None:
             if self._filtering() and _tools_bearing(msg):
                 return self._checked_list(msg, msg["id"], channel)
