@@ -399,3 +399,11 @@ def test_a_calls_answer_with_result_tools_is_paired_and_filtered(tmp_path: Path)
     rec.finish()
     assert [(r["id"], r["upstream"]) for r in map(json.loads, (tmp_path / "t.jsonl").read_text().splitlines())] == [
         (3, "ok")]
+
+
+@pytest.mark.slow
+def test_http_enforce_refuses_an_event_stream_labelled_json_with_a_parameter(tmp_path: Path) -> None:
+    # the TypeScript SDK looks for "text/event-stream" first, anywhere in the header
+    ctype = "application/json; profile=text/event-stream"
+    body, err = http_session(tmp_path, GOOD_LIST, True, "--enforce", ctype=ctype)
+    assert orjson.loads(body) == refused(5, "Content-Type " + ctype)

@@ -351,9 +351,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if encoding != "identity":
                     self._withheld(resp, b"", channel, prepend, what=f"Content-Encoding {encoding}")
                     return
-                if ctype not in ("text/event-stream", "application/json") and (
-                        "application/json" in ctype or "text/event-stream" in ctype):
-                    self._withheld(resp, b"", channel, prepend, what=f"Content-Type {ctype}")
+                full = (resp.getheader("Content-Type") or "").lower()
+                if (("text/event-stream" in full and ctype != "text/event-stream")
+                        or ("application/json" in full and ctype != "application/json")):
+                    self._withheld(resp, b"", channel, prepend, what=f"Content-Type {full.strip()}")
                     return
             if ctype == "text/event-stream":
                 self._head(resp, length=None)
