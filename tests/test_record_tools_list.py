@@ -210,6 +210,8 @@ class _Hostile(BaseHTTPRequestHandler):
     sse = False
     gzip = False
     ctype = ""
+    eol = b"\n"
+    end: bytes | None = None  # the blank line that ends the event (the line end by default)
     seen: list = []  # the Accept-Encoding of each request
 
     def log_message(self, *args: object) -> None:
@@ -219,7 +221,8 @@ class _Hostile(BaseHTTPRequestHandler):
         msg = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         body = self.answer.replace(b"@ID@", json.dumps(msg["id"]).encode())
         if self.sse:
-            body = b"event: message\nid: e1\ndata: " + body + b"\n\n"
+            eol = self.eol
+            body = b"event: message" + eol + b"id: e1" + eol + b"data: " + body + eol + (eol if self.end is None else self.end)
         self.seen.append(self.headers.get("Accept-Encoding"))
         self.send_response(200)
         if self.gzip:  # whatever the client accepts
@@ -407,3 +410,25 @@ def test_http_enforce_refuses_an_event_stream_labelled_json_with_a_parameter(tmp
     ctype = "application/json; profile=text/event-stream"
     body, err = http_session(tmp_path, GOOD_LIST, True, "--enforce", ctype=ctype)
     assert orjson.loads(body) == refused(5, "Content-Type " + ctype)
+
+
+@pytest.mark.slow
+def test_http_enforce_reads_event_streams_with_lone_cr_line_ends(tmp_path: Path) -> None:
+    # the event-stream format ends lines with LF, CRLF or CR alone; clients read all three
+    body, _ = http_session(tmp_path, GOOD_LIST, True, "--enforce", eol=b"\r")
+    assert b"secret" not in body
+    assert orjson.loads(body.split(b"data: ", 1)[1].split(b"\n")[0]) == {
+        "jsonrpc": "2.0", "id": 5, "result": {"tools": [{"name": "echo"}]}}
+    assert body.startswith(b"event: message\rid: e1\r")
+    body, _ = http_session(tmp_path, NAN_LIST, True, "--enforce", eol=b"\r")
+    assert orjson.loads(body.split(b"data: ", 1)[1].split(b"\n")[0]) == refused(5, "not valid JSON")
+    shadow, _ = http_session(tmp_path, GOOD_LIST, True, eol=b"\r")
+    assert shadow == b"event: message\rid: e1\rdata: " + GOOD_LIST.replace(b"@ID@", b"5") + b"\r\r"
+
+
+@pytest.mark.slow
+def test_http_enforce_checks_an_event_the_stream_ends_in(tmp_path: Path) -> None:
+    body, _ = http_session(tmp_path, GOOD_LIST, True, "--enforce", end=b"")
+    assert b"secret" not in body
+    shadow, _ = http_session(tmp_path, GOOD_LIST, True, end=b"")
+    assert shadow == b"event: message\nid: e1\ndata: " + GOOD_LIST.replace(b"@ID@", b"5") + b"\n"

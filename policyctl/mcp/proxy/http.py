@@ -518,23 +518,23 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
     size = 0
     unread = False
     withheld: list[bytes] | None = None  # --enforce: [head, tail] of a large event kept back
-    while True:
+    final = False
+    while not final:
         data = resp.read1(_CHUNK)
-        if not data:
-            break
+        final = not data  # the stream ended: a CR last ends its line
         buf += data
         out = []
         while True:
-            cut = buf.find(b"\n")
+            cut = _line_end(buf, final)
             if cut < 0:
                 break
-            line, buf = buf[:cut + 1], buf[cut + 1:]
+            line, buf = buf[:cut], buf[cut:]
             if unread:
                 if withheld is None:
                     out.append(line)
                 else:
                     withheld[1] = (withheld[1] + line)[-_PROBE:]
-                if line in (b"\n", b"\r\n"):
+                if line in _BLANK:
                     unread = False
                     if withheld is not None:
                         answer = recorder.large_refused(withheld[0], withheld[1].strip(), channel=channel)
@@ -544,7 +544,7 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
                 continue
             event.append(line)
             size += len(line)
-            if line in (b"\n", b"\r\n"):
+            if line in _BLANK:
                 out.append(_event(event, recorder, channel))
                 event, size = [], 0
             elif size > limit:
@@ -555,6 +555,15 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
                 else:
                     out.append(b"".join(event))
                 event, size, unread = [], 0, True
+        if not unread and size + len(buf) > limit:  # a line with no end in sight: too large to read
+            recorder.count_unread()
+            event.append(buf)
+            if recorder.withhold_large(channel):
+                payload = b"".join(ln[5:].lstrip(b" ").rstrip(b"\r\n") for ln in event if ln.startswith(b"data:"))
+                withheld = [payload[:_PROBE], payload[-_PROBE:]]
+            else:
+                out.append(b"".join(event))
+            event, size, unread, buf = [], 0, True, b""
         if unread and buf:
             if withheld is None:
                 out.append(buf)
@@ -563,8 +572,31 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
             buf = b""
         if out:
             yield b"".join(out)
+    if withheld is not None:  # the stream ended inside a large event kept back
+        answer = recorder.large_refused(withheld[0], withheld[1].strip(), channel=channel)
+        if answer is not None:
+            yield b"event: message\ndata: " + answer + b"\n\n"
     if event or buf:
-        yield b"".join(event) + buf
+        if recorder.options.enforce and not unread:  # a client may read an event the stream ended in
+            yield _event([*event, buf] if buf else event, recorder, channel)
+        else:
+            yield b"".join(event) + buf
+
+
+_BLANK = (b"\n", b"\r\n", b"\r")
+
+
+def _line_end(buf: bytes, final: bool = False) -> int:
+    """Where the first line of ``buf`` ends (after its end of line: LF, CRLF or a lone CR, as the
+    event-stream format allows and clients read), or -1 while it may not be whole (a CR last may be
+    followed by an LF in the next read, unless the stream has ended: ``final``)."""
+    lf = buf.find(b"\n")
+    cr = buf.find(b"\r", 0, lf if lf >= 0 else len(buf))
+    if cr < 0:
+        return lf + 1 if lf >= 0 else -1
+    if cr + 1 == len(buf):
+        return cr + 1 if final else -1
+    return cr + 2 if buf[cr + 1] == 0x0A else cr + 1
 
 
 def _event(lines: list[bytes], recorder: Recorder, channel: Any) -> bytes:
@@ -575,5 +607,5 @@ def _event(lines: list[bytes], recorder: Recorder, channel: Any) -> bytes:
     out = recorder.from_server(payload, channel=channel)
     if out is payload:
         return b"".join(lines)
-    rebuilt = [ln for ln, d in zip(lines, data) if d is None and ln not in (b"\n", b"\r\n")]
+    rebuilt = [ln for ln, d in zip(lines, data) if d is None and ln not in _BLANK]
     return b"".join(rebuilt) + b"data: " + (out or b"") + b"\n\n"
