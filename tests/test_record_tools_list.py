@@ -126,14 +126,20 @@ def test_a_case_variant_of_a_hidden_name_is_another_tool(tmp_path: Path) -> None
     assert orjson.loads(out)["result"]["tools"] == [{"name": "Secret"}]
 
 
-def test_an_unreadable_answer_to_a_pending_tools_list_is_refused_other_garbage_passes(tmp_path: Path) -> None:
+def test_a_line_no_parser_reads_is_dropped_while_a_tools_list_answer_is_due(tmp_path: Path) -> None:
+    # Go's json.Decoder reads values across lines: '{"jsonrpc":"2.0","id":7,' then
+    # '"result":{"tools":[…]}}' is one answer to it, though neither line is JSON
     rec = recorder(tmp_path)
     assert rec.from_server(b"not json at all") == b"not json at all"  # no tools/list due: unchanged
-    listed(rec)
-    assert rec.from_server(b"log line") == b"log line"  # no id to pair it with
-    out = rec.from_server(b'{"jsonrpc":"2.0","id":7,"result":{"tools":[' + SECRET + b']' + b"]" * 3)
-    assert orjson.loads(out) == refused(7, "not valid JSON")
-    assert rec.stats.refused_from_server == 1 and rec.stats.malformed_from_server == 2
+    listed(rec, 7)
+    listed(rec, 8)
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":7,')
+    assert orjson.loads(out) == [refused(7, "not valid JSON"), refused(8, "not valid JSON")]
+    assert rec.from_server(b'"result":{"tools":[' + SECRET + b']}}') == b'"result":{"tools":[' + SECRET + b']}}'
+    listed(rec, 9)
+    out = rec.from_server(b'{"jsonrpc":"2.0","id":9,"result":{"tools":[' + SECRET + b']' + b"]" * 3)
+    assert orjson.loads(out) == refused(9, "not valid JSON")
+    assert rec.stats.refused_from_server == 3 and rec.stats.malformed_from_server == 2
 
 
 # -- through the real proxy ------------------------------------------------------------------------

@@ -556,15 +556,13 @@ class Recorder:
                     due = self._watched.get(key, ("",))[0] == "tools/list"
                 if (due or _tools_bearing(item)) and not any(_key(channel, r) == key for r in refused):
                     refused.append(ident)
-        if not views:  # no parser reads it: the id from its first or last bytes, as for a large answer
-            m = _HEAD_ID.match(raw) or _TAIL_ID.search(raw.rstrip())
-            try:
-                ident = orjson.loads(m.group(1)) if m is not None else None
-            except orjson.JSONDecodeError:
-                ident = None
+        if not views:
+            # no parser reads it whole, but a streaming decoder (Go's json.Decoder) may join it to the
+            # lines around it: while a tools/list answer is due, it is dropped and every tools/list
+            # request due on the channel is answered with the refusal
             with self.lock:
-                if m is not None and self._watched.get(_key(channel, ident), ("",))[0] == "tools/list":
-                    refused.append(ident)
+                refused += [orjson.loads(k[2]) if type(k[2]) is bytes else k[2]
+                            for k, (m, _) in self._watched.items() if k[0] == channel and m == "tools/list"]
         if not refused:
             return None
         answers = []
