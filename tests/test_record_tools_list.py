@@ -205,7 +205,7 @@ def test_stdio_enforce_keeps_back_a_tools_list_too_large_to_read(tmp_path: Path)
            + b"x" * (17 * 1024 * 1024) + b'"}]},"id":@ID@}')
     out, err = stdio_session(tmp_path, big, "--enforce")
     assert len(out) == 2 and orjson.loads(out[1]) == refused(5, "too large to read")
-    assert "refused 1 server answer" in err
+    assert "except the server answers refused below\n  refused 1 server answer" in err
 
 
 # -- over HTTP: a JSON body and an event stream ----------------------------------------------------
