@@ -408,7 +408,6 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, http.client.HTTPException):
             self.close_connection = True  # either side went away mid-answer
 
-
     def _withheld(self, resp: http.client.HTTPResponse, head: bytes, channel: Any, prepend: bytes | None,
                   what: str = "too large to read") -> None:
         """Read an answer the proxy cannot check to its end, keeping only its first and last bytes,
