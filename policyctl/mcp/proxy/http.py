@@ -27,6 +27,7 @@ from policyctl.mcp.proxy.trace_writer import grant_from_secret
 
 MAX_INSPECT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
+_PROBE = 4096  # bytes kept from each end of an answer too large to read
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
         "transfer-encoding", "upgrade", "host", "content-length"}
 UPSTREAM_TIMEOUT = 300.0
@@ -194,6 +195,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             if name.lower() not in _HOP:
                 out[name] = value
+        if self.proxy.recorder.options.enforce:  # an answer must be readable to be checked
+            for name in [k for k in out if k.lower() == "accept-encoding"]:
+                del out[name]
+            out["Accept-Encoding"] = "identity"
         for name, value in self.proxy.headers:
             for existing in [k for k in out if k.lower() == name.lower()]:
                 del out[existing]
@@ -339,6 +344,18 @@ class _Handler(BaseHTTPRequestHandler):
         declared = resp.getheader("Content-Length")
         size = int(declared) if declared and declared.isdigit() else None
         try:
+            if recorder.options.enforce and recorder.withhold_large(channel):
+                # a client may read what the proxy cannot: a compressed body (fetch decompresses it),
+                # or a type the TypeScript SDK takes by substring ("application/json+x") — not checked
+                encoding = (resp.getheader("Content-Encoding") or "identity").strip().lower()
+                if encoding != "identity":
+                    self._withheld(resp, b"", channel, prepend, what=f"Content-Encoding {encoding}")
+                    return
+                full = (resp.getheader("Content-Type") or "").lower()
+                if (("text/event-stream" in full and ctype != "text/event-stream")
+                        or ("application/json" in full and ctype != "application/json")):
+                    self._withheld(resp, b"", channel, prepend, what=f"Content-Type {full.strip()}")
+                    return
             if ctype == "text/event-stream":
                 self._head(resp, length=None)
                 if prepend:
@@ -360,11 +377,17 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(out)
                     return
                 recorder.count_unread()
+                if recorder.withhold_large(channel):  # it may be the tools/list answer due: not passed on
+                    self._withheld(resp, resp.peeked, channel, prepend)  # type: ignore[attr-defined]
+                    return
                 self._head(resp, length=None)
                 self._chunk(resp.peeked)  # type: ignore[attr-defined]
             else:
                 if ctype == "application/json":
                     recorder.count_unread()
+                    if recorder.withhold_large(channel):  # it may be the tools/list answer due: not passed on
+                        self._withheld(resp, b"", channel, prepend)
+                        return
                 if resp.status in (204, 304) or self.command == "HEAD":
                     self._head(resp, length=0)
                     return
@@ -384,6 +407,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (OSError, http.client.HTTPException):
             self.close_connection = True  # either side went away mid-answer
+
+    def _withheld(self, resp: http.client.HTTPResponse, head: bytes, channel: Any, prepend: bytes | None,
+                  what: str = "too large to read") -> None:
+        """Read an answer the proxy cannot check to its end, keeping only its first and last bytes,
+        and answer what ``Recorder.large_refused`` says instead (--enforce, a tools/list answer due)."""
+        tail = head[-_PROBE:]
+        while True:
+            data = resp.read1(_CHUNK)
+            if not data:
+                break
+            if len(head) < _PROBE:
+                head += data[:_PROBE - len(head)]
+            tail = (tail + data)[-_PROBE:]
+        out = self.proxy.recorder.large_refused(head[:_PROBE], tail.rstrip(), channel=channel, what=what) or b""
+        if prepend:
+            out = _merge(prepend, out)
+        self.send_response(resp.status, resp.reason)
+        for name, value in resp.getheaders():
+            if name.lower() not in _HOP and name.lower() not in ("content-type", "content-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
 
 
 def _combine(raw: bytes, forward: bytes | None, local: bytes | None,
@@ -469,38 +516,86 @@ def _events(resp: http.client.HTTPResponse, limit: int, recorder: Recorder, chan
     event: list[bytes] = []  # raw lines of the current event (with their line endings)
     size = 0
     unread = False
-    while True:
+    withheld: list[bytes] | None = None  # --enforce: [head, tail] of a large event kept back
+    final = False
+    while not final:
         data = resp.read1(_CHUNK)
-        if not data:
-            break
+        final = not data  # the stream ended: a CR last ends its line
         buf += data
         out = []
         while True:
-            cut = buf.find(b"\n")
+            cut = _line_end(buf, final)
             if cut < 0:
                 break
-            line, buf = buf[:cut + 1], buf[cut + 1:]
+            line, buf = buf[:cut], buf[cut:]
             if unread:
-                out.append(line)
-                if line in (b"\n", b"\r\n"):
+                if withheld is None:
+                    out.append(line)
+                else:
+                    withheld[1] = (withheld[1] + line)[-_PROBE:]
+                if line in _BLANK:
                     unread = False
+                    if withheld is not None:
+                        answer = recorder.large_refused(withheld[0], withheld[1].strip(), channel=channel)
+                        if answer is not None:
+                            out.append(b"event: message\ndata: " + answer + b"\n\n")
+                        withheld = None
                 continue
             event.append(line)
             size += len(line)
-            if line in (b"\n", b"\r\n"):
+            if line in _BLANK:
                 out.append(_event(event, recorder, channel))
                 event, size = [], 0
             elif size > limit:
                 recorder.count_unread()
-                out.append(b"".join(event))
+                if recorder.withhold_large(channel):  # it may be the tools/list answer due: not passed on
+                    payload = b"".join(ln[5:].lstrip(b" ").rstrip(b"\r\n") for ln in event if ln.startswith(b"data:"))
+                    withheld = [payload[:_PROBE], payload[-_PROBE:]]
+                else:
+                    out.append(b"".join(event))
                 event, size, unread = [], 0, True
+        if not unread and size + len(buf) > limit:  # a line with no end in sight: too large to read
+            recorder.count_unread()
+            event.append(buf)
+            if recorder.withhold_large(channel):
+                payload = b"".join(ln[5:].lstrip(b" ").rstrip(b"\r\n") for ln in event if ln.startswith(b"data:"))
+                withheld = [payload[:_PROBE], payload[-_PROBE:]]
+            else:
+                out.append(b"".join(event))
+            event, size, unread, buf = [], 0, True, b""
         if unread and buf:
-            out.append(buf)
+            if withheld is None:
+                out.append(buf)
+            else:
+                withheld[1] = (withheld[1] + buf)[-_PROBE:]
             buf = b""
         if out:
             yield b"".join(out)
+    if withheld is not None:  # the stream ended inside a large event kept back
+        answer = recorder.large_refused(withheld[0], withheld[1].strip(), channel=channel)
+        if answer is not None:
+            yield b"event: message\ndata: " + answer + b"\n\n"
     if event or buf:
-        yield b"".join(event) + buf
+        if recorder.options.enforce and not unread:  # a client may read an event the stream ended in
+            yield _event([*event, buf] if buf else event, recorder, channel)
+        else:
+            yield b"".join(event) + buf
+
+
+_BLANK = (b"\n", b"\r\n", b"\r")
+
+
+def _line_end(buf: bytes, final: bool = False) -> int:
+    """Where the first line of ``buf`` ends (after its end of line: LF, CRLF or a lone CR, as the
+    event-stream format allows and clients read), or -1 while it may not be whole (a CR last may be
+    followed by an LF in the next read, unless the stream has ended: ``final``)."""
+    lf = buf.find(b"\n")
+    cr = buf.find(b"\r", 0, lf if lf >= 0 else len(buf))
+    if cr < 0:
+        return lf + 1 if lf >= 0 else -1
+    if cr + 1 == len(buf):
+        return cr + 1 if final else -1
+    return cr + 2 if buf[cr + 1] == 0x0A else cr + 1
 
 
 def _event(lines: list[bytes], recorder: Recorder, channel: Any) -> bytes:
@@ -511,5 +606,5 @@ def _event(lines: list[bytes], recorder: Recorder, channel: Any) -> bytes:
     out = recorder.from_server(payload, channel=channel)
     if out is payload:
         return b"".join(lines)
-    rebuilt = [ln for ln, d in zip(lines, data) if d is None and ln not in (b"\n", b"\r\n")]
+    rebuilt = [ln for ln, d in zip(lines, data) if d is None and ln not in _BLANK]
     return b"".join(rebuilt) + b"data: " + (out or b"") + b"\n\n"

@@ -2,8 +2,9 @@
 
 The transports hand every message they relay to a :class:`Recorder` — ``from_client`` before it is
 forwarded, ``from_server`` before it is passed back — and forward what it returns: the bytes
-unchanged in the common case, a filtered copy of a ``tools/list`` answer under ``--enforce``, and,
-for a call ``--enforce`` denies, nothing forwarded and a local answer for the client.
+unchanged in the common case, a filtered copy of a ``tools/list`` answer under ``--enforce`` (or a
+JSON-RPC error in its place when the answer cannot be checked), and, for a call ``--enforce``
+denies, nothing forwarded and a local answer for the client.
 
 Order and time. Each ``tools/call`` gets its ``ts`` when its request arrives (wall-clock UTC,
 milliseconds, from a monotonic clock so it never goes backwards) and a place in arrival order.
@@ -47,7 +48,8 @@ DROPPED: Any = object()  # a message --enforce keeps from the server without an 
 # id, or with ``arguments`` the proxy cannot read. Such messages are answered here, never forwarded.
 _MEMBERS = frozenset({"jsonrpc", "id", "method", "params", "result", "error"})
 _CALL_PARAMS = frozenset({"name", "arguments", "_meta"})
-_PARSE_ERROR, _INVALID_REQUEST, _INVALID_PARAMS = -32700, -32600, -32602
+_PARSE_ERROR, _INVALID_REQUEST, _INVALID_PARAMS, _INTERNAL_ERROR = -32700, -32600, -32602, -32603
+_TOOLS, _NAME = frozenset({"tools"}), frozenset({"name"})
 
 
 class Clock:
@@ -94,6 +96,7 @@ class Stats:
     unread_large: int = 0
     batches: int = 0
     refused_unchecked: int = 0  # under --enforce: client messages it could not check, not forwarded
+    refused_from_server: int = 0  # under --enforce: server answers that may list tools, unchecked, not passed on
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,73 @@ def refusal(ident: Any, code: int, what: str) -> dict:
     """The JSON-RPC error --enforce answers a message it could not check with."""
     return {"jsonrpc": "2.0", "id": ident,
             "error": {"code": code, "message": f"policyctl record --enforce: {what}; not forwarded"}}
+
+
+def server_refusal(ident: Any, what: str, answer: str = "tools/list answer") -> dict:
+    """The JSON-RPC error --enforce answers the client with in place of a server answer that may
+    list tools and could not be checked (hidden tools must not reach the client)."""
+    return {"jsonrpc": "2.0", "id": ident,
+            "error": {"code": _INTERNAL_ERROR, "message": f"policyctl record --enforce: could not check the "
+                                                          f"server's {answer} ({what}); not forwarded"}}
+
+
+def _tools_bearing(msg: dict) -> bool:
+    """Whether ``msg`` has a ``result`` object with a ``tools`` member, names read without case (as
+    Go's encoding/json reads them): what a client may take for a tools/list answer, whatever its id."""
+    for key, value in msg.items():
+        if type(key) is str and key.casefold() == "result" and type(value) is dict:
+            if any(type(k) is str and k.casefold() == "tools" for k in value):
+                return True
+    return False
+
+
+def _tools_problem(msg: dict) -> str | None:
+    """Why the tools/list answer ``msg`` (strictly parsed, no repeated member) cannot be filtered
+    as every client would read it, or None."""
+    alias = _alias(msg, _MEMBERS)
+    if alias is not None:
+        return f"member name {orjson.dumps(alias).decode()} is not exact"
+    result = msg.get("result")
+    if type(result) is not dict:
+        return None  # an error answer, or no tools to read
+    alias = _alias(result, _TOOLS)
+    if alias is not None:
+        return f"member name {orjson.dumps(alias).decode()} is not exact"
+    if "tools" not in result:
+        return None
+    tools = result["tools"]
+    if type(tools) is not list:
+        return "result.tools is not an array"
+    for tool in tools:
+        if type(tool) is not dict:
+            return "a tool is not an object"
+        alias = _alias(tool, _NAME)
+        if alias is not None:
+            return f"member name {orjson.dumps(alias).decode()} is not exact"
+        if type(tool.get("name")) is not str:
+            return "a tool's name is not a string"
+    return None
+
+
+def _lenient_views(raw: bytes) -> list:
+    """``raw`` as lenient parsers read what the proxy's strict one refuses: invalid UTF-8 replaced
+    (as Go does), a BOM skipped, NaN and Infinity accepted (Python's json, pydantic), a repeated
+    member name's first or last value. Empty if none of them reads it."""
+    text = raw.decode("utf-8", "replace").strip().lstrip("\ufeff")
+    views = []
+    for hook in (dict, _first_wins):
+        try:
+            views.append(json.loads(text, object_pairs_hook=hook))
+        except (RecursionError, ValueError):
+            pass
+    return views
+
+
+def _first_wins(pairs: list) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
 
 
 def _alias(obj: dict, names: frozenset[str]) -> str | None:
@@ -316,6 +386,8 @@ class Recorder:
             rid = params.get("requestId") if type(params) is dict else None
             if rid is not None:
                 with self.lock:
+                    # the id is free again; a late tools/list answer with result.tools is still filtered
+                    self._watched.pop(_key(channel, rid), None)
                     self._answer(_key(channel, rid), "no_response")
         return None
 
@@ -427,14 +499,35 @@ class Recorder:
         finally:
             self._deliver()
 
+    def _filtering(self) -> bool:
+        return self.gate is not None and self.options.enforce
+
+    def _list_due(self, channel: Any) -> bool:
+        """Whether a tools/list request on ``channel`` awaits its answer."""
+        with self.lock:
+            return any(k[0] == channel and m == "tools/list" for k, (m, _) in self._watched.items())
+
     def _from_server(self, raw: bytes, channel: Any) -> bytes | None:
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             if raw.strip():
+                if self._filtering():
+                    refused = self._unchecked_lists(raw, channel, None, "not valid JSON")
+                    if refused is not None:
+                        return refused
                 with self.lock:
                     self.stats.malformed_from_server += 1
             return raw
+        if self._filtering() and type(data) in (dict, list) and (self._list_due(channel) or any(
+                type(m) is dict and _tools_bearing(m) for m in (data if type(data) is list else [data]))):
+            twice = _duplicate(raw)
+            if twice is not None:
+                what = (f"member name {orjson.dumps(twice).decode()} appears twice" if twice
+                        else "nested too deeply to check")
+                refused = self._unchecked_lists(raw, channel, data, what)
+                if refused is not None:
+                    return refused
         if isinstance(data, list):
             changed = False
             out = []
@@ -446,22 +539,78 @@ class Recorder:
         new = self._server_item(data, channel)
         return raw if new is data else encode(new)
 
+    def _unchecked_lists(self, raw: bytes, channel: Any, data: Any, what: str) -> bytes | None:
+        """Under --enforce: the refusals that replace a server message the proxy cannot check (not
+        valid JSON, a member name twice) when some reading of it may be a tools/list answer — it
+        answers a tools/list request, or has ``result.tools`` — or None to pass it on as it is.
+        Other answers in a batch (``data``, the strict reading) are passed on re-encoded."""
+        views = _lenient_views(raw) if data is None else [data, *_lenient_views(raw)[1:]]
+        refused: list = []
+        for view in views:
+            for item in view if type(view) is list else [view]:
+                if type(item) is not dict:
+                    continue
+                ident = item.get("id")
+                key = _key(channel, ident)
+                with self.lock:
+                    due = self._watched.get(key, ("",))[0] == "tools/list"
+                if (due or _tools_bearing(item)) and not any(_key(channel, r) == key for r in refused):
+                    refused.append(ident)
+        if not views:
+            # no parser reads it whole, but a streaming decoder (Go's json.Decoder) may join it to the
+            # lines around it: while a tools/list answer is due, it is dropped and every tools/list
+            # request due on the channel is answered with the refusal
+            with self.lock:
+                refused += [orjson.loads(k[2]) if type(k[2]) is bytes else k[2]
+                            for k, (m, _) in self._watched.items() if k[0] == channel and m == "tools/list"]
+        if not refused:
+            return None
+        answers = []
+        with self.lock:
+            for ident in refused:
+                self._watched.pop(_key(channel, ident), None)
+                self.stats.refused_from_server += 1
+                answers.append(server_refusal(ident, what))
+        if type(data) is list:
+            keys = {_key(channel, r) for r in refused}
+            for item in data:
+                if not (type(item) is dict and _key(channel, item.get("id")) in keys):
+                    answers.append(self._server_item(item, channel))
+            return encode(answers)
+        if type(data) is dict and data.get("id") not in refused:
+            self._server_item(data, channel)  # pair a call's answer; what the client gets is the refusal
+        return encode(answers[0] if len(answers) == 1 else answers)
+
     def _server_item(self, msg: Any, channel: Any) -> Any:
         if type(msg) is not dict:
             with self.lock:
                 self.stats.malformed_from_server += 1
             return msg
         if "method" in msg or "id" not in msg:
+            if self._filtering() and _tools_bearing(msg):
+                return self._checked_list(msg, msg.get("id"), channel)
             return msg  # a server→client request or notification
         key = _key(channel, msg["id"])
         with self.lock:
-            if key in self._calls:
+            paired = key in self._calls
+            if paired:
                 self._answer(key, _outcome(msg))
-                return msg
-            watched = self._watched.pop(key, None)
+            watched = None if paired else self._watched.pop(key, None)
+        if paired:
+            if self._filtering() and _tools_bearing(msg):
+                return self._checked_list(msg, msg["id"], channel)
+            return msg
         if watched is None:
+            if self._filtering() and _tools_bearing(msg):
+                return self._checked_list(msg, msg["id"], channel)
             return msg
         method, cursor = watched
+        if method == "tools/list" and self._filtering():
+            problem = _tools_problem(msg)
+            if problem is not None:
+                with self.lock:
+                    self.stats.refused_from_server += 1
+                return server_refusal(msg["id"], problem)
         result = msg.get("result")
         if type(result) is not dict:
             return msg
@@ -477,7 +626,27 @@ class Recorder:
             self.protocol_version = MODERN
         elif method == "tools/list":
             return self._tools_page(msg, result, cursor)
+        if self._filtering() and _tools_bearing(msg):
+            return self._checked_list(msg, msg["id"], channel)
         return msg
+
+    def _checked_list(self, msg: dict, ident: Any, channel: Any) -> Any:
+        """Under --enforce: a message with ``result.tools`` that answers no tools/list request the
+        proxy knows of (a client may still read it as one: ``"id":"1"`` for a request 1, say),
+        filtered like a tools/list answer, or refused when it cannot be."""
+        problem = _tools_problem(msg)
+        if problem is not None:
+            with self.lock:
+                self.stats.refused_from_server += 1
+            return server_refusal(ident, problem)
+        result = msg.get("result")
+        assert type(result) is dict
+        tools = result["tools"]
+        with self.lock:
+            kept = [t for t in tools if not self.gate.hidden(t["name"])]  # type: ignore[union-attr]
+        if len(kept) == len(tools):
+            return msg
+        return {**msg, "result": {**result, "tools": kept}}
 
     def _identity(self, info: Any) -> None:
         if type(info) is dict:
@@ -579,6 +748,58 @@ class Recorder:
         with self.lock:
             self._answer(_key(channel, ident), outcome)
         self._deliver()
+
+    def withhold_large(self, channel: Any = None) -> bool:
+        """Under --enforce: whether a server message too large to read must be kept from the client
+        (read to its end, never passed on): a tools/list answer is due on its channel, and this may
+        be it — its id may come last, or twice."""
+        return self._filtering() and self._list_due(channel)
+
+    def large_refused(self, head: bytes, tail: bytes, *, channel: Any = None,
+                      what: str = "too large to read") -> bytes | None:
+        """The answer that replaces a server message ``withhold_large`` kept back: a refusal for the
+        tools/list request or the call its first or last bytes name; with no id there, for every
+        tools/list request due on the channel (fail closed: an answer that comes later is filtered,
+        or refused, by its ``result.tools``); None if none is due."""
+        found = []
+        for m in (_HEAD_ID.match(head), _TAIL_ID.search(tail)):
+            try:
+                if m is not None:
+                    found.append(orjson.loads(m.group(1)))
+            except orjson.JSONDecodeError:
+                pass
+        if _HEAD_ERROR.match(head):
+            outcome = "jsonrpc_error"
+        elif _TOOL_ERROR.search(tail):
+            outcome = "tool_error"
+        else:
+            outcome = "ok"
+        with self.lock:
+            self.stats.refused_from_server += 1
+            refusals = self._large_refusals(found, channel, what, outcome)
+        self._deliver()
+        if not refusals:
+            return None
+        return encode(refusals[0] if len(refusals) == 1 else refusals)
+
+    def _large_refusals(self, found: list, channel: Any, what: str, outcome: str) -> list:
+        for ident in found:
+            key = _key(channel, ident)
+            if self._watched.get(key, ("",))[0] == "tools/list":
+                del self._watched[key]
+                return [server_refusal(ident, what)]
+        for ident in found:
+            key = _key(channel, ident)
+            if key in self._calls:
+                self._answer(key, outcome)
+                return [server_refusal(ident, f"{what} while a tools/list answer is due", "answer")]
+        if found:
+            return [server_refusal(found[0], what)]
+        refusals = []
+        for key in [k for k, (m, _) in self._watched.items() if k[0] == channel and m == "tools/list"]:
+            del self._watched[key]
+            refusals.append(server_refusal(orjson.loads(key[2]) if type(key[2]) is bytes else key[2], what))
+        return refusals
 
     def count_unread(self) -> None:
         with self.lock:

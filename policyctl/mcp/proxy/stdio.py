@@ -10,6 +10,8 @@ ours (inherited), so it passes through untouched.
 Every line is forwarded as it came unless ``--enforce`` changes it (a denied call is answered
 here, hidden tools are dropped from ``tools/list`` answers). A line longer than ``max_inspect``
 bytes is streamed through in pieces without being read (memory stays bounded); it is counted.
+Under ``--enforce`` a server line that long is read to its end and never passed on while a
+``tools/list`` answer is due (it may be that answer): the client gets a JSON-RPC error instead.
 """
 
 from __future__ import annotations
@@ -188,17 +190,25 @@ class StdioProxy:
     def _server_to_client(self) -> None:
         assert self.proc.stdout is not None
         head = tail = b""
+        withheld = False  # --enforce keeps a large message back while a tools/list answer is due
         try:
             for line, piece in self._lines(self.proc.stdout.fileno()):
                 if piece:
                     if piece == 1:
                         head = line[:_PROBE]
                         tail = line[-_PROBE:]
+                        withheld = self.recorder.withhold_large()
                     else:
                         tail = (tail + line[-_PROBE:])[-_PROBE:]
-                    self._to_client(line)
+                    if not withheld:
+                        self._to_client(line)
                     if line.endswith(b"\n"):
-                        self.recorder.large_from_server(head, tail.rstrip(b"\r\n"))
+                        if withheld:
+                            answer = self.recorder.large_refused(head, tail.rstrip(b"\r\n"))
+                            if answer is not None:
+                                self._to_client(answer + b"\n")
+                        else:
+                            self.recorder.large_from_server(head, tail.rstrip(b"\r\n"))
                     continue
                 try:
                     out = self.recorder.from_server(line)

@@ -33,9 +33,14 @@ def render(result: "RecordResult", *, policy: bool, enforce: bool) -> str:
         odd.append(f"{s.unread_large} too large to read (relayed unread)")
     if odd:
         lines.append("  messages: " + ", ".join(odd) + " — all passed on unchanged"
-                     + (" (too-large client messages refused under --enforce)" if enforce and s.unread_large else ""))
+                     + (" (too-large client messages refused under --enforce)" if enforce and s.unread_large else "")
+                     + (" except the server answers refused below" if s.refused_from_server else ""))
     if s.refused_unchecked:
         lines.append(f"  refused {s.refused_unchecked} client message{'s' if s.refused_unchecked != 1 else ''} "
                      "it could not check (not valid JSON, a tools/call without an id or with unreadable "
                      "params, a member name that is not exact)")
+    if s.refused_from_server:
+        n = s.refused_from_server
+        lines.append(f"  refused {n} server answer{'s' if n != 1 else ''} that may list tools and could not be "
+                     "checked (answered with a JSON-RPC error: hidden tools are not shown)")
     return "\n".join(lines) + "\n"
