@@ -52,7 +52,7 @@ import heapq
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import repeat
-from operator import add, sub
+from operator import add, itemgetter, sub
 from typing import Any, Callable, cast
 
 from policyctl.engine.counters import NS
@@ -68,6 +68,8 @@ MAX_BINS = 96
 SHOW_BUCKETS = 20
 KEEP_BURSTS = 50
 _NEVER = -(1 << 80)
+_first = itemgetter(0)
+_second = itemgetter(1)
 _ROOMY = 1 << 80
 #: count and time every reservation in the collector, also under fixed windows (tests compare the two)
 EXACT = False
@@ -238,7 +240,8 @@ class ReportCollector:
         # uses (at least; trimmed at the next edge): when a bucket of that length starts being
         # tracked, its window's earlier reservations are timed from here, so its bursts are exact
         # from the first boundary on.
-        self.log: list[Any] = []  # flat: time, grant, code, time, … (no tuple kept per reservation)
+        # (A call all of whose buckets of that length are tracked is not logged: they time it.)
+        self.log: list[tuple[int, str, int]] = []  # (time, grant, code), in time order
         self.log_length = min(self._lengths(), default=60 * NS)
         self.watched: Any = None  # where the evaluator's programs keep the report's slots (``Evaluator.watch``)
         self.observe: Callable[[int, str, int, bool], int] = self._make_observer()
@@ -352,7 +355,7 @@ class ReportCollector:
         grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
         hot = self.hot
         log = self.log
-        log_extend = log.extend
+        log_append = log.append
         log_length = self.log_length
         edge = _NEVER  # the earlier of the timeline's next bin and the log's next trim
         bin_edge = _NEVER
@@ -364,8 +367,8 @@ class ReportCollector:
             if ts >= edge:
                 if ts >= bin_edge:
                     bin_edge = roll(ts, code)
-                if log and log[0] <= ts - log_length:  # keep the reservations after ts - length
-                    del log[:3 * bisect_right(log[::3], ts - log_length)]
+                if log and log[0][0] <= ts - log_length:  # keep the reservations after ts - length
+                    del log[:bisect_right(log, ts - log_length, key=_first)]
                 edge = min(bin_edge, ts + log_length)
             return edge
 
@@ -376,7 +379,7 @@ class ReportCollector:
                 plan = plans[code]
             except IndexError:
                 plan = extend(code)
-            log_extend((ts, grant, code))
+            log_append((ts, grant, code))
             gs = grants_get(grant)
             if grant in hot:
                 for slot, half, fam in plan:
@@ -432,7 +435,7 @@ class ReportCollector:
             if ts > last:
                 last = ts
 
-        watched = self.watched = self.ev.watch(self._halves(), allowed, refused, fresh, log)
+        watched = self.watched = self.ev.watch(self._halves(), allowed, refused, fresh, log, log_length)
         times_at = watched.times
         self._newest = newest
         self._seen = seen
@@ -467,15 +470,15 @@ class ReportCollector:
             if len(plans) < len(self.ev.decisions):  # the log may hold codes no hook has met yet
                 self._extend_plans(0)
             log = self.log
-            i = 3 * bisect_left(log[::3], start)  # the window's entries (in time order); the last is this call
-            grants = log[i + 1:-3:3]
+            entries = log[bisect_left(log, start, key=_first):-1]  # the window's (in time order); the last is this call
+            grants = list(map(_second, entries))
             k = -1
             while True:  # the grant's entries, found by C loops
                 try:
                     k = grants.index(grant, k + 1)
                 except ValueError:
                     break
-                t, code = log[i + 3 * k], log[i + 3 * k + 2]
+                t, _, code = entries[k]
                 times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
             times.extend([ts] * own)
             if len(times) == count:
