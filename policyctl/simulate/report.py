@@ -52,7 +52,7 @@ import heapq
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import repeat
-from operator import add, itemgetter, sub
+from operator import add, sub
 from typing import Any, Callable, cast
 
 from policyctl.engine.counters import NS
@@ -68,8 +68,6 @@ MAX_BINS = 96
 SHOW_BUCKETS = 20
 KEEP_BURSTS = 50
 _NEVER = -(1 << 80)
-_first = itemgetter(0)
-_second = itemgetter(1)
 _ROOMY = 1 << 80
 #: count and time every reservation in the collector, also under fixed windows (tests compare the two)
 EXACT = False
@@ -241,7 +239,7 @@ class ReportCollector:
         # tracked, its window's earlier reservations are timed from here, so its bursts are exact
         # from the first boundary on.
         # (A call all of whose buckets of that length are tracked is not logged: they time it.)
-        self.log: list[tuple[int, str, int]] = []  # (time, grant, code), in time order
+        self.log: list[Any] = []  # flat: time, grant, code, time, … (no tuple kept per reservation)
         self.log_length = min(self._lengths(), default=60 * NS)
         self.watched: Any = None  # where the evaluator's programs keep the report's slots (``Evaluator.watch``)
         self.observe: Callable[[int, str, int, bool], int] = self._make_observer()
@@ -355,7 +353,7 @@ class ReportCollector:
         grants_get = cast("Callable[[str], list[int]]", self.ev.store.fixed.grants.get)
         hot = self.hot
         log = self.log
-        log_append = log.append
+        log_extend = log.extend
         log_length = self.log_length
         edge = _NEVER  # the earlier of the timeline's next bin and the log's next trim
         bin_edge = _NEVER
@@ -367,8 +365,8 @@ class ReportCollector:
             if ts >= edge:
                 if ts >= bin_edge:
                     bin_edge = roll(ts, code)
-                if log and log[0][0] <= ts - log_length:  # keep the reservations after ts - length
-                    del log[:bisect_right(log, ts - log_length, key=_first)]
+                if log and log[0] <= ts - log_length:  # keep the reservations after ts - length
+                    del log[:3 * bisect_right(log[::3], ts - log_length)]
                 edge = min(bin_edge, ts + log_length)
             return edge
 
@@ -379,7 +377,7 @@ class ReportCollector:
                 plan = plans[code]
             except IndexError:
                 plan = extend(code)
-            log_append((ts, grant, code))
+            log_extend((ts, grant, code))
             gs = grants_get(grant)
             if grant in hot:
                 for slot, half, fam in plan:
@@ -470,15 +468,15 @@ class ReportCollector:
             if len(plans) < len(self.ev.decisions):  # the log may hold codes no hook has met yet
                 self._extend_plans(0)
             log = self.log
-            entries = log[bisect_left(log, start, key=_first):-1]  # the window's (in time order); the last is this call
-            grants = list(map(_second, entries))
+            i = 3 * bisect_left(log[::3], start)  # the window's entries (in time order); the last is this call
+            grants = log[i + 1:-3:3]
             k = -1
             while True:  # the grant's entries, found by C loops
                 try:
                     k = grants.index(grant, k + 1)
                 except ValueError:
                     break
-                t, _, code = entries[k]
+                t, code = log[i + 3 * k], log[i + 3 * k + 2]
                 times.extend([t] * sum(1 for _, _, f in plans[code] if f is fam))
             times.extend([ts] * own)
             if len(times) == count:
@@ -538,9 +536,12 @@ class ReportCollector:
         best = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
         base = unknown + 1 + len(pt)
         if pt:  # count(i) = base + i - j(i), where pt[j(i):] are still in the sliding window at times[i]
-            if base + m - 1 - bisect_right(pt, times[lo] - length) <= best:
+            # from pt[-1] + length on the previous window adds nothing: the count is at most n, not
+            # above max (fixed windows), so those reservations cannot beat best
+            hi = bisect_left(times, pt[-1] + length, lo)
+            if base + hi - 1 - bisect_right(pt, times[lo] - length) <= best:
                 return  # j only grows with i: no count can beat best
-            rel = list(map(sub, range(lo, m), map(bisect_right, repeat(pt), map(sub, times[lo:], repeat(length)))))
+            rel = list(map(sub, range(lo, hi), map(bisect_right, repeat(pt), map(sub, times[lo:hi], repeat(length)))))
             top = max(rel)
             at = lo + rel.index(top)  # the first of the largest
         else:
@@ -556,8 +557,10 @@ class ReportCollector:
     def _close(self, b: _Bucket, w: int) -> None:
         """End ``b``'s current window; ``w`` is the new one."""
         if self.tracked_from_half:
-            self._settle(b)
-            b.n = b.unknown + len(b.times)
+            m = len(b.times)
+            if b.pi < m and b.room - b.unknown < m:  # as _settle's first test, without its call
+                self._settle(b)
+            b.n = b.unknown + m
         fam = b.fam
         n, d = b.n, b.d
         start = b.w * fam.length
