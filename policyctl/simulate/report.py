@@ -23,7 +23,11 @@ moment the engine's own count for it reaches half its ``max`` (a slot comparison
 until then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
 that window on are exact; its totals (``reserved``, windows active) start with that window. The
 reservations of every grant within the policy's shortest window length are kept (``log``, in time
-order), so a bucket of that length is timed from its window's start and its bursts are all exact.
+order; a call is logged only while one of its buckets of that length is not tracked — a tracked
+bucket times its calls itself), so a bucket of that length is timed from its window's start and
+every burst from that window's end on is exact. (The burst at the boundary where that window
+begins can be missed: the window before it held less than half of max and is not read back from
+the log, though the log still holds its last length of calls.)
 For a longer window the reservations it held before tracking began are counted but not timed, so a
 burst at the boundary before that window or the one after it can be missed, or reported with a
 lower-bound sliding count (``Burst.exact`` False); every later burst is found with its exact sliding
