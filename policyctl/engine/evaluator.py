@@ -24,7 +24,7 @@ Public API (other modules — ``simulator``, ``differ``, ``explainer`` — build
         program(tool) -> Callable[[int, str, dict, bool], int]    # hot path: (ts_ns, grant, args, upstream) -> code
         programs: dict[str, program]                              # the compiled ones so far (for .get in loops)
         stages(tool) -> (rules(args) -> code | -1, limits(ts_ns, grant, upstream) -> code | None)
-        watch(halves, allowed, refused, fresh, log) -> Watched     # simulate --report's hooks (fixed windows)
+        watch(halves, allowed, refused, fresh, log, length) -> Watched     # simulate --report's hooks (fixed windows)
         tick(ts_ns) -> int                                        # the evaluation time (clock never goes back)
         limits(tool) -> [(tool | None, LimitView, counter family)]  # what a call to tool passes, in order
         ir: policyctl.policy.ir.Program                           # what it was compiled from
@@ -199,9 +199,9 @@ class Evaluator:
         self._stages: dict[str, tuple[Callable[[dict], int], Callable[[int, str, bool], int] | None]] = {}
         self.clock: int | None = None  # newest time evaluated by evaluate / evaluate_ns
         #: set by ``watch``: (count slot -> threshold slot, allowed hook, refused hook, new grant state,
-        #: the log's extend)
+        #: the log, the window length whose counters it covers)
         self._watch: tuple[Watched, Callable[[int, str, int], int], Callable[[int, str, int], int],
-                           Callable[[str, int], list[int]], list[Any]] | None = None
+                           Callable[[str, int], list[int]], list[Any], int] | None = None
         # Register every counter family now: fixed-window state is laid out per grant up front.
         for name in policy.tools:
             self.limits(name)
@@ -247,7 +247,7 @@ class Evaluator:
 
     def watch(self, halves: dict[int, int], allowed: Callable[[int, str, int], int],
               refused: Callable[[int, str, int], int], fresh: Callable[[str, list[int]], None],
-              log: list[Any]) -> Watched:
+              log: list[Any], log_length: int) -> Watched:
         """Compile the programs with hooks for ``simulate --report`` (fixed windows only; before any
         program is compiled): the programs, which hold the counts, screen the calls for the report.
 
@@ -259,8 +259,9 @@ class Evaluator:
         window, or 0; the window's turn clears it with the counts). A program calls ``refused(ts,
         grant, code)`` for a call a limit refuses. For an allowed call whose upstream did not fail
         it calls ``allowed(ts, grant, code)`` when one of its counts has reached its threshold with
-        no list in its times slot, else extends the flat list ``log`` with ``(ts, grant, code)``
-        and appends ``ts`` to the lists in its times slots. Each hook returns the code.
+        no list in its times slot, else appends ``ts`` to the lists in its times slots and, when
+        one of its counters of window length ``log_length`` (ns) has no list in its times slot,
+        extends the flat list ``log`` with ``ts, grant, code``. Each hook returns the code.
         ``fresh(grant, slots)`` is called when a grant's slot list is created (again after a sweep
         forgot the grant). A run that does not call ``watch`` compiles none of this.
         """
@@ -283,7 +284,7 @@ class Evaluator:
             return gs
 
         watched = Watched(hot, threshold, times, {store.slots[index]: half for index, half in halves.items()})
-        self._watch = (watched, allowed, refused, new_state, log)
+        self._watch = (watched, allowed, refused, new_state, log, log_length)
         return watched
 
     @property
@@ -464,24 +465,38 @@ class _ProgramBuilder:
             self.emit(2, rel)
         if watch is not None and self.ev.windows == "fixed":
             # --report (Evaluator.watch): a grant with a followed bucket: its times slots take the
-            # call, unless a count at its threshold has no list there (the hook starts or turns it);
-            # any other grant: its counts against half their max, else the log
+            # call (when every counter of the call has a list there, nothing else is to do), unless a
+            # count at its threshold has no list there (the hook starts or turns it); the log takes
+            # the call when a counter of the log's length has none. Any other grant: its counts
+            # against half their max, else the log.
             w, hook, log = watch[0], self.bind("W", watch[1]), self.bind("L", watch[4])
-            # three appends: CPython runs ``list.append`` inline, where a tuple to extend with is built
+            # three appends: CPython runs ``list.append`` inline, and a tuple per call (one append of
+            # ``(ts, grant, code)``) costs more time than it saves in byte codes (allocation, GC)
             logged = f"{log}.append(ts); {log}.append(grant); {log}.append({allowed})"
             self.emit(2, f"return {allowed}")
             slots = list(dict.fromkeys(fam.slot for _, _, fam in limits))
+            short = [k for k, slot in enumerate(slots)
+                     if any(fam.slot == slot and fam.length == watch[5] for _, _, fam in limits)]
             self.emit(1, f"if gs[{w.hot}]:")
             for k, slot in enumerate(slots):
                 self.emit(2, f"t{k} = gs[{w.times[slot]}]")
+            self.emit(2, "if " + " and ".join(f"t{k}" for k in range(len(slots))) + ":")
+            for _, _, fam in limits:  # a counter two limits share takes the call twice
+                self.emit(3, f"t{slots.index(fam.slot)}.append(ts)")
+            self.emit(3, f"return {allowed}")
             reached = " or ".join(f"not t{k} and gs[{slot}] >= gs[{w.threshold[slot]}]" for k, slot in enumerate(slots))
             self.emit(2, f"if {reached}: return {hook}(ts, grant, {allowed})")
-            self.emit(2, logged)
-            for _, _, fam in limits:  # a counter two limits share takes the call twice
+            if short:  # some list is missing here: one of the log's length may be
+                if len(short) == len(slots):
+                    self.emit(2, logged)
+                else:
+                    self.emit(2, "if " + " or ".join(f"not t{k}" for k in short) + f": {logged}")
+            for _, _, fam in limits:
                 k = slots.index(fam.slot)
                 self.emit(2, f"if t{k}: t{k}.append(ts)")
             self.emit(2, f"return {allowed}")
             reached = " or ".join(f"gs[{slot}] >= {w.half[slot]}" for slot in slots)
             self.emit(1, f"if {reached}: return {hook}(ts, grant, {allowed})")
-            self.emit(1, logged)
+            if short:
+                self.emit(1, logged)
         self.emit(1, f"return {allowed}")

@@ -23,7 +23,11 @@ moment the engine's own count for it reaches half its ``max`` (a slot comparison
 until then — the many quiet buckets of a big trace cost next to nothing and keep nothing). Its counts from
 that window on are exact; its totals (``reserved``, windows active) start with that window. The
 reservations of every grant within the policy's shortest window length are kept (``log``, in time
-order), so a bucket of that length is timed from its window's start and its bursts are all exact.
+order; a call is logged only while one of its buckets of that length is not tracked — a tracked
+bucket times its calls itself), so a bucket of that length is timed from its window's start and
+every burst from that window's end on is exact. (The burst at the boundary where that window
+begins can be missed: the window before it held less than half of max and is not read back from
+the log, though the log still holds its last length of calls.)
 For a longer window the reservations it held before tracking began are counted but not timed, so a
 burst at the boundary before that window or the one after it can be missed, or reported with a
 lower-bound sliding count (``Burst.exact`` False); every later burst is found with its exact sliding
@@ -238,6 +242,7 @@ class ReportCollector:
         # uses (at least; trimmed at the next edge): when a bucket of that length starts being
         # tracked, its window's earlier reservations are timed from here, so its bursts are exact
         # from the first boundary on.
+        # (A call all of whose buckets of that length are tracked is not logged: they time it.)
         self.log: list[Any] = []  # flat: time, grant, code, time, … (no tuple kept per reservation)
         self.log_length = min(self._lengths(), default=60 * NS)
         self.watched: Any = None  # where the evaluator's programs keep the report's slots (``Evaluator.watch``)
@@ -432,7 +437,7 @@ class ReportCollector:
             if ts > last:
                 last = ts
 
-        watched = self.watched = self.ev.watch(self._halves(), allowed, refused, fresh, log)
+        watched = self.watched = self.ev.watch(self._halves(), allowed, refused, fresh, log, log_length)
         times_at = watched.times
         self._newest = newest
         self._seen = seen
@@ -535,9 +540,12 @@ class ReportCollector:
         best = fam.max if cur is None else cur[0]  # what a (bigger) burst must exceed
         base = unknown + 1 + len(pt)
         if pt:  # count(i) = base + i - j(i), where pt[j(i):] are still in the sliding window at times[i]
-            if base + m - 1 - bisect_right(pt, times[lo] - length) <= best:
+            # from pt[-1] + length on the previous window adds nothing: the count is at most n, not
+            # above max (fixed windows), so those reservations cannot beat best
+            hi = bisect_left(times, pt[-1] + length, lo)
+            if base + hi - 1 - bisect_right(pt, times[lo] - length) <= best:
                 return  # j only grows with i: no count can beat best
-            rel = list(map(sub, range(lo, m), map(bisect_right, repeat(pt), map(sub, times[lo:], repeat(length)))))
+            rel = list(map(sub, range(lo, hi), map(bisect_right, repeat(pt), map(sub, times[lo:hi], repeat(length)))))
             top = max(rel)
             at = lo + rel.index(top)  # the first of the largest
         else:
@@ -553,8 +561,10 @@ class ReportCollector:
     def _close(self, b: _Bucket, w: int) -> None:
         """End ``b``'s current window; ``w`` is the new one."""
         if self.tracked_from_half:
-            self._settle(b)
-            b.n = b.unknown + len(b.times)
+            m = len(b.times)
+            if b.pi < m and b.room - b.unknown < m:  # as _settle's first test, without its call
+                self._settle(b)
+            b.n = b.unknown + m
         fam = b.fam
         n, d = b.n, b.d
         start = b.w * fam.length
