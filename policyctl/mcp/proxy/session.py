@@ -739,12 +739,7 @@ class Recorder:
             ident = orjson.loads(m.group(1))
         except orjson.JSONDecodeError:
             return
-        if _HEAD_ERROR.match(head):
-            outcome = "jsonrpc_error"
-        elif _TOOL_ERROR.search(tail):
-            outcome = "tool_error"
-        else:
-            outcome = "ok"
+        outcome = _large_outcome(head, tail)
         with self.lock:
             self._answer(_key(channel, ident), outcome)
         self._deliver()
@@ -768,12 +763,7 @@ class Recorder:
                     found.append(orjson.loads(m.group(1)))
             except orjson.JSONDecodeError:
                 pass
-        if _HEAD_ERROR.match(head):
-            outcome = "jsonrpc_error"
-        elif _TOOL_ERROR.search(tail):
-            outcome = "tool_error"
-        else:
-            outcome = "ok"
+        outcome = _large_outcome(head, tail)
         with self.lock:
             self.stats.refused_from_server += 1
             refusals = self._large_refusals(found, channel, what, outcome)
@@ -850,3 +840,12 @@ def history_of(path: str) -> Callable[[], Any]:
 
 
 __all__ = ["Recorder", "Options", "Stats", "Call", "Clock", "denial", "history_of", "ReplayCall", "NS"]
+
+
+def _large_outcome(head: bytes, tail: bytes) -> str:
+    """The upstream outcome of an answer too large to read, from its first and last bytes."""
+    if _HEAD_ERROR.match(head):
+        return "jsonrpc_error"
+    if _TOOL_ERROR.search(tail):
+        return "tool_error"
+    return "ok"
