@@ -234,10 +234,10 @@ def test_fast_loop_agrees_with_and_without_plain_intercept(tmp_path, program, ca
 def test_a_trace_of_other_lines_stops_offering_them(tmp_path):
     """Lines that are never plain (here: each has "upstream") stop being offered to plain.decode after
     a while, so such a trace does not pay two parsers per line; the result is the same."""
-    policy_lines = [json.dumps({"ts": "2026-11-24T10:00:%02d.%03dZ" % (i // 1000 % 60, i % 1000), "tool": "a",
+    trace = [json.dumps({"ts": "2026-11-24T10:00:%02d.%03dZ" % (i // 1000 % 60, i % 1000), "tool": "a",
                                 "args": {}, "grant": "g", "upstream": "ok"}) for i in range(3000)]
     path = tmp_path / "t.jsonl"
-    path.write_text("\n".join(policy_lines) + "\n")
+    path.write_text("\n".join(trace) + "\n")
     calls = []
     real = plain.decode
 
@@ -265,7 +265,7 @@ WRAPPING = [2**64 + 10**18 + 1, 19_999_999_999_999_999_999, -(2**64 + 10**18 + 1
 
 
 def test_integers_just_beyond_64_bits_read_as_orjson_reads_them():
-    """msgspec 0.18.6 (the lowest declared) wraps an integer between 2**64 + 10**18 + 1 and
+    """msgspec before 0.19 (why 0.19.0 is the lowest declared) wraps an integer between 2**64 + 10**18 + 1 and
     19999999999999999999 modulo 2**64 (19999999999999999999 reads as 1553255926290448383), where
     orjson reads the float64 nearest to it: the same line would decide differently with plain."""
     for n in WRAPPING:
